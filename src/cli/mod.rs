@@ -1,0 +1,23 @@
+//! Command-line interface: one file per subcommand, each converting raw arguments into a
+//! validated configuration once and calling the library.
+
+use clap::{Parser, Subcommand};
+
+/// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
+/// Verilog generation, Verilator proof and bit-width sweeps.
+#[derive(Parser, Debug)]
+#[command(name = "qforge", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+}
+
+/// Runs one parsed command line.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+    }
+}

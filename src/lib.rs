@@ -1,0 +1,29 @@
+//! qforge: a co-design workbench for quantized neural-network accelerators.
+//!
+//! One description of a network and its hardware gives bit-exact integer inference, a cycle-exact
+//! simulation of the accelerator, synthesizable Verilog, a Verilator proof that the two agree, and
+//! bit-width sweeps. The modules are layered; each may import only those listed above it:
+//!
+//! | module    | purpose                                                      | may import            |
+//! |-----------|--------------------------------------------------------------|-----------------------|
+//! | [`num`]   | exact number formats: fixed point, PoT/APoT/binary codes     | –                     |
+//! | [`quant`] | quantizers and calibration                                   | num                   |
+//! | [`nn`]    | float networks, RON I/O, training, data sets                 | –                     |
+//! | [`qnn`]   | the integer network and its golden inference                 | num, quant, nn        |
+//! | [`hdl`]   | typed Verilog IR and its printer                             | num                   |
+//! | [`accel`] | hardware units: config, cycle model, Verilog, cost           | num, hdl, qnn         |
+//! | [`verify`]| test vectors, Verilator and Yosys drivers                    | hdl                   |
+//! | [`explore`]| sweeps, area models, Pareto fronts, plots                   | everything above      |
+#![deny(missing_docs)]
+
+pub mod accel;
+pub mod explore;
+pub mod hdl;
+pub mod nn;
+pub mod num;
+pub mod qnn;
+pub mod quant;
+pub mod verify;
+
+/// The qforge version, written into every generated file's header.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

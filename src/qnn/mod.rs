@@ -1,0 +1,1 @@
+//! The integer network: golden bit-exact inference, requantization and accumulator bounds.

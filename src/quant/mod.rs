@@ -1,0 +1,1 @@
+//! Quantizers and calibration: uniform, power-of-two, APoT, binary and ternary; clipping choices.
