@@ -26,7 +26,7 @@
 //! assert_eq!(y.to_string(), "1.72265625");
 //! ```
 
-use crate::num::dyadic::{f64_parts, Dyadic, NotFinite};
+use crate::num::dyadic::{f64_parts, Dyadic};
 use crate::num::overflow::OverflowMode;
 use crate::num::rounding::{shr_round, RoundingMode};
 use std::cmp::Ordering;
@@ -55,8 +55,8 @@ pub enum FixedError {
     #[error("overflow mode AP_WRAP_SM needs a signed format")]
     UnsignedSignMagnitude,
     /// A NaN or an infinity was cast.
-    #[error("cannot cast: {0}")]
-    NotFinite(#[from] NotFinite),
+    #[error("cannot cast {0}: not a finite number")]
+    NotFinite(f64),
     /// An arithmetic result would need a format wider than 64 bits.
     #[error("{op} result needs width {width}, more than the 64 bits a format may have")]
     ResultTooWide {
@@ -239,7 +239,7 @@ impl FixedFormat {
     /// The raw code ap_fixed produces for `(T)x`; NaN and infinities are errors.
     #[inline]
     pub fn cast_f64_raw(&self, x: f64) -> Result<i128, FixedError> {
-        let (m, e) = f64_parts(x).ok_or(FixedError::NotFinite(NotFinite(x)))?;
+        let (m, e) = f64_parts(x).ok_or(FixedError::NotFinite(x))?;
         Ok(self.cast_raw(i128::from(m), e))
     }
 
