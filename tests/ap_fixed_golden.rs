@@ -15,7 +15,11 @@ fn ap_fixed_casts_match_xilinx_headers() {
     for (index, line) in lines {
         let line_no = index + 1;
         let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(fields.len(), 3, "line {line_no}: expected 3 columns: {line:?}");
+        assert_eq!(
+            fields.len(),
+            3,
+            "line {line_no}: expected 3 columns: {line:?}"
+        );
         let (spec, input, expected) = (fields[0], fields[1], fields[2]);
         let format: FixedFormat = spec
             .parse()

@@ -122,7 +122,10 @@ mod tests {
 
     #[test]
     fn names_parse_with_and_without_prefix() {
-        assert_eq!("SAT".parse::<OverflowMode>().unwrap(), OverflowMode::Saturate);
+        assert_eq!(
+            "SAT".parse::<OverflowMode>().unwrap(),
+            OverflowMode::Saturate
+        );
         assert_eq!(
             "ap_sat_sym".parse::<OverflowMode>().unwrap(),
             OverflowMode::SaturateSymmetric
