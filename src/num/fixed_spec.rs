@@ -31,11 +31,11 @@ pub enum SpecProblem {
     #[error("expected parameters in angle brackets, e.g. ap_fixed<8,3>")]
     NoParameters,
     /// Too few or too many parameters.
-    #[error("{type_name} takes {expected} parameters, found {found}")]
+    #[error("{type_name} takes {expected}, found {found}")]
     ParameterCount {
         /// The type name as written.
         type_name: String,
-        /// The accepted counts, e.g. "2 to 5".
+        /// The accepted counts, e.g. "2 to 5 parameters".
         expected: &'static str,
         /// How many were given.
         found: usize,
@@ -100,13 +100,13 @@ fn parse(s: &str) -> Result<FixedFormat, SpecProblem> {
     let invalid = |e| SpecProblem::Invalid(Box::new(e));
     if is_int {
         if fields.len() != 1 {
-            return Err(count_error("1"));
+            return Err(count_error("1 parameter"));
         }
         let width = integer::<u32>("width", fields[0])?;
         return FixedFormat::int(width, signed).map_err(invalid);
     }
     if !(2..=5).contains(&fields.len()) {
-        return Err(count_error("2 to 5"));
+        return Err(count_error("2 to 5 parameters"));
     }
     let width = integer::<u32>("width", fields[0])?;
     let int_bits = integer::<i32>("int_bits", fields[1])?;
