@@ -357,12 +357,12 @@ impl FixedFormat {
                 }
             }
         }
-        self.from_bits(v)
+        self.code_from_bits(v)
     }
 
     /// Interprets the low `width` bits of `v` as a code of this format.
     #[inline]
-    fn from_bits(&self, v: u128) -> i128 {
+    fn code_from_bits(&self, v: u128) -> i128 {
         let v = v as i128;
         if self.signed && (v >> (self.width - 1)) & 1 != 0 {
             v - (1i128 << self.width)
@@ -373,7 +373,7 @@ impl FixedFormat {
 
     /// Wraps any integer into a code of this format (two's complement truncation).
     fn wrap_raw(&self, x: i128) -> i128 {
-        self.from_bits((x as u128) & (u128::MAX >> (128 - self.width)))
+        self.code_from_bits((x as u128) & (u128::MAX >> (128 - self.width)))
     }
 }
 
