@@ -173,7 +173,9 @@ fn cmp_magnitude(a: u128, ea: i32, b: u128, eb: i32) -> Ordering {
 }
 
 impl fmt::Display for Dyadic {
-    /// The exact decimal expansion in its shortest form: `-3`, `-2.5`, `0.001953125`.
+    /// The exact decimal expansion in its shortest form: `-3`, `-2.5`, `0.001953125`. It has
+    /// about `0.7 · |exp|` digits, so print values from fixed-point formats and `f64`s, not
+    /// values with exponents in the millions.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&exact_decimal(self.mantissa, self.exp))
     }

@@ -91,8 +91,9 @@ pub enum FixedError {
 ///
 /// Built through [`FixedFormat::new`] (or parsed from its ap_fixed spelling), which checks every
 /// parameter, so a value of this type is always valid; its code bounds are precomputed so casts
-/// do no set-up work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// do no set-up work. In RON/JSON files a format is its ap_fixed spelling (a string).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct FixedFormat {
     width: u32,
     int_bits: i32,
@@ -374,6 +375,20 @@ impl FixedFormat {
     /// Wraps any integer into a code of this format (two's complement truncation).
     fn wrap_raw(&self, x: i128) -> i128 {
         self.code_from_bits((x as u128) & (u128::MAX >> (128 - self.width)))
+    }
+}
+
+impl TryFrom<String> for FixedFormat {
+    type Error = FixedError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<FixedFormat> for String {
+    fn from(f: FixedFormat) -> String {
+        f.to_string()
     }
 }
 

@@ -211,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn serde_uses_the_ap_spelling() {
+        let f: FixedFormat = "ap_fixed<8,3,AP_RND_CONV,AP_SAT>".parse().unwrap();
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json, "\"ap_fixed<8,3,AP_RND_CONV,AP_SAT>\"");
+        assert_eq!(serde_json::from_str::<FixedFormat>(&json).unwrap(), f);
+        let bad = serde_json::from_str::<FixedFormat>("\"ap_fixed<0,0>\"").unwrap_err();
+        assert!(bad
+            .to_string()
+            .contains("width (0) must be between 1 and 64"));
+    }
+
+    #[test]
     fn errors_name_the_bad_field() {
         assert_eq!(
             err("ap_fixed<8,x>"),
