@@ -23,5 +23,6 @@ pub mod codes;
 pub mod dyadic;
 pub mod fixed;
 mod fixed_spec;
+mod fixed_value;
 pub mod overflow;
 pub mod rounding;
