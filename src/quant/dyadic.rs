@@ -394,7 +394,10 @@ mod tests {
         let tiny = Dyadic::from_f64(f64::from_bits(1))
             .unwrap()
             .to_decimal_string();
-        assert!(tiny.starts_with("0.000") && tiny.ends_with("0625"));
+        // 2^-1074 = 4.9406564584124654e-324; 5^1074 ends in 5625 (5^n mod 10^4 has period 4).
+        let zeros = "0".repeat(323);
+        assert!(tiny.starts_with(&format!("0.{zeros}4940656458412465441765")));
+        assert!(tiny.ends_with("5625"));
         assert_eq!(tiny.len(), 2 + 1074);
     }
 
