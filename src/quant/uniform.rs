@@ -171,7 +171,7 @@ impl ChannelQuantizer for UniformConfig {
                 ScaleConstraint::PowerOfTwo => (next_power_of_two(span / steps as f64)?, 1),
             }
         };
-        let zero_point = if self.symmetric || lo == 0.0 {
+        let zero_point = if self.symmetric {
             0
         } else {
             let neg_lo = Dyadic::from_f64(-lo).ok_or_else(|| bad("lo", lo, "must be finite"))?;
