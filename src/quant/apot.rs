@@ -166,10 +166,14 @@ impl ChannelQuantizer for ApotQuantizer {
     fn fit(&self, range: ClipRange) -> Result<ApotParams, QuantError> {
         let alpha = match self.config.alpha {
             Some(a) => a,
-            None => match range.threshold() {
-                t if t == 0.0 => 1.0,
-                t => t,
-            },
+            None => {
+                let t = range.threshold();
+                if t == 0.0 {
+                    1.0
+                } else {
+                    t
+                }
+            }
         };
         check_alpha(alpha)?;
         Ok(ApotParams { alpha })

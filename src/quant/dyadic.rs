@@ -112,14 +112,6 @@ impl Dyadic {
         }
     }
 
-    /// The negated value.
-    pub fn neg(self) -> Self {
-        Dyadic {
-            mantissa: -self.mantissa,
-            exponent: self.exponent,
-        }
-    }
-
     /// The exact product, or `None` if the mantissa would exceed `i128` or the exponent `i32`.
     pub fn checked_mul(self, other: Dyadic) -> Option<Self> {
         let m = self.mantissa.checked_mul(other.mantissa)?;
@@ -176,6 +168,17 @@ impl Dyadic {
             format!("-{body}")
         } else {
             body
+        }
+    }
+}
+
+impl std::ops::Neg for Dyadic {
+    type Output = Dyadic;
+
+    fn neg(self) -> Dyadic {
+        Dyadic {
+            mantissa: -self.mantissa,
+            exponent: self.exponent,
         }
     }
 }
@@ -406,7 +409,7 @@ mod tests {
         let a = Dyadic::new(3, -1); // 1.5
         let b = Dyadic::new(1, 0);
         assert!(a > b);
-        assert!(a.neg() < b.neg());
+        assert!(-a < -b);
         assert!(Dyadic::new(1, -200) > Dyadic::ZERO);
         assert_eq!(Dyadic::new(6, 0).cmp(&Dyadic::new(3, 1)), Ordering::Equal);
         assert!(Dyadic::new((1 << 100) + 1, -100) > Dyadic::new(1, 0));
