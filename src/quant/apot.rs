@@ -39,6 +39,25 @@ pub struct ApotConfig {
     pub alpha: Option<f64>,
 }
 
+impl ApotConfig {
+    /// Validates and builds an APoT configuration.
+    pub fn new(
+        term_bits: u32,
+        terms: u32,
+        signed: bool,
+        alpha: Option<f64>,
+    ) -> Result<Self, QuantError> {
+        let c = ApotConfig {
+            term_bits,
+            terms,
+            signed,
+            alpha,
+        };
+        ApotQuantizer::new(&c)?;
+        Ok(c)
+    }
+}
+
 /// An APoT quantizer ready to use: the configuration with its format and sorted level table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApotQuantizer {

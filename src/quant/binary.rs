@@ -41,6 +41,13 @@ impl TernaryConfig {
     /// The TWN rule, `Δ = 0.7 · mean |w|`.
     pub const TWN: TernaryConfig = TernaryConfig { delta_factor: 0.7 };
 
+    /// Validates and builds a ternary configuration.
+    pub fn new(delta_factor: f64) -> Result<Self, QuantError> {
+        let c = TernaryConfig { delta_factor };
+        c.validate()?;
+        Ok(c)
+    }
+
     /// Checks the factor.
     pub fn validate(&self) -> Result<(), QuantError> {
         if (0.0..=1.0).contains(&self.delta_factor) {

@@ -234,7 +234,8 @@ fn floor_and_fraction(x: Dyadic, s: Dyadic) -> (i128, i128) {
         (xm << k, sm)
     } else {
         if s_len - k > LIMIT {
-            // |x / s| < 2^(x_len - s_len + k + 1) ≤ 2^-60: a tiny fraction of either sign.
+            // |x / s| < 2^(x_len - s_len + k + 1) < 2^-30 (x has at most 85 bits here): a tiny
+            // fraction of either sign.
             return if xm > 0 { (0, 1) } else { (-1, 3) };
         }
         (xm, sm << -k)
