@@ -573,3 +573,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn spec_spellings_print_and_parse_back(
+        bits in 1u32..=32, signed in any::<bool>(), narrow in any::<bool>(),
+        rounding in prop::sample::select(RoundingMode::ALL.to_vec()),
+        scale_exp in -20i32..20, scale_odd in prop::sample::select(vec![1.0, 3.0, 5.0, 0.1]),
+        zeropt in -5i64..5, exp_bits in 1u32..=6, e_min in -30i32..30, log in any::<bool>(),
+        term_bits in 1u32..=3, terms in 1u32..=3, x in -1000.0f64..1000.0,
+    ) {
+        use qforge::quant::spec::parse_spec;
+        let scale = scale_odd * f64::powi(2.0, scale_exp);
+        let rounding = rounding.qonnx_name().unwrap_or(rounding.name());
+        let domain = if log { "log2" } else { "linear" };
+        for text in [
+            format!("intquant<bits={bits},signed={},narrow={},rounding={rounding},scale={scale},zeropt={zeropt}>", u8::from(signed), u8::from(narrow)),
+            format!("pot<exp_bits={exp_bits},signed={},zero={},e_min={e_min},domain={domain},alpha={scale}>", u8::from(signed), u8::from(narrow)),
+            format!("apot<term_bits={term_bits},terms={terms},signed={},alpha={scale}>", u8::from(signed)),
+        ] {
+            let spec = parse_spec(&text).unwrap();
+            prop_assert_eq!(spec.to_string(), text.clone());
+            let back = parse_spec(&spec.to_string()).unwrap();
+            prop_assert_eq!(back.cast(x).unwrap(), spec.cast(x).unwrap());
+            let r = spec.cast(x).unwrap();
+            prop_assert!(r.code >= 0 || text.starts_with("intquant"));
+            // The exact value rounded once equals the correctly rounded f64 product.
+            if text.starts_with("intquant") {
+                prop_assert_eq!(r.value.to_f64(), (r.code - zeropt) as f64 * scale);
+            } else if text.starts_with("pot") {
+                prop_assert_eq!(r.value.to_f64(), r.level as f64 * scale * f64::powi(2.0, e_min));
+            }
+        }
+    }
+}
