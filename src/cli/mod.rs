@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand, each converting raw arguments into a
 //! validated configuration once and calling the library.
 
+mod train;
+
 use clap::{Parser, Subcommand};
 
 /// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
@@ -14,10 +16,13 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train a float network on digits or MNIST and write it as a RON model.
+    Train(train::TrainArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Train(a) => train::run(a),
     }
 }
