@@ -38,16 +38,6 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, NnError> {
 }
 
 fn header(bytes: &[u8], path: &Path, magic: u32, words: usize) -> Result<Vec<usize>, NnError> {
-    if bytes.len() < 4 * words {
-        return Err(data_err(
-            path,
-            format!(
-                "truncated: {} bytes, the header alone needs {}",
-                bytes.len(),
-                4 * words
-            ),
-        ));
-    }
     let word = |i: usize| {
         u32::from_be_bytes([
             bytes[4 * i],
@@ -56,10 +46,20 @@ fn header(bytes: &[u8], path: &Path, magic: u32, words: usize) -> Result<Vec<usi
             bytes[4 * i + 3],
         ])
     };
-    if word(0) != magic {
+    if bytes.len() >= 4 && word(0) != magic {
         return Err(data_err(
             path,
             format!("bad magic 0x{:08x}, expected 0x{magic:08x}", word(0)),
+        ));
+    }
+    if bytes.len() < 4 * words {
+        return Err(data_err(
+            path,
+            format!(
+                "truncated: {} bytes, the header alone needs {}",
+                bytes.len(),
+                4 * words
+            ),
         ));
     }
     Ok((1..words).map(|i| word(i) as usize).collect())
