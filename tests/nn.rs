@@ -188,6 +188,7 @@ fn load_error(text: &str, name: &str) -> String {
     let path = temp_path(name);
     std::fs::write(&path, text).unwrap();
     let err = Model::load(&path).unwrap_err().to_string();
+    eprintln!("{err}");
     assert!(err.starts_with(&path.display().to_string()), "{err}");
     err
 }

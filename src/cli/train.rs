@@ -75,6 +75,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         test_set.len(),
         model.layers.iter().map(|l| l.param_count()).sum::<usize>()
     );
+    let start = std::time::Instant::now();
     let mut last_acc = 0.0;
     let mut eval_err = None;
     nn::train(&mut model, &train_set, &config, |report, model| match model
@@ -137,7 +138,7 @@ fn architecture(spec: &str, data: &Dataset) -> anyhow::Result<(Architecture, Vec
         return Ok((Architecture::mlp(&sizes, &data.shape)?, data.shape.clone()));
     }
     if spec == "cnn" {
-        return Ok((Architecture::small_cnn(classes), image_shape));
+        return Ok((Architecture::small_cnn(classes, &image_shape), image_shape));
     }
     let text = std::fs::read_to_string(spec).with_context(|| {
         format!("`{spec}` is neither mlp:SIZES, cnn nor a readable architecture file")

@@ -125,7 +125,7 @@ impl Layer {
                 if *stride == 0 || *kernel_h == 0 || *kernel_w == 0 {
                     return Err("stride and kernel sizes must be at least 1".into());
                 }
-                let [c, h, w] = chw(input, *in_channels)?;
+                let [c, h, w] = chw(input)?;
                 if c != *in_channels || h + 2 * padding < *kernel_h || w + 2 * padding < *kernel_w {
                     return Err(format!(
                         "input shape {} does not fit in_channels {in_channels}, kernel {kernel_h}x{kernel_w}, padding {padding}",
@@ -143,7 +143,7 @@ impl Layer {
                 if *stride == 0 || *kernel == 0 {
                     return Err("kernel and stride must be at least 1".into());
                 }
-                let [c, h, w] = chw(input, 0)?;
+                let [c, h, w] = chw(input)?;
                 if h < *kernel || w < *kernel {
                     return Err(format!(
                         "input shape {} is smaller than the kernel {kernel}",
@@ -168,7 +168,7 @@ impl Layer {
                 check_len("beta", beta.len(), n)?;
                 check_len("running_mean", running_mean.len(), n)?;
                 check_len("running_var", running_var.len(), n)?;
-                if !(*eps >= 0.0) {
+                if eps.is_nan() || *eps < 0.0 {
                     return Err(format!("eps ({eps}) must be non-negative"));
                 }
                 if input.first() != Some(&n) || !(input.len() == 1 || input.len() == 3) {
@@ -204,7 +204,7 @@ fn check_len(what: &str, got: usize, expected: usize) -> Result<(), String> {
     }
 }
 
-fn chw(input: &[usize], _channels: usize) -> Result<[usize; 3], String> {
+fn chw(input: &[usize]) -> Result<[usize; 3], String> {
     match input {
         [c, h, w] => Ok([*c, *h, *w]),
         _ => Err(format!(

@@ -37,7 +37,7 @@
 //!
 //! let bad = text.replace("in_features: 2,", "in_features: 3,");
 //! let err = Model::from_ron_str(&bad, "tiny.ron").unwrap_err().to_string();
-//! assert!(err.starts_with("tiny.ron:1:"), "{err}");
+//! assert!(err.starts_with("tiny.ron:2:5: layer 0 (Dense)"), "{err}");
 //! ```
 
 pub mod data;

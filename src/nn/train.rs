@@ -127,13 +127,16 @@ impl Architecture {
     }
 
     /// The small CNN: conv 8@3×3 → ReLU → maxpool 2 → conv 16@3×3 → ReLU → maxpool 2 → flatten → dense `classes`.
-    pub fn small_cnn(classes: usize) -> Self {
+    /// The convolutions are unpadded for images of 16 rows or more (MNIST: 28 → 26 → 13 → 11 → 5) and padded
+    /// by 1 for smaller ones (digits: 8 → 8 → 4 → 4 → 2).
+    pub fn small_cnn(classes: usize, image_shape: &[usize]) -> Self {
         use LayerSpec::*;
+        let padding = usize::from(image_shape.get(1).is_some_and(|&h| h < 16));
         let conv = |out_channels| Conv2d {
             out_channels,
             kernel: 3,
             stride: 1,
-            padding: 0,
+            padding,
         };
         let pool = MaxPool2d {
             kernel: 2,
@@ -319,7 +322,6 @@ pub fn train(
         .collect();
     let mut state1 = grads.clone();
     let mut state2 = grads.clone();
-    let mut step = 0i32;
     let (mut b1t, mut b2t) = (1.0f64, 1.0f64);
     let mut rng = SplitMix64::new(config.seed ^ 0x5348_5546_464C_4531);
     let mut order: Vec<usize> = (0..data.len()).collect();
@@ -343,7 +345,6 @@ pub fn train(
                 loss_sum += loss;
                 correct += ok as usize;
             }
-            step += 1;
             if let Optimizer::Adam { beta1, beta2, .. } = config.optimizer {
                 b1t *= beta1 as f64;
                 b2t *= beta2 as f64;
@@ -380,7 +381,6 @@ pub fn train(
                 }
             }
         }
-        let _ = step;
         let report = EpochReport {
             epoch,
             loss: loss_sum / data.len() as f64,
