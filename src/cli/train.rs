@@ -84,8 +84,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Ok(acc) => {
             last_acc = acc;
             println!(
-                "epoch {:>3}  loss {:.4}  train acc {:.4}  test acc {:.4}",
-                report.epoch, report.loss, report.train_accuracy, acc
+                "epoch {:>3}  loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1} s)",
+                report.epoch,
+                report.loss,
+                report.train_accuracy,
+                acc,
+                start.elapsed().as_secs_f64()
             );
         }
         Err(e) => eval_err = Some(e),
