@@ -602,3 +602,67 @@ fn real_mnist_test_set_counts_when_present() {
         dir.display()
     );
 }
+
+#[test]
+fn bundled_model_is_reproduced_by_its_header_command() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits_mlp.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header = "// trained by: qforge train --data digits --arch mlp:64-32-10 --epochs 40 --seed 1 -o models/digits_mlp.ron";
+    assert!(
+        text.starts_with(header),
+        "the header command changed; update this test with it"
+    );
+    let bundled = Model::load(&path).unwrap();
+    // The defaults of `qforge train`: Adam, learning rate 1e-3, batch 32.
+    let (train, _) = digits::train_test().unwrap();
+    let mut model = Architecture::mlp(&[64, 32, 10], &[64])
+        .unwrap()
+        .build(&[64], 1)
+        .unwrap();
+    let config = TrainConfig {
+        epochs: 40,
+        batch_size: 32,
+        optimizer: Optimizer::adam(1e-3),
+        seed: 1,
+    };
+    nn::train(&mut model, &train, &config, |_, _| {}).unwrap();
+    // Bit-exact where the model was trained (the softmax uses the platform's `exp`).
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        assert!(
+            model == bundled,
+            "retraining did not reproduce models/digits_mlp.ron bit for bit"
+        );
+    }
+}
+
+#[test]
+fn huge_sizes_in_a_model_file_are_errors_not_overflows() {
+    let text = GOOD.replace(
+        "in_features: 2, out_features: 3",
+        "in_features: 18446744073709551615, out_features: 3",
+    );
+    let err = Model::from_ron_str(&text, "huge.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("huge.ron:6:5:") && err.contains("too large"),
+        "{err}"
+    );
+    let text = GOOD.replace(
+        "input_shape: [2]",
+        "input_shape: [4294967296, 4294967296, 2]",
+    );
+    let err = Model::from_ron_str(&text, "huge.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("huge.ron:4:3:"), "{err}");
+    let conv = "Model(name: \"c\", input_shape: [1, 4, 4], layers: [Conv2d(in_channels: 1, out_channels: 1, kernel_h: 1, \
+                kernel_w: 1, stride: 1, padding: 18446744073709551615, weights: [1.0], bias: [0.0])])";
+    let err = Model::from_ron_str(conv, "conv.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("conv.ron:1:") && err.contains("padding"),
+        "{err}"
+    );
+}

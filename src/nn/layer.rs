@@ -95,7 +95,11 @@ impl Layer {
                 weights,
                 bias,
             } => {
-                check_len("weights", weights.len(), in_features * out_features)?;
+                check_len(
+                    "weights",
+                    weights.len(),
+                    product(&[*in_features, *out_features])?,
+                )?;
                 check_len("bias", bias.len(), *out_features)?;
                 if input != [*in_features] {
                     return Err(format!(
@@ -119,14 +123,15 @@ impl Layer {
                 check_len(
                     "weights",
                     weights.len(),
-                    out_channels * in_channels * kernel_h * kernel_w,
+                    product(&[*out_channels, *in_channels, *kernel_h, *kernel_w])?,
                 )?;
                 check_len("bias", bias.len(), *out_channels)?;
                 if *stride == 0 || *kernel_h == 0 || *kernel_w == 0 {
                     return Err("stride and kernel sizes must be at least 1".into());
                 }
                 let [c, h, w] = chw(input)?;
-                if c != *in_channels || h + 2 * padding < *kernel_h || w + 2 * padding < *kernel_w {
+                let (h, w) = (padded(h, *padding)?, padded(w, *padding)?);
+                if c != *in_channels || h < *kernel_h || w < *kernel_w {
                     return Err(format!(
                         "input shape {} does not fit in_channels {in_channels}, kernel {kernel_h}x{kernel_w}, padding {padding}",
                         shape_str(input)
@@ -134,8 +139,8 @@ impl Layer {
                 }
                 Ok(vec![
                     *out_channels,
-                    (h + 2 * padding - kernel_h) / stride + 1,
-                    (w + 2 * padding - kernel_w) / stride + 1,
+                    (h - kernel_h) / stride + 1,
+                    (w - kernel_w) / stride + 1,
                 ])
             }
             Layer::Relu => Ok(input.to_vec()),
@@ -156,7 +161,7 @@ impl Layer {
                     (w - kernel) / stride + 1,
                 ])
             }
-            Layer::Flatten => Ok(vec![input.iter().product()]),
+            Layer::Flatten => Ok(vec![product(input)?]),
             Layer::BatchNorm {
                 gamma,
                 beta,
@@ -194,6 +199,21 @@ impl Layer {
             _ => 0,
         }
     }
+}
+
+/// The product of `values`, or an error when it overflows.
+pub(crate) fn product(values: &[usize]) -> Result<usize, String> {
+    values
+        .iter()
+        .try_fold(1usize, |acc, &v| acc.checked_mul(v))
+        .ok_or_else(|| format!("sizes {values:?} are too large"))
+}
+
+fn padded(size: usize, padding: usize) -> Result<usize, String> {
+    padding
+        .checked_mul(2)
+        .and_then(|p| p.checked_add(size))
+        .ok_or_else(|| format!("padding {padding} is too large"))
 }
 
 fn check_len(what: &str, got: usize, expected: usize) -> Result<(), String> {

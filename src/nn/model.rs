@@ -35,7 +35,10 @@ impl Model {
     /// The shape after each layer (`shapes()[0]` is the input shape, `shapes()[i + 1]` the output of layer `i`).
     /// A mismatch is an [`NnError::Layer`] naming the layer index and both shapes.
     pub fn shapes(&self) -> Result<Vec<Vec<usize>>, NnError> {
-        if self.input_shape.is_empty() || self.input_shape.contains(&0) {
+        if self.input_shape.is_empty()
+            || self.input_shape.contains(&0)
+            || super::layer::product(&self.input_shape).is_err()
+        {
             return Err(NnError::Layer {
                 index: 0,
                 kind: "input",

@@ -292,6 +292,14 @@ pub fn train(
             data.shape, model.input_shape
         )));
     }
+    if data.inputs.len() != data.len() * data.sample_size() {
+        return Err(NnError::Input(format!(
+            "data set has {} values for {} samples of {} values",
+            data.inputs.len(),
+            data.len(),
+            data.sample_size()
+        )));
+    }
     let classes = shapes.last().map_or(0, |s| s.iter().product::<usize>());
     if let Some(&bad) = data.labels.iter().find(|&&l| l as usize >= classes) {
         return Err(NnError::Input(format!(
