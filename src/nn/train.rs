@@ -5,6 +5,19 @@
 //! for the initial weights and the per-epoch shuffles, so the same seed gives bit-identical weights on a given
 //! platform. Weights are drawn He-uniform, `U(-sqrt(6 / fan_in), sqrt(6 / fan_in))`, which needs only `sqrt`
 //! (correctly rounded everywhere), not `ln`/`cos`.
+//!
+//! ```
+//! use qforge::nn::{data::digits, train, Architecture, Optimizer, TrainConfig};
+//! let (train_set, test_set) = digits::train_test().unwrap();
+//! let arch = Architecture::mlp(&[64, 32, 10], &[64]).unwrap();
+//! let config = TrainConfig { epochs: 3, batch_size: 32, optimizer: Optimizer::adam(1e-3), seed: 5 };
+//! let mut model = arch.build(&[64], 5).unwrap();
+//! train(&mut model, &train_set, &config, |report, _| assert!(report.loss.is_finite())).unwrap();
+//! let mut again = arch.build(&[64], 5).unwrap();
+//! train(&mut again, &train_set, &config, |_, _| {}).unwrap();
+//! assert_eq!(model, again); // same seed, same weights
+//! assert!(model.accuracy(&test_set.inputs, &test_set.labels).unwrap() > 0.5);
+//! ```
 
 use super::data::Dataset;
 use super::infer::{layer_forward, maxpool_argmax};
