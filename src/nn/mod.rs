@@ -40,17 +40,21 @@
 //! assert!(err.starts_with("tiny.ron:2:5: layer 0 (Dense)"), "{err}");
 //! ```
 
+pub mod arch;
 pub mod data;
 pub mod infer;
 pub mod layer;
 pub mod model;
+pub mod rng;
 pub mod train;
 
+pub use arch::{Architecture, LayerSpec};
 pub use data::Dataset;
 pub use infer::{accuracy, argmax};
 pub use layer::{fold_batchnorm, Layer};
 pub use model::Model;
-pub use train::{train, Architecture, EpochReport, LayerSpec, Optimizer, SplitMix64, TrainConfig};
+pub use rng::SplitMix64;
+pub use train::{train, EpochReport, Optimizer, TrainConfig};
 
 /// Errors of the float-network module.
 #[derive(Debug, thiserror::Error)]
