@@ -43,6 +43,9 @@ pub struct TrainArgs {
 
 /// Runs `qforge train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if args.epochs == 0 || args.batch_size == 0 || args.limit == Some(0) {
+        bail!("--epochs, --batch-size and --limit must be at least 1");
+    }
     let (mut train_set, test_set) = load_data(&args.data)?;
     if let Some(n) = args.limit {
         train_set = train_set.truncated(n);
