@@ -33,7 +33,7 @@ fn read_labels(rel: &str) -> Vec<u8> {
 }
 
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qforge_nn_test_{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nn");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
