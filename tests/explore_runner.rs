@@ -38,7 +38,9 @@ impl Evaluator for SyntheticEvaluator {
     }
     fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
         if p.folding == Folding::CyclesPerImage(10) && p.activation_bits == 8 {
-            return Ok(Outcome::Skipped("no folding reaches 10 cycles per image".into()));
+            return Ok(Outcome::Skipped(
+                "no folding reaches 10 cycles per image".into(),
+            ));
         }
         let w = f64::from(p.weight_bits);
         let a = f64::from(p.activation_bits);
@@ -55,8 +57,22 @@ impl Evaluator for SyntheticEvaluator {
             bram_bits: 0,
             area_source: AreaSource::Model,
             layers: vec![
-                LayerArea { name: "fc0".into(), luts: luts * 2 / 3, ffs: 1, carries: 2, dsps: 0, bram_bits: 0 },
-                LayerArea { name: "fc1".into(), luts: luts - luts * 2 / 3, ffs: 3, carries: 4, dsps: 0, bram_bits: 0 },
+                LayerArea {
+                    name: "fc0".into(),
+                    luts: luts * 2 / 3,
+                    ffs: 1,
+                    carries: 2,
+                    dsps: 0,
+                    bram_bits: 0,
+                },
+                LayerArea {
+                    name: "fc1".into(),
+                    luts: luts - luts * 2 / 3,
+                    ffs: 3,
+                    carries: 4,
+                    dsps: 0,
+                    bram_bits: 0,
+                },
             ],
         }))
     }
@@ -119,7 +135,10 @@ fn small_sweep_writes_one_row_per_point_with_the_documented_columns() {
     }
     let json = read_json(&dir).unwrap();
     assert_eq!(json.len(), grid.points().len());
-    assert_eq!(read(&dir, "results.json").lines().count(), grid.points().len());
+    assert_eq!(
+        read(&dir, "results.json").lines().count(),
+        grid.points().len()
+    );
     let records = read_csv(&dir.join("results.csv")).unwrap();
     let ok = records.iter().find(|r| r.metrics.is_some()).unwrap();
     let m = ok.metrics.as_ref().unwrap();
@@ -129,7 +148,10 @@ fn small_sweep_writes_one_row_per_point_with_the_documented_columns() {
     assert!(meta.complete);
     assert_eq!(meta.sweep_hash, grid.hash());
     assert_eq!(meta.points_done, grid.points().len());
-    assert_eq!(meta.tool_versions.get("synthetic").map(String::as_str), Some("1"));
+    assert_eq!(
+        meta.tool_versions.get("synthetic").map(String::as_str),
+        Some("1")
+    );
     assert_eq!(meta.qforge_version, qforge::VERSION);
 }
 
@@ -143,7 +165,10 @@ fn skipped_point_appears_with_its_reason() {
     for r in &skipped {
         assert_eq!(r.activation_bits, 8);
         assert!(r.label.contains("cycles_per_image(10)"));
-        assert_eq!(r.skip_reason.as_deref(), Some("no folding reaches 10 cycles per image"));
+        assert_eq!(
+            r.skip_reason.as_deref(),
+            Some("no folding reaches 10 cycles per image")
+        );
         assert!(r.metrics.is_none());
     }
     let csv = read(&dir, "results.csv");
@@ -166,19 +191,41 @@ fn interrupted_sweep_resumed_equals_uninterrupted() {
     run(&full, &SyntheticEvaluator, RunOptions::default()).unwrap();
 
     let dir = fresh_dir("resume_cut");
-    let failing = SyntheticFailsAfter { k: 7, count: AtomicUsize::new(0) };
-    let two_threads = RunOptions { jobs: Some(2), ..RunOptions::default() };
+    let failing = SyntheticFailsAfter {
+        k: 7,
+        count: AtomicUsize::new(0),
+    };
+    let two_threads = RunOptions {
+        jobs: Some(2),
+        ..RunOptions::default()
+    };
     let err = run(&dir, &failing, two_threads).unwrap_err();
     assert!(err.to_string().contains("simulated interruption"), "{err}");
     let partial = read_json(&dir).unwrap();
-    assert_eq!(partial.len(), 7, "every point finished before the failure is on disk");
+    assert_eq!(
+        partial.len(),
+        7,
+        "every point finished before the failure is on disk"
+    );
     assert!(!Meta::read(&dir).unwrap().unwrap().complete);
 
     // A limited run stops early too, then resume finishes the rest.
-    let limited = RunOptions { resume: true, limit: Some(5), ..RunOptions::default() };
+    let limited = RunOptions {
+        resume: true,
+        limit: Some(5),
+        ..RunOptions::default()
+    };
     run(&dir, &SyntheticEvaluator, limited).unwrap();
     assert_eq!(read_json(&dir).unwrap().len(), 12);
-    run(&dir, &SyntheticEvaluator, RunOptions { resume: true, ..RunOptions::default() }).unwrap();
+    run(
+        &dir,
+        &SyntheticEvaluator,
+        RunOptions {
+            resume: true,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
 
     assert_eq!(read(&dir, "results.csv"), read(&full, "results.csv"));
     assert_eq!(read(&dir, "results.json"), read(&full, "results.json"));
@@ -190,11 +237,27 @@ fn resume_ignores_a_torn_last_line() {
     let full = fresh_dir("torn_full");
     run(&full, &SyntheticEvaluator, RunOptions::default()).unwrap();
     let dir = fresh_dir("torn");
-    run(&dir, &SyntheticEvaluator, RunOptions { limit: Some(4), ..RunOptions::default() }).unwrap();
+    run(
+        &dir,
+        &SyntheticEvaluator,
+        RunOptions {
+            limit: Some(4),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     let mut json = read(&dir, "results.json");
     json.push_str("{\"index\": 9, \"id\": \"trunc");
     std::fs::write(dir.join("results.json"), json).unwrap();
-    run(&dir, &SyntheticEvaluator, RunOptions { resume: true, ..RunOptions::default() }).unwrap();
+    run(
+        &dir,
+        &SyntheticEvaluator,
+        RunOptions {
+            resume: true,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(read(&dir, "results.json"), read(&full, "results.json"));
 }
 
@@ -206,7 +269,15 @@ fn shards_merged_equal_the_unsharded_sweep() {
         .map(|i| {
             let dir = fresh_dir(&format!("shard_{i}"));
             let shard = Some(Shard { index: i, count: 3 });
-            run(&dir, &SyntheticEvaluator, RunOptions { shard, ..RunOptions::default() }).unwrap();
+            run(
+                &dir,
+                &SyntheticEvaluator,
+                RunOptions {
+                    shard,
+                    ..RunOptions::default()
+                },
+            )
+            .unwrap();
             let meta = Meta::read(&dir).unwrap().unwrap();
             assert!(meta.complete);
             assert_eq!(meta.shard, shard);
@@ -233,11 +304,26 @@ fn merge_rejects_shards_of_different_sweeps() {
     let other = SWEEP.replace("[minmax, mse]", "[minmax]");
     let sweep = SweepFile::parse(&other, "other.ron").unwrap();
     let grid = Grid::new(&sweep, "other.ron").unwrap();
-    run_sweep(&sweep, "other.ron", &grid, &SyntheticEvaluator, &b, &RunOptions::default()).unwrap();
+    run_sweep(
+        &sweep,
+        "other.ron",
+        &grid,
+        &SyntheticEvaluator,
+        &b,
+        &RunOptions::default(),
+    )
+    .unwrap();
     let err = merge_results(&[&a, &b], &fresh_dir("mix_out")).unwrap_err();
     assert!(matches!(err, ExploreError::ShardMismatch { .. }), "{err}");
     // Resuming into a folder of another sweep is refused too.
-    let err = run(&b, &SyntheticEvaluator, RunOptions { resume: true, ..RunOptions::default() })
-        .unwrap_err();
+    let err = run(
+        &b,
+        &SyntheticEvaluator,
+        RunOptions {
+            resume: true,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("cannot resume"), "{err}");
 }

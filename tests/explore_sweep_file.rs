@@ -23,7 +23,12 @@ const SMALL: &str = r#"(
 
 fn position(err: ExploreError) -> (String, usize, usize, String) {
     match err {
-        ExploreError::SweepFile { file, line, col, message } => (file, line, col, message),
+        ExploreError::SweepFile {
+            file,
+            line,
+            col,
+            message,
+        } => (file, line, col, message),
         other => panic!("expected a sweep file error, got {other}"),
     }
 }
@@ -34,7 +39,11 @@ fn bundled_default_sweep_parses_and_expands() {
     let grid = Grid::new(&sweep, "models/sweep_default.ron").unwrap();
     assert!(grid.points().len() > 50);
     for p in grid.points() {
-        assert!(p.config.weight_scheme.weight_bit_range().contains(&p.config.weight_bits));
+        assert!(p
+            .config
+            .weight_scheme
+            .weight_bit_range()
+            .contains(&p.config.weight_bits));
         assert!(p.config.weight_bits <= p.config.activation_bits);
     }
 }
@@ -46,7 +55,11 @@ fn constraints_filter_the_product_in_a_fixed_order() {
     // uniform: wb in 2..=4 with ab in {2,4}, wb <= ab: (2,2),(2,4),(3,4),(4,4) = 4
     // binary: wb=1: ab 2,4 = 2; ternary: wb=2: ab 2,4 = 2. Times 2 accumulators x 2 foldings.
     assert_eq!(grid.points().len(), (4 + 2 + 2) * 4);
-    let schemes: Vec<WeightScheme> = grid.points().iter().map(|p| p.config.weight_scheme).collect();
+    let schemes: Vec<WeightScheme> = grid
+        .points()
+        .iter()
+        .map(|p| p.config.weight_scheme)
+        .collect();
     let mut sorted = schemes.clone();
     sorted.sort();
     assert_eq!(schemes, sorted, "schemes vary slowest, in file order");
@@ -70,7 +83,10 @@ fn point_ids_do_not_depend_on_the_rest_of_the_grid() {
     let other = Grid::new(&SweepFile::parse(&narrower, "n.ron").unwrap(), "n.ron").unwrap();
     assert_ne!(other.hash(), grid.hash());
     for p in other.points() {
-        assert!(grid.points().iter().any(|q| q.id == p.id && q.config == p.config));
+        assert!(grid
+            .points()
+            .iter()
+            .any(|q| q.id == p.id && q.config == p.config));
     }
 }
 
@@ -160,6 +176,9 @@ fn layer_overrides_take_plain_values() {
     assert_eq!(with.config.layer_overrides[0].weight_bits, Some(2));
     assert!(with.label.contains("[L1:W2]"), "{}", with.label);
     // binary with a 2-bit override layer breaks scheme_bits.
-    assert!(grid.points().iter().all(|p| !(p.config.weight_scheme == WeightScheme::Binary
-        && !p.config.layer_overrides.is_empty())));
+    assert!(grid
+        .points()
+        .iter()
+        .all(|p| !(p.config.weight_scheme == WeightScheme::Binary
+            && !p.config.layer_overrides.is_empty())));
 }

@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod sweep;
+
 /// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
 /// Verilog generation, Verilator proof and bit-width sweeps.
 #[derive(Parser, Debug)]
@@ -14,10 +16,13 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a bit-width sweep file, merge its shards or redraw its plots.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Sweep(a) => sweep::run(a),
     }
 }

@@ -161,7 +161,11 @@ impl Grid {
                                                 folding,
                                                 fpga,
                                             };
-                                            if sweep.constraints.iter().all(|&c| config.satisfies(c)) {
+                                            if sweep
+                                                .constraints
+                                                .iter()
+                                                .all(|&c| config.satisfies(c))
+                                            {
                                                 hasher.update(config.key().as_bytes());
                                                 hasher.update(b"\n");
                                                 points.push(Point {

@@ -23,8 +23,12 @@
 pub mod error;
 pub mod evaluator;
 pub mod grid;
+pub mod html;
 pub mod merge;
 pub mod meta;
+pub mod pareto;
+pub mod plot;
+pub mod png;
 pub mod results;
 pub mod runner;
 pub mod sweep_file;

@@ -91,11 +91,7 @@ impl ResultRow {
     /// The CSV cells, in [`CSV_COLUMNS`] order.
     pub fn csv_cells(&self) -> Vec<String> {
         let c = &self.config;
-        let mut cells = vec![
-            self.index.to_string(),
-            self.id.clone(),
-            self.label.clone(),
-        ];
+        let mut cells = vec![self.index.to_string(), self.id.clone(), self.label.clone()];
         match &self.outcome {
             Outcome::Done(_) => cells.extend(["ok".to_string(), String::new()]),
             Outcome::Skipped(reason) => cells.extend(["skipped".to_string(), reason.clone()]),
@@ -406,13 +402,18 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
                 .parse::<f64>()
                 .map_err(|_| err(n, format!("{name} `{}` is not a number", cell(name))))
         };
-        let weight_scheme = WeightScheme::from_name(cell("weight_scheme"))
-            .ok_or_else(|| err(n, format!("unknown weight_scheme `{}`", cell("weight_scheme"))))?;
+        let weight_scheme = WeightScheme::from_name(cell("weight_scheme")).ok_or_else(|| {
+            err(
+                n,
+                format!("unknown weight_scheme `{}`", cell("weight_scheme")),
+            )
+        })?;
         let (skip_reason, metrics) = match cell("status") {
             "skipped" => (Some(cell("skip_reason").to_string()), None),
             "ok" => {
-                let area_source = AreaSource::from_name(cell("area_source"))
-                    .ok_or_else(|| err(n, format!("unknown area_source `{}`", cell("area_source"))))?;
+                let area_source = AreaSource::from_name(cell("area_source")).ok_or_else(|| {
+                    err(n, format!("unknown area_source `{}`", cell("area_source")))
+                })?;
                 let layers = parse_layers_cell(cell("layer_areas")).map_err(|m| err(n, m))?;
                 let metrics = Metrics {
                     accuracy: float("accuracy")?,
@@ -429,7 +430,12 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
                 };
                 (None, Some(metrics))
             }
-            other => return Err(err(n, format!("status `{other}` is neither ok nor skipped"))),
+            other => {
+                return Err(err(
+                    n,
+                    format!("status `{other}` is neither ok nor skipped"),
+                ))
+            }
         };
         records.push(CsvRecord {
             index: int("index")? as usize,

@@ -140,7 +140,10 @@ pub fn run_sweep(
     let mut rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
     write_results(dir, &mut rows)?;
     let in_run_ids: HashSet<&str> = in_run.iter().map(|p| p.id.as_str()).collect();
-    let covered = rows.iter().filter(|r| in_run_ids.contains(r.id.as_str())).count();
+    let covered = rows
+        .iter()
+        .filter(|r| in_run_ids.contains(r.id.as_str()))
+        .count();
     meta.points_done = rows.len();
     meta.points_skipped = rows
         .iter()
@@ -206,7 +209,10 @@ fn previous_rows(grid: &Grid, dir: &Path, options: &RunOptions) -> Result<Vec<Re
             return Err(ExploreError::Results {
                 path: dir.to_path_buf(),
                 line: 0,
-                message: format!("holds point {} ({}), which is not in this sweep", row.id, row.label),
+                message: format!(
+                    "holds point {} ({}), which is not in this sweep",
+                    row.id, row.label
+                ),
             });
         }
         // A point appended twice (a crash between append and rewrite) counts once.

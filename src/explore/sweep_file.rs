@@ -278,7 +278,10 @@ impl<'de> Deserialize<'de> for IntAxis {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 write!(f, "a list like [2, 4, 8] or a range like (from: 2, to: 8)")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<IntAxis, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<IntAxis, A::Error> {
                 let mut values = Vec::new();
                 while let Some(v) = seq.next_element::<u32>()? {
                     values.push(v);
@@ -286,7 +289,10 @@ impl<'de> Deserialize<'de> for IntAxis {
                 check_list(&values).map_err(de::Error::custom)?;
                 Ok(IntAxis(values))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<IntAxis, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<IntAxis, A::Error> {
                 let (mut from, mut to, mut step) = (None, None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     let slot = match key.as_str() {
@@ -300,7 +306,9 @@ impl<'de> Deserialize<'de> for IntAxis {
                         }
                     };
                     if slot.is_some() {
-                        return Err(de::Error::custom(format!("range field `{key}` given twice")));
+                        return Err(de::Error::custom(format!(
+                            "range field `{key}` given twice"
+                        )));
                     }
                     *slot = Some(map.next_value::<u32>()?);
                 }
@@ -347,7 +355,10 @@ impl<'de, T: Deserialize<'de> + PartialEq> Deserialize<'de> for ListAxis<T> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 write!(f, "a list of values like [a, b]")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut values = Vec::new();
                 while let Some(v) = seq.next_element::<T>()? {
                     values.push(v);
@@ -429,12 +440,14 @@ impl SweepFile {
     pub fn parse(text: &str, file: &str) -> Result<SweepFile> {
         let options = ron::Options::default()
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-        let sweep: SweepFile = options.from_str(text).map_err(|e| ExploreError::SweepFile {
-            file: file.to_string(),
-            line: e.span.start.line,
-            col: e.span.start.col,
-            message: e.code.to_string(),
-        })?;
+        let sweep: SweepFile = options
+            .from_str(text)
+            .map_err(|e| ExploreError::SweepFile {
+                file: file.to_string(),
+                line: e.span.start.line,
+                col: e.span.start.col,
+                message: e.code.to_string(),
+            })?;
         Ok(sweep)
     }
 
