@@ -20,8 +20,10 @@
 //! assert!(grid.points().len() > 10);
 //! ```
 
+pub mod area_model;
 pub mod error;
 pub mod evaluator;
+pub mod fit;
 pub mod grid;
 pub mod html;
 pub mod merge;
