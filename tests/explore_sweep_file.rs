@@ -179,6 +179,6 @@ fn layer_overrides_take_plain_values() {
     assert!(grid
         .points()
         .iter()
-        .all(|p| !(p.config.weight_scheme == WeightScheme::Binary
-            && !p.config.layer_overrides.is_empty())));
+        .all(|p| p.config.weight_scheme != WeightScheme::Binary
+            || p.config.layer_overrides.is_empty()));
 }

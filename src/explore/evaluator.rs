@@ -64,7 +64,7 @@ impl AreaSource {
 /// The area of one layer (its MVU and the units around it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerArea {
-    /// Layer name, e.g. `fc0`. No `;`, `:` or `/` (they separate fields in the CSV cell).
+    /// Layer name, e.g. `fc0` (a `;` is written as `_` in the CSV, where it separates layers).
     pub name: String,
     /// LUTs.
     pub luts: u64,

@@ -139,7 +139,13 @@ fn layers_cell(layers: &[LayerArea]) -> String {
         .map(|l| {
             format!(
                 "{}:{}/{}/{}/{}/{}",
-                l.name, l.luts, l.ffs, l.carries, l.dsps, l.bram_bits
+                // `;` separates entries; the counts follow the last `:`, so only `;` is replaced.
+                l.name.replace(';', "_"),
+                l.luts,
+                l.ffs,
+                l.carries,
+                l.dsps,
+                l.bram_bits
             )
         })
         .collect();
