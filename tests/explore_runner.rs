@@ -327,3 +327,34 @@ fn merge_rejects_shards_of_different_sweeps() {
     .unwrap_err();
     assert!(err.to_string().contains("cannot resume"), "{err}");
 }
+
+/// Returns NaN accuracy: a broken evaluator whose row could not be written as JSON and read back.
+struct SyntheticNan;
+
+impl Evaluator for SyntheticNan {
+    fn tool_versions(&self) -> Vec<(String, String)> {
+        vec![]
+    }
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+        match SyntheticEvaluator.evaluate(p)? {
+            Outcome::Done(mut m) => {
+                m.accuracy = f64::NAN;
+                Ok(Outcome::Done(m))
+            }
+            skipped => Ok(skipped),
+        }
+    }
+}
+
+#[test]
+fn non_finite_metrics_stop_the_sweep_with_a_named_point() {
+    let dir = fresh_dir("nan");
+    let err = run(&dir, &SyntheticNan, RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("must be finite") && err.contains("uniform W2A4"),
+        "{err}"
+    );
+    assert!(read_json(&dir).is_ok());
+}

@@ -182,3 +182,23 @@ fn layer_overrides_take_plain_values() {
         .all(|p| p.config.weight_scheme != WeightScheme::Binary
             || p.config.layer_overrides.is_empty()));
 }
+
+#[test]
+fn oversized_ranges_and_grids_are_refused_before_expanding() {
+    let text = SMALL.replace("(from: 1, to: 4)", "(from: 0, to: 4000000000)");
+    let (_, line, _, message) = position(SweepFile::parse(&text, "big.ron").unwrap_err());
+    assert_eq!(line, 6);
+    assert!(message.contains("more than"), "{message}");
+    let text = SMALL
+        .replace("(from: 1, to: 4)", "(from: 1, to: 1000)")
+        .replace(
+            "activation_bits: [2, 4]",
+            "activation_bits: (from: 1, to: 1000)",
+        );
+    let sweep = SweepFile::parse(&text, "big.ron").unwrap();
+    let err = Grid::new(&sweep, "big.ron").unwrap_err().to_string();
+    assert!(
+        err.starts_with("big.ron:1:1:") && err.contains("combinations"),
+        "{err}"
+    );
+}

@@ -128,6 +128,9 @@ pub struct Point {
     pub config: PointConfig,
 }
 
+/// The most combinations (before constraints) a grid may have.
+pub const MAX_GRID_POINTS: usize = 1_000_000;
+
 /// The points of a sweep in grid order.
 #[derive(Debug, Clone)]
 pub struct Grid {
@@ -139,6 +142,31 @@ impl Grid {
     /// Expands a sweep file; `file` names it in errors (a grid the constraints empty is an error).
     pub fn new(sweep: &SweepFile, file: &str) -> Result<Grid> {
         let a = &sweep.axes;
+        let product = [
+            a.weight_scheme.values().len(),
+            a.weight_bits.values().len(),
+            a.activation_bits.values().len(),
+            a.layer_overrides.values().len(),
+            a.calibration.values().len(),
+            a.scale_bits.values().len(),
+            a.accumulator.values().len(),
+            a.folding.values().len(),
+            a.fpga.values().len(),
+        ]
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .unwrap_or(usize::MAX);
+        if product > MAX_GRID_POINTS {
+            return Err(ExploreError::SweepFile {
+                file: file.to_string(),
+                line: 1,
+                col: 1,
+                message: format!(
+                    "the axes span {product} combinations, more than the {MAX_GRID_POINTS} a sweep may have: \
+                     split it into several sweeps or narrow the axes"
+                ),
+            });
+        }
         let mut points = Vec::new();
         let mut hasher = Fnv1a64::new();
         for &weight_scheme in a.weight_scheme.values() {

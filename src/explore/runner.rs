@@ -116,6 +116,18 @@ pub fn run_sweep(
                         label: point.label.clone(),
                         message,
                     })?;
+            if let Outcome::Done(m) = &outcome {
+                if !m.accuracy.is_finite() || !m.throughput_images_per_s.is_finite() {
+                    return Err(ExploreError::Evaluation {
+                        id: point.id.clone(),
+                        label: point.label.clone(),
+                        message: format!(
+                            "evaluator returned accuracy {} and throughput {}: both must be finite",
+                            m.accuracy, m.throughput_images_per_s
+                        ),
+                    });
+                }
+            }
             let row = ResultRow::new(point, outcome);
             lock(&appender).append(&row)?;
             lock(&rows).push(row);

@@ -253,6 +253,9 @@ pub enum Constraint {
     WeightBitsLeActivationBits,
 }
 
+/// The most values one range axis may expand to (a typo like `to: 80000` fails early).
+pub const MAX_RANGE_VALUES: u32 = 1024;
+
 /// An integer axis: a list of values or an inclusive range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntAxis(Vec<u32>);
@@ -321,6 +324,12 @@ impl<'de> Deserialize<'de> for IntAxis {
                 if from > to {
                     return Err(de::Error::custom(format!(
                         "range is empty: from ({from}) is greater than to ({to})"
+                    )));
+                }
+                let count = (to - from) / step + 1;
+                if count > MAX_RANGE_VALUES {
+                    return Err(de::Error::custom(format!(
+                        "range has {count} values, more than the {MAX_RANGE_VALUES} an axis may have"
                     )));
                 }
                 Ok(IntAxis((from..=to).step_by(step as usize).collect()))
