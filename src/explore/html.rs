@@ -5,6 +5,7 @@
 //! ```
 
 use crate::explore::error::Result;
+use crate::explore::meta::Meta;
 use crate::explore::pareto::accuracy_lut_front;
 use crate::explore::results::{write_atomic, CsvRecord};
 use std::fmt::Write;
@@ -35,6 +36,23 @@ pub fn write_index(
     breakdown: Option<&CsvRecord>,
 ) -> Result<PathBuf> {
     let front = accuracy_lut_front(rows);
+    // meta.json is optional here: plots can be redrawn from a bare results.csv.
+    let provenance = match Meta::read(dir) {
+        Ok(Some(m)) => format!(
+            "<p>Sweep <b>{}</b> ({}), hash {}; qforge {}{}; {} of {} grid points{}.</p>\n",
+            escape(&m.sweep_name),
+            escape(&m.sweep_file),
+            escape(&m.sweep_hash),
+            escape(&m.qforge_version),
+            m.git_revision
+                .as_deref()
+                .map_or(String::new(), |r| format!(" ({})", escape(r))),
+            m.points_done,
+            m.points_total,
+            if m.complete { "" } else { ", incomplete" }
+        ),
+        _ => String::new(),
+    };
     let mut h = String::new();
     let _ = write!(
         h,
@@ -50,7 +68,7 @@ pub fn write_index(
          <h1>Sweep results</h1>\n<p>{} points, {} evaluated, {} skipped. Data: \
          <a href=\"results.csv\">results.csv</a>, <a href=\"results.json\">results.json</a> \
          (JSON Lines), <a href=\"meta.json\">meta.json</a>. Highlighted rows are on the \
-         accuracy/LUT Pareto front.</p>\n",
+         accuracy/LUT Pareto front.</p>\n{provenance}",
         rows.len(),
         rows.iter().filter(|r| r.metrics.is_some()).count(),
         rows.iter().filter(|r| r.skip_reason.is_some()).count()
@@ -74,7 +92,7 @@ pub fn write_index(
     h.push_str(
         "<h2>Points</h2>\n<table>\n<tr><th>#</th><th>id</th><th>label</th><th>status</th>\
          <th>accuracy</th><th>LUTs</th><th>FFs</th><th>carries</th><th>DSPs</th>\
-         <th>BRAM bits</th><th>weight bits</th><th>cycles/image</th><th>images/s</th>\
+         <th>BRAM bits</th><th>weight memory bits</th><th>cycles/image</th><th>images/s</th>\
          <th>area source</th></tr>\n",
     );
     for (i, r) in rows.iter().enumerate() {

@@ -42,6 +42,58 @@ pub fn scheme_colour(scheme: WeightScheme) -> RGBColor {
     }
 }
 
+/// Draws one scheme's points with its fixed marker (shape and colour, so overlapping series
+/// stay apart and the plots read in greyscale too), optionally joined by a line, with a legend
+/// entry.
+fn draw_scheme<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    scheme: WeightScheme,
+    pts: &[(f64, f64)],
+    with_line: bool,
+) -> std::result::Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let colour = scheme_colour(scheme);
+    let style = colour.filled();
+    let legend_line = if with_line {
+        vec![(-10, 0), (10, 0)]
+    } else {
+        vec![(0, 0), (0, 0)]
+    };
+    if with_line {
+        chart
+            .draw_series(LineSeries::new(pts.to_vec(), colour.stroke_width(2)))
+            .map_err(to_string_err)?;
+    }
+    // Shapes are drawn relative to each point, so the same one serves the legend.
+    macro_rules! series {
+        ($shape:expr) => {
+            chart
+                .draw_series(pts.iter().map(|&p| EmptyElement::at(p) + $shape))
+                .map_err(to_string_err)?
+                .label(scheme.name())
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x + 10, y))
+                        + PathElement::new(legend_line.clone(), colour.stroke_width(2))
+                        + $shape
+                })
+        };
+    }
+    match scheme {
+        WeightScheme::Uniform => series!(Circle::new((0, 0), 5, style)),
+        WeightScheme::Pot => series!(TriangleMarker::new((0, 0), 7, style)),
+        WeightScheme::Apot => series!(Rectangle::new([(-5, -5), (5, 5)], style)),
+        WeightScheme::Binary => series!(Cross::new((0, 0), 5, colour.stroke_width(3))),
+        WeightScheme::Ternary => {
+            series!(Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], style))
+        }
+    };
+    Ok(())
+}
+
 /// Colours of the layers in the area breakdown (distinct from the scheme colours).
 const LAYER_COLOURS: [RGBColor; 6] = [
     RGBColor(0x4e, 0x79, 0xa7),
@@ -271,7 +323,6 @@ fn scatter_with_front<DB: DrawingBackend>(
                 .draw()
                 .map_err(to_string_err)?;
             for scheme in WeightScheme::ALL {
-                let colour = scheme_colour(scheme);
                 let pts: Vec<(f64, f64)> = ok_rows(rows)
                     .filter(|(r, _)| r.weight_scheme == scheme)
                     .map(|(_, m)| ((m.luts as f64).max(1.0), y(m)))
@@ -279,11 +330,7 @@ fn scatter_with_front<DB: DrawingBackend>(
                 if pts.is_empty() {
                     continue;
                 }
-                chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 5, colour.filled())))
-                    .map_err(to_string_err)?
-                    .label(scheme.name())
-                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+                draw_scheme(&mut chart, scheme, &pts, false)?;
             }
             let line: Vec<(f64, f64)> = front
                 .iter()
@@ -427,7 +474,6 @@ impl Figure for AccuracyVsWeightBits<'_> {
             .draw()
             .map_err(to_string_err)?;
         for scheme in WeightScheme::ALL {
-            let colour = scheme_colour(scheme);
             let mut best: Vec<(u32, f64)> = Vec::new();
             for (r, m) in ok_rows(self.rows).filter(|(r, _)| r.weight_scheme == scheme) {
                 match best.iter_mut().find(|(b, _)| *b == r.weight_bits) {
@@ -443,16 +489,7 @@ impl Figure for AccuracyVsWeightBits<'_> {
                 .iter()
                 .map(|&(b, a)| (f64::from(b), a * 100.0))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-                .map_err(to_string_err)?
-                .label(scheme.name())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
-                });
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 5, colour.filled())))
-                .map_err(to_string_err)?;
+            draw_scheme(&mut chart, scheme, &pts, true)?;
         }
         chart
             .configure_series_labels()
