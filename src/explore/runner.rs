@@ -92,6 +92,7 @@ pub fn run_sweep(
         .copied()
         .filter(|p| !done.contains(p.id.as_str()))
         .collect();
+    let pending_before_limit = todo.len();
     if let Some(limit) = options.limit {
         todo.truncate(limit);
     }
@@ -105,7 +106,10 @@ pub fn run_sweep(
 
     let appender = Mutex::new(ResultsAppender::start(dir, &mut kept)?);
     let rows = Mutex::new(kept);
-    let bar = progress_bar(todo.len() as u64, options.progress);
+    // The bar counts the whole slice, starting at the rows a resumed run already has.
+    let bar = progress_bar(in_run.len() as u64, options.progress);
+    bar.set_position((in_run.len() - pending_before_limit) as u64);
+    bar.reset_eta();
     let work = || -> Result<()> {
         todo.par_iter().try_for_each(|point| {
             let outcome =
