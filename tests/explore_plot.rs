@@ -137,7 +137,25 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
     assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
     assert!(kinds.iter().any(|k| k == "IDAT"));
-    size.unwrap()
+    let (w, h) = size.unwrap();
+    // The image data inflates to one filter byte plus 3 bytes per pixel on every row.
+    let mut at = 8;
+    let mut idat = Vec::new();
+    while at < bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if &bytes[at + 4..at + 8] == b"IDAT" {
+            idat.extend_from_slice(&bytes[at + 8..at + 8 + len]);
+        }
+        at += 12 + len;
+    }
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&idat[..]), &mut raw).unwrap();
+    assert_eq!(raw.len(), (w as usize * 3 + 1) * h as usize);
+    assert!(
+        raw.chunks(w as usize * 3 + 1).all(|row| row[0] <= 4),
+        "valid filter types"
+    );
+    (w, h)
 }
 
 /// The text inside every `<text ...>...</text>` element.

@@ -202,3 +202,30 @@ fn oversized_ranges_and_grids_are_refused_before_expanding() {
         "{err}"
     );
 }
+
+/// The ```ron block of a module's docs, without the `//! ` prefixes.
+fn doc_ron_block(source: &str) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let start = lines.iter().position(|l| l.trim() == "//! ```ron").unwrap() + 1;
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.trim() == "//! ```")
+            .unwrap();
+    lines[start..end]
+        .iter()
+        .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn documented_examples_parse() {
+    let text = doc_ron_block(&std::fs::read_to_string("src/explore/sweep_file.rs").unwrap());
+    let sweep = SweepFile::parse(&text, "sweep_file.rs docs").unwrap();
+    assert!(Grid::new(&sweep, "docs").unwrap().points().len() > 100);
+    let text = doc_ron_block(&std::fs::read_to_string("src/explore/area_model.rs").unwrap());
+    let model =
+        qforge::explore::area_model::AreaModel::from_ron(&text, "area_model.rs docs").unwrap();
+    assert_eq!(model.kinds["mac"].features.len(), 4);
+}
