@@ -94,7 +94,11 @@ impl ResultRow {
         let mut cells = vec![self.index.to_string(), self.id.clone(), self.label.clone()];
         match &self.outcome {
             Outcome::Done(_) => cells.extend(["ok".to_string(), String::new()]),
-            Outcome::Skipped(reason) => cells.extend(["skipped".to_string(), reason.clone()]),
+            // One CSV record per line: a reason with line breaks is flattened here (the JSON
+            // keeps it as given).
+            Outcome::Skipped(reason) => {
+                cells.extend(["skipped".to_string(), reason.replace(['\r', '\n'], " ")])
+            }
         }
         cells.extend([
             c.weight_scheme.name().to_string(),
@@ -182,7 +186,8 @@ fn parse_layers_cell(cell: &str) -> std::result::Result<Vec<LayerArea>, String> 
 }
 
 /// Joins cells into one CSV line (RFC 4180 quoting: cells with `,`, `"`, or a line break are
-/// quoted, quotes doubled).
+/// quoted, quotes doubled). [`ResultRow::csv_cells`] never holds a line break, so every record
+/// is one line.
 pub fn csv_line<S: AsRef<str>>(cells: &[S]) -> String {
     let quoted: Vec<String> = cells
         .iter()
