@@ -6,6 +6,8 @@ mod train;
 
 use clap::{Parser, Subcommand};
 
+mod sweep;
+
 /// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
 /// Verilog generation, Verilator proof and bit-width sweeps.
 #[derive(Parser, Debug)]
@@ -21,6 +23,8 @@ enum Command {
     Cast(cast::CastArgs),
     /// Train a float network on digits or MNIST and write it as a RON model.
     Train(train::TrainArgs),
+    /// Run a bit-width sweep file, merge its shards or redraw its plots.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Runs one parsed command line.
@@ -28,5 +32,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
+        Command::Sweep(a) => sweep::run(a),
     }
 }
