@@ -2,11 +2,10 @@
 //! validated configuration once and calling the library.
 
 mod cast;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
-
-mod sweep;
 
 /// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
 /// Verilog generation, Verilator proof and bit-width sweeps.
