@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand, each converting raw arguments into a
 //! validated configuration once and calling the library.
 
+mod hdl;
+
 use clap::{Parser, Subcommand};
 
 /// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
@@ -14,10 +16,13 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
+    Hdl(hdl::HdlArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Hdl(a) => hdl::run(a),
     }
 }

@@ -313,6 +313,25 @@ impl Expr {
         self.binary(BinOp::Mul, rhs)
     }
 
+    /// The product modulo `2^width`, for a `width` between the wider operand's width and the
+    /// full product's: use it when the product is known to fit fewer bits than the full width,
+    /// so no unused product bits are built.
+    pub fn mul_wrapping(&self, rhs: &Expr, width: u32) -> Result<Expr, HdlError> {
+        let full = self.mul(rhs)?;
+        let lo = self.width().max(rhs.width());
+        if width < lo || width > full.width() {
+            return Err(HdlError::BadWidth {
+                what: "product",
+                width: u64::from(width),
+                rule: format!("must be between {lo} and {}", full.width()),
+            });
+        }
+        Ok(Expr {
+            ty: full.ty.with_signed(self.ty.signed).with_width(width),
+            node: full.node,
+        })
+    }
+
     /// Bitwise AND (same types).
     pub fn and(&self, rhs: &Expr) -> Result<Expr, HdlError> {
         self.binary(BinOp::And, rhs)

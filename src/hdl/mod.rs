@@ -69,6 +69,11 @@ impl Ty {
         Ty::unsigned(1)
     }
 
+    /// The same signedness with the given width.
+    pub fn with_width(self, width: u32) -> Ty {
+        Ty { width, ..self }
+    }
+
     /// The same width with the given signedness.
     pub fn with_signed(self, signed: bool) -> Ty {
         Ty { signed, ..self }

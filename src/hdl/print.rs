@@ -39,9 +39,12 @@ impl Lowering {
 
     fn hoist(&mut self, e: Expr) -> Expr {
         let e = self.lower_top(e);
-        let key = format!("{:?}", e);
+        if let Node::Signal(_) = e.node() {
+            return e;
+        }
+        let key = bits_key(&e);
         if let Some(s) = self.seen.get(&key) {
-            return s.clone();
+            return same_bits(s, &e);
         }
         let name = self.fresh();
         self.seen.insert(key, Expr::signal(&name, e.ty()));
@@ -55,8 +58,11 @@ impl Lowering {
         if let Node::Binary(super::BinOp::Mul, a, b) = e.node() {
             let a = self.leaf((**a).clone());
             let b = self.leaf((**b).clone());
-            // types are unchanged by lowering, so the product stays valid
-            return a.mul(&b).unwrap_or(e);
+            // operand types are unchanged by lowering, so the product keeps its type
+            return Expr::rebuild(
+                e.ty(),
+                Node::Binary(super::BinOp::Mul, Box::new(a), Box::new(b)),
+            );
         }
         self.lower(e)
     }
@@ -94,7 +100,33 @@ impl Lowering {
             }
             Node::Cast(a) => Node::Cast(Box::new(self.lower(*a))),
         };
-        Expr::rebuild(ty, node)
+        let e = Expr::rebuild(ty, node);
+        // An operand already held by a wire (say, the value whose sign bit a sign extension
+        // slices) is read from that wire, so the wire's every bit is used and nothing is built
+        // twice.
+        if !matches!(e.node(), Node::Signal(_) | Node::Const(_)) {
+            if let Some(s) = self.seen.get(&bits_key(&e)) {
+                return same_bits(s, &e);
+            }
+        }
+        e
+    }
+}
+
+/// A key naming an expression's bits, whatever signedness they are read with.
+fn bits_key(e: &Expr) -> String {
+    match e.node() {
+        Node::Cast(inner) => bits_key(inner),
+        _ => format!("{:?}", e),
+    }
+}
+
+/// The signal `s` read with `e`'s signedness.
+fn same_bits(s: &Expr, e: &Expr) -> Expr {
+    if s.is_signed() == e.is_signed() {
+        s.clone()
+    } else {
+        Expr::rebuild(e.ty(), Node::Cast(Box::new(s.clone())))
     }
 }
 
