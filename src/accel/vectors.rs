@@ -68,43 +68,53 @@ pub struct Trace {
     pub check: Vec<bool>,
 }
 
-/// One design in a replay wrapper: its top module and its port values per cycle.
+/// One design in a replay wrapper: its modules and, per cycle, its packed port values.
 #[derive(Clone, Debug)]
 pub struct Part {
     /// The design's top module (instantiated by the wrapper).
     pub top: Module,
     /// The design's modules, dependencies first, `top` last.
     pub modules: Vec<Module>,
-    /// Per cycle, the input port values without `clk` (`rst` first).
-    pub inputs: Vec<Vec<Bits>>,
-    /// Per cycle, the output port values the model gives.
-    pub outputs: Vec<Vec<Bits>>,
+    /// Per cycle, the value of `rst`.
+    pub rst: Vec<bool>,
+    /// Per cycle, the other inputs (port order, without `clk` and `rst`) concatenated, the
+    /// first port in the least significant bits.
+    pub inputs: Vec<Bits>,
+    /// Per cycle, the outputs the model gives, concatenated the same way.
+    pub outputs: Vec<Bits>,
 }
 
 impl Part {
-    /// Runs `unit`'s model over `inputs` (port values per cycle, `rst` first).
-    pub fn from_unit<U: Unit>(unit: &U, inputs: Vec<Vec<Bits>>) -> Result<Part, UnitError> {
+    /// Runs `unit`'s model over `inputs` (port values per cycle, without `clk`, `rst` first).
+    pub fn from_unit<U: Unit>(
+        unit: &U,
+        inputs: impl IntoIterator<Item = Vec<Bits>>,
+    ) -> Result<Part, UnitError> {
         let modules = unit.verilog()?;
         let top = modules
             .last()
             .cloned()
             .ok_or_else(|| UnitError::Input("the unit produced no module".into()))?;
         let mut model = unit.model();
-        let outputs = inputs
-            .iter()
-            .map(|v| model.step(v))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Part {
+        let mut part = Part {
             top,
             modules,
-            inputs,
-            outputs,
-        })
+            rst: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        };
+        for v in inputs {
+            let out = model.step(&v)?;
+            part.rst.push(v.first().is_some_and(|b| b.get(0)));
+            part.inputs.push(Bits::concat_lsb_first(&v[1..]));
+            part.outputs.push(Bits::concat_lsb_first(&out));
+        }
+        Ok(part)
     }
 
     /// A PE fed with typed inputs.
     pub fn pe(pe: &PeParams, inputs: &[PeInputs]) -> Result<Part, UnitError> {
-        Part::from_unit(pe, inputs.iter().map(|i| i.to_ports(pe)).collect())
+        Part::from_unit(pe, inputs.iter().map(|i| i.to_ports(pe)))
     }
 }
 
@@ -116,18 +126,16 @@ pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, Trace), UnitError> {
         .ok_or_else(|| UnitError::Input("a replay needs at least one design".into()))?;
     let cycles = first.inputs.len();
     for (k, p) in parts.iter().enumerate() {
-        if p.inputs.len() != cycles || p.outputs.len() != cycles {
+        if p.inputs.len() != cycles || p.outputs.len() != cycles || p.rst.len() != cycles {
             return Err(UnitError::Input(format!(
                 "design {k} has {} cycles, design 0 has {cycles}",
                 p.inputs.len()
             )));
         }
-        for t in 0..cycles {
-            if p.inputs[t].first().map(|b| b.get(0)) != first.inputs[t].first().map(|b| b.get(0)) {
-                return Err(UnitError::Input(format!(
-                    "design {k} differs from design 0 in rst at cycle {t}"
-                )));
-            }
+        if let Some(t) = (0..cycles).find(|&t| p.rst[t] != first.rst[t]) {
+            return Err(UnitError::Input(format!(
+                "design {k} differs from design 0 in rst at cycle {t}"
+            )));
         }
     }
     let in_ports = |m: &Module| -> Vec<Port> {
@@ -199,11 +207,11 @@ pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, Trace), UnitError> {
         check: Vec::with_capacity(cycles),
     };
     for t in 0..cycles {
-        let mut fields = vec![first.inputs[t][0].clone()];
+        let mut fields = vec![Bits::from_i128_wrapping(1, i128::from(first.rst[t]))];
         let mut outs = Vec::new();
         for p in parts {
-            fields.extend(p.inputs[t][1..].iter().cloned());
-            outs.extend(p.outputs[t].iter().cloned());
+            fields.push(p.inputs[t].clone());
+            outs.push(p.outputs[t].clone());
         }
         trace.stimulus.push(Bits::concat_lsb_first(&fields));
         trace.expected.push(Bits::concat_lsb_first(&outs));

@@ -3,12 +3,13 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::pe_array::array_ports;
-use qforge::accel::vectors::{
-    expected_hex, pe_stimulus_lanes, replay_sources, replay_wrapper, stimulus_hex, Part, Trace,
-};
+use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace};
 use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, UniformWeights, Unit};
 use qforge::hdl::{print_module, Module};
 use qforge::num::codes::{ApotFormat, PotFormat};
+use qforge::verify::manifest::{DesignKind, Manifest};
+use qforge::verify::vectors::{Bits as VBits, Cycle, VectorSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Hardware generators.
@@ -139,13 +140,13 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
     let (kind, part, top, params) = if a.pe == 1 {
         let inputs = pe_stimulus_lanes(&row, row.simd(), a.cycles, a.seed);
         let part = Part::pe(&row, &inputs)?;
-        ("pe", part, row.name(), row.parameters())
+        (DesignKind::Pe, part, row.name(), row.parameters())
     } else {
         let array = PeArrayParams::new(row.clone(), a.pe)?;
         let inputs = pe_stimulus_lanes(&row, row.simd() * a.pe, a.cycles, a.seed);
-        let ports = inputs.iter().map(|i| array_ports(&array, i)).collect();
+        let ports = inputs.iter().map(|i| array_ports(&array, i));
         let part = Part::from_unit(&array, ports)?;
-        ("pe_array", part, array.name(), array.parameters())
+        (DesignKind::PeGrid, part, array.name(), array.parameters())
     };
     let (wrapper, trace) = replay_wrapper(std::slice::from_ref(&part))?;
     let modules = replay_sources(std::slice::from_ref(&part), &wrapper);
@@ -164,7 +165,7 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
 /// built beside `out` and renamed into place at the end, so a failure leaves nothing behind.
 pub fn write_design(
     out: &Path,
-    kind: &str,
+    kind: DesignKind,
     top: &str,
     modules: &[Module],
     trace: &Trace,
@@ -193,31 +194,31 @@ pub fn write_design(
             std::fs::write(tmp.join(&rel), print_module(m))?;
             sources.push(rel);
         }
-        std::fs::write(tmp.join("vectors/stimulus.hex"), stimulus_hex(trace))?;
-        std::fs::write(tmp.join("vectors/expected.hex"), expected_hex(trace))?;
-        let parameters: serde_json::Map<String, serde_json::Value> = params
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        let manifest = serde_json::json!({
-            "kind": kind,
-            "top": top,
-            "sources": sources,
-            "wrapper": "rtl/qf_tb_dut.v",
-            "in_width": trace.in_width,
-            "out_width": trace.out_width,
-            "cycles": trace.stimulus.len(),
-            "stimulus": "vectors/stimulus.hex",
-            "expected": "vectors/expected.hex",
-            "parameters": parameters,
-        });
-        std::fs::write(
-            tmp.join("qforge.json"),
-            serde_json::to_string_pretty(&manifest)? + "\n",
+        vector_set(trace)?.write(
+            &tmp.join("vectors/stimulus.hex"),
+            &tmp.join("vectors/expected.hex"),
         )?;
+        std::fs::create_dir_all(tmp.join("tb"))?;
+        std::fs::write(
+            tmp.join("tb/qf_replay_tb.sv"),
+            qforge::verify::verilator::TESTBENCH,
+        )?;
+        let manifest = Manifest {
+            kind,
+            top: top.to_string(),
+            sources: sources.iter().map(PathBuf::from).collect(),
+            wrapper: PathBuf::from("rtl/qf_tb_dut.v"),
+            in_width: trace.in_width,
+            out_width: trace.out_width,
+            cycles: trace.stimulus.len() as u64,
+            stimulus: PathBuf::from("vectors/stimulus.hex"),
+            expected: PathBuf::from("vectors/expected.hex"),
+            parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
+        };
+        manifest.save(&tmp)?;
         let script = format!(
             "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
-             # Needs the replay testbench: QFORGE_TB=path/to/qf_replay_tb.sv (default tb/qf_replay_tb.sv).\n\
+             # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\
              set -eu\ncd \"$(dirname \"$0\")\"\nTB=\"${{QFORGE_TB:-tb/qf_replay_tb.sv}}\"\n\
              verilator --lint-only -Wall --top-module {top} {design}\n\
              verilator --lint-only -Wall --top-module qf_tb_dut {all}\n\
@@ -257,4 +258,20 @@ pub fn write_design(
         std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     }
     Ok(())
+}
+
+/// The trace as the verification side's vector set.
+fn vector_set(trace: &Trace) -> anyhow::Result<VectorSet> {
+    let mut v = VectorSet::new(trace.in_width, trace.out_width);
+    for ((i, o), &check) in trace.stimulus.iter().zip(&trace.expected).zip(&trace.check) {
+        v.push(Cycle {
+            input: VBits::from_hex(&i.to_hex(), trace.in_width)?,
+            expect: if check {
+                Some(VBits::from_hex(&o.to_hex(), trace.out_width)?)
+            } else {
+                None
+            },
+        })?;
+    }
+    Ok(v)
 }
