@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand, each converting raw arguments into a
 //! validated configuration once and calling the library.
 
+mod cast;
+mod train;
 mod hdl;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +18,10 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Cast decimal numbers from stdin (one per line) into a number format, exactly.
+    Cast(cast::CastArgs),
+    /// Train a float network on digits or MNIST and write it as a RON model.
+    Train(train::TrainArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
     Hdl(hdl::HdlArgs),
 }
@@ -23,6 +29,8 @@ enum Command {
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Cast(a) => cast::run(a),
+        Command::Train(a) => train::run(a),
         Command::Hdl(a) => hdl::run(a),
     }
 }
