@@ -2,8 +2,8 @@
 //! validated configuration once and calling the library.
 
 mod cast;
-mod train;
 mod hdl;
+mod train;
 
 use clap::{Parser, Subcommand};
 
