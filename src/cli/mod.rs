@@ -3,6 +3,7 @@
 
 mod cast;
 mod sweep;
+mod hdl;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Run a bit-width sweep file, merge its shards or redraw its plots.
     Sweep(sweep::SweepArgs),
+    /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
+    Hdl(hdl::HdlArgs),
 }
 
 /// Runs one parsed command line.
@@ -32,5 +35,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Hdl(a) => hdl::run(a),
     }
 }
