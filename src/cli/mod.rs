@@ -13,11 +13,9 @@ pub struct Args {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
-}
+enum Command {}
 
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    match args.command {
-    }
+    match args.command {}
 }

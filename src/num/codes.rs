@@ -162,7 +162,11 @@ impl ApotFormat {
             });
         }
         let shifts = (0..terms)
-            .map(|i| (1..=levels_per_term).map(|c| largest - i - (c - 1) * terms).collect())
+            .map(|i| {
+                (1..=levels_per_term)
+                    .map(|c| largest - i - (c - 1) * terms)
+                    .collect()
+            })
             .collect();
         Ok(ApotFormat {
             term_bits,

@@ -11,7 +11,6 @@ use super::accum::AccOverflow;
 use super::dense::{Dense, LayerOutput};
 use super::error::QnnError;
 use super::exact;
-use super::format::wrap;
 use super::kernels::{dot_i16_i32, dot_i32_i32, dot_i32_i64};
 use super::net::{Layer, QNet};
 use super::requant::{shr_round_i64, Requant};
@@ -39,13 +38,21 @@ enum Acc {
     Step,
 }
 
-/// Requantization of one channel in i64, when `|acc · M|` cannot exceed 63 bits.
-#[derive(Clone, Copy)]
-struct FastRq {
-    m: i64,
-    s: u32,
-    lo: i64,
-    hi: i64,
+/// The output stage of a layer.
+enum Stage {
+    /// Raw accumulators.
+    Raw,
+    /// Requantization in i64 (per channel `M`, `S`, `lo`, `hi`), valid when `|acc · M| < 2^62`
+    /// and `1 ≤ S ≤ 62`.
+    Fast {
+        m: Vec<i64>,
+        s: Vec<u32>,
+        lo: i64,
+        hi: i64,
+        mode: RoundingMode,
+    },
+    /// Exact i128 requantization.
+    Exact(Requant),
 }
 
 struct CompiledDense {
@@ -60,17 +67,9 @@ struct CompiledDense {
     /// Wrap the modular sum to this width at the end (a wrapping accumulator narrower than the
     /// native type).
     final_wrap: Option<u32>,
-    requant: Option<(Requant, Option<Vec<FastRq>>, RoundingMode)>,
-}
-
-/// A network compiled for fast, bit-exact batch inference.
-pub struct Engine {
-    layers: Vec<CompiledDense>,
-    in_features: usize,
-    out_features: usize,
-    input_min: i64,
-    input_max: i64,
-    macs: u64,
+    stage: Stage,
+    /// Whether the layer consumes i16 codes (else i32).
+    in16: bool,
 }
 
 fn fits_i16(v: &[i64]) -> bool {
@@ -80,7 +79,6 @@ fn fits_i16(v: &[i64]) -> bool {
 fn compile_dense(d: &Dense, cert: &super::accum::AccCertificate, in_i16: bool) -> CompiledDense {
     let levels = d.levels();
     let narrow = cert.bits < cert.proven_bits;
-    // the width the native type must hold exactly (modulo arithmetic)
     let (acc, final_wrap) = match (narrow, d.accumulator.overflow) {
         (true, AccOverflow::Saturate) => (Acc::Step, None),
         (true, AccOverflow::Wrap) if cert.bits <= 32 => (Acc::I32, Some(cert.bits)),
@@ -98,29 +96,33 @@ fn compile_dense(d: &Dense, cert: &super::accum::AccCertificate, in_i16: bool) -
         Acc::I32 => Weights::I32(levels.iter().map(|&l| l as i32).collect()),
         _ => Weights::I64(levels.clone()),
     };
-    let requant = match &d.output {
-        LayerOutput::Accumulator => None,
+    let stage = match &d.output {
+        LayerOutput::Accumulator => Stage::Raw,
         LayerOutput::Requant(r) => {
-            // |acc| < 2^(bits-1) after overflow handling; acc · M must stay below 2^63
+            // after overflow handling |acc| ≤ 2^(bits−1); acc · M must stay below 2^62
             let acc_bits = cert.bits.min(cert.proven_bits);
-            let fast = (0..d.out_features)
-                .map(|c| {
-                    let (m, s) = r.params(c);
-                    let m_bits = 64 - (m as u64).leading_zeros();
-                    (s >= 1 && s <= 62 && acc_bits + m_bits <= 62).then_some(FastRq {
-                        m,
-                        s: s as u32,
-                        lo: r.low(),
-                        hi: r.high(),
-                    })
-                })
-                .collect::<Option<Vec<_>>>();
-            Some((r.clone(), fast, r.rounding))
+            let params: Vec<(i64, i32)> = (0..d.out_features).map(|c| r.params(c)).collect();
+            let fast = params.iter().all(|&(m, s)| {
+                let m_bits = 64 - (m as u64).leading_zeros();
+                (1..=62).contains(&s) && acc_bits + m_bits <= 62
+            });
+            if fast {
+                Stage::Fast {
+                    m: params.iter().map(|p| p.0).collect(),
+                    s: params.iter().map(|p| p.1 as u32).collect(),
+                    lo: r.low(),
+                    hi: r.high(),
+                    mode: r.rounding,
+                }
+            } else {
+                Stage::Exact(r.clone())
+            }
         }
     };
     CompiledDense {
         in_f: d.in_features,
         out_f: d.out_features,
+        in16: matches!(weights, Weights::I16(_)),
         weights,
         levels,
         bias: d.bias.clone(),
@@ -128,71 +130,170 @@ fn compile_dense(d: &Dense, cert: &super::accum::AccCertificate, in_i16: bool) -
         bits: cert.bits,
         overflow: d.accumulator.overflow,
         final_wrap,
-        requant,
+        stage,
     }
 }
 
+/// Activations between layers, in the type the consuming layer wants.
+enum Act<'a> {
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+}
+
+/// Where a layer writes its outputs.
+enum Dst<'a> {
+    I16(&'a mut [i16]),
+    I32(&'a mut [i32]),
+    Out(&'a mut [i64]),
+}
+
 impl CompiledDense {
-    /// One sample: `x` (and its i16 copy when the kernel uses it) → `out`.
+    /// Accumulators of `n` samples into `acc` (`n × out_f`), exact or as the hardware overflows.
     #[inline(always)]
-    fn run(&self, x: &[i32], x16: &[i16], x64: &mut Vec<i64>, out: &mut [i64]) {
-        for j in 0..self.out_f {
-            let r = j * self.in_f..(j + 1) * self.in_f;
-            let b = self.bias[j];
-            let acc: i64 = match (&self.weights, self.acc) {
-                (Weights::I16(w), _) => {
-                    let s = dot_i16_i32(x16, &w[r]).wrapping_add(b as i32);
-                    self.wrap32(s)
-                }
-                (Weights::I32(w), _) => {
-                    let s = dot_i32_i32(x, &w[r]).wrapping_add(b as i32);
-                    self.wrap32(s)
-                }
-                (Weights::I64(w), Acc::I64) => {
-                    let s = dot_i32_i64(x, &w[r]).wrapping_add(b);
-                    match self.final_wrap {
-                        Some(bits) => wrap(i128::from(s), bits) as i64,
-                        None => s,
+    fn accumulate(&self, x: Act<'_>, n: usize, acc: &mut [i64], x64: &mut Vec<i64>) {
+        let (inf, outf) = (self.in_f, self.out_f);
+        match (&self.weights, x) {
+            (Weights::I16(w), Act::I16(x)) => {
+                for s in 0..n {
+                    let xr = &x[s * inf..(s + 1) * inf];
+                    let ar = &mut acc[s * outf..(s + 1) * outf];
+                    for (j, a) in ar.iter_mut().enumerate() {
+                        let d = dot_i16_i32(xr, &w[j * inf..(j + 1) * inf]);
+                        *a = i64::from(d.wrapping_add(self.bias[j] as i32));
                     }
                 }
-                _ => {
-                    if x64.len() != x.len() {
-                        x64.clear();
-                        x64.extend(x.iter().map(|&v| i64::from(v)));
-                    }
-                    let a = exact::accumulate(&self.levels[r], b, x64, self.bits, self.overflow);
-                    match &self.requant {
-                        // requantize from i128 directly: a may exceed i64
-                        Some((rq, _, _)) => {
-                            out[j] = rq.apply(a, j);
-                            continue;
-                        }
-                        None => a as i64,
+            }
+            (Weights::I32(w), Act::I32(x)) => {
+                for s in 0..n {
+                    let xr = &x[s * inf..(s + 1) * inf];
+                    let ar = &mut acc[s * outf..(s + 1) * outf];
+                    for (j, a) in ar.iter_mut().enumerate() {
+                        let d = dot_i32_i32(xr, &w[j * inf..(j + 1) * inf]);
+                        *a = i64::from(d.wrapping_add(self.bias[j] as i32));
                     }
                 }
-            };
-            out[j] = match &self.requant {
-                None => acc,
-                Some((_, Some(fast), mode)) => {
-                    let f = fast[j];
-                    shr_round_i64(acc * f.m, f.s, *mode).clamp(f.lo, f.hi)
+            }
+            (Weights::I64(w), Act::I32(x)) if self.acc == Acc::I64 => {
+                for s in 0..n {
+                    let xr = &x[s * inf..(s + 1) * inf];
+                    let ar = &mut acc[s * outf..(s + 1) * outf];
+                    for (j, a) in ar.iter_mut().enumerate() {
+                        *a = dot_i32_i64(xr, &w[j * inf..(j + 1) * inf]).wrapping_add(self.bias[j]);
+                    }
                 }
-                Some((rq, None, _)) => rq.apply(i128::from(acc), j),
-            };
+            }
+            (_, Act::I32(x)) => {
+                // step-by-step; only reached with results that fit i64 (saturating, ≤ 64 bits)
+                for s in 0..n {
+                    x64.clear();
+                    x64.extend(x[s * inf..(s + 1) * inf].iter().map(|&v| i64::from(v)));
+                    for j in 0..outf {
+                        let row = &self.levels[j * inf..(j + 1) * inf];
+                        let a = exact::accumulate(row, self.bias[j], x64, self.bits, self.overflow);
+                        acc[s * outf + j] = a as i64;
+                    }
+                }
+            }
+            (_, Act::I16(_)) => unreachable!("i16 inputs only feed i16 weights"),
         }
-        x64.clear();
+        if let Some(bits) = self.final_wrap {
+            let sh = 64 - bits;
+            for a in &mut acc[..n * outf] {
+                *a = if self.acc == Acc::I32 {
+                    i64::from(((*a as i32) << (32 - bits)) >> (32 - bits))
+                } else {
+                    (*a << sh) >> sh
+                };
+            }
+        }
     }
 
+    /// The output stage on `n` samples' accumulators.
     #[inline(always)]
-    fn wrap32(&self, s: i32) -> i64 {
-        match self.final_wrap {
-            Some(bits) => {
-                let sh = 32 - bits;
-                i64::from((s << sh) >> sh)
+    fn finish(&self, acc: &[i64], n: usize, dst: Dst<'_>) {
+        let outf = self.out_f;
+        let acc = &acc[..n * outf];
+        match (&self.stage, dst) {
+            (Stage::Raw, Dst::Out(o)) => o[..acc.len()].copy_from_slice(acc),
+            (Stage::Raw, _) => unreachable!("only the last layer emits raw accumulators"),
+            (Stage::Fast { m, s, lo, hi, mode }, dst) => {
+                let (m, s, lo, hi) = (&m[..outf], &s[..outf], *lo, *hi);
+                match dst {
+                    Dst::I16(o) => requant_fast(acc, m, s, lo, hi, *mode, |k, v| o[k] = v as i16),
+                    Dst::I32(o) => requant_fast(acc, m, s, lo, hi, *mode, |k, v| o[k] = v as i32),
+                    Dst::Out(o) => requant_fast(acc, m, s, lo, hi, *mode, |k, v| o[k] = v),
+                }
             }
-            None => i64::from(s),
+            (Stage::Exact(r), dst) => {
+                let f = |k: usize| r.apply(i128::from(acc[k]), k % outf);
+                match dst {
+                    Dst::I16(o) => (0..acc.len()).for_each(|k| o[k] = f(k) as i16),
+                    Dst::I32(o) => (0..acc.len()).for_each(|k| o[k] = f(k) as i32),
+                    Dst::Out(o) => (0..acc.len()).for_each(|k| o[k] = f(k)),
+                }
+            }
         }
     }
+
+    /// Step-by-step accumulators wider than 64 bits go straight to requantization in i128.
+    fn needs_wide_path(&self) -> bool {
+        self.acc == Acc::Step && self.bits.min(128) > 64
+    }
+}
+
+/// Requantizes `acc` (rows of `m.len()` channels); the rounding mode is matched once so each
+/// loop is specialised.
+#[inline(always)]
+fn requant_fast(
+    acc: &[i64],
+    m: &[i64],
+    s: &[u32],
+    lo: i64,
+    hi: i64,
+    mode: RoundingMode,
+    mut put: impl FnMut(usize, i64),
+) {
+    #[inline(always)]
+    fn run(
+        acc: &[i64],
+        m: &[i64],
+        s: &[u32],
+        lo: i64,
+        hi: i64,
+        mode: RoundingMode,
+        put: &mut impl FnMut(usize, i64),
+    ) {
+        let c = m.len();
+        for (row, chunk) in acc.chunks_exact(c).enumerate() {
+            for j in 0..c {
+                let v = shr_round_i64(chunk[j] * m[j], s[j], mode).clamp(lo, hi);
+                put(row * c + j, v);
+            }
+        }
+    }
+    use RoundingMode::*;
+    match mode {
+        Floor => run(acc, m, s, lo, hi, Floor, &mut put),
+        Ceil => run(acc, m, s, lo, hi, Ceil, &mut put),
+        TowardZero => run(acc, m, s, lo, hi, TowardZero, &mut put),
+        AwayFromZero => run(acc, m, s, lo, hi, AwayFromZero, &mut put),
+        HalfToPosInf => run(acc, m, s, lo, hi, HalfToPosInf, &mut put),
+        HalfToNegInf => run(acc, m, s, lo, hi, HalfToNegInf, &mut put),
+        HalfTowardZero => run(acc, m, s, lo, hi, HalfTowardZero, &mut put),
+        HalfAwayFromZero => run(acc, m, s, lo, hi, HalfAwayFromZero, &mut put),
+        HalfEven => run(acc, m, s, lo, hi, HalfEven, &mut put),
+        HalfOdd => run(acc, m, s, lo, hi, HalfOdd, &mut put),
+    }
+}
+
+/// A network compiled for fast, bit-exact batch inference.
+pub struct Engine {
+    layers: Vec<CompiledDense>,
+    in_features: usize,
+    out_features: usize,
+    input_min: i64,
+    input_max: i64,
+    macs: u64,
 }
 
 impl Engine {
@@ -312,39 +413,92 @@ impl Engine {
 
     #[inline(always)]
     fn run_chunk_generic(&self, x: &[i32], out: &mut [i64]) {
+        const BLOCK: usize = 32;
         let width = self
             .layers
             .iter()
             .map(|l| l.in_f.max(l.out_f))
             .max()
-            .unwrap_or(0);
-        let mut cur = vec![0i32; width];
-        let mut cur16 = vec![0i16; width];
-        let mut next = vec![0i64; width];
+            .unwrap_or(0)
+            * BLOCK;
+        let (mut a16, mut b16) = (vec![0i16; width], vec![0i16; width]);
+        let (mut a32, mut b32) = (vec![0i32; width], vec![0i32; width]);
+        let mut acc = vec![0i64; width];
         let mut x64 = Vec::new();
+        let last = self.layers.len() - 1;
         for (xs, os) in x
-            .chunks_exact(self.in_features)
-            .zip(out.chunks_exact_mut(self.out_features))
+            .chunks(BLOCK * self.in_features)
+            .zip(out.chunks_mut(BLOCK * self.out_features))
         {
-            cur[..xs.len()].copy_from_slice(xs);
-            let last = self.layers.len() - 1;
-            for (k, l) in self.layers.iter().enumerate() {
-                let xin = &cur[..l.in_f];
-                if matches!(l.weights, Weights::I16(_)) {
-                    for (d, &s) in cur16.iter_mut().zip(xin) {
-                        *d = s as i16;
-                    }
+            let n = xs.len() / self.in_features;
+            if self.layers[0].in16 {
+                for (d, &v) in a16.iter_mut().zip(xs) {
+                    *d = v as i16;
                 }
-                let dst = if k == last {
-                    &mut *os
+            } else {
+                a32[..xs.len()].copy_from_slice(xs);
+            }
+            for (k, l) in self.layers.iter().enumerate() {
+                let len = n * l.in_f;
+                if l.needs_wide_path() {
+                    self.wide_layer(k, &a32[..len], n, os, &mut b16, &mut b32);
                 } else {
-                    &mut next[..l.out_f]
+                    let input = if l.in16 {
+                        Act::I16(&a16[..len])
+                    } else {
+                        Act::I32(&a32[..len])
+                    };
+                    l.accumulate(input, n, &mut acc, &mut x64);
+                    let dst = if k == last {
+                        Dst::Out(&mut *os)
+                    } else if self.layers[k + 1].in16 {
+                        Dst::I16(&mut b16)
+                    } else {
+                        Dst::I32(&mut b32)
+                    };
+                    l.finish(&acc, n, dst);
+                }
+                std::mem::swap(&mut a16, &mut b16);
+                std::mem::swap(&mut a32, &mut b32);
+            }
+        }
+    }
+
+    /// A layer whose accumulator needs more than 64 bits: i128 throughout.
+    fn wide_layer(
+        &self,
+        k: usize,
+        x: &[i32],
+        n: usize,
+        os: &mut [i64],
+        b16: &mut [i16],
+        b32: &mut [i32],
+    ) {
+        let l = &self.layers[k];
+        let last = k + 1 == self.layers.len();
+        let next16 = !last && self.layers[k + 1].in16;
+        let mut x64 = Vec::with_capacity(l.in_f);
+        for s in 0..n {
+            x64.clear();
+            x64.extend(
+                x[s * l.in_f..(s + 1) * l.in_f]
+                    .iter()
+                    .map(|&v| i64::from(v)),
+            );
+            for j in 0..l.out_f {
+                let row = &l.levels[j * l.in_f..(j + 1) * l.in_f];
+                let a = exact::accumulate(row, l.bias[j], &x64, l.bits, l.overflow);
+                let v = match &l.stage {
+                    Stage::Fast { .. } | Stage::Raw => a as i64,
+                    Stage::Exact(r) => r.apply(a, j),
                 };
-                l.run(xin, &cur16[..l.in_f], &mut x64, dst);
-                if k != last {
-                    for (d, &s) in cur.iter_mut().zip(&next[..l.out_f]) {
-                        *d = s as i32;
-                    }
+                let k = s * l.out_f + j;
+                if last {
+                    os[k] = v;
+                } else if next16 {
+                    b16[k] = v as i16;
+                } else {
+                    b32[k] = v as i32;
                 }
             }
         }
