@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand, each converting raw arguments into a
 //! validated configuration once and calling the library.
 
+mod cast;
+
 use clap::{Parser, Subcommand};
 
 /// qforge: quantized-network accelerator co-design — bit-exact inference, cycle-exact simulation,
@@ -13,9 +15,14 @@ pub struct Args {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Cast decimal numbers from stdin (one per line) into a number format, exactly.
+    Cast(cast::CastArgs),
+}
 
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    match args.command {}
+    match args.command {
+        Command::Cast(a) => cast::run(a),
+    }
 }

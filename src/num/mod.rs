@@ -3,14 +3,26 @@
 //! Values are integers with a format; arithmetic is exact (`i128` intermediates) until a cast
 //! says otherwise. [`rounding`] holds the rounding modes shared by every format; [`codes`] holds
 //! the integer encodings of non-uniform weights (power-of-two, APoT, binary, ternary) that the
-//! quantizers produce and the processing elements consume.
+//! quantizers produce and the processing elements consume. [`fixed`] holds fixed-point formats
+//! with run-time widths, cast bit-exactly as Xilinx `ap_fixed` casts, with their [`overflow`]
+//! modes; [`dyadic`] holds the exact values `m · 2^e` that casts consume and that print as exact
+//! decimals.
 //!
 //! ```
 //! use qforge::num::rounding::{div_round, RoundingMode};
 //! // -2.5 rounded half away from zero is -3; half to +inf is -2.
 //! assert_eq!(div_round(-5, 2, RoundingMode::HalfAwayFromZero), -3);
 //! assert_eq!(div_round(-5, 2, RoundingMode::HalfToPosInf), -2);
+//!
+//! use qforge::num::fixed::FixedFormat;
+//! let f: FixedFormat = "ap_fixed<8,3,AP_RND_CONV,AP_SAT>".parse().unwrap();
+//! assert_eq!(f.cast_f64(100.0).unwrap().to_string(), "3.96875");
 //! ```
 
 pub mod codes;
+pub mod dyadic;
+pub mod fixed;
+mod fixed_spec;
+mod fixed_value;
+pub mod overflow;
 pub mod rounding;
