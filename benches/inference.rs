@@ -170,6 +170,7 @@ fn quantize(layers: &[FloatLayer], scheme: WeightScheme, act_bits: u32) -> QNet 
             format: IntFormat::new(8, false).unwrap(),
             scale: in_scale,
             rounding: RoundingMode::HalfEven,
+            fixed: None,
         },
         layers: out,
     }

@@ -106,7 +106,9 @@ fn ref_requant(r: &Requant, acc: i128, c: usize) -> i128 {
 fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
     let mut cur: Vec<i128> = x.iter().map(|&v| v.into()).collect();
     for layer in &net.layers {
-        let Layer::Dense(d) = layer;
+        let Layer::Dense(d) = layer else {
+            panic!("dense layers only")
+        };
         cur = (0..d.out_features)
             .map(|j| {
                 let bits = d.accumulator.bits;
@@ -299,6 +301,7 @@ fn build_net(in_f: usize, input: IntFormat, specs: &[LayerSpec], raw: &[u64]) ->
             format: input,
             scale: 1.0,
             rounding: RoundingMode::HalfEven,
+            fixed: None,
         },
         layers,
     }

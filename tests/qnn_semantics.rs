@@ -23,6 +23,7 @@ fn one_layer(
             format: input,
             scale: 1.0,
             rounding: RoundingMode::HalfEven,
+            fixed: None,
         },
         layers: vec![Layer::Dense(Dense {
             in_features: in_f,
@@ -115,7 +116,7 @@ proptest! {
             let (v, x) = if best_hi.0 > lim_hi { &best_hi } else { &best_lo };
             prop_assert!(*v > lim_hi || *v < lim_lo);
             let mut narrow_net = net.clone();
-            let Layer::Dense(d) = &mut narrow_net.layers[0];
+            let Layer::Dense(d) = &mut narrow_net.layers[0] else { unreachable!() };
             d.accumulator = Accumulator { bits: Some(narrow), overflow: AccOverflow::Wrap };
             prop_assert!(narrow_net.certificates()[0].can_overflow());
             let e = Engine::new(&narrow_net).unwrap();
@@ -145,7 +146,9 @@ fn one_bit_less_wraps_by_hand() {
         vec![210]
     );
     let mut n8 = net.clone();
-    let Layer::Dense(d) = &mut n8.layers[0];
+    let Layer::Dense(d) = &mut n8.layers[0] else {
+        unreachable!()
+    };
     d.accumulator = Accumulator {
         bits: Some(8),
         overflow: AccOverflow::Wrap,
@@ -155,7 +158,9 @@ fn one_bit_less_wraps_by_hand() {
         Engine::new(&n8).unwrap().infer(&[15, 15]).unwrap(),
         vec![-46]
     );
-    let Layer::Dense(d) = &mut n8.layers[0];
+    let Layer::Dense(d) = &mut n8.layers[0] else {
+        unreachable!()
+    };
     d.accumulator.overflow = AccOverflow::Saturate;
     assert_eq!(
         Engine::new(&n8).unwrap().infer(&[15, 15]).unwrap(),
@@ -186,7 +191,9 @@ fn saturation_is_order_dependent() {
         vec![22]
     );
     let mut wrap = net.clone();
-    let Layer::Dense(d) = &mut wrap.layers[0];
+    let Layer::Dense(d) = &mut wrap.layers[0] else {
+        unreachable!()
+    };
     d.accumulator.overflow = AccOverflow::Wrap;
     assert_eq!(
         Engine::new(&wrap).unwrap().infer(&[15, 15, 15]).unwrap(),
@@ -271,7 +278,9 @@ fn requant_through_the_engine_matches_hand_table() {
         IntFormat::new(8, true).unwrap(),
         Accumulator::default(),
     );
-    let Layer::Dense(d) = &mut net.layers[0];
+    let Layer::Dense(d) = &mut net.layers[0] else {
+        unreachable!()
+    };
     d.output = LayerOutput::Requant(rq(vec![3], vec![2], RoundingMode::HalfEven, false));
     let x = [2, -2, 6, -6, 1, -1, 10, -11, -12, 100];
     let want = vec![2, -2, 4, -4, 1, -1, 7, -8, -8, 7];

@@ -7,10 +7,12 @@
 //! beyond 64 bits) in the step-by-step i128 path of [`super::exact`]. Operands are i16 when both
 //! the input codes and the weight levels fit, so the i16 × i16 → i32 kernel vectorises.
 
-use super::accum::AccOverflow;
+use super::accum::{output_ranges, AccCertificate, AccOverflow};
 use super::dense::{Dense, LayerOutput};
 use super::error::QnnError;
 use super::exact;
+use super::fixed_dense::FixedDense;
+use super::format::signed_width;
 use super::kernels::{dot_i16_i32, dot_i32_i32, dot_i32_i64};
 use super::net::{Layer, QNet};
 use super::requant::{shr_round_i64, Requant};
@@ -76,15 +78,26 @@ fn fits_i16(v: &[i64]) -> bool {
     v.iter().all(|&l| i16::try_from(l).is_ok())
 }
 
-fn compile_dense(d: &Dense, cert: &super::accum::AccCertificate, in_i16: bool) -> CompiledDense {
-    let levels = d.levels();
-    let narrow = cert.bits < cert.proven_bits;
-    let (acc, final_wrap) = match (narrow, d.accumulator.overflow) {
+/// The accumulation part of a layer: raw accumulators (`bias + Σ level · x`), exact or
+/// overflowing as a `bits`-wide accumulator with `overflow` would.
+#[allow(clippy::too_many_arguments)]
+fn compile_core(
+    levels: Vec<i64>,
+    bias: Vec<i64>,
+    in_f: usize,
+    out_f: usize,
+    proven_bits: u32,
+    bits: u32,
+    overflow: AccOverflow,
+    in_i16: bool,
+) -> CompiledDense {
+    let narrow = bits < proven_bits;
+    let (acc, final_wrap) = match (narrow, overflow) {
         (true, AccOverflow::Saturate) => (Acc::Step, None),
-        (true, AccOverflow::Wrap) if cert.bits <= 32 => (Acc::I32, Some(cert.bits)),
-        (true, AccOverflow::Wrap) if cert.bits <= 64 => (Acc::I64, Some(cert.bits)),
-        (false, _) if cert.proven_bits <= 32 => (Acc::I32, None),
-        (false, _) if cert.proven_bits <= 64 => (Acc::I64, None),
+        (true, AccOverflow::Wrap) if bits <= 32 => (Acc::I32, Some(bits)),
+        (true, AccOverflow::Wrap) if bits <= 64 => (Acc::I64, Some(bits)),
+        (false, _) if proven_bits <= 32 => (Acc::I32, None),
+        (false, _) if proven_bits <= 64 => (Acc::I64, None),
         _ => (Acc::Step, None),
     };
     let final_wrap = final_wrap.filter(|&b| b < 32 || (acc == Acc::I64 && b < 64));
@@ -96,7 +109,33 @@ fn compile_dense(d: &Dense, cert: &super::accum::AccCertificate, in_i16: bool) -
         Acc::I32 => Weights::I32(levels.iter().map(|&l| l as i32).collect()),
         _ => Weights::I64(levels.clone()),
     };
-    let stage = match &d.output {
+    CompiledDense {
+        in_f,
+        out_f,
+        in16: matches!(weights, Weights::I16(_)),
+        weights,
+        levels,
+        bias,
+        acc,
+        bits,
+        overflow,
+        final_wrap,
+        stage: Stage::Raw,
+    }
+}
+
+fn compile_dense(d: &Dense, cert: &AccCertificate, in_i16: bool) -> CompiledDense {
+    let mut core = compile_core(
+        d.levels(),
+        d.bias.clone(),
+        d.in_features,
+        d.out_features,
+        cert.proven_bits,
+        cert.bits,
+        d.accumulator.overflow,
+        in_i16,
+    );
+    core.stage = match &d.output {
         LayerOutput::Accumulator => Stage::Raw,
         LayerOutput::Requant(r) => {
             // after overflow handling |acc| ≤ 2^(bits−1); acc · M must stay below 2^62
@@ -119,18 +158,88 @@ fn compile_dense(d: &Dense, cert: &super::accum::AccCertificate, in_i16: bool) -
             }
         }
     };
-    CompiledDense {
-        in_f: d.in_features,
-        out_f: d.out_features,
-        in16: matches!(weights, Weights::I16(_)),
-        weights,
-        levels,
-        bias: d.bias.clone(),
-        acc,
-        bits: cert.bits,
-        overflow: d.accumulator.overflow,
-        final_wrap,
-        stage,
+    core
+}
+
+/// An hls4ml-style layer: when the per-step accumulator casts are exact, the dot products
+/// run in a native kernel (`core`) and `acc = bias + (dot << shift)`; otherwise step by step.
+struct CompiledFixed {
+    layer: FixedDense,
+    fast: Option<(CompiledDense, u32, Vec<i128>)>,
+}
+
+fn compile_fixed(d: &FixedDense, cert: &AccCertificate, in_i16: bool) -> CompiledFixed {
+    let fast = d.accumulation_is_exact(cert).then(|| {
+        let zero = vec![0i64; d.out_features];
+        let dots = output_ranges(
+            &d.weights,
+            &zero,
+            d.in_features,
+            d.input.min_raw() as i64,
+            d.input.max_raw() as i64,
+        );
+        let lo = dots.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = dots.iter().map(|r| r.1).max().unwrap_or(0);
+        let w = signed_width(lo, hi);
+        let core = compile_core(
+            d.weights.clone(),
+            zero,
+            d.in_features,
+            d.out_features,
+            w,
+            w,
+            AccOverflow::Wrap,
+            in_i16,
+        );
+        let shift = (d.accum.frac_bits() - d.product_frac_bits()) as u32;
+        let bias = (0..d.out_features).map(|j| d.bias_in_accum(j)).collect();
+        (core, shift, bias)
+    });
+    // cores wider than 64 bits would take the step path without the fixed casts: use the
+    // fixed step path instead
+    let fast = fast.filter(|(c, _, _)| c.acc != Acc::Step);
+    CompiledFixed {
+        layer: d.clone(),
+        fast,
+    }
+}
+
+enum CompiledLayer {
+    Dense(CompiledDense),
+    Fixed(CompiledFixed),
+}
+
+impl CompiledLayer {
+    fn in16(&self) -> bool {
+        match self {
+            CompiledLayer::Dense(d) => d.in16,
+            CompiledLayer::Fixed(f) => f.fast.as_ref().is_some_and(|c| c.0.in16),
+        }
+    }
+
+    fn in_f(&self) -> usize {
+        match self {
+            CompiledLayer::Dense(d) => d.in_f,
+            CompiledLayer::Fixed(f) => f.layer.in_features,
+        }
+    }
+
+    fn out_f(&self) -> usize {
+        match self {
+            CompiledLayer::Dense(d) => d.out_f,
+            CompiledLayer::Fixed(f) => f.layer.out_features,
+        }
+    }
+}
+
+impl Dst<'_> {
+    #[inline(always)]
+    fn put(&mut self, k: usize, v: i64) {
+        match self {
+            Dst::I16(o) => o[k] = v as i16,
+            Dst::I32(o) => o[k] = v as i32,
+            Dst::Out(o) => o[k] = v,
+        }
     }
 }
 
@@ -288,7 +397,7 @@ fn requant_fast(
 
 /// A network compiled for fast, bit-exact batch inference.
 pub struct Engine {
-    layers: Vec<CompiledDense>,
+    layers: Vec<CompiledLayer>,
     in_features: usize,
     out_features: usize,
     input_min: i64,
@@ -305,9 +414,11 @@ impl Engine {
             .layers
             .iter()
             .enumerate()
-            .map(|(k, l)| match l {
-                Layer::Dense(d) => {
-                    compile_dense(d, &certs[k], net.layer_input_format(k).fits_i16())
+            .map(|(k, l)| {
+                let in16 = net.layer_input_format(k).fits_i16();
+                match l {
+                    Layer::Dense(d) => CompiledLayer::Dense(compile_dense(d, &certs[k], in16)),
+                    Layer::FixedDense(d) => CompiledLayer::Fixed(compile_fixed(d, &certs[k], in16)),
                 }
             })
             .collect();
@@ -417,7 +528,7 @@ impl Engine {
         let width = self
             .layers
             .iter()
-            .map(|l| l.in_f.max(l.out_f))
+            .map(|l| l.in_f().max(l.out_f()))
             .max()
             .unwrap_or(0)
             * BLOCK;
@@ -431,7 +542,7 @@ impl Engine {
             .zip(out.chunks_mut(BLOCK * self.out_features))
         {
             let n = xs.len() / self.in_features;
-            if self.layers[0].in16 {
+            if self.layers[0].in16() {
                 for (d, &v) in a16.iter_mut().zip(xs) {
                     *d = v as i16;
                 }
@@ -439,68 +550,76 @@ impl Engine {
                 a32[..xs.len()].copy_from_slice(xs);
             }
             for (k, l) in self.layers.iter().enumerate() {
-                let len = n * l.in_f;
-                if l.needs_wide_path() {
-                    self.wide_layer(k, &a32[..len], n, os, &mut b16, &mut b32);
+                let len = n * l.in_f();
+                let in16 = l.in16();
+                let input = if in16 {
+                    Act::I16(&a16[..len])
                 } else {
-                    let input = if l.in16 {
-                        Act::I16(&a16[..len])
-                    } else {
-                        Act::I32(&a32[..len])
-                    };
-                    l.accumulate(input, n, &mut acc, &mut x64);
-                    let dst = if k == last {
-                        Dst::Out(&mut *os)
-                    } else if self.layers[k + 1].in16 {
-                        Dst::I16(&mut b16)
-                    } else {
-                        Dst::I32(&mut b32)
-                    };
-                    l.finish(&acc, n, dst);
+                    Act::I32(&a32[..len])
+                };
+                let mut dst = if k == last {
+                    Dst::Out(&mut *os)
+                } else if self.layers[k + 1].in16() {
+                    Dst::I16(&mut b16)
+                } else {
+                    Dst::I32(&mut b32)
+                };
+                match l {
+                    CompiledLayer::Dense(d) if d.needs_wide_path() => {
+                        wide_layer(d, &a32[..len], n, &mut dst)
+                    }
+                    CompiledLayer::Dense(d) => {
+                        d.accumulate(input, n, &mut acc, &mut x64);
+                        d.finish(&acc, n, dst);
+                    }
+                    CompiledLayer::Fixed(f) => match &f.fast {
+                        Some((core, shift, bias)) => {
+                            core.accumulate(input, n, &mut acc, &mut x64);
+                            let outf = core.out_f;
+                            for (i, &a) in acc[..n * outf].iter().enumerate() {
+                                let v = bias[i % outf] + (i128::from(a) << *shift);
+                                dst.put(i, f.layer.finish(v));
+                            }
+                        }
+                        None => {
+                            let inf = f.layer.in_features;
+                            for s in 0..n {
+                                x64.clear();
+                                x64.extend(
+                                    a32[s * inf..(s + 1) * inf].iter().map(|&v| i64::from(v)),
+                                );
+                                for (j, v) in f.layer.infer_one(&x64).into_iter().enumerate() {
+                                    dst.put(s * f.layer.out_features + j, v);
+                                }
+                            }
+                        }
+                    },
                 }
                 std::mem::swap(&mut a16, &mut b16);
                 std::mem::swap(&mut a32, &mut b32);
             }
         }
     }
+}
 
-    /// A layer whose accumulator needs more than 64 bits: i128 throughout.
-    fn wide_layer(
-        &self,
-        k: usize,
-        x: &[i32],
-        n: usize,
-        os: &mut [i64],
-        b16: &mut [i16],
-        b32: &mut [i32],
-    ) {
-        let l = &self.layers[k];
-        let last = k + 1 == self.layers.len();
-        let next16 = !last && self.layers[k + 1].in16;
-        let mut x64 = Vec::with_capacity(l.in_f);
-        for s in 0..n {
-            x64.clear();
-            x64.extend(
-                x[s * l.in_f..(s + 1) * l.in_f]
-                    .iter()
-                    .map(|&v| i64::from(v)),
-            );
-            for j in 0..l.out_f {
-                let row = &l.levels[j * l.in_f..(j + 1) * l.in_f];
-                let a = exact::accumulate(row, l.bias[j], &x64, l.bits, l.overflow);
-                let v = match &l.stage {
-                    Stage::Fast { .. } | Stage::Raw => a as i64,
-                    Stage::Exact(r) => r.apply(a, j),
-                };
-                let k = s * l.out_f + j;
-                if last {
-                    os[k] = v;
-                } else if next16 {
-                    b16[k] = v as i16;
-                } else {
-                    b32[k] = v as i32;
-                }
-            }
+/// A layer whose accumulator needs more than 64 bits: i128 throughout.
+fn wide_layer(l: &CompiledDense, x: &[i32], n: usize, dst: &mut Dst<'_>) {
+    let mut x64 = Vec::with_capacity(l.in_f);
+    for s in 0..n {
+        x64.clear();
+        x64.extend(
+            x[s * l.in_f..(s + 1) * l.in_f]
+                .iter()
+                .map(|&v| i64::from(v)),
+        );
+        for j in 0..l.out_f {
+            let row = &l.levels[j * l.in_f..(j + 1) * l.in_f];
+            let a = exact::accumulate(row, l.bias[j], &x64, l.bits, l.overflow);
+            let v = match &l.stage {
+                Stage::Fast { .. } | Stage::Raw => a as i64,
+                Stage::Exact(r) => r.apply(a, j),
+            };
+            dst.put(s * l.out_f + j, v);
         }
     }
 }

@@ -59,6 +59,14 @@ pub enum QnnError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A model in another tool's format could not be imported.
+    #[error("{path}: {message}")]
+    Import {
+        /// The file or folder.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A parsed file describes an invalid network.
     #[error("{path}: {source}")]
     Invalid {

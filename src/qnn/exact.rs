@@ -50,6 +50,9 @@ pub fn infer_one(net: &QNet, x: &[i64]) -> Vec<i128> {
             Layer::Dense(d) => {
                 out = dense(d, &d.levels(), cert.bits, &cur);
             }
+            Layer::FixedDense(d) => {
+                out = d.infer_one(&cur).into_iter().map(i128::from).collect();
+            }
         }
         cur = out.iter().map(|&v| v as i64).collect();
     }

@@ -23,7 +23,7 @@
 //! };
 //! let net = QNet {
 //!     name: "tiny".into(),
-//!     input: InputQuant { format: IntFormat::new(4, false).unwrap(), scale: 1.0, rounding: RoundingMode::HalfEven },
+//!     input: InputQuant { format: IntFormat::new(4, false).unwrap(), scale: 1.0, rounding: RoundingMode::HalfEven, fixed: None },
 //!     layers: vec![Layer::Dense(dense)],
 //! };
 //! // bounds: 1 + 3·[0, 15] − 2·[0, 15] = [−29, 46] → 7 bits
@@ -37,7 +37,9 @@ pub mod dense;
 pub mod engine;
 pub mod error;
 pub mod exact;
+pub mod fixed_dense;
 pub mod format;
+pub mod hls4ml;
 pub mod kernels;
 pub mod net;
 pub mod requant;
@@ -47,6 +49,7 @@ pub use accum::{AccCertificate, AccOverflow, Accumulator};
 pub use dense::{Dense, LayerOutput};
 pub use engine::Engine;
 pub use error::QnnError;
+pub use fixed_dense::FixedDense;
 pub use format::IntFormat;
 pub use net::{InputQuant, Layer, QNet};
 pub use requant::Requant;

@@ -3,7 +3,9 @@
 use super::accum::AccCertificate;
 use super::dense::{Dense, LayerOutput};
 use super::error::QnnError;
+use super::fixed_dense::FixedDense;
 use super::format::IntFormat;
+use crate::num::fixed::FixedFormat;
 use crate::num::rounding::RoundingMode;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -17,12 +19,19 @@ pub struct InputQuant {
     pub scale: f64,
     /// Rounding of `x / scale`.
     pub rounding: RoundingMode,
+    /// If set, inputs are cast exactly as into this ap_fixed type (its own rounding and
+    /// overflow), overriding `rounding` and saturation; `format` and `scale` must match it.
+    #[serde(default)]
+    pub fixed: Option<FixedFormat>,
 }
 
 impl InputQuant {
     /// The code of one real input. Computed in f64, so exact when `scale` is a power of two
     /// (as for the digits inputs, multiples of 1/16); NaN maps to 0.
     pub fn quantize(&self, x: f64) -> i32 {
+        if let Some(f) = self.fixed {
+            return f.cast_f64_raw(x).unwrap_or(0) as i32;
+        }
         let v = x / self.scale;
         if v.is_nan() {
             return 0;
@@ -66,6 +75,8 @@ pub(crate) fn round_f64(v: f64, mode: RoundingMode) -> f64 {
 pub enum Layer {
     /// Fully connected.
     Dense(Dense),
+    /// Fully connected in the hls4ml precision style (ap_fixed types throughout).
+    FixedDense(FixedDense),
 }
 
 impl Layer {
@@ -73,6 +84,7 @@ impl Layer {
     pub fn macs(&self) -> u64 {
         match self {
             Layer::Dense(d) => d.macs(),
+            Layer::FixedDense(d) => d.macs(),
         }
     }
 
@@ -80,6 +92,7 @@ impl Layer {
     pub fn weight_bits(&self) -> u64 {
         match self {
             Layer::Dense(d) => d.weight_bits(),
+            Layer::FixedDense(d) => u64::from(d.weight.width()) * d.weights.len() as u64,
         }
     }
 
@@ -87,6 +100,7 @@ impl Layer {
     pub fn in_features(&self) -> usize {
         match self {
             Layer::Dense(d) => d.in_features,
+            Layer::FixedDense(d) => d.in_features,
         }
     }
 
@@ -94,6 +108,7 @@ impl Layer {
     pub fn out_features(&self) -> usize {
         match self {
             Layer::Dense(d) => d.out_features,
+            Layer::FixedDense(d) => d.out_features,
         }
     }
 
@@ -101,6 +116,7 @@ impl Layer {
     pub fn output_format(&self) -> Option<IntFormat> {
         match self {
             Layer::Dense(d) => d.output_format(),
+            Layer::FixedDense(d) => Some(d.output_format()),
         }
     }
 }
@@ -122,6 +138,14 @@ impl QNet {
     /// Checks every layer and the chaining of sizes and formats.
     pub fn validate(&self) -> Result<(), QnnError> {
         self.input.format.check().map_err(QnnError::Net)?;
+        if let Some(f) = self.input.fixed {
+            if super::fixed_dense::int_format(f) != self.input.format {
+                return Err(QnnError::Net(format!(
+                    "input type {f} does not match the input format {}",
+                    self.input.format
+                )));
+            }
+        }
         if !(self.input.scale.is_finite() && self.input.scale > 0.0) {
             return Err(QnnError::Net(format!(
                 "input scale ({}) must be positive and finite",
@@ -135,6 +159,28 @@ impl QNet {
         for (k, layer) in self.layers.iter().enumerate() {
             match layer {
                 Layer::Dense(d) => d.check(k)?,
+                Layer::FixedDense(d) => {
+                    d.check(k)?;
+                    if k + 1 < self.layers.len() && d.output_type().width() > 32 {
+                        return Err(super::error::layer_err(
+                            k,
+                            format!(
+                                "output type {} feeds another layer, so must be at most 32 bits",
+                                d.output_type()
+                            ),
+                        ));
+                    }
+                    let given = self.layer_input_format(k);
+                    if super::fixed_dense::int_format(d.input) != given {
+                        return Err(super::error::layer_err(
+                            k,
+                            format!(
+                                "input type {} does not match the incoming codes ({given})",
+                                d.input
+                            ),
+                        ));
+                    }
+                }
             }
             if let Some(f) = features {
                 if f != layer.in_features() {
@@ -208,6 +254,7 @@ impl QNet {
             .enumerate()
             .map(|(k, l)| match l {
                 Layer::Dense(d) => d.certificate(k, self.layer_input_format(k)),
+                Layer::FixedDense(d) => d.certificate(k),
             })
             .collect()
     }
@@ -221,6 +268,7 @@ impl QNet {
                 Layer::Dense(d) => {
                     d.accumulator.bits.get_or_insert(c.proven_bits);
                 }
+                Layer::FixedDense(_) => {}
             }
         }
     }
@@ -239,6 +287,7 @@ impl QNet {
                 LayerOutput::Accumulator => v as f64 * d.acc_scale_of(j),
                 LayerOutput::Requant(r) => v as f64 * r.output_scale,
             },
+            Some(Layer::FixedDense(d)) => v as f64 * (-d.output_type().frac_bits() as f64).exp2(),
             None => v as f64,
         }
     }
