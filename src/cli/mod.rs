@@ -2,6 +2,7 @@
 //! validated configuration once and calling the library.
 
 mod cast;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -18,11 +19,14 @@ pub struct Args {
 enum Command {
     /// Cast decimal numbers from stdin (one per line) into a number format, exactly.
     Cast(cast::CastArgs),
+    /// Train a float network on digits or MNIST and write it as a RON model.
+    Train(train::TrainArgs),
 }
 
 /// Runs one parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Cast(a) => cast::run(a),
+        Command::Train(a) => train::run(a),
     }
 }

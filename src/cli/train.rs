@@ -1,0 +1,159 @@
+//! `qforge train`: trains a float network on digits or MNIST and writes it as a RON model file.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use qforge::nn::{self, Architecture, Dataset, Optimizer, TrainConfig};
+use std::path::PathBuf;
+
+/// Arguments of `qforge train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Data set: `digits` (bundled, fixed split) or `mnist:DIR` (a folder with the four IDX files, gz or raw).
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// Architecture: `mlp:64-32-10`, `cnn` (conv 8@3x3, relu, maxpool 2, conv 16@3x3, relu, maxpool 2,
+    /// flatten, dense 10) or a RON file `Architecture(name: .., layers: [Dense(out_features: 10), ..])`.
+    #[arg(long, default_value = "mlp:64-32-10")]
+    arch: String,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 40)]
+    epochs: usize,
+    /// Seed of the initial weights and the shuffles.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Samples per update.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Optimizer: `adam` or `sgd` (with --momentum).
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    lr: f32,
+    /// Momentum for `sgd`.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
+    /// Use only the first N training samples.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Output model file.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+/// Runs `qforge train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if args.epochs == 0 || args.batch_size == 0 || args.limit == Some(0) {
+        bail!("--epochs, --batch-size and --limit must be at least 1");
+    }
+    let (mut train_set, test_set) = load_data(&args.data)?;
+    if let Some(n) = args.limit {
+        train_set = train_set.truncated(n);
+    }
+    let (arch, shape) = architecture(&args.arch, &train_set)?;
+    let train_set = train_set.reshaped(shape.clone())?;
+    let test_set = test_set.reshaped(shape.clone())?;
+    let mut model = arch
+        .build(&shape, args.seed)
+        .context("cannot build the architecture")?;
+    let optimizer = match args.optimizer.as_str() {
+        "adam" => Optimizer::adam(args.lr),
+        "sgd" => Optimizer::Sgd {
+            lr: args.lr,
+            momentum: args.momentum,
+        },
+        other => bail!("unknown optimizer `{other}` (expected adam or sgd)"),
+    };
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        optimizer,
+        seed: args.seed,
+    };
+    println!(
+        "training {} on {} ({} train, {} test samples), {} parameters",
+        model.name,
+        args.data,
+        train_set.len(),
+        test_set.len(),
+        model.layers.iter().map(|l| l.param_count()).sum::<usize>()
+    );
+    let start = std::time::Instant::now();
+    let mut last_acc = 0.0;
+    let mut eval_err = None;
+    nn::train(&mut model, &train_set, &config, |report, model| match model
+        .accuracy(&test_set.inputs, &test_set.labels)
+    {
+        Ok(acc) => {
+            last_acc = acc;
+            println!(
+                "epoch {:>3}  loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1} s)",
+                report.epoch,
+                report.loss,
+                report.train_accuracy,
+                acc,
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Err(e) => eval_err = Some(e),
+    })?;
+    if let Some(e) = eval_err {
+        return Err(e.into());
+    }
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let header = [
+        format!("trained by: qforge {command}"),
+        format!("test accuracy {last_acc:.4} on {}", args.data),
+    ];
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    model.save(&args.output, &header)?;
+    println!("wrote {}", args.output.display());
+    Ok(())
+}
+
+fn load_data(spec: &str) -> anyhow::Result<(Dataset, Dataset)> {
+    if spec == "digits" {
+        Ok(nn::data::digits::train_test()?)
+    } else if let Some(dir) = spec.strip_prefix("mnist:") {
+        Ok(nn::data::mnist::load_dir(std::path::Path::new(dir))?)
+    } else {
+        bail!("unknown data set `{spec}` (expected digits or mnist:DIR)")
+    }
+}
+
+/// The architecture and the sample shape it trains on (`[64]` digits become `[1, 8, 8]` for convolutions).
+fn architecture(spec: &str, data: &Dataset) -> anyhow::Result<(Architecture, Vec<usize>)> {
+    let classes = data
+        .labels
+        .iter()
+        .max()
+        .map_or(0, |&m| m as usize + 1)
+        .max(10);
+    let image_shape = if data.shape == [64] {
+        vec![1, 8, 8]
+    } else {
+        data.shape.clone()
+    };
+    if let Some(sizes) = spec.strip_prefix("mlp:") {
+        let sizes: Vec<usize> = sizes
+            .split('-')
+            .map(|s| {
+                s.parse()
+                    .with_context(|| format!("bad layer size `{s}` in `{spec}`"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        return Ok((Architecture::mlp(&sizes, &data.shape)?, data.shape.clone()));
+    }
+    if spec == "cnn" {
+        return Ok((Architecture::small_cnn(classes, &image_shape), image_shape));
+    }
+    let text = std::fs::read_to_string(spec).with_context(|| {
+        format!("`{spec}` is neither mlp:SIZES, cnn nor a readable architecture file")
+    })?;
+    let arch: Architecture = ron::from_str(&text).map_err(|e| anyhow::anyhow!("{spec}:{e}"))?;
+    let shape = match arch.layers.first() {
+        Some(nn::LayerSpec::Conv2d { .. } | nn::LayerSpec::MaxPool2d { .. }) => image_shape,
+        _ => data.shape.clone(),
+    };
+    Ok((arch, shape))
+}

@@ -1,0 +1,291 @@
+//! Layers of the float network IR and their shape rules.
+//!
+//! Tensors of one sample are flat `f32` slices. Images use the CHW layout (channel, row, column;
+//! `index = (c * height + y) * width + x`); a batch is N samples one after another (NCHW).
+//! Dense weights are `[out_features][in_features]` row-major, Conv2d weights
+//! `[out_channels][in_channels][kernel_h][kernel_w]` row-major (the PyTorch layouts).
+
+use serde::{Deserialize, Serialize};
+
+/// One layer of a float network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Layer {
+    /// Fully connected: `y[o] = bias[o] + sum_i weights[o * in_features + i] * x[i]`. Input shape `[in_features]`.
+    Dense {
+        /// Input length.
+        in_features: usize,
+        /// Output length.
+        out_features: usize,
+        /// `[out_features][in_features]`, row-major.
+        weights: Vec<f32>,
+        /// `[out_features]`.
+        bias: Vec<f32>,
+    },
+    /// 2-D convolution (cross-correlation, as in PyTorch) over a CHW input, zero padding on all four sides.
+    Conv2d {
+        /// Input channels.
+        in_channels: usize,
+        /// Output channels.
+        out_channels: usize,
+        /// Kernel height.
+        kernel_h: usize,
+        /// Kernel width.
+        kernel_w: usize,
+        /// Step between windows, in both directions (at least 1).
+        stride: usize,
+        /// Zero rows/columns added on each side.
+        padding: usize,
+        /// `[out_channels][in_channels][kernel_h][kernel_w]`, row-major.
+        weights: Vec<f32>,
+        /// `[out_channels]`.
+        bias: Vec<f32>,
+    },
+    /// `max(x, 0)` elementwise.
+    Relu,
+    /// Max pooling over `kernel × kernel` windows of a CHW input, no padding; the output size is floored.
+    MaxPool2d {
+        /// Window side.
+        kernel: usize,
+        /// Step between windows (at least 1).
+        stride: usize,
+    },
+    /// Any shape to `[product of the dimensions]`; the data does not move.
+    Flatten,
+    /// Inference-time batch normalisation per feature (`[F]` input) or per channel (`[C, H, W]` input):
+    /// `y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta`.
+    BatchNorm {
+        /// Scale, one per feature/channel.
+        gamma: Vec<f32>,
+        /// Shift, one per feature/channel.
+        beta: Vec<f32>,
+        /// Running mean.
+        running_mean: Vec<f32>,
+        /// Running variance.
+        running_var: Vec<f32>,
+        /// Added to the variance before the square root.
+        eps: f32,
+    },
+}
+
+/// Formats a shape as `[a, b, c]`.
+pub fn shape_str(shape: &[usize]) -> String {
+    format!("{shape:?}")
+}
+
+impl Layer {
+    /// The layer kind as written in a model file (`Dense`, `Conv2d`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Layer::Dense { .. } => "Dense",
+            Layer::Conv2d { .. } => "Conv2d",
+            Layer::Relu => "Relu",
+            Layer::MaxPool2d { .. } => "MaxPool2d",
+            Layer::Flatten => "Flatten",
+            Layer::BatchNorm { .. } => "BatchNorm",
+        }
+    }
+
+    /// The output shape for a given input shape, after checking the layer's own parameter lengths.
+    /// The error text names both shapes (or the bad parameter); the caller adds the layer index.
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+        match self {
+            Layer::Dense {
+                in_features,
+                out_features,
+                weights,
+                bias,
+            } => {
+                check_len(
+                    "weights",
+                    weights.len(),
+                    product(&[*in_features, *out_features])?,
+                )?;
+                check_len("bias", bias.len(), *out_features)?;
+                if input != [*in_features] {
+                    return Err(format!(
+                        "input shape {} does not match the expected {}",
+                        shape_str(input),
+                        shape_str(&[*in_features])
+                    ));
+                }
+                Ok(vec![*out_features])
+            }
+            Layer::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_h,
+                kernel_w,
+                stride,
+                padding,
+                weights,
+                bias,
+            } => {
+                check_len(
+                    "weights",
+                    weights.len(),
+                    product(&[*out_channels, *in_channels, *kernel_h, *kernel_w])?,
+                )?;
+                check_len("bias", bias.len(), *out_channels)?;
+                if *stride == 0 || *kernel_h == 0 || *kernel_w == 0 {
+                    return Err("stride and kernel sizes must be at least 1".into());
+                }
+                let [c, h, w] = chw(input)?;
+                let (h, w) = (padded(h, *padding)?, padded(w, *padding)?);
+                if c != *in_channels || h < *kernel_h || w < *kernel_w {
+                    return Err(format!(
+                        "input shape {} does not fit in_channels {in_channels}, kernel {kernel_h}x{kernel_w}, padding {padding}",
+                        shape_str(input)
+                    ));
+                }
+                Ok(vec![
+                    *out_channels,
+                    (h - kernel_h) / stride + 1,
+                    (w - kernel_w) / stride + 1,
+                ])
+            }
+            Layer::Relu => Ok(input.to_vec()),
+            Layer::MaxPool2d { kernel, stride } => {
+                if *stride == 0 || *kernel == 0 {
+                    return Err("kernel and stride must be at least 1".into());
+                }
+                let [c, h, w] = chw(input)?;
+                if h < *kernel || w < *kernel {
+                    return Err(format!(
+                        "input shape {} is smaller than the kernel {kernel}",
+                        shape_str(input)
+                    ));
+                }
+                Ok(vec![
+                    c,
+                    (h - kernel) / stride + 1,
+                    (w - kernel) / stride + 1,
+                ])
+            }
+            Layer::Flatten => Ok(vec![product(input)?]),
+            Layer::BatchNorm {
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                eps,
+            } => {
+                let n = gamma.len();
+                check_len("beta", beta.len(), n)?;
+                check_len("running_mean", running_mean.len(), n)?;
+                check_len("running_var", running_var.len(), n)?;
+                if eps.is_nan() || *eps < 0.0 {
+                    return Err(format!("eps ({eps}) must be non-negative"));
+                }
+                if input.first() != Some(&n) || !(input.len() == 1 || input.len() == 3) {
+                    return Err(format!(
+                        "input shape {} does not match the expected {} or {}",
+                        shape_str(input),
+                        shape_str(&[n]),
+                        format_args!("[{n}, H, W]")
+                    ));
+                }
+                Ok(input.to_vec())
+            }
+        }
+    }
+
+    /// Number of trainable parameters (weights and biases, or gamma and beta).
+    pub fn param_count(&self) -> usize {
+        match self {
+            Layer::Dense { weights, bias, .. } | Layer::Conv2d { weights, bias, .. } => {
+                weights.len() + bias.len()
+            }
+            Layer::BatchNorm { gamma, beta, .. } => gamma.len() + beta.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// The product of `values`, or an error when it overflows.
+pub(crate) fn product(values: &[usize]) -> Result<usize, String> {
+    values
+        .iter()
+        .try_fold(1usize, |acc, &v| acc.checked_mul(v))
+        .ok_or_else(|| format!("sizes {values:?} are too large"))
+}
+
+fn padded(size: usize, padding: usize) -> Result<usize, String> {
+    padding
+        .checked_mul(2)
+        .and_then(|p| p.checked_add(size))
+        .ok_or_else(|| format!("padding {padding} is too large"))
+}
+
+fn check_len(what: &str, got: usize, expected: usize) -> Result<(), String> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("{what} has {got} values, expected {expected}"))
+    }
+}
+
+fn chw(input: &[usize]) -> Result<[usize; 3], String> {
+    match input {
+        [c, h, w] => Ok([*c, *h, *w]),
+        _ => Err(format!(
+            "input shape {} must be [channels, height, width]",
+            shape_str(input)
+        )),
+    }
+}
+
+/// Folds an inference-time [`Layer::BatchNorm`] into the Dense or Conv2d before it, so that
+/// `fold(prev, bn)(x) == bn(prev(x))`: each output channel `o` gets `s = gamma[o] / sqrt(var[o] + eps)`,
+/// its weights are multiplied by `s` and its bias becomes `(bias[o] - mean[o]) * s + beta[o]`.
+pub fn fold_batchnorm(prev: &Layer, bn: &Layer) -> Result<Layer, String> {
+    let Layer::BatchNorm {
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        eps,
+    } = bn
+    else {
+        return Err(format!("expected a BatchNorm to fold, got {}", bn.kind()));
+    };
+    let mut folded = prev.clone();
+    let (weights, bias, outs) = match &mut folded {
+        Layer::Dense {
+            weights,
+            bias,
+            out_features,
+            ..
+        } => (weights, bias, *out_features),
+        Layer::Conv2d {
+            weights,
+            bias,
+            out_channels,
+            ..
+        } => (weights, bias, *out_channels),
+        other => {
+            return Err(format!(
+                "a BatchNorm folds only into Dense or Conv2d, not {}",
+                other.kind()
+            ))
+        }
+    };
+    if gamma.len() != outs
+        || beta.len() != outs
+        || running_mean.len() != outs
+        || running_var.len() != outs
+    {
+        return Err(format!(
+            "BatchNorm has {} features but the layer before has {outs} outputs",
+            gamma.len()
+        ));
+    }
+    let per_out = weights.len() / outs.max(1);
+    for o in 0..outs {
+        let s = gamma[o] / (running_var[o] + eps).sqrt();
+        for w in &mut weights[o * per_out..(o + 1) * per_out] {
+            *w *= s;
+        }
+        bias[o] = (bias[o] - running_mean[o]) * s + beta[o];
+    }
+    Ok(folded)
+}

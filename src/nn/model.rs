@@ -1,0 +1,255 @@
+//! A float network ([`Model`]) and its RON file format; see the [module docs](super) for the format.
+
+use super::layer::{shape_str, Layer};
+use super::NnError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A float network: a name, the shape of one input sample and a chain of layers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Free-form name.
+    pub name: String,
+    /// Shape of one sample: `[features]` or `[channels, height, width]`.
+    pub input_shape: Vec<usize>,
+    /// Layers, applied in order.
+    pub layers: Vec<Layer>,
+}
+
+impl Model {
+    /// Builds a model and checks its shapes.
+    pub fn new(
+        name: impl Into<String>,
+        input_shape: Vec<usize>,
+        layers: Vec<Layer>,
+    ) -> Result<Self, NnError> {
+        let model = Model {
+            name: name.into(),
+            input_shape,
+            layers,
+        };
+        model.shapes()?;
+        Ok(model)
+    }
+
+    /// The shape after each layer (`shapes()[0]` is the input shape, `shapes()[i + 1]` the output of layer `i`).
+    /// A mismatch is an [`NnError::Layer`] naming the layer index and both shapes.
+    pub fn shapes(&self) -> Result<Vec<Vec<usize>>, NnError> {
+        if self.input_shape.is_empty()
+            || self.input_shape.contains(&0)
+            || super::layer::product(&self.input_shape).is_err()
+        {
+            return Err(NnError::Layer {
+                index: 0,
+                kind: "input",
+                message: format!(
+                    "input_shape {} must be non-empty with no zero dimension",
+                    shape_str(&self.input_shape)
+                ),
+            });
+        }
+        let mut shapes = vec![self.input_shape.clone()];
+        for (index, layer) in self.layers.iter().enumerate() {
+            let next = layer
+                .output_shape(&shapes[index])
+                .map_err(|message| NnError::Layer {
+                    index,
+                    kind: layer.kind(),
+                    message,
+                })?;
+            shapes.push(next);
+        }
+        Ok(shapes)
+    }
+
+    /// Shape of one output sample.
+    pub fn output_shape(&self) -> Result<Vec<usize>, NnError> {
+        Ok(self.shapes()?.pop().unwrap_or_default())
+    }
+
+    /// Number of values in one input sample.
+    pub fn input_size(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// Parses a model from RON text and checks its shapes. `origin` (a file name) prefixes every error
+    /// as `origin:line:col: message`; a shape error points at the start of the offending layer.
+    pub fn from_ron_str(text: &str, origin: &str) -> Result<Self, NnError> {
+        let model: Model = ron::from_str(text).map_err(|e| NnError::Syntax {
+            origin: origin.to_string(),
+            line: e.span.start.line,
+            col: e.span.start.col,
+            message: e.code.to_string(),
+        })?;
+        if let Err(err) = model.shapes() {
+            let (line, col) = match &err {
+                NnError::Layer { index, kind, .. } if *kind != "input" => {
+                    locate_layer(text, *index)
+                }
+                _ => locate_key(text, "input_shape"),
+            }
+            .unwrap_or((1, 1));
+            return Err(NnError::Syntax {
+                origin: origin.to_string(),
+                line,
+                col,
+                message: err.to_string(),
+            });
+        }
+        Ok(model)
+    }
+
+    /// Reads a model file (see [`Model::from_ron_str`]).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| NnError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_ron_str(&text, &path.display().to_string())
+    }
+
+    /// The model as RON text, one layer per line: every `f32` is printed in its shortest form that parses
+    /// back to the same bits. `header` lines are written first as `//` comments.
+    pub fn to_ron_string(&self, header: &[&str]) -> Result<String, NnError> {
+        let ron_err = |e: ron::Error| NnError::Train(format!("cannot write RON: {e}"));
+        let mut out = String::new();
+        for line in header {
+            out.push_str("// ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str("Model(\n");
+        out.push_str(&format!(
+            "  name: {},\n",
+            ron::to_string(&self.name).map_err(ron_err)?
+        ));
+        out.push_str(&format!(
+            "  input_shape: {},\n",
+            ron::to_string(&self.input_shape).map_err(ron_err)?
+        ));
+        out.push_str("  layers: [\n");
+        for layer in &self.layers {
+            out.push_str(&format!(
+                "    {},\n",
+                ron::to_string(layer).map_err(ron_err)?
+            ));
+        }
+        out.push_str("  ],\n)\n");
+        Ok(out)
+    }
+
+    /// Writes the model to a RON file (see [`Model::to_ron_string`]).
+    pub fn save(&self, path: impl AsRef<Path>, header: &[&str]) -> Result<(), NnError> {
+        let path = path.as_ref();
+        let text = self.to_ron_string(header)?;
+        std::fs::write(path, text).map_err(|source| NnError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// 1-based line and column of byte offset `pos` in `text`.
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let before = &text[..pos];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Byte offsets of the characters of `text` that are RON code, not comments or string contents.
+fn code_chars(text: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::new();
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '/' if matches!(it.peek(), Some((_, '/'))) => {
+                for (_, c) in it.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if matches!(it.peek(), Some((_, '*'))) => {
+                it.next();
+                let mut prev = ' ';
+                for (_, c) in it.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            '"' => {
+                out.push((i, c));
+                let mut escaped = false;
+                for (_, c) in it.by_ref() {
+                    if !escaped && c == '"' {
+                        break;
+                    }
+                    escaped = !escaped && c == '\\';
+                }
+            }
+            _ => out.push((i, c)),
+        }
+    }
+    out
+}
+
+/// Position of the top-level key `key` (depth 1, inside `Model(...)`).
+fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    let code = code_chars(text);
+    let mut depth = 0usize;
+    for (k, &(i, c)) in code.iter().enumerate() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ if depth == 1 && text[i..].starts_with(key) => {
+                let before_ok = k == 0 || !code[k - 1].1.is_alphanumeric() && code[k - 1].1 != '_';
+                let after = text[i + key.len()..].trim_start();
+                if before_ok && after.starts_with(':') {
+                    return Some(line_col(text, i));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Position of the first character of element `index` of the top-level `layers: [...]` list.
+fn locate_layer(text: &str, index: usize) -> Option<(usize, usize)> {
+    let (line, col) = locate_key(text, "layers")?;
+    let start = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum::<usize>()
+        + text.lines().nth(line - 1)?.char_indices().nth(col - 1)?.0;
+    let code = code_chars(&text[start..]);
+    let open = code.iter().position(|&(_, c)| c == '[')?;
+    let mut depth = 0usize;
+    let mut element = 0usize;
+    let mut at_element_start = true;
+    for &(i, c) in &code[open + 1..] {
+        if depth == 0 && at_element_start && !c.is_whitespace() && c != ']' {
+            if element == index {
+                return Some(line_col(text, start + i));
+            }
+            at_element_start = false;
+        }
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | '}' => depth = depth.saturating_sub(1),
+            ']' if depth == 0 => return None,
+            ']' => depth -= 1,
+            ',' if depth == 0 => {
+                element += 1;
+                at_element_start = true;
+            }
+            _ => {}
+        }
+    }
+    None
+}

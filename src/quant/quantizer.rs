@@ -1,0 +1,139 @@
+//! The common shape of the quantizers, and one serializable description of "how to quantize this
+//! tensor" ([`TensorQuantizer`]) for quantization specs in RON.
+//!
+//! ```
+//! use qforge::quant::calibrate::Clipping;
+//! use qforge::quant::quantizer::{Scheme, TensorQuantizer};
+//! use qforge::quant::tensor::{Granularity, TensorRef};
+//! use qforge::quant::uniform::UniformConfig;
+//!
+//! let q = TensorQuantizer {
+//!     scheme: Scheme::Uniform(UniformConfig::symmetric(4, true).unwrap()),
+//!     granularity: Granularity::PerChannel { axis: 0 },
+//!     clipping: Clipping::MinMax,
+//! };
+//! let w = [1.0f32, -0.6, 0.25, 2.0, 0.0, -1.2];
+//! let t = q.quantize(TensorRef::new(&w, &[2, 3]).unwrap()).unwrap();
+//! assert_eq!(t.codes(), &[7, -4, 2, 7, 0, -4]); // scales 1/7 and 2/7
+//! ```
+
+use super::apot::{ApotConfig, ApotQuantizer};
+use super::binary::{binarize, ternarize, TernaryConfig};
+use super::calibrate::{ClipRange, Clipping};
+use super::error::QuantError;
+use super::pot::PotConfig;
+use super::tensor::{ChannelParams, CodeKind, Granularity, QuantizedTensor, TensorRef};
+use super::uniform::UniformConfig;
+use serde::{Deserialize, Serialize};
+
+/// A quantizer whose per-channel parameters follow from a clipping range.
+pub trait ChannelQuantizer {
+    /// The fitted parameters of one channel.
+    type Params;
+    /// Checks the configuration.
+    fn validate(&self) -> Result<(), QuantError>;
+    /// Whether the clipping range is symmetric (`[−T, T]`).
+    fn symmetric(&self) -> bool;
+    /// The parameters for a clipping range.
+    fn fit(&self, range: ClipRange) -> Result<Self::Params, QuantError>;
+    /// The code of `x`.
+    fn code(&self, x: f64, params: &Self::Params) -> Result<i64, QuantError>;
+    /// The scale and zero point the parameters stand for.
+    fn channel_params(&self, params: &Self::Params) -> ChannelParams;
+    /// How codes map to levels.
+    fn code_kind(&self) -> CodeKind;
+    /// `x` quantized and dequantized, for error measurement.
+    fn reconstruct(&self, x: f64, params: &Self::Params) -> Result<f64, QuantError>;
+}
+
+/// `(level(code(x)) − zero_point) × scale`: the body of every [`ChannelQuantizer::reconstruct`].
+pub(crate) fn reconstruct_via_code<Q: ChannelQuantizer>(
+    q: &Q,
+    kind: &CodeKind,
+    x: f64,
+    params: &Q::Params,
+) -> Result<f64, QuantError> {
+    let p = q.channel_params(params);
+    let level = kind.level(q.code(x, params)?)?;
+    Ok((level - p.zero_point) as f64 * p.scale)
+}
+
+/// Quantizes a tensor per tensor or per channel, choosing each channel's clipping range with
+/// `clipping`.
+pub fn quantize_tensor<Q: ChannelQuantizer, T: Copy + Into<f64>>(
+    quantizer: &Q,
+    tensor: TensorRef<'_, T>,
+    granularity: Granularity,
+    clipping: Clipping,
+) -> Result<QuantizedTensor, QuantError> {
+    quantizer.validate()?;
+    clipping.validate()?;
+    let values = tensor.to_f64()?;
+    let layout = granularity.layout(tensor.shape())?;
+    let params = layout
+        .split(&values)
+        .iter()
+        .map(|channel| clipping.choose(channel, quantizer).map(|(_, p)| p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let codes = values
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| quantizer.code(x, &params[layout.channel_of(i)]))
+        .collect::<Result<Vec<_>, _>>()?;
+    QuantizedTensor::new(
+        tensor.shape().to_vec(),
+        granularity,
+        quantizer.code_kind(),
+        codes,
+        params.iter().map(|p| quantizer.channel_params(p)).collect(),
+    )
+}
+
+/// A quantization scheme.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// Uniform integers.
+    Uniform(UniformConfig),
+    /// Powers of two.
+    Pot(PotConfig),
+    /// Additive powers of two.
+    Apot(ApotConfig),
+    /// ±1 with scale mean |w| (clipping does not apply).
+    Binary,
+    /// {−1, 0, +1} with the TWN threshold (clipping does not apply).
+    Ternary(TernaryConfig),
+}
+
+/// How to quantize one tensor: scheme, granularity and clipping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct TensorQuantizer {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// Per tensor or per channel.
+    pub granularity: Granularity,
+    /// How clipping ranges are chosen.
+    pub clipping: Clipping,
+}
+
+impl TensorQuantizer {
+    /// Quantizes `tensor`.
+    pub fn quantize<T: Copy + Into<f64>>(
+        &self,
+        tensor: TensorRef<'_, T>,
+    ) -> Result<QuantizedTensor, QuantError> {
+        match &self.scheme {
+            Scheme::Uniform(c) => quantize_tensor(c, tensor, self.granularity, self.clipping),
+            Scheme::Pot(c) => quantize_tensor(c, tensor, self.granularity, self.clipping),
+            Scheme::Apot(c) => quantize_tensor(
+                &ApotQuantizer::new(c)?,
+                tensor,
+                self.granularity,
+                self.clipping,
+            ),
+            Scheme::Binary => binarize(tensor, self.granularity),
+            Scheme::Ternary(c) => ternarize(c, tensor, self.granularity),
+        }
+    }
+}
