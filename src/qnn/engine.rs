@@ -485,6 +485,12 @@ impl Engine {
         Ok(out)
     }
 
+    /// The predicted class of each sample: the index of its largest output (the first on ties).
+    pub fn classify(&self, x: &[i32]) -> Result<Vec<usize>, QnnError> {
+        let out = self.infer(x)?;
+        Ok(out.chunks_exact(self.out_features).map(argmax).collect())
+    }
+
     /// Like [`Engine::infer`] on the calling thread only.
     pub fn infer_serial(&self, x: &[i32]) -> Result<Vec<i64>, QnnError> {
         self.check_input(x)?;
@@ -622,4 +628,15 @@ fn wide_layer(l: &CompiledDense, x: &[i32], n: usize, dst: &mut Dst<'_>) {
             dst.put(s * l.out_f + j, v);
         }
     }
+}
+
+/// Index of the largest value (the first on ties; 0 for an empty slice).
+pub fn argmax(v: &[i64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
 }

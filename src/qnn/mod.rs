@@ -42,6 +42,7 @@ pub mod format;
 pub mod hls4ml;
 pub mod kernels;
 pub mod net;
+pub mod quantize;
 pub mod requant;
 pub mod weights;
 
