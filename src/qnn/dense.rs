@@ -1,0 +1,147 @@
+//! The integer fully connected layer.
+
+use super::accum::{certify, output_ranges, AccCertificate, Accumulator};
+use super::error::{layer_err, QnnError};
+use super::format::IntFormat;
+use super::requant::Requant;
+use super::weights::WeightScheme;
+use serde::{Deserialize, Serialize};
+
+/// What a layer emits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerOutput {
+    /// The raw accumulators (logits of the last layer), after the accumulator's own overflow.
+    Accumulator,
+    /// Requantized activation codes.
+    Requant(Requant),
+}
+
+/// A fully connected layer on integer codes: `acc_j = bias_j + Σ_i level(code_ji) · x_i`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    /// Number of inputs.
+    pub in_features: usize,
+    /// Number of outputs.
+    pub out_features: usize,
+    /// Encoding of `codes`.
+    pub weights: WeightScheme,
+    /// Weight codes, `[out][in]` row-major (`out_features × in_features`).
+    pub codes: Vec<u64>,
+    /// Bias per output, in accumulator units (one LSB of the accumulator).
+    pub bias: Vec<i64>,
+    /// Accumulator width and overflow.
+    #[serde(default)]
+    pub accumulator: Accumulator,
+    /// Raw accumulators or requantized codes.
+    pub output: LayerOutput,
+    /// Real value of one accumulator LSB (input scale × weight scale), per tensor (one entry)
+    /// or per output channel. For reporting and dequantizing logits only.
+    pub acc_scale: Vec<f64>,
+}
+
+impl Dense {
+    /// Number of multiply-accumulates per sample.
+    pub fn macs(&self) -> u64 {
+        (self.in_features * self.out_features) as u64
+    }
+
+    /// Checks every rule (sizes, code validity, widths); `layer` is the index for messages.
+    pub fn check(&self, layer: usize) -> Result<(), QnnError> {
+        let e = |m: String| layer_err(layer, m);
+        if self.in_features == 0 || self.out_features == 0 {
+            return Err(e(format!(
+                "in_features ({}) and out_features ({}) must be positive",
+                self.in_features, self.out_features
+            )));
+        }
+        self.weights.check().map_err(e)?;
+        let n = self.in_features * self.out_features;
+        if self.codes.len() != n {
+            return Err(e(format!(
+                "codes has {} entries, expected out_features × in_features = {n}",
+                self.codes.len()
+            )));
+        }
+        if let Some((k, c)) = self
+            .codes
+            .iter()
+            .enumerate()
+            .find(|(_, &c)| self.weights.level(c).is_none())
+        {
+            return Err(e(format!(
+                "weight code {c} at index {k} is not a valid {}-bit {} code",
+                self.weights.code_bits(),
+                self.weights.name()
+            )));
+        }
+        if self.bias.len() != self.out_features {
+            return Err(e(format!(
+                "bias has {} entries, expected out_features ({})",
+                self.bias.len(),
+                self.out_features
+            )));
+        }
+        if let Some(b) = self.accumulator.bits {
+            if !(1..=127).contains(&b) {
+                return Err(e(format!(
+                    "accumulator bits ({b}) must be between 1 and 127"
+                )));
+            }
+        }
+        if self.acc_scale.len() != 1 && self.acc_scale.len() != self.out_features {
+            return Err(e(format!(
+                "acc_scale has {} entries, expected 1 or out_features ({})",
+                self.acc_scale.len(),
+                self.out_features
+            )));
+        }
+        if let LayerOutput::Requant(r) = &self.output {
+            r.check(self.out_features).map_err(e)?;
+        }
+        Ok(())
+    }
+
+    /// The integer levels of the weights, `[out][in]` row-major. Invalid codes (rejected by
+    /// [`Dense::check`]) decode as 0.
+    pub fn levels(&self) -> Vec<i64> {
+        self.codes
+            .iter()
+            .map(|&c| self.weights.level(c).unwrap_or(0))
+            .collect()
+    }
+
+    /// The accumulator certificate for inputs in `input`'s range.
+    pub fn certificate(&self, layer: usize, input: IntFormat) -> AccCertificate {
+        let ranges = output_ranges(
+            &self.levels(),
+            &self.bias,
+            self.in_features,
+            input.min(),
+            input.max(),
+        );
+        certify(layer, &ranges, self.accumulator)
+    }
+
+    /// The code format this layer emits, or `None` for raw accumulators.
+    pub fn output_format(&self) -> Option<IntFormat> {
+        match &self.output {
+            LayerOutput::Accumulator => None,
+            LayerOutput::Requant(r) => Some(r.output),
+        }
+    }
+
+    /// Real value of one accumulator LSB of output `j`.
+    pub fn acc_scale_of(&self, j: usize) -> f64 {
+        if self.acc_scale.len() == 1 {
+            self.acc_scale[0]
+        } else {
+            self.acc_scale[j]
+        }
+    }
+
+    /// Weight memory in bits (code bits × weights).
+    pub fn weight_bits(&self) -> u64 {
+        u64::from(self.weights.code_bits()) * self.codes.len() as u64
+    }
+}

@@ -1,0 +1,86 @@
+//! The error type of the integer network.
+
+use crate::num::codes::CodeError;
+
+/// Anything that makes an integer network invalid or unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum QnnError {
+    /// A layer parameter breaks a rule (sizes, widths, ranges).
+    #[error("layer {layer}: {message}")]
+    Layer {
+        /// Index of the layer (0-based).
+        layer: usize,
+        /// What is wrong, naming the bad value and the rule.
+        message: String,
+    },
+    /// A network-level parameter breaks a rule.
+    #[error("{0}")]
+    Net(String),
+    /// A weight-code format is invalid.
+    #[error(transparent)]
+    Code(#[from] CodeError),
+    /// An input batch does not match the network.
+    #[error("input has {got} values, expected a multiple of {features} (in_features)")]
+    InputShape {
+        /// Number of values given.
+        got: usize,
+        /// The network's input feature count.
+        features: usize,
+    },
+    /// An input code lies outside the network's input format.
+    #[error("input code {value} at position {index} is outside [{min}, {max}]")]
+    InputRange {
+        /// The offending code.
+        value: i64,
+        /// Its position in the flat batch.
+        index: usize,
+        /// Smallest allowed code.
+        min: i64,
+        /// Largest allowed code.
+        max: i64,
+    },
+    /// An integer-model file could not be read or parsed.
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// An integer-model file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A model in another tool's format could not be imported.
+    #[error("{path}: {message}")]
+    Import {
+        /// The file or folder.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A parsed file describes an invalid network.
+    #[error("{path}: {source}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: Box<QnnError>,
+    },
+}
+
+/// Shorthand for a layer error.
+pub(crate) fn layer_err(layer: usize, message: impl Into<String>) -> QnnError {
+    QnnError::Layer {
+        layer,
+        message: message.into(),
+    }
+}

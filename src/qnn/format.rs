@@ -1,0 +1,135 @@
+//! Integer activation codes: a width and a signedness, zero point 0.
+
+use serde::{Deserialize, Serialize};
+
+/// The code range of an activation tensor: `bits`-bit two's complement if `signed`, else unsigned.
+/// The zero point is always 0, so real value = code × scale and ReLU clamps at code 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntFormat {
+    /// Width in bits, 1..=32.
+    pub bits: u32,
+    /// Two's complement (true) or unsigned (false).
+    pub signed: bool,
+}
+
+impl IntFormat {
+    /// Largest supported activation width.
+    pub const MAX_BITS: u32 = 32;
+
+    /// A format, or a message naming the rule it breaks.
+    pub fn new(bits: u32, signed: bool) -> Result<Self, String> {
+        let f = IntFormat { bits, signed };
+        f.check()?;
+        Ok(f)
+    }
+
+    /// Checks `bits` (1..=32; a signed format needs at least 2 bits).
+    pub fn check(&self) -> Result<(), String> {
+        let lo = if self.signed { 2 } else { 1 };
+        if self.bits < lo || self.bits > Self::MAX_BITS {
+            return Err(format!(
+                "activation bits ({}) must be between {lo} and {} for a {} format",
+                self.bits,
+                Self::MAX_BITS,
+                if self.signed { "signed" } else { "unsigned" }
+            ));
+        }
+        Ok(())
+    }
+
+    /// The smallest code.
+    pub fn min(&self) -> i64 {
+        if self.signed {
+            -(1i64 << (self.bits - 1))
+        } else {
+            0
+        }
+    }
+
+    /// The largest code.
+    pub fn max(&self) -> i64 {
+        if self.signed {
+            (1i64 << (self.bits - 1)) - 1
+        } else {
+            (1i64 << self.bits) - 1
+        }
+    }
+
+    /// Whether `code` lies in the range.
+    pub fn contains(&self, code: i64) -> bool {
+        (self.min()..=self.max()).contains(&code)
+    }
+
+    /// Whether every code fits an `i16`.
+    pub fn fits_i16(&self) -> bool {
+        self.min() >= i64::from(i16::MIN) && self.max() <= i64::from(i16::MAX)
+    }
+}
+
+impl std::fmt::Display for IntFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", if self.signed { "i" } else { "u" }, self.bits)
+    }
+}
+
+/// The smallest two's-complement width holding every integer in `[lo, hi]` (at least 1).
+pub fn signed_width(lo: i128, hi: i128) -> u32 {
+    let mut w = 1u32;
+    while w < 128 {
+        let min = -(1i128 << (w - 1));
+        let max = (1i128 << (w - 1)) - 1;
+        if lo >= min && hi <= max {
+            return w;
+        }
+        w += 1;
+    }
+    128
+}
+
+/// Wraps `v` to a `bits`-bit two's-complement value (1 ≤ bits ≤ 128).
+pub fn wrap(v: i128, bits: u32) -> i128 {
+    if bits >= 128 {
+        return v;
+    }
+    let sh = 128 - bits;
+    (v << sh) >> sh
+}
+
+/// Saturates `v` to a `bits`-bit two's-complement range (1 ≤ bits ≤ 128).
+pub fn saturate(v: i128, bits: u32) -> i128 {
+    if bits >= 128 {
+        return v;
+    }
+    let min = -(1i128 << (bits - 1));
+    let max = (1i128 << (bits - 1)) - 1;
+    v.clamp(min, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_by_hand() {
+        assert_eq!(
+            (
+                IntFormat::new(8, true).unwrap().min(),
+                IntFormat::new(8, true).unwrap().max()
+            ),
+            (-128, 127)
+        );
+        assert_eq!(IntFormat::new(4, false).unwrap().max(), 15);
+        assert!(IntFormat::new(1, true).is_err());
+        assert_eq!(signed_width(0, 0), 1);
+        assert_eq!(signed_width(-1, 0), 1);
+        assert_eq!(signed_width(0, 1), 2);
+        assert_eq!(signed_width(-128, 127), 8);
+        assert_eq!(signed_width(-129, 127), 9);
+        assert_eq!(signed_width(-128, 128), 9);
+        assert_eq!(wrap(128, 8), -128);
+        assert_eq!(wrap(-129, 8), 127);
+        assert_eq!(wrap(300, 8), 44);
+        assert_eq!(saturate(300, 8), 127);
+        assert_eq!(saturate(-300, 8), -128);
+    }
+}

@@ -1,0 +1,443 @@
+//! The fast integer engine against an independent, straightforward reference written here:
+//! i128 arithmetic, the accumulator's overflow applied after every addition (bias first, then
+//! products in input order), requantization by exact rational rounding. Random small networks of
+//! every weight scheme, accumulator widths above and below the proven one, both overflow modes.
+
+use proptest::prelude::*;
+use qforge::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
+use qforge::num::rounding::RoundingMode;
+use qforge::qnn::{
+    AccOverflow, Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet,
+    Requant, WeightScheme,
+};
+
+// ---------- the reference ----------
+
+fn ref_level(scheme: &WeightScheme, code: u64) -> i128 {
+    match scheme {
+        WeightScheme::Uniform { bits } => {
+            let c = code as i128;
+            if c >> (bits - 1) & 1 == 1 {
+                c - (1i128 << bits)
+            } else {
+                c
+            }
+        }
+        WeightScheme::Pot(p) => p.level(code).into(),
+        WeightScheme::Apot(a) => a.level(code).into(),
+        WeightScheme::Binary => binary_level(code).into(),
+        WeightScheme::Ternary => ternary_level(code).expect("valid ternary code").into(),
+    }
+}
+
+fn ref_overflow(v: i128, bits: Option<u32>, mode: AccOverflow) -> i128 {
+    let Some(bits) = bits else { return v };
+    let m = 1i128 << bits;
+    let (lo, hi) = (-(m / 2), m / 2 - 1);
+    match mode {
+        AccOverflow::Saturate => v.clamp(lo, hi),
+        AccOverflow::Wrap => {
+            let r = v.rem_euclid(m);
+            if r > hi {
+                r - m
+            } else {
+                r
+            }
+        }
+    }
+}
+
+/// round(n / d) for d > 0, by comparing twice the remainder with d.
+fn ref_div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
+    let q = n.div_euclid(d); // floor
+    let r = n - q * d; // 0 <= r < d
+    if r == 0 {
+        return q;
+    }
+    let neg = n < 0;
+    let twice = 2 * r;
+    let up = match mode {
+        RoundingMode::Floor => false,
+        RoundingMode::Ceil => true,
+        RoundingMode::TowardZero => neg,
+        RoundingMode::AwayFromZero => !neg,
+        _ if twice < d => false,
+        _ if twice > d => true,
+        RoundingMode::HalfToPosInf => true,
+        RoundingMode::HalfToNegInf => false,
+        RoundingMode::HalfTowardZero => neg,
+        RoundingMode::HalfAwayFromZero => !neg,
+        RoundingMode::HalfEven => q.rem_euclid(2) == 1,
+        RoundingMode::HalfOdd => q.rem_euclid(2) == 0,
+    };
+    q + i128::from(up)
+}
+
+fn ref_requant(r: &Requant, acc: i128, c: usize) -> i128 {
+    let m = i128::from(if r.multiplier.len() == 1 {
+        r.multiplier[0]
+    } else {
+        r.multiplier[c]
+    });
+    let s = if r.shift.len() == 1 {
+        r.shift[0]
+    } else {
+        r.shift[c]
+    };
+    let v = if s >= 0 {
+        ref_div_round(acc * m, 1i128 << s, r.rounding)
+    } else {
+        acc * m * (1i128 << -s)
+    };
+    let (mut lo, hi) = if r.output.signed {
+        (
+            -(1i128 << (r.output.bits - 1)),
+            (1i128 << (r.output.bits - 1)) - 1,
+        )
+    } else {
+        (0, (1i128 << r.output.bits) - 1)
+    };
+    if r.relu {
+        lo = lo.max(0);
+    }
+    v.clamp(lo, hi)
+}
+
+fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
+    let mut cur: Vec<i128> = x.iter().map(|&v| v.into()).collect();
+    for layer in &net.layers {
+        let Layer::Dense(d) = layer else {
+            panic!("dense layers only")
+        };
+        cur = (0..d.out_features)
+            .map(|j| {
+                let bits = d.accumulator.bits;
+                let mode = d.accumulator.overflow;
+                let mut acc = ref_overflow(d.bias[j].into(), bits, mode);
+                for i in 0..d.in_features {
+                    let w = ref_level(&d.weights, d.codes[j * d.in_features + i]);
+                    acc = ref_overflow(acc + w * cur[i], bits, mode);
+                }
+                match &d.output {
+                    LayerOutput::Accumulator => acc,
+                    LayerOutput::Requant(r) => ref_requant(r, acc, j),
+                }
+            })
+            .collect();
+    }
+    cur
+}
+
+// ---------- random networks ----------
+
+fn scheme_strategy() -> impl Strategy<Value = WeightScheme> {
+    prop_oneof![
+        (2u32..=24).prop_map(|bits| WeightScheme::Uniform { bits }),
+        (1u32..=4, any::<bool>(), any::<bool>())
+            .prop_map(|(e, s, z)| WeightScheme::Pot(PotFormat::new(e, s, z).unwrap())),
+        (1u32..=3, 1u32..=3, any::<bool>())
+            .prop_map(|(b, t, s)| WeightScheme::Apot(ApotFormat::li2020(b, t, s).unwrap())),
+        Just(WeightScheme::Binary),
+        Just(WeightScheme::Ternary),
+    ]
+}
+
+fn fmt_strategy(max_bits: u32) -> impl Strategy<Value = IntFormat> {
+    (2u32..=max_bits, any::<bool>()).prop_map(|(b, s)| IntFormat::new(b, s).unwrap())
+}
+
+fn mode_strategy() -> impl Strategy<Value = RoundingMode> {
+    (0usize..10).prop_map(|i| RoundingMode::ALL[i])
+}
+
+/// Builds a random layer from raw random material (so the strategy stays simple).
+#[allow(clippy::too_many_arguments)]
+fn make_dense(
+    in_f: usize,
+    out_f: usize,
+    scheme: WeightScheme,
+    raw: &[u64],
+    bias_bits: u32,
+    acc_bits: Option<u32>,
+    overflow: AccOverflow,
+    requant: Option<Requant>,
+) -> Dense {
+    let bits = scheme.code_bits();
+    let codes: Vec<u64> = (0..in_f * out_f)
+        .map(|k| {
+            let mut c = raw[k % raw.len()].rotate_left(k as u32) & ((1u64 << bits) - 1);
+            if scheme == WeightScheme::Ternary && c == 2 {
+                c = 3;
+            }
+            c
+        })
+        .collect();
+    let bias = (0..out_f)
+        .map(|j| {
+            let r = raw[(j * 7 + 3) % raw.len()].rotate_right(j as u32 * 5) as i64;
+            r >> (64 - bias_bits)
+        })
+        .collect();
+    Dense {
+        in_features: in_f,
+        out_features: out_f,
+        weights: scheme,
+        codes,
+        bias,
+        accumulator: Accumulator {
+            bits: acc_bits,
+            overflow,
+        },
+        output: match requant {
+            None => LayerOutput::Accumulator,
+            Some(r) => LayerOutput::Requant(r),
+        },
+        acc_scale: vec![1.0],
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LayerSpec {
+    out_f: usize,
+    scheme: WeightScheme,
+    bias_bits: u32,
+    acc_bits: Option<u32>,
+    overflow: AccOverflow,
+    rq_fmt: IntFormat,
+    rq_m: Vec<i64>,
+    rq_s: Vec<i32>,
+    scale_bits: u32,
+    mode: RoundingMode,
+    relu: bool,
+}
+
+fn layer_spec() -> impl Strategy<Value = LayerSpec> {
+    (
+        1usize..=7,
+        scheme_strategy(),
+        1u32..=20,
+        prop_oneof![Just(None), (2u32..=40).prop_map(Some)],
+        prop_oneof![Just(AccOverflow::Wrap), Just(AccOverflow::Saturate)],
+        fmt_strategy(12),
+        (1u32..=16, prop::collection::vec(any::<u16>(), 1..=2)),
+        prop::collection::vec(-3i32..=30, 1..=2),
+        mode_strategy(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                out_f,
+                scheme,
+                bias_bits,
+                acc_bits,
+                overflow,
+                rq_fmt,
+                (scale_bits, ms),
+                ss,
+                mode,
+                relu,
+            )| {
+                LayerSpec {
+                    out_f,
+                    scheme,
+                    bias_bits,
+                    acc_bits,
+                    overflow,
+                    rq_fmt,
+                    rq_m: ms
+                        .iter()
+                        .map(|&m| i64::from(m) % (1i64 << scale_bits))
+                        .collect(),
+                    rq_s: ss,
+                    scale_bits,
+                    mode,
+                    relu,
+                }
+            },
+        )
+}
+
+fn build_net(in_f: usize, input: IntFormat, specs: &[LayerSpec], raw: &[u64]) -> QNet {
+    let mut layers = Vec::new();
+    let mut f = in_f;
+    for (k, s) in specs.iter().enumerate() {
+        let last = k + 1 == specs.len();
+        let per = |v: &Vec<i64>| -> Vec<i64> {
+            if v.len() == 1 {
+                v.clone()
+            } else {
+                (0..s.out_f).map(|j| v[j % v.len()]).collect()
+            }
+        };
+        let rq = (!last || s.relu).then(|| Requant {
+            multiplier: per(&s.rq_m),
+            shift: if s.rq_s.len() == 1 {
+                s.rq_s.clone()
+            } else {
+                (0..s.out_f).map(|j| s.rq_s[j % 2]).collect()
+            },
+            scale_bits: s.scale_bits,
+            rounding: s.mode,
+            relu: s.relu,
+            output: s.rq_fmt,
+            output_scale: 1.0,
+        });
+        let raw_k: Vec<u64> = raw.iter().map(|r| r.rotate_left(k as u32 * 11)).collect();
+        layers.push(Layer::Dense(make_dense(
+            f,
+            s.out_f,
+            s.scheme.clone(),
+            &raw_k,
+            s.bias_bits,
+            s.acc_bits,
+            s.overflow,
+            rq,
+        )));
+        f = s.out_f;
+    }
+    QNet {
+        name: "random".into(),
+        input: InputQuant {
+            format: input,
+            scale: 1.0,
+            rounding: RoundingMode::HalfEven,
+            fixed: None,
+        },
+        layers,
+    }
+}
+
+fn inputs(fmt: IntFormat, n: usize, raw: &[u64]) -> Vec<i32> {
+    let span = (fmt.max() - fmt.min() + 1) as u64;
+    (0..n)
+        .map(|k| {
+            let r = raw[k % raw.len()].rotate_left((k / raw.len()) as u32 * 13 + k as u32);
+            // bias towards the range ends, where overflow and saturation happen
+            match r % 5 {
+                0 => fmt.min() as i32,
+                1 => fmt.max() as i32,
+                _ => (fmt.min() + ((r >> 8) % span) as i64) as i32,
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_matches_reference_on_random_networks(
+        in_f in 1usize..=40,
+        input in fmt_strategy(24),
+        specs in prop::collection::vec(layer_spec(), 1..=3),
+        raw in prop::collection::vec(any::<u64>(), 1..=16),
+        batch in 1usize..=6,
+    ) {
+        let net = build_net(in_f, input, &specs, &raw);
+        prop_assume!(net.validate().is_ok());
+        let engine = Engine::new(&net).unwrap();
+        let x = inputs(input, in_f * batch, &raw);
+        let got = engine.infer(&x).unwrap();
+        for s in 0..batch {
+            let want = ref_infer(&net, &x[s * in_f..(s + 1) * in_f]);
+            let have = &got[s * net.out_features()..(s + 1) * net.out_features()];
+            let have: Vec<i128> = have.iter().map(|&v| v.into()).collect();
+            prop_assert_eq!(have, want, "sample {}", s);
+        }
+    }
+}
+
+#[test]
+fn every_scheme_and_path_is_exercised_on_a_large_parallel_batch() {
+    // wide uniform weights and inputs: the i64 path; narrow saturating: the step path; the rest
+    // the i16/i32 paths; a 1000-sample batch goes through the thread pool.
+    let cases: Vec<(WeightScheme, IntFormat, Option<u32>, AccOverflow)> = vec![
+        (
+            WeightScheme::Uniform { bits: 8 },
+            IntFormat::new(8, false).unwrap(),
+            None,
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Uniform { bits: 20 },
+            IntFormat::new(20, true).unwrap(),
+            None,
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Uniform { bits: 8 },
+            IntFormat::new(8, true).unwrap(),
+            Some(12),
+            AccOverflow::Saturate,
+        ),
+        (
+            WeightScheme::Uniform { bits: 8 },
+            IntFormat::new(8, true).unwrap(),
+            Some(12),
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Uniform { bits: 16 },
+            IntFormat::new(16, true).unwrap(),
+            Some(40),
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Pot(PotFormat::new(3, true, true).unwrap()),
+            IntFormat::new(4, false).unwrap(),
+            None,
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Apot(ApotFormat::li2020(3, 3, true).unwrap()),
+            IntFormat::new(16, true).unwrap(),
+            None,
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Binary,
+            IntFormat::new(2, true).unwrap(),
+            None,
+            AccOverflow::Wrap,
+        ),
+        (
+            WeightScheme::Ternary,
+            IntFormat::new(3, true).unwrap(),
+            Some(4),
+            AccOverflow::Saturate,
+        ),
+    ];
+    let raw: Vec<u64> = (0..64u64)
+        .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (k << 17))
+        .collect();
+    for (scheme, fmt, bits, ovf) in cases {
+        let spec = LayerSpec {
+            out_f: 5,
+            scheme: scheme.clone(),
+            bias_bits: 10,
+            acc_bits: bits,
+            overflow: ovf,
+            rq_fmt: IntFormat::new(6, false).unwrap(),
+            rq_m: vec![77],
+            rq_s: vec![9],
+            scale_bits: 8,
+            mode: RoundingMode::HalfAwayFromZero,
+            relu: true,
+        };
+        let mut last = spec.clone();
+        last.relu = false;
+        last.scheme = scheme.clone();
+        let net = build_net(37, fmt, &[spec, last], &raw);
+        net.validate().unwrap();
+        let engine = Engine::new(&net).unwrap();
+        let x = inputs(fmt, 37 * 1000, &raw);
+        let got = engine.infer(&x).unwrap();
+        let serial = engine.infer_serial(&x).unwrap();
+        assert_eq!(got, serial, "{scheme:?}");
+        for s in 0..1000 {
+            let want = ref_infer(&net, &x[s * 37..(s + 1) * 37]);
+            let have: Vec<i128> = got[s * 5..(s + 1) * 5].iter().map(|&v| v.into()).collect();
+            assert_eq!(have, want, "{scheme:?} {fmt} {bits:?} {ovf:?} sample {s}");
+        }
+    }
+}
