@@ -18,7 +18,8 @@ use std::time::Duration;
 pub const TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Places and routes `netlist_json` on an iCE40 `device` (e.g. `hx8k`) in `package` (e.g.
-/// `ct256`) with `seed` and returns the Fmax in MHz of its slowest clock.
+/// `ct256`) with `seed` and returns the Fmax in MHz of its slowest clock
+/// ([`Error::NoTimedPath`] when no path runs from register to register).
 pub fn fmax_ice40(netlist_json: &Path, device: &str, package: &str, seed: u64) -> Result<f64> {
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
     if !ident(device) || !ident(package) {
@@ -50,10 +51,8 @@ pub fn fmax_ice40(netlist_json: &Path, device: &str, package: &str, seed: u64) -
             },
         });
     }
-    parse_fmax(&text).ok_or_else(|| Error::ToolFailed {
+    parse_fmax(&text).ok_or(Error::NoTimedPath {
         tool: Tool::NextpnrIce40.name(),
-        message: "no \"Max frequency for clock\" line: the design has no register-to-register path"
-            .to_string(),
     })
 }
 

@@ -178,9 +178,9 @@ pub fn run(tool: Tool, mut cmd: Command, timeout: Duration) -> Result<Output> {
         cmd.process_group(0);
     }
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+    let mut child = cmd.spawn().map_err(|error| Error::Spawn {
         tool: tool.name(),
-        source,
+        error,
     })?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
@@ -196,10 +196,10 @@ pub fn run(tool: Tool, mut cmd: Command, timeout: Duration) -> Result<Output> {
                 });
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(source) => {
+            Err(error) => {
                 return Err(Error::Spawn {
                     tool: tool.name(),
-                    source,
+                    error,
                 })
             }
         }

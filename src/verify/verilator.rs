@@ -121,7 +121,9 @@ pub struct Failure {
 pub struct ReplayReport {
     /// Cycles replayed (up to and including the failing one).
     pub cycles: u64,
-    /// Cycles whose output was compared and matched.
+    /// Cycles whose output was compared and matched. The FAIL line does not carry it, so after a
+    /// mismatch it is known only when the vectors are (see [`ReplayReport::count_checked`]);
+    /// [`replay`] then reports 0.
     pub checked: u64,
     /// 0, or 1: the testbench stops at the first mismatch.
     pub mismatches: u64,
@@ -136,6 +138,19 @@ pub struct ReplayReport {
 }
 
 impl ReplayReport {
+    /// Fills in `checked` after a mismatch: the checked cycles before the failing one.
+    pub fn count_checked(&mut self, vectors: &VectorSet) {
+        if let Some(f) = &self.failure {
+            let before = usize::try_from(f.cycle).unwrap_or(usize::MAX);
+            self.checked = vectors
+                .cycles
+                .iter()
+                .take(before)
+                .filter(|c| c.expect.is_some())
+                .count() as u64;
+        }
+    }
+
     /// Simulated cycles per second of wall-clock run time.
     pub fn cycles_per_second(&self) -> f64 {
         if self.run_seconds > 0.0 {
@@ -164,7 +179,9 @@ pub fn replay_vectors(
         stimulus,
         expected,
     };
-    replay(&input, options)
+    let mut report = replay(&input, options)?;
+    report.count_checked(vectors);
+    Ok(report)
 }
 
 /// Builds the testbench with the sources under `verilator --binary` and replays the vector
