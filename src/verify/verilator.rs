@@ -15,7 +15,7 @@
 
 use super::error::{Error, Result};
 use super::tools::{locate, run, Tool, ToolPath};
-use super::vectors::VectorSet;
+use super::vectors::{Bits, VectorSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -114,6 +114,25 @@ pub struct Failure {
     pub got_hex: String,
     /// The expected `tb_out`, in hex.
     pub expected_hex: String,
+}
+
+impl Failure {
+    /// The bit positions of `tb_out` where the output differed from the expected value, lowest
+    /// first: with lanes packed side by side, `bit / lane_width` names the failing lane.
+    pub fn mismatched_bits(&self) -> Vec<u32> {
+        let width = (self.got_hex.len().max(self.expected_hex.len()) * 4) as u32;
+        match (
+            Bits::from_hex(&self.got_hex, width),
+            Bits::from_hex(&self.expected_hex, width),
+        ) {
+            (Ok(got), Ok(expected)) => (0..width)
+                .filter(|&b| {
+                    got.get_field(b, 1).unwrap_or(0) != expected.get_field(b, 1).unwrap_or(0)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The outcome of a replay.
