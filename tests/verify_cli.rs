@@ -125,6 +125,33 @@ fn verify_fails_on_a_wrong_vector_naming_the_cycle() {
 }
 
 #[test]
+fn verify_fails_on_lint_warnings_even_when_the_replay_passes() {
+    let dir = design_dir("cli_verify_lint", None);
+    // Behaviour unchanged, but a 9-bit constant now drives an 8-bit wire: a WIDTH warning.
+    let rtl = dir.join("rtl/add8_reg.v");
+    let text = std::fs::read_to_string(&rtl).unwrap().replace(
+        "  always @(posedge clk)",
+        "  wire [7:0] unused_narrow = 9'd0;\n  always @(posedge clk)",
+    );
+    assert!(text.contains("unused_narrow"));
+    std::fs::write(&rtl, text).unwrap();
+    let out = qforge(&[
+        "verify",
+        dir.to_str().unwrap(),
+        "--json",
+        "--cache-dir",
+        &cache(),
+    ]);
+    let json = last_json(&out);
+    assert!(!out.status.success());
+    assert_eq!(json["mismatches"], 0, "{json}");
+    assert!(json["lint_warnings"].as_u64().unwrap() >= 1, "{json}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("lint found"), "{stderr}");
+}
+
+#[test]
 fn synth_reports_ice40_counts_as_json() {
     let dir = design_dir("cli_synth", None);
     let out = qforge(&[

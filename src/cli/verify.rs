@@ -47,11 +47,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
 
     let design = verilator::lint(&manifest.design_sources(dir), &manifest.top)?;
     let wrapper = verilator::lint(&manifest.all_sources(dir), "qf_tb_dut")?;
-    let warnings: Vec<String> = design
-        .warnings
-        .into_iter()
-        .chain(wrapper.warnings)
-        .collect();
+    // The wrapper lint reads the design too: report each warning once.
+    let mut warnings: Vec<String> = design.warnings;
+    for w in wrapper.warnings {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
 
     let input = ReplayInput {
         sources: manifest.all_sources(dir),

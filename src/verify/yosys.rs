@@ -89,7 +89,8 @@ impl Default for SynthOptions {
 pub struct SynthReport {
     /// The family synthesized for.
     pub target: Target,
-    /// Logic LUTs: SB_LUT4 (iCE40), LUT1..LUT6 (Xilinx), LUT4 (ECP5).
+    /// Logic LUTs: SB_LUT4 (iCE40), LUT1..LUT6 (Xilinx), LUT4 (ECP5). ECP5 carry cells (CCU2C)
+    /// hold two LUT4s each and are counted in `carries` only.
     pub luts: u64,
     /// Flip-flops of every kind of the family.
     pub ffs: u64,
