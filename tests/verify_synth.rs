@@ -43,7 +43,8 @@ fn latch_is_rejected() {
         &SynthOptions::default(),
     ) {
         Err(Error::Latch(message)) => assert!(message.contains("q"), "{message}"),
-        other => panic!("expected a latch error, got {other:?}"),
+        Err(e) => panic!("expected a latch error, got: {e}"),
+        Ok(r) => panic!("expected a latch error, got a netlist: {:?}", r.cells),
     }
 }
 
@@ -56,7 +57,11 @@ fn undriven_output_is_rejected() {
         &SynthOptions::default(),
     ) {
         Err(Error::Undriven(message)) => assert!(message.contains("z"), "{message}"),
-        other => panic!("expected an undriven-net error, got {other:?}"),
+        Err(e) => panic!("expected an undriven-net error, got: {e}"),
+        Ok(r) => panic!(
+            "expected an undriven-net error, got a netlist: {:?}",
+            r.cells
+        ),
     }
 }
 
@@ -97,4 +102,19 @@ fn adder_fmax_on_hx8k_is_positive() {
     let mhz = fmax_ice40(&netlist, "hx8k", "ct256", 1).unwrap_or_else(|e| panic!("{e}"));
     // A 9-bit carry chain between registers: well above 12 MHz, well below the fabric's limit.
     assert!(mhz > 50.0 && mhz < 1000.0, "{mhz}");
+}
+
+#[test]
+fn tool_versions_are_reported() {
+    use qforge::verify::tools::{locate, Tool};
+    for (tool, word) in [
+        (Tool::Verilator, "Verilator"),
+        (Tool::Yosys, "Yosys"),
+        (Tool::NextpnrIce40, "nextpnr"),
+    ] {
+        let version = locate(tool)
+            .and_then(|t| t.version())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(version.contains(word), "{version}");
+    }
 }
