@@ -3,7 +3,9 @@
 
 mod cast;
 mod sweep;
+mod synth;
 mod train;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Run a bit-width sweep file, merge its shards or redraw its plots.
     Sweep(sweep::SweepArgs),
+    /// Lint a generated design and replay its vectors under Verilator.
+    Verify(verify::VerifyArgs),
+    /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
+    Synth(synth::SynthArgs),
 }
 
 /// Runs one parsed command line.
@@ -32,5 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Synth(a) => synth::run(a),
     }
 }
