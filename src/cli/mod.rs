@@ -4,7 +4,9 @@
 mod cast;
 mod sweep;
 mod hdl;
+mod synth;
 mod train;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +29,10 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
     Hdl(hdl::HdlArgs),
+    /// Lint a generated design and replay its vectors under Verilator.
+    Verify(verify::VerifyArgs),
+    /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
+    Synth(synth::SynthArgs),
 }
 
 /// Runs one parsed command line.
@@ -36,5 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Hdl(a) => hdl::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Synth(a) => synth::run(a),
     }
 }
