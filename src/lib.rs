@@ -13,11 +13,13 @@
 //! | [`hdl`]   | typed Verilog IR and its printer                             | num                   |
 //! | [`accel`] | hardware units: config, cycle model, Verilog, cost           | num, hdl, qnn         |
 //! | [`verify`]| test vectors, Verilator and Yosys drivers                    | hdl                   |
+//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify|
 //! | [`explore`]| sweeps, area models, Pareto fronts, plots                   | everything above      |
 #![deny(missing_docs)]
 
 pub mod accel;
 pub mod explore;
+pub mod flow;
 pub mod hdl;
 pub mod nn;
 pub mod num;

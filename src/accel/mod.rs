@@ -8,6 +8,13 @@
 //! | [`pe_uniform`], [`pe_pot`], [`pe_apot`], [`pe_binary`], [`pe_ternary`] | the lane datapath of each weight kind |
 //! | [`pe_array`] | PE rows × SIMD lanes sharing the activations |
 //! | [`vectors`] | stimulus, expected outputs and the `qf_tb_dut` wrapper for co-simulation |
+//! | [`stream`] | valid/ready streams: the typed model interface and shared helpers |
+//! | [`mvu`] | the matrix-vector unit: weight ROM, PE array, fold, requantization |
+//! | [`fifo`] | the stream FIFO |
+//! | [`width_converter`] | the stream width converter |
+//! | [`network`] | the network top: a chain of MVUs, FIFOs and width converters |
+//! | [`plan`] | architecture files and plans: folding, PE kinds, FIFO depths |
+//! | [`sim`] | the cycle-exact simulator of a whole network |
 //!
 //! ```
 //! use qforge::accel::{Overflow, PeKind, PeParams, Unit, UniformWeights};
@@ -17,6 +24,9 @@
 //! assert!(pe.cost().lut > 0);
 //! ```
 
+pub mod fifo;
+pub mod mvu;
+pub mod network;
 pub mod pe;
 pub mod pe_apot;
 pub mod pe_array;
@@ -24,8 +34,12 @@ pub mod pe_binary;
 pub mod pe_pot;
 pub mod pe_ternary;
 pub mod pe_uniform;
+pub mod plan;
+pub mod sim;
+pub mod stream;
 pub mod unit;
 pub mod vectors;
+pub mod width_converter;
 
 pub use pe::{Fault, Overflow, PeInputs, PeKind, PeModel, PeParams};
 pub use pe_array::{PeArrayModel, PeArrayParams};

@@ -5,11 +5,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::pe_array::array_ports;
 use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace};
 use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, UniformWeights, Unit};
-use qforge::hdl::{print_module, Module};
+use qforge::hdl::Module;
 use qforge::num::codes::{ApotFormat, PotFormat};
-use qforge::verify::manifest::{DesignKind, Manifest};
-use qforge::verify::vectors::{Bits as VBits, Cycle, VectorSet};
-use std::collections::BTreeMap;
+use qforge::verify::manifest::DesignKind;
+use qforge::accel::plan::ArchSpec;
+use qforge::flow::{
+    build_net_design, digits_test_codes, load_net, write_net_design, NetDesignOptions,
+};
 use std::path::{Path, PathBuf};
 
 /// Hardware generators.
@@ -23,6 +25,43 @@ pub struct HdlArgs {
 enum HdlCommand {
     /// A processing element (or, with --pe above 1, a PE array) with vectors and a manifest.
     Pe(PeArgs),
+    /// A whole network: plan, cycle-exact simulation of a data set, Verilog, vectors, manifest.
+    Net(NetArgs),
+}
+
+/// Data sets a network design can be exercised with.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DataArg {
+    /// The bundled digits test set (450 images).
+    Digits,
+}
+
+#[derive(Args, Debug)]
+struct NetArgs {
+    /// Model: a float model (RON, quantized with --quant) or an integer network file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Quantization spec for a float model [default: 4-bit PoT weights, 4-bit activations].
+    #[arg(long)]
+    quant: Option<PathBuf>,
+    /// Architecture file [default: folding cycles_per_image(64), FIFO depths by simulation].
+    #[arg(long)]
+    arch: Option<PathBuf>,
+    /// Data set whose test images are streamed through the design.
+    #[arg(long, value_enum, default_value_t = DataArg::Digits)]
+    data: DataArg,
+    /// Number of test images [default: all].
+    #[arg(long)]
+    images: Option<usize>,
+    /// Seed of random input gaps and output stalls (default: none).
+    #[arg(long)]
+    backpressure: Option<u64>,
+    /// Also write a VCD of the simulation (top-level and stage handshakes) here.
+    #[arg(long)]
+    vcd: Option<PathBuf>,
+    /// Output folder (replaced atomically).
+    #[arg(short = 'o', long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -102,6 +141,7 @@ struct PeArgs {
 pub fn run(args: HdlArgs) -> anyhow::Result<()> {
     match args.command {
         HdlCommand::Pe(a) => pe(a),
+        HdlCommand::Net(a) => net(a),
     }
 }
 
@@ -161,8 +201,7 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a design folder: `rtl/*.v`, `vectors/*.hex`, `qforge.json`, `run.sh`. The folder is
-/// built beside `out` and renamed into place at the end, so a failure leaves nothing behind.
+/// Writes a design folder (see [`qforge::flow::write_design_folder`]).
 pub fn write_design(
     out: &Path,
     kind: DesignKind,
@@ -171,107 +210,53 @@ pub fn write_design(
     trace: &Trace,
     params: &[(String, String)],
 ) -> anyhow::Result<()> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    Ok(qforge::flow::write_design_folder(
+        out, kind, top, modules, trace, params,
+    )?)
+}
+
+fn net(a: NetArgs) -> anyhow::Result<()> {
+    let DataArg::Digits = a.data;
+    let start = std::time::Instant::now();
+    let net = load_net(&a.model, a.quant.as_deref())
+        .with_context(|| format!("loading {}", a.model.display()))?;
+    let arch = match &a.arch {
+        Some(p) => ArchSpec::load(p)?,
+        None => ArchSpec::balanced_default(),
     };
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let name = out
-        .file_name()
-        .with_context(|| format!("{} has no folder name", out.display()))?
-        .to_string_lossy()
-        .to_string();
-    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> anyhow::Result<()> {
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
-        std::fs::create_dir_all(tmp.join("rtl"))?;
-        std::fs::create_dir_all(tmp.join("vectors"))?;
-        let mut sources = Vec::new();
-        for m in modules {
-            let rel = format!("rtl/{}.v", m.name);
-            std::fs::write(tmp.join(&rel), print_module(m))?;
-            sources.push(rel);
-        }
-        vector_set(trace)?.write(
-            &tmp.join("vectors/stimulus.hex"),
-            &tmp.join("vectors/expected.hex"),
-        )?;
-        std::fs::create_dir_all(tmp.join("tb"))?;
-        std::fs::write(
-            tmp.join("tb/qf_replay_tb.sv"),
-            qforge::verify::verilator::TESTBENCH,
-        )?;
-        let manifest = Manifest {
-            kind,
-            top: top.to_string(),
-            sources: sources.iter().map(PathBuf::from).collect(),
-            wrapper: PathBuf::from("rtl/qf_tb_dut.v"),
-            in_width: trace.in_width,
-            out_width: trace.out_width,
-            cycles: trace.stimulus.len() as u64,
-            stimulus: PathBuf::from("vectors/stimulus.hex"),
-            expected: PathBuf::from("vectors/expected.hex"),
-            parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
-        };
-        manifest.save(&tmp)?;
-        let script = format!(
-            "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
-             # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\
-             set -eu\ncd \"$(dirname \"$0\")\"\nTB=\"${{QFORGE_TB:-tb/qf_replay_tb.sv}}\"\n\
-             verilator --lint-only -Wall --top-module {top} {design}\n\
-             verilator --lint-only -Wall --top-module qf_tb_dut {all}\n\
-             verilator --binary -O2 -Wno-fatal --top-module qf_replay_tb -GIN_W={iw} -GOUT_W={ow} -GDEPTH={n} \
-             --Mdir obj_dir \"$TB\" {all}\n\
-             ./obj_dir/Vqf_replay_tb +stim=vectors/stimulus.hex +expect=vectors/expected.hex +cycles={n}\n",
-            design = sources[..sources.len() - 1].join(" "),
-            all = sources.join(" "),
-            iw = trace.in_width,
-            ow = trace.out_width,
-            n = trace.stimulus.len(),
+    let (codes, _) = digits_test_codes(&net, a.images)?;
+    let options = NetDesignOptions {
+        backpressure: a.backpressure,
+        fault: None,
+        vcd: a.vcd.clone(),
+    };
+    let design = build_net_design(&net, &arch, &codes, &options).context("planning and simulating")?;
+    write_net_design(&a.out, &design)?;
+    let r = &design.run.report;
+    println!(
+        "wrote {} ({}, {} images, {} cycles, tb_in {} bits, tb_out {} bits)",
+        a.out.display(),
+        design.top(),
+        design.images,
+        r.cycles,
+        design.run.trace.as_ref().map_or(0, |t| t.in_width),
+        design.run.trace.as_ref().map_or(0, |t| t.out_width),
+    );
+    println!("plan     {}", design.plan.describe());
+    for l in &r.layers {
+        println!(
+            "layer {}  fold {:>5}  busy {:>8}  starved {:>8}  blocked {:>8}  utilization {:.3}",
+            l.layer, l.fold, l.busy, l.starved, l.blocked, l.utilization
         );
-        std::fs::write(tmp.join("run.sh"), script)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp.join("run.sh"), std::fs::Permissions::from_mode(0o755))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e.context(format!("writing {}", tmp.display())));
     }
-    let old = parent.join(format!(".{name}.old{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).with_context(|| format!("moving {} aside", out.display()))?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        if old.exists() {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(anyhow::Error::from(e).context(format!("renaming into {}", out.display())));
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
-    }
+    println!(
+        "timing   ii {} (measured {}), latency {} cycles, {:.1} M cycles/s simulated, {:.2} s in all",
+        r.initiation_interval,
+        r.measured_interval,
+        r.latency,
+        r.cycles_per_second() / 1e6,
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
-/// The trace as the verification side's vector set.
-fn vector_set(trace: &Trace) -> anyhow::Result<VectorSet> {
-    let mut v = VectorSet::new(trace.in_width, trace.out_width);
-    for ((i, o), &check) in trace.stimulus.iter().zip(&trace.expected).zip(&trace.check) {
-        v.push(Cycle {
-            input: VBits::from_hex(&i.to_hex(), trace.in_width)?,
-            expect: if check {
-                Some(VBits::from_hex(&o.to_hex(), trace.out_width)?)
-            } else {
-                None
-            },
-        })?;
-    }
-    Ok(v)
-}

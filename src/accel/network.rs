@@ -1,0 +1,448 @@
+//! The network top: a chain of streaming stages (MVUs, FIFOs, width converters) between one
+//! input stream of activation codes and one output stream of logits.
+//!
+//! ```text
+//!  in_data [SIMD0·A0] ─▶┌────────┐   ┌──────┐   ┌──────────┐   ┌────────┐
+//!  in_valid ───────────▶│ MVU 0  │──▶│ FIFO │──▶│ P0 → S1  │──▶│ MVU 1  │──▶ ... ──▶ out_data [PEn·ACCn]
+//!  in_ready ◀───────────│        │◀──│      │◀──│ (if ≠)   │◀──│        │◀── ... ◀── out_ready
+//!                       └────────┘   └──────┘   └──────────┘   └────────┘            out_valid
+//! ```
+//!
+//! Ports (the stream ports of [`super::stream`]): `clk`, `rst` (synchronous, active high),
+//! `in_data` (`SIMD0` input codes of `A0` bits, input `i` of a vector in chunk `i / SIMD0`, lane
+//! `i % SIMD0`), `in_valid`, `out_ready` → `in_ready`, `out_data` (`PE` of the last layer lanes of
+//! raw accumulators, `ACC` bits each, two's complement; logit `j` in transfer `j / PE`, lane
+//! `j % PE`), `out_valid`. Instances are `u<i>_<kind>` in chain order; their output wires are
+//! `u<i>_<kind>_in_ready`, `..._out_data`, `..._out_valid` (the names the simulator's VCD uses).
+//!
+//! **Latency**: the sum of the stages' (see each unit). **Cost**: the sum of the stages' costs.
+
+use super::fifo::{FifoModel, FifoParams};
+use super::mvu::{MvuModel, MvuParams};
+use super::stream::{header, step_ports, stream_ports, StreamModel, StreamShape};
+use super::unit::{Cost, Model, Unit, UnitError};
+use super::width_converter::{WidthConverterModel, WidthConverterParams};
+use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
+
+/// One stage of the chain.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    /// A layer.
+    Mvu(MvuParams),
+    /// A FIFO between layers.
+    Fifo(FifoParams),
+    /// A width converter between layers.
+    WidthConverter(WidthConverterParams),
+}
+
+impl Stage {
+    /// `mvu`, `fifo` or `wc`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Stage::Mvu(_) => "mvu",
+            Stage::Fifo(_) => "fifo",
+            Stage::WidthConverter(_) => "wc",
+        }
+    }
+
+    /// The stage's ports.
+    pub fn ports(&self) -> Vec<Port> {
+        match self {
+            Stage::Mvu(u) => u.ports(),
+            Stage::Fifo(u) => u.ports(),
+            Stage::WidthConverter(u) => u.ports(),
+        }
+    }
+
+    /// The stage's modules, dependencies first.
+    pub fn verilog(&self) -> Result<Vec<Module>, UnitError> {
+        match self {
+            Stage::Mvu(u) => u.verilog(),
+            Stage::Fifo(u) => u.verilog(),
+            Stage::WidthConverter(u) => u.verilog(),
+        }
+    }
+
+    /// The stage's cost.
+    pub fn cost(&self) -> Cost {
+        match self {
+            Stage::Mvu(u) => u.cost(),
+            Stage::Fifo(u) => u.cost(),
+            Stage::WidthConverter(u) => u.cost(),
+        }
+    }
+
+    fn model(&self) -> StageModel {
+        match self {
+            Stage::Mvu(u) => StageModel::Mvu(u.model()),
+            Stage::Fifo(u) => StageModel::Fifo(u.model()),
+            Stage::WidthConverter(u) => StageModel::WidthConverter(u.model()),
+        }
+    }
+
+    fn data_width(&self, input: bool) -> u32 {
+        let ports = self.ports();
+        let name = if input { "in_data" } else { "out_data" };
+        ports
+            .iter()
+            .find(|p| p.name == name)
+            .map_or(0, |p| p.ty.width)
+    }
+}
+
+/// Configuration of a network top. Build with [`NetworkParams::new`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkParams {
+    name: String,
+    stages: Vec<Stage>,
+    input: StreamShape,
+    output: StreamShape,
+}
+
+impl NetworkParams {
+    /// A chain of stages; each stage's input bus must be as wide as the previous one's output,
+    /// and the first and last stages must be MVUs.
+    pub fn new(name: &str, stages: Vec<Stage>) -> Result<NetworkParams, UnitError> {
+        let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) = (stages.first(), stages.last())
+        else {
+            return Err(UnitError::Input(
+                "a network needs an MVU first and last".into(),
+            ));
+        };
+        let (input, output) = (first.input_shape(), last.output_shape());
+        for (i, pair) in stages.windows(2).enumerate() {
+            let (a, b) = (pair[0].data_width(false), pair[1].data_width(true));
+            if a != b {
+                return Err(UnitError::BadParameter {
+                    name: "stream width",
+                    value: format!("{a}"),
+                    rule: format!(
+                        "of stage {i} ({}) must equal the {b}-bit input of stage {} ({})",
+                        pair[0].kind(),
+                        i + 1,
+                        pair[1].kind()
+                    ),
+                });
+            }
+        }
+        crate::hdl::check_name(name).map_err(|e| UnitError::Hdl(e))?;
+        Ok(NetworkParams {
+            name: name.to_string(),
+            stages,
+            input,
+            output,
+        })
+    }
+
+    /// The stages in chain order.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// The input stream's shape.
+    pub fn input_shape(&self) -> StreamShape {
+        self.input
+    }
+
+    /// The output stream's shape.
+    pub fn output_shape(&self) -> StreamShape {
+        self.output
+    }
+
+    /// The instance name of stage `i`.
+    pub fn instance(&self, i: usize) -> String {
+        format!("u{i}_{}", self.stages[i].kind())
+    }
+
+    fn build(&self, tops: &[Module]) -> Result<Module, HdlError> {
+        let h = header("network", &self.parameters());
+        let h: Vec<&str> = h.iter().map(String::as_str).collect();
+        let mut m = ModuleBuilder::new(&self.name(), &h)?;
+        let (clk, rst) = m.clock_and_reset()?;
+        let mut data = m.input("in_data", Ty::unsigned(self.input.width()))?;
+        let mut valid = m.input("in_valid", Ty::bit())?;
+        let out_ready = m.input("out_ready", Ty::bit())?;
+        let n = self.stages.len();
+        let mut first_ready = None;
+        for (i, top) in tops.iter().enumerate() {
+            let ready = if i + 1 < n {
+                // The next stage's in_ready, declared by its instance below.
+                Expr::signal(&format!("{}_in_ready", self.instance(i + 1)), Ty::bit())
+            } else {
+                out_ready.clone()
+            };
+            let outs = m.instance(
+                top,
+                &self.instance(i),
+                &[
+                    ("clk", clk.clone()),
+                    ("rst", rst.clone()),
+                    ("in_data", data.clone()),
+                    ("in_valid", valid.clone()),
+                    ("out_ready", ready),
+                ],
+            )?;
+            if i == 0 {
+                first_ready = Some(outs[0].clone());
+            }
+            data = outs[1].clone();
+            valid = outs[2].clone();
+        }
+        let in_ready = first_ready.ok_or(HdlError::Driver {
+            what: "network",
+            name: self.name(),
+            rule: "has no stages",
+        })?;
+        m.output("in_ready", in_ready)?;
+        m.output("out_data", data)?;
+        m.output("out_valid", valid)?;
+        m.finish()
+    }
+}
+
+impl Unit for NetworkParams {
+    type Model = NetworkModel;
+
+    /// `qf_net_<name>`.
+    fn name(&self) -> String {
+        format!("qf_net_{}", self.name)
+    }
+
+    fn parameters(&self) -> Vec<(String, String)> {
+        let mut v = vec![("stages".to_string(), self.stages.len().to_string())];
+        for (i, s) in self.stages.iter().enumerate() {
+            let desc = match s {
+                Stage::Mvu(u) => format!(
+                    "{} layer {} pe {} simd {} fold {}",
+                    u.name(),
+                    u.layer(),
+                    u.pe(),
+                    u.simd(),
+                    u.fold()
+                ),
+                Stage::Fifo(u) => format!("{} depth {}", u.name(), u.depth()),
+                Stage::WidthConverter(u) => u.name(),
+            };
+            v.push((self.instance(i), desc));
+        }
+        v
+    }
+
+    /// The stream ports: `in_data` of the first MVU's input shape, `out_data` of the last
+    /// MVU's output shape.
+    fn ports(&self) -> Vec<Port> {
+        stream_ports(self.input, self.output)
+    }
+
+    fn model(&self) -> NetworkModel {
+        let models: Vec<StageModel> = self.stages.iter().map(Stage::model).collect();
+        NetworkModel {
+            params: self.clone(),
+            ready: vec![false; models.len() + 1],
+            stages: models,
+        }
+    }
+
+    fn verilog(&self) -> Result<Vec<Module>, UnitError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut modules = Vec::new();
+        let mut tops = Vec::new();
+        for s in &self.stages {
+            let ms = s.verilog()?;
+            let top = ms
+                .last()
+                .cloned()
+                .ok_or_else(|| UnitError::Input("a stage produced no module".into()))?;
+            for m in ms {
+                if seen.insert(m.name.clone()) {
+                    modules.push(m);
+                }
+            }
+            tops.push(top);
+        }
+        modules.push(self.build(&tops)?);
+        Ok(modules)
+    }
+
+    /// The sum of the stages' estimates.
+    fn cost(&self) -> Cost {
+        self.stages
+            .iter()
+            .map(Stage::cost)
+            .fold(Cost::default(), |a, b| a + b)
+    }
+}
+
+/// The behaviour of one stage.
+#[derive(Clone, Debug)]
+pub enum StageModel {
+    /// An MVU.
+    Mvu(MvuModel),
+    /// A FIFO.
+    Fifo(FifoModel),
+    /// A width converter.
+    WidthConverter(WidthConverterModel),
+}
+
+impl StageModel {
+    fn as_stream(&self) -> &dyn StreamModel {
+        match self {
+            StageModel::Mvu(m) => m,
+            StageModel::Fifo(m) => m,
+            StageModel::WidthConverter(m) => m,
+        }
+    }
+
+    fn as_stream_mut(&mut self) -> &mut dyn StreamModel {
+        match self {
+            StageModel::Mvu(m) => m,
+            StageModel::Fifo(m) => m,
+            StageModel::WidthConverter(m) => m,
+        }
+    }
+}
+
+/// The network's behaviour: the stages' models, stepped together.
+#[derive(Clone, Debug)]
+pub struct NetworkModel {
+    params: NetworkParams,
+    stages: Vec<StageModel>,
+    /// `ready[i]`: stage `i`'s `in_ready` in the current cycle; `ready[n]` = `out_ready`.
+    ready: Vec<bool>,
+}
+
+impl NetworkModel {
+    /// The stages' models in chain order.
+    pub fn stages(&self) -> &[StageModel] {
+        &self.stages
+    }
+
+    /// The configuration.
+    pub fn params(&self) -> &NetworkParams {
+        &self.params
+    }
+
+    /// Whether each stage's output transfers this cycle, given `out_ready` (valid ∧ ready).
+    pub fn out_fires(&self, out_ready: bool) -> Vec<bool> {
+        let n = self.stages.len();
+        let mut ready = out_ready;
+        let mut fires = vec![false; n];
+        for i in (0..n).rev() {
+            let s = self.stages[i].as_stream();
+            fires[i] = s.out_valid() && ready;
+            ready = s.in_ready(ready);
+        }
+        fires
+    }
+}
+
+impl StreamModel for NetworkModel {
+    fn out_valid(&self) -> bool {
+        self.stages
+            .last()
+            .is_some_and(|s| s.as_stream().out_valid())
+    }
+
+    fn out_data(&self) -> &[i64] {
+        match self.stages.last() {
+            Some(s) => s.as_stream().out_data(),
+            None => &[],
+        }
+    }
+
+    fn in_ready(&self, out_ready: bool) -> bool {
+        let mut ready = out_ready;
+        for s in self.stages.iter().rev() {
+            ready = s.as_stream().in_ready(ready);
+        }
+        ready
+    }
+
+    fn clock(&mut self, in_valid: bool, in_data: &[i64], out_ready: bool) {
+        let n = self.stages.len();
+        self.ready[n] = out_ready;
+        for i in (0..n).rev() {
+            self.ready[i] = self.stages[i].as_stream().in_ready(self.ready[i + 1]);
+        }
+        // Last stage first, so every stage still sees its predecessor's outputs from before
+        // the edge.
+        for i in (0..n).rev() {
+            let (before, rest) = self.stages.split_at_mut(i);
+            let (valid, data) = match before.last() {
+                Some(prev) => {
+                    let s = prev.as_stream();
+                    (s.out_valid(), s.out_data())
+                }
+                None => (in_valid, in_data),
+            };
+            rest[0]
+                .as_stream_mut()
+                .clock(valid, data, self.ready[i + 1]);
+        }
+    }
+
+    fn reset_state(&mut self) {
+        for s in &mut self.stages {
+            s.as_stream_mut().reset_state();
+        }
+    }
+}
+
+impl Model for NetworkModel {
+    fn reset(&mut self) {
+        for s in &mut self.stages {
+            match s {
+                StageModel::Mvu(m) => Model::reset(m),
+                StageModel::Fifo(m) => Model::reset(m),
+                StageModel::WidthConverter(m) => Model::reset(m),
+            }
+        }
+    }
+
+    fn step(&mut self, inputs: &[Bits]) -> Result<Vec<Bits>, UnitError> {
+        let (i, o) = (self.params.input, self.params.output);
+        let ports = self.params.ports();
+        step_ports(self, &ports, i, o, inputs)
+    }
+}
+
+/// The `qf_tb_dut` replay wrapper (sim/README.md) around a network top `top`:
+/// `tb_in` = `rst`, `in_valid`, `in_data`, `out_ready` and `tb_out` = `out_valid`, `out_data`
+/// (forced to zero while `out_valid` is low: its value then means nothing), `in_ready`, each
+/// least significant first (see [`super::sim::wrapper_widths`]).
+pub fn net_wrapper(net: &NetworkParams, top: &Module) -> Result<Module, UnitError> {
+    let (in_w, _) = super::sim::wrapper_widths(net);
+    let wi = net.input_shape().width();
+    let wo = net.output_shape().width();
+    let header = [
+        "unit: replay wrapper (sim/README.md)".to_string(),
+        "tb_in: rst, in_valid, in_data, out_ready (LSB first)".to_string(),
+        "tb_out: out_valid, out_data (0 unless out_valid), in_ready (LSB first)".to_string(),
+        format!("u0: {}", top.name),
+    ];
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let build = || -> Result<Module, HdlError> {
+        let mut m = ModuleBuilder::new("qf_tb_dut", &header)?;
+        let clk = m.input("clk", Ty::bit())?;
+        let tb_in = m.input("tb_in", Ty::unsigned(in_w))?;
+        let outs = m.instance(
+            top,
+            "u0",
+            &[
+                ("clk", clk),
+                ("rst", tb_in.bit(0)?),
+                ("in_valid", tb_in.bit(1)?),
+                ("in_data", tb_in.slice(wi + 1, 2)?),
+                ("out_ready", tb_in.bit(wi + 2)?),
+            ],
+        )?;
+        let (in_ready, out_data, out_valid) = (&outs[0], &outs[1], &outs[2]);
+        let shown = Expr::mux(out_valid, out_data, &Expr::zero(Ty::unsigned(wo))?)?;
+        m.output(
+            "tb_out",
+            Expr::concat(&[in_ready.clone(), shown, out_valid.clone()])?,
+        )?;
+        m.finish()
+    };
+    Ok(build()?)
+}

@@ -1,0 +1,558 @@
+//! The cycle-exact simulator of a whole network: the stages' unit models stepped together
+//! (the same models each unit's Verilog is checked against), driven by an input stream of
+//! images and an output consumer, optionally with seeded backpressure.
+//!
+//! The driver follows the replay contract (sim/README.md): cycles 0 and 1 hold `rst`; from
+//! cycle 2 the input stream presents one chunk of `SIMD0` codes at a time and holds it until
+//! accepted (`in_valid ∧ in_ready` at the edge); the consumer takes an output when `out_ready`.
+//! With backpressure, a chunk not yet presented waits a random number of cycles (gaps in
+//! `valid`) and `out_ready` is withheld at random, both from a seeded generator, so the RTL
+//! replay sees exactly the same pattern.
+//!
+//! ```no_run
+//! # fn plan() -> qforge::accel::plan::Plan { unimplemented!() }
+//! use qforge::accel::sim::{simulate, SimOptions};
+//! let plan = plan();
+//! let codes: Vec<i32> = vec![0; 64 * 3]; // three images of input codes
+//! let run = simulate(&plan.network, &codes, &SimOptions::default()).unwrap();
+//! println!("{} cycles, ii {}", run.report.cycles, run.report.initiation_interval);
+//! ```
+
+use super::network::{NetworkModel, NetworkParams, Stage, StageModel};
+use super::stream::StreamModel;
+use super::unit::Unit;
+use super::vectors::{Rng, Trace};
+use crate::hdl::Bits;
+use std::io::Write;
+
+/// Seeded backpressure: gaps in the input's `valid` and withheld output `ready`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backpressure {
+    /// Generator seed.
+    pub seed: u64,
+    /// Percent chance, per cycle, that a chunk not yet presented waits one more cycle.
+    pub in_gap_percent: u64,
+    /// Percent chance, per cycle, that `out_ready` is low.
+    pub out_stall_percent: u64,
+}
+
+impl Backpressure {
+    /// 30% input gaps and 30% output stalls from `seed`.
+    pub fn new(seed: u64) -> Backpressure {
+        Backpressure {
+            seed,
+            in_gap_percent: 30,
+            out_stall_percent: 30,
+        }
+    }
+}
+
+/// What to simulate and record.
+#[derive(Clone, Debug, Default)]
+pub struct SimOptions {
+    /// Backpressure pattern (none: the input is always presented, the output always ready).
+    pub backpressure: Option<Backpressure>,
+    /// Record per-cycle replay vectors (`tb_in`/`tb_out` of the `qf_tb_dut` wrapper).
+    pub record: bool,
+    /// Write a VCD of the top-level and stage handshake signals here.
+    pub vcd: Option<std::path::PathBuf>,
+    /// Give up after this many cycles (0: a bound from the plan's folds).
+    pub max_cycles: u64,
+}
+
+/// A simulation that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The input does not hold whole images of codes in range.
+    #[error("input: {0}")]
+    Input(String),
+    /// No output for too long: a deadlock in the composed models.
+    #[error("no progress after {cycles} cycles ({outputs} of {expected} output transfers)")]
+    Stuck {
+        /// Cycles simulated.
+        cycles: u64,
+        /// Output transfers seen.
+        outputs: u64,
+        /// Output transfers expected.
+        expected: u64,
+    },
+    /// Writing the trace failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Activity of one layer's MVU over a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerActivity {
+    /// Layer index.
+    pub layer: usize,
+    /// Cycles per vector (`NF · SF`).
+    pub fold: u64,
+    /// Cycles in which the tile computed.
+    pub busy: u64,
+    /// Cycles waiting for input.
+    pub starved: u64,
+    /// Cycles a finished group waited on the output (backpressure).
+    pub blocked: u64,
+    /// `busy / cycles` over the streaming cycles (after reset).
+    pub utilization: f64,
+}
+
+/// The figures of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimReport {
+    /// Images streamed.
+    pub images: usize,
+    /// Cycles simulated, the two reset cycles included (= vector lines of the replay).
+    pub cycles: u64,
+    /// Per layer.
+    pub layers: Vec<LayerActivity>,
+    /// The slowest layer's fold: the ideal initiation interval.
+    pub initiation_interval: u64,
+    /// Measured cycles between the last outputs of consecutive images (the last pair; 0 for
+    /// one image).
+    pub measured_interval: u64,
+    /// Cycles from the first accepted input chunk of image 0 to its last output transfer,
+    /// both included.
+    pub latency: u64,
+    /// Cycle of each image's last output transfer.
+    pub done_at: Vec<u64>,
+    /// Wall-clock seconds of the simulation loop.
+    pub seconds: f64,
+}
+
+impl SimReport {
+    /// Simulated cycles per second of wall-clock time.
+    pub fn cycles_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.cycles as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct SimRun {
+    /// The outputs per image (`out_features` each), in image order.
+    pub outputs: Vec<i64>,
+    /// The figures.
+    pub report: SimReport,
+    /// The replay vectors, when recorded.
+    pub trace: Option<Trace>,
+}
+
+/// Bit layout of the `qf_tb_dut` wrapper for a network: `tb_in` = rst, in_valid, in_data,
+/// out_ready; `tb_out` = out_valid, out_data (zero while `out_valid` is low), in_ready — each
+/// list least significant first.
+pub fn wrapper_widths(net: &NetworkParams) -> (u32, u32) {
+    (
+        net.input_shape().width() + 3,
+        net.output_shape().width() + 2,
+    )
+}
+
+fn set_lanes(b: &mut Bits, at: u32, codes: &[i64], lane_bits: u32) {
+    for (i, &c) in codes.iter().enumerate() {
+        let base = at + i as u32 * lane_bits;
+        for k in 0..lane_bits {
+            let bit = if k < 63 { (c >> k) & 1 == 1 } else { c < 0 };
+            if bit {
+                b.set(base + k, true);
+            }
+        }
+    }
+}
+
+struct Vcd {
+    out: std::io::BufWriter<std::fs::File>,
+    path: String,
+    last: Vec<Option<u128>>,
+}
+
+/// Simulates `net` on `codes` (whole images of input codes, `in_features` each).
+pub fn simulate(
+    net: &NetworkParams,
+    codes: &[i32],
+    options: &SimOptions,
+) -> Result<SimRun, SimError> {
+    let stages = net.stages();
+    let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) = (stages.first(), stages.last())
+    else {
+        return Err(SimError::Input("the network has no MVUs".into()));
+    };
+    let in_features = (first.sf() * first.simd()) as usize;
+    let out_lanes = last.pe() as usize;
+    let out_per_image = last.nf() as u64;
+    let out_features = out_lanes * last.nf() as usize;
+    if codes.len() % in_features != 0 {
+        return Err(SimError::Input(format!(
+            "{} codes are not whole images of {in_features}",
+            codes.len()
+        )));
+    }
+    let ishape = net.input_shape();
+    let (lo, hi) = if ishape.signed {
+        (
+            -(1i64 << (ishape.lane_bits - 1)),
+            (1i64 << (ishape.lane_bits - 1)) - 1,
+        )
+    } else {
+        (0, (1i64 << ishape.lane_bits) - 1)
+    };
+    if let Some((i, &c)) = codes
+        .iter()
+        .enumerate()
+        .find(|(_, &c)| i64::from(c) < lo || i64::from(c) > hi)
+    {
+        return Err(SimError::Input(format!(
+            "code {c} at index {i} is outside the input range [{lo}, {hi}]"
+        )));
+    }
+    let images = codes.len() / in_features;
+    let chunk = ishape.lanes as usize;
+    let chunks: Vec<i64> = codes.iter().map(|&c| i64::from(c)).collect();
+    let total_chunks = chunks.len() / chunk;
+    let expected_out = images as u64 * out_per_image;
+    let ii: u64 = stages
+        .iter()
+        .filter_map(|s| match s {
+            Stage::Mvu(u) => Some(u.fold()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1);
+    let max_cycles = if options.max_cycles > 0 {
+        options.max_cycles
+    } else {
+        let slow = if options.backpressure.is_some() { 20 } else { 4 };
+        (images as u64 + 4) * (ii + 8) * slow + 10_000
+    };
+
+    let mut model: NetworkModel = net.model();
+    let (in_w, out_w) = wrapper_widths(net);
+    let oshape = net.output_shape();
+    let mut trace = options.record.then(|| Trace {
+        in_width: in_w,
+        out_width: out_w,
+        stimulus: Vec::new(),
+        expected: Vec::new(),
+        check: Vec::new(),
+    });
+    let mut vcd = match &options.vcd {
+        Some(p) => Some(open_vcd(p, net)?),
+        None => None,
+    };
+    let mut rng = options.backpressure.map(|b| (b, Rng::new(b.seed)));
+    let zeros = vec![0i64; chunk];
+    let mut outputs = Vec::with_capacity(images * out_features);
+    let mut next_chunk = 0usize;
+    let mut presenting = false;
+    let mut out_count = 0u64;
+    let mut first_accept: Option<u64> = None;
+    let mut done_at = Vec::with_capacity(images);
+    let start = std::time::Instant::now();
+    let mut t = 0u64;
+    loop {
+        let rst = t < 2;
+        let (in_valid, out_ready) = if rst {
+            (false, false)
+        } else {
+            if !presenting && next_chunk < total_chunks {
+                presenting = match &mut rng {
+                    Some((b, r)) => !r.chance(b.in_gap_percent, 100),
+                    None => true,
+                };
+            }
+            let ready = match &mut rng {
+                Some((b, r)) => !r.chance(b.out_stall_percent, 100),
+                None => true,
+            };
+            (presenting, ready)
+        };
+        let data: &[i64] = if in_valid {
+            &chunks[next_chunk * chunk..(next_chunk + 1) * chunk]
+        } else {
+            &zeros
+        };
+        let in_ready = model.in_ready(out_ready);
+        let out_valid = model.out_valid();
+        if let Some(tr) = &mut trace {
+            let mut si = Bits::zero(in_w);
+            si.set(0, rst);
+            si.set(1, in_valid);
+            set_lanes(&mut si, 2, data, ishape.lane_bits);
+            si.set(in_w - 1, out_ready);
+            let mut so = Bits::zero(out_w);
+            so.set(0, out_valid);
+            if out_valid {
+                set_lanes(&mut so, 1, model.out_data(), oshape.lane_bits);
+            }
+            so.set(out_w - 1, in_ready);
+            tr.stimulus.push(si);
+            tr.expected.push(so);
+            tr.check.push(t > 0);
+        }
+        if let Some(v) = &mut vcd {
+            write_vcd_cycle(v, t, &model, rst, in_valid, data, out_ready)?;
+        }
+        if rst {
+            model.reset_state();
+        } else {
+            if out_valid && out_ready {
+                outputs.extend_from_slice(model.out_data());
+                out_count += 1;
+                if out_count % out_per_image == 0 {
+                    done_at.push(t);
+                }
+            }
+            if in_valid && in_ready {
+                first_accept.get_or_insert(t);
+                next_chunk += 1;
+                presenting = false;
+            }
+            model.clock(in_valid, data, out_ready);
+        }
+        t += 1;
+        if out_count == expected_out {
+            break;
+        }
+        if t >= max_cycles {
+            return Err(SimError::Stuck {
+                cycles: t,
+                outputs: out_count,
+                expected: expected_out,
+            });
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(v) = &mut vcd {
+        v.out.flush().map_err(|e| SimError::Io {
+            path: v.path.clone(),
+            source: e,
+        })?;
+    }
+    let streaming = t.saturating_sub(2).max(1);
+    let layers = model
+        .stages()
+        .iter()
+        .filter_map(|s| match s {
+            StageModel::Mvu(m) => {
+                let st = m.stats();
+                Some(LayerActivity {
+                    layer: m.params().layer(),
+                    fold: m.params().fold(),
+                    busy: st.busy,
+                    starved: st.starved,
+                    blocked: st.blocked,
+                    utilization: st.busy as f64 / streaming as f64,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let measured_interval = match done_at.as_slice() {
+        [.., a, b] => b - a,
+        _ => 0,
+    };
+    let latency = match (first_accept, done_at.first()) {
+        (Some(a), Some(&b)) => b - a + 1,
+        _ => 0,
+    };
+    Ok(SimRun {
+        outputs,
+        report: SimReport {
+            images,
+            cycles: t,
+            layers,
+            initiation_interval: ii,
+            measured_interval,
+            latency,
+            done_at,
+            seconds,
+        },
+        trace,
+    })
+}
+
+/// The largest occupancy of each FIFO (chain order) while `images` vectors stream back to back
+/// into an always-ready consumer. The control path does not depend on the data, so zero
+/// inputs show every timing.
+pub fn max_fifo_occupancy(net: &NetworkParams, images: usize) -> Vec<usize> {
+    let mut model = net.model();
+    let n_fifo = net
+        .stages()
+        .iter()
+        .filter(|s| matches!(s, Stage::Fifo(_)))
+        .count();
+    let mut max = vec![0usize; n_fifo];
+    let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) =
+        (net.stages().first(), net.stages().last())
+    else {
+        return max;
+    };
+    let chunks = images * first.sf() as usize;
+    let expected = images as u64 * u64::from(last.nf());
+    let zeros = vec![0i64; first.simd() as usize];
+    let bound = (images as u64 + 4) * (first.fold().max(last.fold()) + 64) * 64;
+    let (mut sent, mut got, mut t) = (0usize, 0u64, 0u64);
+    while got < expected && t < bound {
+        let valid = sent < chunks;
+        if model.out_valid() {
+            got += 1;
+        }
+        if valid && model.in_ready(true) {
+            sent += 1;
+        }
+        model.clock(valid, &zeros, true);
+        let mut k = 0;
+        for s in model.stages() {
+            if let StageModel::Fifo(f) = s {
+                max[k] = max[k].max(f.count());
+                k += 1;
+            }
+        }
+        t += 1;
+    }
+    max
+}
+
+fn vcd_id(i: usize) -> String {
+    // Printable identifiers from '!' on.
+    let mut s = String::new();
+    let mut v = i;
+    loop {
+        s.push((b'!' + (v % 90) as u8) as char);
+        v /= 90;
+        if v == 0 {
+            break;
+        }
+    }
+    s
+}
+
+/// The VCD signals: (name, width) in a fixed order.
+fn vcd_signals(net: &NetworkParams) -> Vec<(String, u32)> {
+    let mut v = vec![
+        ("rst".to_string(), 1),
+        ("in_valid".to_string(), 1),
+        ("in_data".to_string(), net.input_shape().width()),
+        ("in_ready".to_string(), 1),
+        ("out_valid".to_string(), 1),
+        ("out_data".to_string(), net.output_shape().width()),
+        ("out_ready".to_string(), 1),
+    ];
+    for i in 0..net.stages().len() {
+        let inst = net.instance(i);
+        v.push((format!("{inst}_in_ready"), 1));
+        v.push((format!("{inst}_out_valid"), 1));
+    }
+    v
+}
+
+fn open_vcd(path: &std::path::Path, net: &NetworkParams) -> Result<Vcd, SimError> {
+    let io = |e| SimError::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let f = std::fs::File::create(path).map_err(io)?;
+    let mut out = std::io::BufWriter::new(f);
+    let signals = vcd_signals(net);
+    let mut head = String::from("$timescale 1ns $end\n$scope module ");
+    head.push_str(&net.name());
+    head.push_str(" $end\n");
+    for (i, (name, w)) in signals.iter().enumerate() {
+        head.push_str(&format!("$var wire {w} {} {name} $end\n", vcd_id(i)));
+    }
+    head.push_str("$upscope $end\n$enddefinitions $end\n");
+    out.write_all(head.as_bytes()).map_err(io)?;
+    Ok(Vcd {
+        out,
+        path: path.display().to_string(),
+        last: vec![None; signals.len()],
+    })
+}
+
+fn pack_u128(codes: &[i64], bits: u32) -> u128 {
+    let mut v = 0u128;
+    for (i, &c) in codes.iter().enumerate() {
+        let at = i as u32 * bits;
+        if at >= 128 {
+            break;
+        }
+        let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        v |= u128::from(c as u64 & mask) << at;
+    }
+    v
+}
+
+fn write_vcd_cycle(
+    v: &mut Vcd,
+    t: u64,
+    model: &NetworkModel,
+    rst: bool,
+    in_valid: bool,
+    data: &[i64],
+    out_ready: bool,
+) -> Result<(), SimError> {
+    let p = model.params();
+    let mut vals: Vec<(u128, u32)> = vec![
+        (u128::from(rst), 1),
+        (u128::from(in_valid), 1),
+        (
+            pack_u128(data, p.input_shape().lane_bits),
+            p.input_shape().width(),
+        ),
+        (u128::from(model.in_ready(out_ready)), 1),
+        (u128::from(model.out_valid()), 1),
+        (
+            pack_u128(model.out_data(), p.output_shape().lane_bits),
+            p.output_shape().width(),
+        ),
+        (u128::from(out_ready), 1),
+    ];
+    // Each stage's in_ready given its downstream ready, and its out_valid.
+    let stages = model.stages();
+    let mut readies = vec![false; stages.len() + 1];
+    readies[stages.len()] = out_ready;
+    for (i, s) in stages.iter().enumerate().rev() {
+        readies[i] = stage_stream(s).in_ready(readies[i + 1]);
+    }
+    for (i, s) in stages.iter().enumerate() {
+        vals.push((u128::from(readies[i]), 1));
+        vals.push((u128::from(stage_stream(s).out_valid()), 1));
+    }
+    let mut text = String::new();
+    for (i, &(val, w)) in vals.iter().enumerate() {
+        if v.last[i] == Some(val) {
+            continue;
+        }
+        v.last[i] = Some(val);
+        if text.is_empty() {
+            text.push_str(&format!("#{}\n", t * 10));
+        }
+        if w == 1 {
+            text.push_str(&format!("{}{}\n", val & 1, vcd_id(i)));
+        } else {
+            text.push_str(&format!("b{val:b} {}\n", vcd_id(i)));
+        }
+    }
+    v.out.write_all(text.as_bytes()).map_err(|e| SimError::Io {
+        path: v.path.clone(),
+        source: e,
+    })
+}
+
+fn stage_stream(s: &StageModel) -> &dyn StreamModel {
+    match s {
+        StageModel::Mvu(m) => m,
+        StageModel::Fifo(m) => m,
+        StageModel::WidthConverter(m) => m,
+    }
+}

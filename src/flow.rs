@@ -1,0 +1,402 @@
+//! Whole-network design folders: quantize (if needed), plan, simulate cycle by cycle, check
+//! against the golden engine, and write the Verilog, the replay wrapper, the per-cycle vectors
+//! and the manifest that `qforge verify` replays.
+//!
+//! ```no_run
+//! use qforge::accel::plan::ArchSpec;
+//! use qforge::flow::{build_net_design, digits_test_codes, load_net, write_net_design, NetDesignOptions};
+//! let net = load_net("models/digits_mlp.ron".as_ref(), None)?; // 4-bit PoT weights by default
+//! let (codes, _labels) = digits_test_codes(&net, Some(50))?;
+//! let design = build_net_design(&net, &ArchSpec::balanced_default(), &codes, &NetDesignOptions::default())?;
+//! write_net_design("out/net".as_ref(), &design)?;
+//! # Ok::<(), qforge::flow::FlowError>(())
+//! ```
+
+use crate::accel::mvu::MvuFault;
+use crate::accel::network::net_wrapper;
+use crate::accel::plan::{plan, ArchSpec, Plan, PlanError};
+use crate::accel::sim::{simulate, Backpressure, SimError, SimOptions, SimRun};
+use crate::accel::unit::{Unit, UnitError};
+use crate::accel::vectors::Trace;
+use crate::hdl::{print_module, Module};
+use crate::nn::{self, Model, NnError};
+use crate::qnn::quantize::{quantize_model, QuantSpec};
+use crate::qnn::{Engine, QNet, QnnError};
+use crate::verify::manifest::{DesignKind, Manifest};
+use crate::verify::vectors::{Bits as VBits, Cycle, VectorSet};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The quantization used when none is given: 4-bit PoT weights, 4-bit activations
+/// (`models/quant_pot4_a4.ron`).
+pub const DEFAULT_QUANT: &str = include_str!("../models/quant_pot4_a4.ron");
+
+/// A flow step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// Reading or quantizing the integer network.
+    #[error(transparent)]
+    Qnn(#[from] QnnError),
+    /// Reading the float model or the data set.
+    #[error(transparent)]
+    Nn(#[from] NnError),
+    /// Planning.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Simulating.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// Generating the units.
+    #[error(transparent)]
+    Unit(#[from] UnitError),
+    /// Writing the vectors or manifest.
+    #[error(transparent)]
+    Verify(#[from] crate::verify::Error),
+    /// A file operation.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The simulator's outputs differ from the golden engine's.
+    #[error("the cycle simulator disagrees with the golden engine at image {image}, output {output}: {got} vs {expected}")]
+    Disagree {
+        /// Image index.
+        image: usize,
+        /// Output index.
+        output: usize,
+        /// The simulator's value.
+        got: i64,
+        /// The golden value.
+        expected: i64,
+    },
+    /// Bad input.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Reads a network: an integer model file (a `QNet`), or a float model quantized with the spec
+/// at `quant` ([`DEFAULT_QUANT`] if `None`), calibrated on the first digits training images.
+pub fn load_net(model: &Path, quant: Option<&Path>) -> Result<QNet, FlowError> {
+    let text = std::fs::read_to_string(model).map_err(|source| FlowError::Io {
+        what: "reading",
+        path: model.display().to_string(),
+        source,
+    })?;
+    let path = model.display().to_string();
+    if let Ok(net) = QNet::from_ron_str(&text, &path) {
+        if quant.is_some() {
+            return Err(FlowError::Input(format!(
+                "{path} is already an integer network; --quant applies to float models"
+            )));
+        }
+        return Ok(net);
+    }
+    let float = Model::from_ron_str(&text, &path)?;
+    let spec = match quant {
+        Some(q) => QuantSpec::load(q)?,
+        None => QuantSpec::from_ron_str(DEFAULT_QUANT, "models/quant_pot4_a4.ron")?,
+    };
+    quantize_float(&float, &spec)
+}
+
+/// Quantizes a float model with `spec`, calibrated on the first digits training images.
+pub fn quantize_float(model: &Model, spec: &QuantSpec) -> Result<QNet, FlowError> {
+    let (train, _) = nn::data::digits::train_test()?;
+    if model.input_size() != train.sample_size() {
+        return Err(FlowError::Input(format!(
+            "the model takes {} inputs; digits images have {}",
+            model.input_size(),
+            train.sample_size()
+        )));
+    }
+    let n = spec.calibration_samples.clamp(1, train.len());
+    Ok(quantize_model(
+        model,
+        spec,
+        &train.inputs[..n * train.sample_size()],
+    )?)
+}
+
+/// The digits test images as input codes of `net` (the first `images`, or all 450), with their
+/// labels.
+pub fn digits_test_codes(
+    net: &QNet,
+    images: Option<usize>,
+) -> Result<(Vec<i32>, Vec<u8>), FlowError> {
+    let (_, test) = nn::data::digits::train_test()?;
+    if net.in_features() != test.sample_size() {
+        return Err(FlowError::Input(format!(
+            "the network takes {} inputs; digits images have {}",
+            net.in_features(),
+            test.sample_size()
+        )));
+    }
+    let n = images.unwrap_or(test.len());
+    if n == 0 || n > test.len() {
+        return Err(FlowError::Input(format!(
+            "images ({n}) must be between 1 and {}",
+            test.len()
+        )));
+    }
+    let codes = net.quantize_inputs(&test.inputs[..n * test.sample_size()]);
+    Ok((codes, test.labels[..n].to_vec()))
+}
+
+/// Options of [`build_net_design`].
+#[derive(Clone, Debug, Default)]
+pub struct NetDesignOptions {
+    /// Seeded backpressure in the vectors (the simulator follows the same pattern).
+    pub backpressure: Option<u64>,
+    /// A planted fault in one layer's Verilog (the simulator stays correct), for tests.
+    pub fault: Option<(usize, MvuFault)>,
+    /// Write a VCD of the simulation here.
+    pub vcd: Option<PathBuf>,
+}
+
+/// A planned, simulated design ready to be written.
+#[derive(Clone, Debug)]
+pub struct NetDesign {
+    /// The plan (its `net` is the golden reference).
+    pub plan: Plan,
+    /// The simulation (outputs, figures, vectors).
+    pub run: SimRun,
+    /// The golden engine's outputs for the same images.
+    pub golden: Vec<i64>,
+    /// Modules of the design, dependencies first, the network top last.
+    pub modules: Vec<Module>,
+    /// The `qf_tb_dut` wrapper.
+    pub wrapper: Module,
+    /// Images simulated.
+    pub images: usize,
+    /// Backpressure seed, if any.
+    pub backpressure: Option<u64>,
+}
+
+impl NetDesign {
+    /// The network top's module name.
+    pub fn top(&self) -> String {
+        self.plan.network.name()
+    }
+}
+
+/// Plans `net` with `arch`, simulates `codes` (whole images) cycle by cycle recording the
+/// replay vectors, and checks every output against the golden engine.
+pub fn build_net_design(
+    net: &QNet,
+    arch: &ArchSpec,
+    codes: &[i32],
+    options: &NetDesignOptions,
+) -> Result<NetDesign, FlowError> {
+    let mut p = plan(net, arch)?;
+    let golden = Engine::new(&p.net)?.infer(codes)?;
+    let images = codes.len() / net.in_features().max(1);
+    let run = simulate(
+        &p.network,
+        codes,
+        &SimOptions {
+            backpressure: options.backpressure.map(Backpressure::new),
+            record: true,
+            vcd: options.vcd.clone(),
+            max_cycles: 0,
+        },
+    )?;
+    let per = net.out_features();
+    if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
+        return Err(FlowError::Disagree {
+            image: i / per,
+            output: i % per,
+            got: run.outputs[i],
+            expected: golden[i],
+        });
+    }
+    if let Some((layer, fault)) = options.fault {
+        p = p.with_fault(layer, fault)?;
+    }
+    let modules = p.network.verilog()?;
+    let top = modules
+        .last()
+        .cloned()
+        .ok_or_else(|| FlowError::Input("the network produced no module".into()))?;
+    let wrapper = net_wrapper(&p.network, &top)?;
+    Ok(NetDesign {
+        plan: p,
+        run,
+        golden,
+        modules,
+        wrapper,
+        images,
+        backpressure: options.backpressure,
+    })
+}
+
+/// Writes a design folder for `design` at `dir` (atomically; see [`write_design_folder`]):
+/// manifest kind `net`, with the images, the simulator's cycle count and speed and the plan in
+/// its parameters.
+pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError> {
+    let trace = design
+        .run
+        .trace
+        .as_ref()
+        .ok_or_else(|| FlowError::Input("the simulation recorded no vectors".into()))?;
+    let r = &design.run.report;
+    let mut params: Vec<(String, String)> = vec![
+        ("images".into(), design.images.to_string()),
+        ("model_cycles".into(), r.cycles.to_string()),
+        (
+            "model_cycles_per_second".into(),
+            format!("{:.0}", r.cycles_per_second()),
+        ),
+        ("plan".into(), design.plan.describe()),
+        (
+            "initiation_interval".into(),
+            r.initiation_interval.to_string(),
+        ),
+        ("latency".into(), r.latency.to_string()),
+        ("network".into(), design.plan.net.name.clone()),
+        (
+            "backpressure".into(),
+            design
+                .backpressure
+                .map_or("none".to_string(), |s| format!("seed {s}")),
+        ),
+    ];
+    params.extend(design.plan.network.parameters());
+    let mut modules = design.modules.clone();
+    modules.push(design.wrapper.clone());
+    write_design_folder(dir, DesignKind::Net, &design.top(), &modules, trace, &params)
+}
+
+/// Writes a design folder: `rtl/*.v` (every module, the wrapper `qf_tb_dut` last),
+/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json` and `run.sh`. The folder is built beside
+/// `out` and renamed into place at the end, so a failure leaves nothing behind and a reader
+/// never sees half a folder.
+pub fn write_design_folder(
+    out: &Path,
+    kind: DesignKind,
+    top: &str,
+    modules: &[Module],
+    trace: &Trace,
+    params: &[(String, String)],
+) -> Result<(), FlowError> {
+    let io = |what: &'static str, path: &Path| {
+        let path = path.display().to_string();
+        move |source| FlowError::Io { what, path, source }
+    };
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
+    let name = out
+        .file_name()
+        .ok_or_else(|| FlowError::Input(format!("{} has no folder name", out.display())))?
+        .to_string_lossy()
+        .to_string();
+    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| -> Result<(), FlowError> {
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(io("removing", &tmp))?;
+        }
+        for sub in ["rtl", "vectors", "tb"] {
+            std::fs::create_dir_all(tmp.join(sub)).map_err(io("creating", &tmp))?;
+        }
+        let mut sources = Vec::new();
+        for m in modules {
+            let rel = format!("rtl/{}.v", m.name);
+            let path = tmp.join(&rel);
+            std::fs::write(&path, print_module(m)).map_err(io("writing", &path))?;
+            sources.push(rel);
+        }
+        vector_set(trace)?.write(
+            &tmp.join("vectors/stimulus.hex"),
+            &tmp.join("vectors/expected.hex"),
+        )?;
+        let tb = tmp.join("tb/qf_replay_tb.sv");
+        std::fs::write(&tb, crate::verify::verilator::TESTBENCH).map_err(io("writing", &tb))?;
+        let manifest = Manifest {
+            kind,
+            top: top.to_string(),
+            sources: sources.iter().map(PathBuf::from).collect(),
+            wrapper: PathBuf::from("rtl/qf_tb_dut.v"),
+            in_width: trace.in_width,
+            out_width: trace.out_width,
+            cycles: trace.stimulus.len() as u64,
+            stimulus: PathBuf::from("vectors/stimulus.hex"),
+            expected: PathBuf::from("vectors/expected.hex"),
+            parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
+        };
+        manifest.save(&tmp)?;
+        let script = format!(
+            "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
+             # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\
+             set -eu\ncd \"$(dirname \"$0\")\"\nTB=\"${{QFORGE_TB:-tb/qf_replay_tb.sv}}\"\n\
+             verilator --lint-only -Wall --top-module {top} {design}\n\
+             verilator --lint-only -Wall --top-module qf_tb_dut {all}\n\
+             verilator --binary -O2 -Wno-fatal --top-module qf_replay_tb -GIN_W={iw} -GOUT_W={ow} -GDEPTH={n} \
+             --Mdir obj_dir \"$TB\" {all}\n\
+             ./obj_dir/Vqf_replay_tb +stim=vectors/stimulus.hex +expect=vectors/expected.hex +cycles={n}\n",
+            design = sources[..sources.len().saturating_sub(1)].join(" "),
+            all = sources.join(" "),
+            iw = trace.in_width,
+            ow = trace.out_width,
+            n = trace.stimulus.len(),
+        );
+        let run = tmp.join("run.sh");
+        std::fs::write(&run, script).map_err(io("writing", &run))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755))
+                .map_err(io("setting permissions of", &run))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let old = parent.join(format!(".{name}.old{}", std::process::id()));
+    if out.exists() {
+        std::fs::rename(out, &old).map_err(io("moving aside", out))?;
+    }
+    if let Err(e) = std::fs::rename(&tmp, out) {
+        if old.exists() {
+            let _ = std::fs::rename(&old, out);
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(io("renaming into", out)(e));
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io("removing", &old))?;
+    }
+    Ok(())
+}
+
+fn to_vbits(b: &crate::hdl::Bits) -> Result<VBits, FlowError> {
+    let mut v = VBits::zero(b.width());
+    let mut at = 0;
+    while at < b.width() {
+        let w = (b.width() - at).min(64);
+        v.set_field(at, w, b.field(at, w).to_u128() as i128)?;
+        at += w;
+    }
+    Ok(v)
+}
+
+/// The trace as the verification side's vector set.
+pub fn vector_set(trace: &Trace) -> Result<VectorSet, FlowError> {
+    let mut v = VectorSet::new(trace.in_width, trace.out_width);
+    v.cycles.reserve(trace.stimulus.len());
+    for ((i, o), &check) in trace.stimulus.iter().zip(&trace.expected).zip(&trace.check) {
+        v.push(Cycle {
+            input: to_vbits(i)?,
+            expect: if check { Some(to_vbits(o)?) } else { None },
+        })?;
+    }
+    Ok(v)
+}
