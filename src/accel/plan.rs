@@ -156,7 +156,11 @@ impl ArchSpec {
 
     /// Parses an architecture file's text; `path` names it in messages.
     pub fn from_ron_str(text: &str, path: &str) -> Result<ArchSpec, PlanError> {
-        ron::from_str(text).map_err(|e| PlanError::Parse {
+        // Optional per-layer values are written plainly (`pe: 4`, not `pe: Some(4)`).
+        ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+            .from_str(text)
+            .map_err(|e| PlanError::Parse {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,

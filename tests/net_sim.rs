@@ -1,0 +1,268 @@
+//! The whole-network cycle simulator against the golden integer engine (no Verilator needed),
+//! and the rules of hardware plans.
+//!
+//! Expected values come from `qforge::qnn::Engine` (the golden bit-exact inference, tested
+//! against external references in `qnn_golden.rs`) or are worked out by hand here; never from
+//! the simulator itself.
+
+use qforge::accel::plan::{plan, ArchSpec, FifoDepth, Folding, LayerArch, PlanError};
+use qforge::accel::sim::{simulate, Backpressure, SimOptions};
+use qforge::flow::{digits_test_codes, quantize_float};
+use qforge::nn::Model;
+use qforge::qnn::quantize::QuantSpec;
+use qforge::qnn::{AccOverflow, Engine, Layer, QNet, WeightScheme};
+use std::path::Path;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn net(spec: &str) -> QNet {
+    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
+    let spec = QuantSpec::load(&Path::new(ROOT).join("models").join(spec)).unwrap();
+    quantize_float(&model, &spec).unwrap()
+}
+
+fn arch(file: &str) -> ArchSpec {
+    ArchSpec::load(&Path::new(ROOT).join("models").join(file)).unwrap()
+}
+
+fn rule(result: Result<qforge::accel::plan::Plan, PlanError>) -> String {
+    match result {
+        Err(e) => e.to_string(),
+        Ok(p) => panic!("expected an error, got a plan: {}", p.describe()),
+    }
+}
+
+/// Every quantization × folding, all 450 test images: the simulator's logits equal the golden
+/// engine's, with and without backpressure.
+#[test]
+fn simulator_logits_equal_golden_on_all_digits_test_images() {
+    for q in [
+        "quant_uniform8.ron",
+        "quant_pot4_a4.ron",
+        "quant_apot2_a4.ron",
+        "quant_ternary_a4.ron",
+    ] {
+        let n = net(q);
+        let (codes, _) = digits_test_codes(&n, None).unwrap();
+        assert_eq!(codes.len(), 450 * 64);
+        for a in [
+            arch("arch_parallel.ron"),
+            arch("arch_folded.ron"),
+            arch("arch_mixed.ron"),
+            ArchSpec::balanced_default(),
+            ArchSpec::target(Folding::PeBudget(24)),
+        ] {
+            let p = plan(&n, &a).unwrap();
+            let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
+            for bp in [None, Some(Backpressure::new(11))] {
+                let opts = SimOptions {
+                    backpressure: bp,
+                    ..SimOptions::default()
+                };
+                let run = simulate(&p.network, &codes, &opts).unwrap();
+                assert_eq!(run.outputs.len(), golden.len());
+                if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
+                    panic!(
+                        "{q} {}: image {} logit {}: simulator {} golden {}",
+                        p.describe(),
+                        i / 10,
+                        i % 10,
+                        run.outputs[i],
+                        golden[i]
+                    );
+                }
+                let r = &run.report;
+                assert_eq!(r.images, 450);
+                assert_eq!(r.done_at.len(), 450);
+                if bp.is_none() {
+                    // Back to back, the slowest layer sets the pace exactly.
+                    assert_eq!(r.measured_interval, p.initiation_interval(), "{q} {}", p.describe());
+                    // Every layer computes fold cycles per image, no more.
+                    for l in &r.layers {
+                        assert_eq!(l.busy, 450 * l.fold);
+                    }
+                    // Total cycles: 2 reset cycles, the first image's latency, then one
+                    // interval per further image.
+                    assert_eq!(
+                        r.cycles,
+                        2 + r.latency + 449 * p.initiation_interval(),
+                        "{q} {}",
+                        p.describe()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fully_parallel_latency_by_hand() {
+    // One cycle per layer to compute, one to register the output, one FIFO cycle between:
+    // input accepted at t, layer 0 accumulates at t, its output register at t + 2, FIFO at
+    // t + 3, layer 1 fires at t + 3, output valid at t + 5; latency counts both ends: 6.
+    let n = net("quant_pot4_a4.ron");
+    let p = plan(&n, &arch("arch_parallel.ron")).unwrap();
+    let (codes, _) = digits_test_codes(&n, Some(3)).unwrap();
+    let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+    assert_eq!(run.report.latency, 6);
+    assert_eq!(run.report.measured_interval, 1);
+    assert_eq!(run.report.cycles, 2 + 6 + 2);
+}
+
+#[test]
+fn folding_targets_by_hand() {
+    let n = net("quant_pot4_a4.ron");
+    let p = plan(&n, &ArchSpec::target(Folding::FullyFolded)).unwrap();
+    assert_eq!(p.describe(), "l0 p1 s1 f2048 | l1 p1 s1 f320 | ii 2048");
+    let p = plan(&n, &ArchSpec::target(Folding::FullyParallel)).unwrap();
+    assert_eq!(p.describe(), "l0 p32 s64 f1 | l1 p10 s32 f1 | ii 1");
+    // 64 cycles: layer 0 needs 2048 / 64 = 32 lanes, layer 1 needs 320 / 64 = 5 lanes (pe 5,
+    // simd 1: 5 divides 10, and no 5-lane split of simd divides 32).
+    let p = plan(&n, &ArchSpec::target(Folding::CyclesPerImage(64))).unwrap();
+    assert_eq!(p.initiation_interval(), 64);
+    assert_eq!(p.lanes(), 32 + 5);
+    // A budget: the smallest interval whose fewest-lane foldings fit, checked by brute force.
+    for budget in [2u64, 7, 24, 40, 100, 2368] {
+        let p = plan(&n, &ArchSpec::target(Folding::PeBudget(budget))).unwrap();
+        assert!(p.lanes() <= budget, "budget {budget}: {}", p.describe());
+        let best = (1..=2048u64)
+            .filter(|&ii| {
+                let need = |mw: u64, mh: u64| -> u64 {
+                    let mut best = u64::MAX;
+                    for pe in (1..=mh).filter(|d| mh % d == 0) {
+                        for simd in (1..=mw).filter(|d| mw % d == 0) {
+                            if (mh / pe) * (mw / simd) <= ii {
+                                best = best.min(pe * simd);
+                            }
+                        }
+                    }
+                    best
+                };
+                need(64, 32) + need(32, 10) <= budget
+            })
+            .min()
+            .unwrap();
+        assert_eq!(p.initiation_interval(), best, "budget {budget}");
+    }
+}
+
+#[test]
+fn fifo_depths_are_chosen_by_simulation_and_at_least_two() {
+    let n = net("quant_pot4_a4.ron");
+    let p = plan(&n, &arch("arch_mixed.ron")).unwrap();
+    assert_eq!(p.fifo_depths.len(), 1);
+    assert!(p.fifo_depths[0] >= 2);
+    let mut a = arch("arch_mixed.ron");
+    a.fifo_depth = FifoDepth::Depth(5);
+    assert_eq!(plan(&n, &a).unwrap().fifo_depths, vec![5]);
+}
+
+#[test]
+fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
+    let n = net("quant_pot4_a4.ron");
+    let explicit = |layers: Vec<LayerArch>| ArchSpec {
+        folding: Folding::FullyFolded,
+        layers,
+        fifo_depth: FifoDepth::Auto,
+    };
+    let entry = |index, pe, simd| LayerArch {
+        index,
+        pe,
+        simd,
+        acc_bits: None,
+        overflow: None,
+    };
+    assert_eq!(
+        rule(plan(&n, &explicit(vec![entry(0, Some(3), None)]))),
+        "pe (3) must divide out_features (32) of layer 0"
+    );
+    assert_eq!(
+        rule(plan(&n, &explicit(vec![entry(1, None, Some(5))]))),
+        "simd (5) must divide in_features (32) of layer 1"
+    );
+    assert_eq!(
+        rule(plan(&n, &explicit(vec![entry(4, None, None)]))),
+        "layer index (4) must be below the number of layers (2)"
+    );
+    let no_fold = ArchSpec {
+        folding: Folding::Explicit,
+        layers: vec![entry(0, Some(1), Some(1))],
+        fifo_depth: FifoDepth::Auto,
+    };
+    assert_eq!(
+        rule(plan(&n, &no_fold)),
+        "folding explicit needs pe and simd for layer 1"
+    );
+    assert_eq!(
+        rule(plan(&n, &ArchSpec::target(Folding::PeBudget(1)))),
+        "pe_budget (1) must be at least the 2 lanes of a fully folded plan"
+    );
+    // An accumulator below the proven bound needs an explicit overflow mode.
+    let proven = n.certificates()[0].proven_bits;
+    let narrow = |overflow| {
+        explicit(vec![LayerArch {
+            acc_bits: Some(proven - 2),
+            overflow,
+            ..entry(0, None, None)
+        }])
+    };
+    assert_eq!(
+        rule(plan(&n, &narrow(None))),
+        format!(
+            "acc_bits ({}) of layer 0 is below the proven bound ({proven} bits); state overflow: wrap to accept wrap-around",
+            proven - 2
+        )
+    );
+    assert!(rule(plan(&n, &narrow(Some(AccOverflow::Saturate))))
+        .starts_with("layer 0: a saturating accumulator"));
+    // Binary weights with multi-bit activations have no PE kind.
+    let mut b = n.clone();
+    if let Layer::Dense(d) = &mut b.layers[1] {
+        d.weights = WeightScheme::Binary;
+        d.codes = d.codes.iter().map(|&c| u64::from(c % 2 == 1)).collect();
+    }
+    assert_eq!(
+        rule(plan(&b, &ArchSpec::target(Folding::FullyFolded))),
+        "layer 1: weight scheme binary has no PE kind for u4 activations (binary PEs take ±1 activations only)"
+    );
+    let e = ArchSpec::from_ron_str("ArchSpec(folding: sideways)", "x.ron").unwrap_err();
+    assert!(e.to_string().starts_with("x.ron:1:"), "{e}");
+}
+
+/// A wrap-around accumulator narrower than the proven bound: the hardware wraps exactly as the
+/// golden engine does on the same narrowed network.
+#[test]
+fn narrow_wrapping_accumulators_match_the_narrowed_golden_network() {
+    let n = net("quant_uniform8.ron");
+    let proven = n.certificates()[0].proven_bits;
+    let a = ArchSpec {
+        folding: Folding::Explicit,
+        layers: vec![
+            LayerArch {
+                index: 0,
+                pe: Some(4),
+                simd: Some(8),
+                acc_bits: Some(proven - 3),
+                overflow: Some(AccOverflow::Wrap),
+            },
+            LayerArch {
+                index: 1,
+                pe: Some(2),
+                simd: Some(8),
+                acc_bits: None,
+                overflow: None,
+            },
+        ],
+        fifo_depth: FifoDepth::Auto,
+    };
+    let p = plan(&n, &a).unwrap();
+    assert_eq!(p.layers[0].acc_bits, proven - 3);
+    let (codes, _) = digits_test_codes(&n, None).unwrap();
+    let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
+    // The narrowing changes some logits relative to the proven-width network...
+    let wide = Engine::new(&n).unwrap().infer(&codes).unwrap();
+    assert_ne!(golden, wide);
+    // ...and the simulator follows the narrowed network exactly.
+    let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+    assert_eq!(run.outputs, golden);
+}
