@@ -2,8 +2,8 @@
 //! validated configuration once and calling the library.
 
 mod cast;
-mod sweep;
 mod hdl;
+mod sweep;
 mod synth;
 mod train;
 mod verify;
