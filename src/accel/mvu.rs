@@ -33,10 +33,10 @@
 //!   whatever the order of the sum). The bias is added at the end, modulo the same width.
 //!
 //! **Latency**: an output group is at `out_valid` 2 cycles after the fire of its last chunk
-//! (1 for the accumulators, 1 for the output register). A vector takes `NF · SF` fires; in a
-//! steady stream with a ready consumer the unit fires every cycle, so its initiation interval is
-//! `NF · SF` cycles, and the first output group of a vector appears `SF + 1` cycles after its
-//! last input chunk was accepted... measured from the first accepted chunk, `SF + 1` cycles.
+//! (1 for the accumulators, 1 for the output register). With input chunks arriving every cycle
+//! and a ready consumer, the tile fires every cycle: a vector takes `NF · SF` cycles (the unit's
+//! initiation interval), and its first output group appears `SF + 1` cycles after its first
+//! chunk is accepted, the last one `NF · SF + 1` cycles after.
 //!
 //! **Cost** ([`MvuParams::cost`]): the PE array's estimate ([`super::pe_array`]); the ROM as
 //! logic, about one LUT4 per 8 weight bits per word bit beyond the first (a mux tree Yosys packs
