@@ -554,10 +554,17 @@ impl PeParams {
         } else {
             tree.sext(width)?
         };
-        let mut sum = base.sext(width)?.add(&tree_ext)?;
+        // Two's complement addition gives the same bits signed or not; adding as unsigned
+        // keeps the zero-extended carry count unsigned, which Yosys's synth_xilinx maps to
+        // fewer LUTs (65 instead of 73 for a single-lane PoT PE) and synth_ice40 no worse.
+        let mut sum = base
+            .sext(width)?
+            .as_unsigned()
+            .add(&tree_ext.as_unsigned())?;
         if let Some(c) = carries {
-            sum = sum.add(&c.zext(width)?.as_signed())?;
+            sum = sum.add(&c.zext(width)?)?;
         }
+        let sum = sum.as_signed();
         let next = match self.overflow {
             Overflow::Wrap => sum,
             Overflow::Saturate => {
