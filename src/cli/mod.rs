@@ -3,7 +3,10 @@
 
 mod cast;
 mod hdl;
+mod sweep;
+mod synth;
 mod train;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +27,12 @@ enum Command {
     Train(train::TrainArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
     Hdl(hdl::HdlArgs),
+    /// Run a bit-width sweep file, merge its shards or redraw its plots.
+    Sweep(sweep::SweepArgs),
+    /// Lint a generated design and replay its vectors under Verilator.
+    Verify(verify::VerifyArgs),
+    /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
+    Synth(synth::SynthArgs),
 }
 
 /// Runs one parsed command line.
@@ -32,5 +41,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
         Command::Hdl(a) => hdl::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Synth(a) => synth::run(a),
     }
 }
