@@ -5,7 +5,6 @@
 use qforge::accel::vectors::{pe_stimulus, Rng};
 use qforge::accel::{Overflow, PeArrayParams, PeInputs, PeKind, PeParams, UniformWeights, Unit};
 use qforge::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
-use std::collections::VecDeque;
 
 /// Decodes a weight code the way the code contract (`num::codes`) defines it.
 fn weight_level(kind: &PeKind, code: u64) -> i128 {
@@ -81,7 +80,7 @@ fn reference_with_acc(pe: &PeParams, inputs: &[PeInputs], acc_bits: u32) -> Vec<
             continue;
         }
         let seen = if pe.input_reg() {
-            std::mem::replace(&mut in_stage, Some(inp.clone()))
+            in_stage.replace(inp.clone())
         } else {
             Some(inp.clone())
         };
