@@ -396,3 +396,11 @@ fn hand_written_reference_pes_equal_the_model() {
     let report = lint_and_replay_with("references", &parts, &files);
     assert_eq!(report.mismatches, 0, "{:?}", report.failure);
 }
+
+#[test]
+fn ir_snapshot_lints_clean() {
+    tool_or_fail(Tool::Verilator);
+    let snap = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/hdl/snapshots/qf_tiny_mac.v");
+    let report = lint(&[snap], "qf_tiny_mac").unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
+}

@@ -214,3 +214,25 @@ fn invalid_configurations_are_rejected_with_the_rule() {
     let ok = PeParams::new(PeKind::Ternary, 8, true, 8, 9, Overflow::Wrap).unwrap();
     assert!(PeArrayParams::new(ok, 0).is_err());
 }
+
+#[test]
+fn cost_estimates_are_non_zero_and_order_the_kinds() {
+    for pe in configs() {
+        let c = pe.cost();
+        assert!(c.lut > 0 && c.ff > 0 && c.carry > 0, "{}: {c:?}", pe.name());
+    }
+    let mk = |k: PeKind| {
+        PeParams::new(k, 8, true, 1, 24, Overflow::Wrap)
+            .unwrap()
+            .cost()
+    };
+    let uniform = mk(PeKind::Uniform(UniformWeights::new(8).unwrap()));
+    let pot = mk(PeKind::Pot(PotFormat::new(3, true, true).unwrap()));
+    assert!(pot.lut < uniform.lut, "pot {pot:?} vs uniform {uniform:?}");
+    let array = PeArrayParams::new(
+        PeParams::new(PeKind::Ternary, 4, true, 4, 8, Overflow::Wrap).unwrap(),
+        4,
+    )
+    .unwrap();
+    assert_eq!(array.cost().lut, 4 * array.row().cost().lut);
+}
