@@ -434,3 +434,41 @@ mod tests {
         assert_eq!(Dyadic::new((1 << 60) + 1, 0).to_f64_exact(), None);
     }
 }
+
+/// The two exact dyadic types in the crate must agree before one replaces the other.
+#[cfg(test)]
+mod agrees_with_num_dyadic {
+    use super::Dyadic;
+    use crate::num::dyadic::Dyadic as NumDyadic;
+    use proptest::prelude::*;
+
+    fn both(m: i128, e: i32) -> (Dyadic, NumDyadic) {
+        (Dyadic::new(m, e), NumDyadic::new(m, e))
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_printers_agree(m in any::<i128>(), e in -1100i32..1100) {
+            let (q, n) = both(m, e);
+            prop_assert_eq!(q.to_decimal_string(), n.to_string());
+            prop_assert_eq!((q.mantissa, q.exponent), (n.mantissa(), n.exp()));
+        }
+
+        #[test]
+        fn decimal_printers_agree_on_f64s(bits in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            prop_assume!(x.is_finite());
+            let (q, n) = (Dyadic::from_f64(x).unwrap(), NumDyadic::from_f64(x).unwrap());
+            prop_assert_eq!(q.to_decimal_string(), n.to_string());
+            prop_assert_eq!(q.to_f64(), n.to_f64());
+        }
+
+        #[test]
+        fn to_f64_and_ordering_agree(a in any::<i128>(), ea in -1000i32..1000, b in any::<i128>(), eb in -1000i32..1000) {
+            let (qa, na) = both(a, ea);
+            let (qb, nb) = both(b, eb);
+            prop_assert_eq!(qa.to_f64().to_bits(), na.to_f64().to_bits());
+            prop_assert_eq!(qa.cmp(&qb), na.cmp(&nb));
+        }
+    }
+}
