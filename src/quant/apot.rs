@@ -124,9 +124,7 @@ impl ApotQuantizer {
 
     /// The code of `x` when the largest level stands for `alpha`.
     pub fn project(&self, x: f64, alpha: f64) -> Result<i64, QuantError> {
-        let xd = Dyadic::from_f64(x)
-            .ok()
-            .ok_or(QuantError::NonFinite { index: 0, value: x })?;
+        let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         self.project_exact(xd, alpha)
     }
 

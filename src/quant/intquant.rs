@@ -169,9 +169,7 @@ pub(crate) fn check_scale(scale: f64) -> Result<(), QuantError> {
 
 /// `(q − zero_point) × scale`, exactly.
 pub(crate) fn dequantize_exact(q: i64, zero_point: i64, scale: f64) -> Result<Dyadic, QuantError> {
-    let s = Dyadic::from_f64(scale)
-        .ok()
-        .ok_or_else(|| bad("scale", scale, "must be finite"))?;
+    let s = Dyadic::from_f64(scale).map_err(|_| bad("scale", scale, "must be finite"))?;
     Dyadic::from_int(i128::from(q) - i128::from(zero_point))
         .checked_mul(s)
         .ok_or_else(|| bad("scale", scale, "gives a value out of range"))
@@ -185,13 +183,9 @@ pub(crate) fn round_clamp(
     mode: RoundingMode,
     range: IntRange,
 ) -> Result<i64, QuantError> {
-    let xd = Dyadic::from_f64(x)
-        .ok()
-        .ok_or(QuantError::NonFinite { index: 0, value: x })?;
+    let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
     check_scale(scale)?;
-    let sd = Dyadic::from_f64(scale)
-        .ok()
-        .ok_or_else(|| bad("scale", scale, "must be finite"))?;
+    let sd = Dyadic::from_f64(scale).map_err(|_| bad("scale", scale, "must be finite"))?;
     Ok(round_clamp_exact(xd, sd, zero_point, mode, range))
 }
 

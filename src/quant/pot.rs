@@ -124,9 +124,7 @@ impl PotConfig {
 
     /// The code of `x` for a channel whose smallest exponent is `e_min`.
     pub fn project(&self, x: f64, e_min: i32) -> Result<i64, QuantError> {
-        let xd = Dyadic::from_f64(x)
-            .ok()
-            .ok_or(QuantError::NonFinite { index: 0, value: x })?;
+        let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         self.project_exact(xd, e_min)
     }
 

@@ -174,15 +174,12 @@ impl ChannelQuantizer for UniformConfig {
         let zero_point = if self.symmetric {
             0
         } else {
-            let neg_lo = Dyadic::from_f64(-lo)
-                .ok()
-                .ok_or_else(|| bad("lo", lo, "must be finite"))?;
+            let neg_lo = Dyadic::from_f64(-lo).map_err(|_| bad("lo", lo, "must be finite"))?;
             let scaled = neg_lo
                 .checked_mul(Dyadic::from_int(i128::from(divisor)))
                 .ok_or_else(|| bad("lo", lo, "is out of range"))?;
             let num = Dyadic::from_f64(numerator)
-                .ok()
-                .ok_or_else(|| bad("scale", numerator, "must be finite"))?;
+                .map_err(|_| bad("scale", numerator, "must be finite"))?;
             round_clamp_exact(scaled, num, range.min, RoundingMode::HalfEven, range)
         };
         Ok(UniformParams {
@@ -194,9 +191,7 @@ impl ChannelQuantizer for UniformConfig {
 
     fn code(&self, x: f64, p: &UniformParams) -> Result<i64, QuantError> {
         let range = self.range()?;
-        let xd = Dyadic::from_f64(x)
-            .ok()
-            .ok_or(QuantError::NonFinite { index: 0, value: x })?;
+        let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         let scaled = xd
             .checked_mul(Dyadic::from_int(i128::from(p.divisor)))
             .ok_or_else(|| bad("divisor", p.divisor, "is out of range"))?;
