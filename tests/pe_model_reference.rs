@@ -211,6 +211,13 @@ fn invalid_configurations_are_rejected_with_the_rule() {
             .contains("must be 1 for binary")
     );
     assert!(UniformWeights::new(0).is_err());
+    let huge = PeKind::Pot(PotFormat::new(6, true, false).unwrap());
+    assert!(PeParams::new(huge, 8, true, 1, 64, Overflow::Wrap)
+        .unwrap_err()
+        .to_string()
+        .contains("shifts up to 63"));
+    let wide = PeKind::Pot(PotFormat::new(6, true, true).unwrap()); // shifts up to 62
+    assert!(PeParams::new(wide, 32, true, 1, 64, Overflow::Wrap).is_err());
     let ok = PeParams::new(PeKind::Ternary, 8, true, 8, 9, Overflow::Wrap).unwrap();
     assert!(PeArrayParams::new(ok, 0).is_err());
 }

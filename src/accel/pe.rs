@@ -259,6 +259,16 @@ impl PeParams {
         }
         if let PeKind::Pot(f) = &kind {
             PotFormat::new(f.exp_bits, f.signed, f.zero_code)?;
+            if f.max_shift() > 40 {
+                return Err(bad(
+                    "exp_bits",
+                    f.exp_bits,
+                    format!(
+                        "gives shifts up to {}; PEs take shifts up to 40",
+                        f.max_shift()
+                    ),
+                ));
+            }
         }
         if let PeKind::Apot(f) = &kind {
             let levels = (1usize << f.term_bits.min(8)) - 1;
@@ -288,6 +298,15 @@ impl PeParams {
             fault: Fault::None,
         };
         let need = pe.min_acc_bits();
+        if need > 64 {
+            return Err(bad(
+                "acc_bits",
+                acc_bits,
+                format!(
+                    "cannot hold one lane's product, which needs {need} bits (the limit is 64)"
+                ),
+            ));
+        }
         if acc_bits < need || acc_bits > 64 {
             return Err(bad(
                 "acc_bits",
