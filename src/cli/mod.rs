@@ -2,6 +2,9 @@
 //! validated configuration once and calling the library.
 
 mod cast;
+mod demo;
+mod eval;
+mod quantize;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +24,12 @@ enum Command {
     Cast(cast::CastArgs),
     /// Train a float network on digits or MNIST and write it as a RON model.
     Train(train::TrainArgs),
+    /// Quantize a float model with a spec into an integer model file.
+    Quantize(quantize::QuantizeArgs),
+    /// Evaluate a float or integer model: accuracy, MACs, throughput.
+    Eval(eval::EvalArgs),
+    /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs one parsed command line.
@@ -28,5 +37,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
+        Command::Quantize(a) => quantize::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Demo(a) => demo::run(a),
     }
 }

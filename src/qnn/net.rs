@@ -292,6 +292,21 @@ impl QNet {
         }
     }
 
+    /// The predicted class of one sample's outputs: the index of the largest *real* value
+    /// (per-channel scales make raw accumulators incomparable), the first on ties.
+    pub fn class_of(&self, outputs: &[i64]) -> usize {
+        let mut best = 0;
+        let mut best_v = f64::NEG_INFINITY;
+        for (j, &v) in outputs.iter().enumerate() {
+            let r = self.dequantize_output(j, v);
+            if r > best_v {
+                best = j;
+                best_v = r;
+            }
+        }
+        best
+    }
+
     /// Parses an integer-model file's text; `path` is used in messages (`path:line:col: ...`).
     pub fn from_ron_str(text: &str, path: &str) -> Result<QNet, QnnError> {
         let net: QNet = ron::from_str(text).map_err(|e| QnnError::Parse {
