@@ -184,3 +184,85 @@ fn lint_reports_width_mismatch() {
         report.warnings
     );
 }
+
+#[test]
+fn replay_checks_many_lanes_per_cycle_and_names_the_failing_lane() {
+    // 64 combinational adders side by side: tb_in[16i +: 16] = {b, a}, tb_out[9i +: 9] = a + b.
+    const LANES: u32 = 64;
+    let mut rng = Rng(7);
+    let mut set = VectorSet::new(16 * LANES, 9 * LANES);
+    for _ in 0..200 {
+        let mut input = Bits::zero(16 * LANES);
+        let mut expect = Bits::zero(9 * LANES);
+        for lane in 0..LANES {
+            let (a, b) = (rng.byte(), rng.byte());
+            input.set_field(16 * lane, 8, a.into()).unwrap();
+            input.set_field(16 * lane + 8, 8, b.into()).unwrap();
+            expect.set_field(9 * lane, 9, (a + b).into()).unwrap();
+        }
+        set.push(Cycle {
+            input,
+            expect: Some(expect),
+        })
+        .unwrap();
+    }
+    let sources = [hw("add8_comb/add8_comb.v"), hw("add8_lanes/qf_tb_dut.v")];
+    let report = run(&sources, &set);
+    assert_eq!(report.mismatches, 0, "{report:?}");
+    assert_eq!(report.checked, 200);
+
+    // Lane 37 of cycle 120 expects one more than the sum.
+    let expect = set.cycles[120].expect.as_mut().unwrap();
+    let good = expect.get_field_signed(9 * 37, 9).unwrap();
+    expect.set_field(9 * 37, 9, good ^ 1).unwrap();
+    let report = run(&sources, &set);
+    let failure = report.failure.expect("the planted error must be found");
+    assert_eq!(failure.cycle, 120);
+    assert_eq!(report.checked, 120);
+    assert_eq!(failure.mismatched_bits(), vec![9 * 37]);
+}
+
+#[test]
+fn replay_writes_a_vcd_on_request() {
+    let vcd = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("add8_comb.vcd");
+    let _ = std::fs::remove_file(&vcd);
+    let mut set = VectorSet::new(16, 9);
+    for a in 0..10i64 {
+        let mut input = Bits::zero(16);
+        input.set_field(0, 8, a.into()).unwrap();
+        set.push(Cycle {
+            input,
+            expect: Some(sum_bits(a)),
+        })
+        .unwrap();
+    }
+    let options = ReplayOptions {
+        vcd: Some(vcd.clone()),
+        ..options()
+    };
+    let sources = [hw("add8_comb/add8_comb.v"), hw("add8_comb/qf_tb_dut.v")];
+    let report = replay_vectors(&sources, &set, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.mismatches, 0);
+    let text = std::fs::read_to_string(&vcd).expect("the VCD was written");
+    assert!(text.contains("$enddefinitions"), "not a VCD");
+    assert!(text.contains("tb_out"), "tb_out not traced");
+}
+
+#[test]
+fn build_error_carries_verilator_error_lines() {
+    let broken = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("broken_dut.v");
+    std::fs::write(
+        &broken,
+        "module qf_tb_dut(input wire clk, input wire [15:0] tb_in, output wire [8:0] tb_out);\n\
+         assign tb_out = tb_in[8:0] +;\nendmodule\n",
+    )
+    .unwrap();
+    let err = replay_vectors(&[broken], &VectorSet::new(16, 9), &options()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, qforge::verify::Error::ToolFailed { .. }),
+        "{message}"
+    );
+    assert!(message.contains("%Error"), "{message}");
+    assert!(message.contains("broken_dut.v:2"), "{message}");
+}

@@ -5,7 +5,10 @@ mod cast;
 mod demo;
 mod eval;
 mod quantize;
+mod sweep;
+mod synth;
 mod train;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +33,12 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
     Demo(demo::DemoArgs),
+    /// Run a bit-width sweep file, merge its shards or redraw its plots.
+    Sweep(sweep::SweepArgs),
+    /// Lint a generated design and replay its vectors under Verilator.
+    Verify(verify::VerifyArgs),
+    /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
+    Synth(synth::SynthArgs),
 }
 
 /// Runs one parsed command line.
@@ -40,5 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Synth(a) => synth::run(a),
     }
 }

@@ -1,1 +1,37 @@
 //! Sweeps over number formats and bit widths, area models, Pareto fronts and plots.
+//!
+//! A sweep is data: a RON [sweep file](sweep_file) in; `results.csv`, `results.json` (JSON
+//! Lines), `meta.json`, plots and `index.html` out. The pieces, one per file:
+//!
+//! - [`sweep_file`]: the sweep file format (axes, ranges, constraints) and its errors;
+//! - [`grid`]: the Cartesian product, constraints, point ids and labels, shards;
+//! - [`evaluator`]: the [`Evaluator`](evaluator::Evaluator) trait a sweep is generic over;
+//! - [`runner`]: parallel evaluation, streaming results, resume; [`merge`]: joining shards;
+//! - [`results`]: rows, CSV and JSON Lines; [`meta`]: `meta.json`;
+//! - [`pareto`]: non-dominated fronts; [`plot`], [`png`], [`html`]: figures and the index page;
+//! - [`fit`]: least squares; [`area_model`]: per-unit cost models, fitting, error reports and
+//!   the FINN-R baseline;
+//! - [`wiring`]: where the command takes its evaluator from.
+//!
+//! ```
+//! use qforge::explore::{grid::Grid, sweep_file::SweepFile};
+//! let sweep = SweepFile::load("models/sweep_default.ron".as_ref()).unwrap();
+//! let grid = Grid::new(&sweep, "models/sweep_default.ron").unwrap();
+//! assert!(grid.points().len() > 10);
+//! ```
+
+pub mod area_model;
+pub mod error;
+pub mod evaluator;
+pub mod fit;
+pub mod grid;
+pub mod html;
+pub mod merge;
+pub mod meta;
+pub mod pareto;
+pub mod plot;
+pub mod png;
+pub mod results;
+pub mod runner;
+pub mod sweep_file;
+pub mod wiring;

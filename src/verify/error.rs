@@ -19,20 +19,20 @@ pub enum Error {
         detail: String,
     },
     /// Reading or writing a file (or folder) failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or folder concerned.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (part of the message, so not chained as a source).
+        error: std::io::Error,
     },
     /// A tool could not be started or waited for.
-    #[error("cannot run {tool}: {source}")]
+    #[error("cannot run {tool}: {error}")]
     Spawn {
         /// The tool's command name.
         tool: &'static str,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (part of the message, so not chained as a source).
+        error: std::io::Error,
     },
     /// A tool ran longer than allowed and was stopped.
     #[error("{tool} timed out after {seconds} s and was stopped")]
@@ -75,6 +75,12 @@ pub enum Error {
     /// A value or field does not fit the rule it must follow.
     #[error("{0}")]
     Invalid(String),
+    /// Place and route found no register-to-register path, so there is no Fmax to report.
+    #[error("{tool} reports no Fmax: the design has no register-to-register path")]
+    NoTimedPath {
+        /// The tool's command name.
+        tool: &'static str,
+    },
     /// Synthesis inferred latches.
     #[error("design infers latches: {0}")]
     Latch(String),
@@ -87,10 +93,10 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

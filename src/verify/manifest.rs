@@ -27,6 +27,17 @@ pub enum DesignKind {
     Net,
 }
 
+impl DesignKind {
+    /// The name used in the manifest (`pe`, `pe_grid`, `net`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DesignKind::Pe => "pe",
+            DesignKind::PeGrid => "pe_grid",
+            DesignKind::Net => "net",
+        }
+    }
+}
+
 /// `DIR/qforge.json`: what a generator wrote and how to replay it. Paths are relative to `DIR`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -147,5 +158,60 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_string(),
         None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Manifest {
+        Manifest {
+            kind: DesignKind::PeGrid,
+            top: "qf_pe_grid".into(),
+            sources: vec!["rtl/a.v".into(), "rtl/qf_tb_dut.v".into()],
+            wrapper: "rtl/qf_tb_dut.v".into(),
+            in_width: 33,
+            out_width: 20,
+            cycles: 12,
+            stimulus: "vectors/stimulus.hex".into(),
+            expected: "vectors/expected.hex".into(),
+            parameters: BTreeMap::from([("pe".into(), "4".into())]),
+        }
+    }
+
+    #[test]
+    fn json_field_names_follow_the_contract() {
+        let json = serde_json::to_value(example()).unwrap();
+        assert_eq!(json["kind"], "pe_grid");
+        for key in [
+            "top",
+            "sources",
+            "wrapper",
+            "in_width",
+            "out_width",
+            "cycles",
+            "stimulus",
+            "expected",
+            "parameters",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        let back: Manifest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, example());
+    }
+
+    #[test]
+    fn design_sources_leave_the_wrapper_out() {
+        let dir = Path::new("d");
+        assert_eq!(example().design_sources(dir), vec![dir.join("rtl/a.v")]);
+        assert_eq!(example().all_sources(dir).len(), 2);
+    }
+
+    #[test]
+    fn wrapper_must_be_among_sources() {
+        let mut m = example();
+        m.sources.pop();
+        assert!(m.validate().unwrap_err().to_string().contains("wrapper"));
     }
 }

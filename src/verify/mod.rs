@@ -26,8 +26,10 @@
 
 mod error;
 pub mod manifest;
+pub mod nextpnr;
 pub mod tools;
 pub mod vectors;
 pub mod verilator;
+pub mod yosys;
 
 pub use error::{Error, Result};

@@ -178,9 +178,9 @@ pub fn run(tool: Tool, mut cmd: Command, timeout: Duration) -> Result<Output> {
         cmd.process_group(0);
     }
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+    let mut child = cmd.spawn().map_err(|error| Error::Spawn {
         tool: tool.name(),
-        source,
+        error,
     })?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
@@ -196,10 +196,10 @@ pub fn run(tool: Tool, mut cmd: Command, timeout: Duration) -> Result<Output> {
                 });
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(source) => {
+            Err(error) => {
                 return Err(Error::Spawn {
                     tool: tool.name(),
-                    source,
+                    error,
                 })
             }
         }
@@ -226,12 +226,43 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<S
 fn kill_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", child.id()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        // The child leads its own process group (process_group(0)), so -pid names exactly that
+        // group. Spelled `-s KILL -- -pid`: procps-ng's kill reads `kill -KILL -1234` as
+        // kill(-1, SIGKILL), i.e. every process the user may signal.
+        let pid = child.id();
+        if pid > 1 {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--"])
+                .arg(format!("-{pid}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
     let _ = child.kill();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hanging_tool_is_stopped_at_the_time_limit() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30 & sleep 30"]);
+        let start = Instant::now();
+        let err = run(Tool::Yosys, cmd, Duration::from_millis(200)).unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err}");
+        // The background sleep holds the pipes too: returning at all shows the group was killed.
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn missing_tool_message_names_install_command_and_variable() {
+        let e = Tool::Verilator.missing(String::new());
+        assert_eq!(
+            e.to_string(),
+            "verilator not found: install it (apt-get install verilator) or set QFORGE_VERILATOR"
+        );
+    }
 }

@@ -380,3 +380,102 @@ fn read_lines(path: &Path, width: u32) -> Result<Vec<Bits>> {
     }
     Ok(values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_has_exactly_ceil_width_over_4_digits() {
+        for (width, digits) in [
+            (1, 1),
+            (4, 1),
+            (5, 2),
+            (8, 2),
+            (9, 3),
+            (64, 16),
+            (65, 17),
+            (300, 75),
+        ] {
+            assert_eq!(Bits::zero(width).to_hex().len(), digits, "width {width}");
+        }
+    }
+
+    #[test]
+    fn negative_values_truncate_in_twos_complement() {
+        let mut b = Bits::zero(12);
+        b.set_field(0, 4, -1).unwrap();
+        b.set_field(4, 8, -128).unwrap();
+        assert_eq!(b.to_hex(), "80f");
+        assert_eq!(b.get_field_signed(4, 8).unwrap(), -128);
+        assert_eq!(b.get_field(4, 8).unwrap(), 128);
+        b.set_field(0, 4, 0x35).unwrap(); // only the low 4 bits fit
+        assert_eq!(b.to_hex(), "805");
+    }
+
+    #[test]
+    fn fields_straddling_words_round_trip() {
+        let mut b = Bits::zero(200);
+        b.set_field(60, 100, -2).unwrap();
+        assert_eq!(b.get_field_signed(60, 100).unwrap(), -2);
+        assert_eq!(b.get_field(0, 60).unwrap(), 0);
+        assert_eq!(b.get_field(160, 40).unwrap(), 0);
+        assert_eq!(Bits::from_hex(&b.to_hex(), 200).unwrap(), b);
+        let mut wide = Bits::zero(260);
+        wide.set_bits(30, &b).unwrap();
+        assert_eq!(wide.get_field_signed(90, 100).unwrap(), -2);
+    }
+
+    #[test]
+    fn out_of_range_fields_are_errors_not_panics() {
+        let mut b = Bits::zero(8);
+        assert!(b.set_field(4, 5, 0).is_err());
+        assert!(b.set_field(0, 0, 0).is_err());
+        assert!(b.get_field(u32::MAX, 2).is_err());
+        assert!(Bits::from_hex("1ff", 8).is_err());
+        assert!(Bits::from_hex("xz", 8).is_err());
+    }
+
+    #[test]
+    fn expect_lines_carry_the_check_bit_above_out_width() {
+        let dir = std::env::temp_dir().join(format!("qforge-vectors-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (stim, exp) = (dir.join("s.hex"), dir.join("e.hex"));
+        let mut set = VectorSet::new(5, 8);
+        let mut e = Bits::zero(8);
+        e.set_field(0, 8, -1).unwrap();
+        set.push(Cycle {
+            input: Bits::from_hex("1f", 5).unwrap(),
+            expect: Some(e),
+        })
+        .unwrap();
+        set.push(Cycle {
+            input: Bits::zero(5),
+            expect: None,
+        })
+        .unwrap();
+        set.write(&stim, &exp).unwrap();
+        assert_eq!(std::fs::read_to_string(&stim).unwrap(), "1f\n00\n");
+        // OUT_W = 8: the check bit needs a third digit.
+        assert_eq!(std::fs::read_to_string(&exp).unwrap(), "1ff\n000\n");
+        assert_eq!(VectorSet::read(&stim, &exp, 5, 8).unwrap(), set);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn widths_are_checked_on_push() {
+        let mut set = VectorSet::new(5, 8);
+        assert!(set
+            .push(Cycle {
+                input: Bits::zero(6),
+                expect: None
+            })
+            .is_err());
+        assert!(set
+            .push(Cycle {
+                input: Bits::zero(5),
+                expect: Some(Bits::zero(7))
+            })
+            .is_err());
+    }
+}

@@ -15,7 +15,7 @@
 
 use super::error::{Error, Result};
 use super::tools::{locate, run, Tool, ToolPath};
-use super::vectors::VectorSet;
+use super::vectors::{Bits, VectorSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -116,12 +116,33 @@ pub struct Failure {
     pub expected_hex: String,
 }
 
+impl Failure {
+    /// The bit positions of `tb_out` where the output differed from the expected value, lowest
+    /// first: with lanes packed side by side, `bit / lane_width` names the failing lane.
+    pub fn mismatched_bits(&self) -> Vec<u32> {
+        let width = (self.got_hex.len().max(self.expected_hex.len()) * 4) as u32;
+        match (
+            Bits::from_hex(&self.got_hex, width),
+            Bits::from_hex(&self.expected_hex, width),
+        ) {
+            (Ok(got), Ok(expected)) => (0..width)
+                .filter(|&b| {
+                    got.get_field(b, 1).unwrap_or(0) != expected.get_field(b, 1).unwrap_or(0)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// The outcome of a replay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayReport {
     /// Cycles replayed (up to and including the failing one).
     pub cycles: u64,
-    /// Cycles whose output was compared and matched.
+    /// Cycles whose output was compared and matched. The FAIL line does not carry it, so after a
+    /// mismatch it is known only when the vectors are (see [`ReplayReport::count_checked`]);
+    /// [`replay`] then reports 0.
     pub checked: u64,
     /// 0, or 1: the testbench stops at the first mismatch.
     pub mismatches: u64,
@@ -136,6 +157,19 @@ pub struct ReplayReport {
 }
 
 impl ReplayReport {
+    /// Fills in `checked` after a mismatch: the checked cycles before the failing one.
+    pub fn count_checked(&mut self, vectors: &VectorSet) {
+        if let Some(f) = &self.failure {
+            let before = usize::try_from(f.cycle).unwrap_or(usize::MAX);
+            self.checked = vectors
+                .cycles
+                .iter()
+                .take(before)
+                .filter(|c| c.expect.is_some())
+                .count() as u64;
+        }
+    }
+
     /// Simulated cycles per second of wall-clock run time.
     pub fn cycles_per_second(&self) -> f64 {
         if self.run_seconds > 0.0 {
@@ -164,7 +198,9 @@ pub fn replay_vectors(
         stimulus,
         expected,
     };
-    replay(&input, options)
+    let mut report = replay(&input, options)?;
+    report.count_checked(vectors);
+    Ok(report)
 }
 
 /// Builds the testbench with the sources under `verilator --binary` and replays the vector

@@ -1,0 +1,153 @@
+//! `qforge verify DIR`: lint a generated design and replay its vectors under Verilator.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use qforge::verify::manifest::Manifest;
+use qforge::verify::tools::{locate, Tool};
+use qforge::verify::vectors::VectorSet;
+use qforge::verify::verilator::{self, ReplayInput, ReplayOptions};
+use std::path::PathBuf;
+
+/// Arguments of `qforge verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Design folder holding `qforge.json` (as written by `qforge hdl ... -o DIR`).
+    dir: PathBuf,
+    /// Print one JSON object with the results as the last line.
+    #[arg(long)]
+    json: bool,
+    /// Dump a VCD of the replay to this file (rebuilds the simulator with tracing).
+    #[arg(long, value_name = "FILE")]
+    vcd: Option<PathBuf>,
+    /// Where built simulators are cached [default: the system temp folder].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Parallel C++ compile jobs (0 = number of CPUs).
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+}
+
+/// Runs `qforge verify`.
+pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
+    // The missing-tool message comes first: nothing below can work without Verilator.
+    locate(Tool::Verilator)?;
+    let dir = &args.dir;
+    let manifest = Manifest::load(dir)?;
+    let stimulus = dir.join(&manifest.stimulus);
+    let expected = dir.join(&manifest.expected);
+    let vectors = VectorSet::read(&stimulus, &expected, manifest.in_width, manifest.out_width)?;
+    if vectors.cycles.len() as u64 != manifest.cycles {
+        bail!(
+            "{} holds {} cycles but the manifest says {}",
+            stimulus.display(),
+            vectors.cycles.len(),
+            manifest.cycles
+        );
+    }
+
+    let design = verilator::lint(&manifest.design_sources(dir), &manifest.top)?;
+    let wrapper = verilator::lint(&manifest.all_sources(dir), "qf_tb_dut")?;
+    // The wrapper lint reads the design too: report each warning once.
+    let mut warnings: Vec<String> = design.warnings;
+    for w in wrapper.warnings {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
+
+    let input = ReplayInput {
+        sources: manifest.all_sources(dir),
+        in_width: manifest.in_width,
+        out_width: manifest.out_width,
+        cycles: manifest.cycles,
+        stimulus,
+        expected,
+    };
+    let options = ReplayOptions {
+        cache_dir: Some(
+            args.cache_dir
+                .clone()
+                .unwrap_or_else(|| std::env::temp_dir().join("qforge-verilator-cache")),
+        ),
+        vcd: args.vcd.clone(),
+        jobs: args.jobs,
+        ..ReplayOptions::default()
+    };
+    let mut replay = verilator::replay(&input, &options).context("replay")?;
+    replay.count_checked(&vectors);
+
+    println!(
+        "design   {} ({}), {} sources, IN_W={} OUT_W={}",
+        manifest.top,
+        manifest.kind.name(),
+        manifest.sources.len(),
+        manifest.in_width,
+        manifest.out_width
+    );
+    println!(
+        "lint     {} warnings (verilator --lint-only -Wall)",
+        warnings.len()
+    );
+    for w in &warnings {
+        println!("         {w}");
+    }
+    println!(
+        "replay   {} vectors, {} cycles simulated, {} checked, {} mismatches",
+        vectors.cycles.len(),
+        replay.cycles,
+        replay.checked,
+        replay.mismatches
+    );
+    if let Some(f) = &replay.failure {
+        println!(
+            "         first mismatch at cycle {}: in={} got={} expected={}",
+            f.cycle, f.input_hex, f.got_hex, f.expected_hex
+        );
+    }
+    println!(
+        "time     build {:.2} s{}, run {:.3} s, {:.2} M cycles/s",
+        replay.build_seconds,
+        if replay.cached { " (cached)" } else { "" },
+        replay.run_seconds,
+        replay.cycles_per_second() / 1e6
+    );
+    if let Some(vcd) = &args.vcd {
+        println!("vcd      {}", vcd.display());
+    }
+    if args.json {
+        let failure = replay.failure.as_ref().map(|f| {
+            serde_json::json!({
+                "cycle": f.cycle, "in": f.input_hex, "got": f.got_hex, "expected": f.expected_hex,
+            })
+        });
+        let summary = serde_json::json!({
+            "top": manifest.top,
+            "vectors": vectors.cycles.len(),
+            "cycles": replay.cycles,
+            "checked": replay.checked,
+            "mismatches": replay.mismatches,
+            "lint_warnings": warnings.len(),
+            "failure": failure,
+            "build_seconds": replay.build_seconds,
+            "run_seconds": replay.run_seconds,
+            "cycles_per_second": replay.cycles_per_second(),
+            "cached": replay.cached,
+        });
+        println!("{summary}");
+    }
+
+    let mut problems = Vec::new();
+    if !warnings.is_empty() {
+        problems.push(format!("lint found {} warnings", warnings.len()));
+    }
+    if let Some(f) = &replay.failure {
+        problems.push(format!(
+            "replay found a mismatch at cycle {} (got {}, expected {})",
+            f.cycle, f.got_hex, f.expected_hex
+        ));
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join(" and "));
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! The one error type of the `explore` module area.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading a sweep, running it, merging, plotting or fitting.
+///
+/// Messages are lowercase and one line; errors about a user's file name the file and, where the
+/// file has one, the `line:col` position.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// A sweep file that does not parse or means nothing: `file:line:col: message`.
+    #[error("{file}:{line}:{col}: {message}")]
+    SweepFile {
+        /// The sweep file as given.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong, naming the bad value and the rule.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A results file (`results.csv`, `results.json`, `meta.json`) that does not parse.
+    #[error("{}:{line}: {message}", path.display())]
+    Results {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when the whole file is at fault).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `--shard` argument that is not `i/n` with `i < n`.
+    #[error("invalid shard `{0}`: expected i/n with n >= 1 and 0 <= i < n")]
+    BadShard(String),
+    /// Results folders of different sweeps were given to `merge`.
+    #[error("{} holds sweep {found}, but {} holds sweep {expected}: shards of different sweeps cannot be merged", other.display(), first.display())]
+    ShardMismatch {
+        /// The first folder.
+        first: PathBuf,
+        /// Its sweep hash.
+        expected: String,
+        /// The folder that differs.
+        other: PathBuf,
+        /// Its sweep hash.
+        found: String,
+    },
+    /// Two shards hold different results for the same point.
+    #[error("point {id} has different results in {} and {}", a.display(), b.display())]
+    ConflictingRows {
+        /// The point id.
+        id: String,
+        /// One folder.
+        a: PathBuf,
+        /// The other folder.
+        b: PathBuf,
+    },
+    /// An evaluator failed in a way that stops the sweep (rows written so far are kept; `--resume`
+    /// continues from them).
+    #[error("evaluating point {id} ({label}): {message}")]
+    Evaluation {
+        /// The point id.
+        id: String,
+        /// The point label.
+        label: String,
+        /// The evaluator's message.
+        message: String,
+    },
+    /// No evaluator is wired into the sweep command.
+    #[error("{0}")]
+    NoEvaluator(String),
+    /// Drawing a plot failed.
+    #[error("plot {name}: {message}")]
+    Plot {
+        /// The plot's file stem.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A least-squares fit or an area-model evaluation that cannot be done.
+    #[error("area model: {0}")]
+    Fit(String),
+}
+
+impl ExploreError {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ExploreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result with [`ExploreError`].
+pub type Result<T, E = ExploreError> = std::result::Result<T, E>;

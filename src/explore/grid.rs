@@ -1,0 +1,300 @@
+//! The grid of a sweep: the Cartesian product of its axes, pruned by its constraints.
+//!
+//! The order is deterministic: axes vary in the order `weight_scheme, weight_bits,
+//! activation_bits, layer_overrides, calibration, scale_bits, accumulator, folding, fpga`, the
+//! last fastest, each in its file order. Every point has a stable id, 16 hex digits of the FNV-1a
+//! 64-bit hash of its canonical key (the axis values spelled out), so the same point has the same
+//! id in every sweep that contains it, and a readable label. The sweep hash is the FNV-1a hash of
+//! all point keys in grid order: two results folders with the same sweep hash hold the same grid.
+//!
+//! ```
+//! use qforge::explore::{grid::Grid, sweep_file::SweepFile};
+//! let text = r#"(name: "t", model: "m.ron", axes: (weight_scheme: [uniform, binary],
+//!     weight_bits: [1, 4], activation_bits: [8], calibration: [minmax], scale_bits: [8],
+//!     accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
+//! let grid = Grid::new(&SweepFile::parse(text, "t.ron").unwrap(), "t.ron").unwrap();
+//! // scheme_bits keeps uniform 4-bit and binary 1-bit only.
+//! assert_eq!(grid.points().len(), 2);
+//! assert_eq!(grid.points()[0].label, "uniform W4A8 minmax s8 acc:proven fully_parallel ice40");
+//! ```
+
+use crate::explore::error::{ExploreError, Result};
+use crate::explore::sweep_file::{
+    AccumulatorPolicy, Calibration, Constraint, Folding, FpgaTarget, LayerOverride, SweepFile,
+    WeightScheme,
+};
+use serde::{Deserialize, Serialize};
+
+/// The axis values of one point: everything an evaluator needs besides the model.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PointConfig {
+    /// Weight coding scheme.
+    pub weight_scheme: WeightScheme,
+    /// Global weight width.
+    pub weight_bits: u32,
+    /// Global activation width.
+    pub activation_bits: u32,
+    /// Per-layer overrides (empty: uniform precision).
+    pub layer_overrides: Vec<LayerOverride>,
+    /// Calibration method.
+    pub calibration: Calibration,
+    /// Width of the requantization multiplier.
+    pub scale_bits: u32,
+    /// Accumulator policy.
+    pub accumulator: AccumulatorPolicy,
+    /// Folding target.
+    pub folding: Folding,
+    /// FPGA family.
+    pub fpga: FpgaTarget,
+}
+
+impl PointConfig {
+    /// The canonical key the id is hashed from; it spells out every axis value.
+    pub fn key(&self) -> String {
+        format!(
+            "scheme={};wb={};ab={};ovr={};cal={};sb={};acc={};fold={};fpga={}",
+            self.weight_scheme.name(),
+            self.weight_bits,
+            self.activation_bits,
+            self.overrides_text(),
+            self.calibration.name(),
+            self.scale_bits,
+            self.accumulator,
+            self.folding,
+            self.fpga.name()
+        )
+    }
+
+    /// The overrides as text: `L0:W8A8 L2:W2`, empty without overrides.
+    pub fn overrides_text(&self) -> String {
+        let parts: Vec<String> = self.layer_overrides.iter().map(|o| o.to_string()).collect();
+        parts.join(" ")
+    }
+
+    /// The stable id: 16 lowercase hex digits of FNV-1a 64 over [`PointConfig::key`].
+    pub fn id(&self) -> String {
+        format!("{:016x}", fnv1a64(self.key().as_bytes()))
+    }
+
+    /// A readable label, e.g. `pot W4A8 [L0:W8A8] mse s8 acc:16sat pe_budget(64) ice40`.
+    pub fn label(&self) -> String {
+        let overrides = if self.layer_overrides.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", self.overrides_text())
+        };
+        format!(
+            "{} W{}A{}{} {} s{} acc:{} {} {}",
+            self.weight_scheme.name(),
+            self.weight_bits,
+            self.activation_bits,
+            overrides,
+            self.calibration.name(),
+            self.scale_bits,
+            self.accumulator,
+            self.folding,
+            self.fpga.name()
+        )
+    }
+
+    fn satisfies(&self, constraint: Constraint) -> bool {
+        let layer_bits = self.layer_overrides.iter().map(|o| {
+            (
+                o.weight_bits.unwrap_or(self.weight_bits),
+                o.activation_bits.unwrap_or(self.activation_bits),
+            )
+        });
+        let mut all = std::iter::once((self.weight_bits, self.activation_bits)).chain(layer_bits);
+        match constraint {
+            Constraint::SchemeBits => {
+                let range = self.weight_scheme.weight_bit_range();
+                all.all(|(w, _)| range.contains(&w))
+            }
+            Constraint::WeightBitsLeActivationBits => all.all(|(w, a)| w <= a),
+        }
+    }
+}
+
+/// One point of a grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    /// Position in grid order (after constraints), from 0.
+    pub index: usize,
+    /// Stable id ([`PointConfig::id`]).
+    pub id: String,
+    /// Readable label ([`PointConfig::label`]).
+    pub label: String,
+    /// The axis values.
+    pub config: PointConfig,
+}
+
+/// The most combinations (before constraints) a grid may have.
+pub const MAX_GRID_POINTS: usize = 1_000_000;
+
+/// The points of a sweep in grid order.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    points: Vec<Point>,
+    hash: String,
+}
+
+impl Grid {
+    /// Expands a sweep file; `file` names it in errors (a grid the constraints empty is an error).
+    pub fn new(sweep: &SweepFile, file: &str) -> Result<Grid> {
+        let a = &sweep.axes;
+        let product = [
+            a.weight_scheme.values().len(),
+            a.weight_bits.values().len(),
+            a.activation_bits.values().len(),
+            a.layer_overrides.values().len(),
+            a.calibration.values().len(),
+            a.scale_bits.values().len(),
+            a.accumulator.values().len(),
+            a.folding.values().len(),
+            a.fpga.values().len(),
+        ]
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .unwrap_or(usize::MAX);
+        if product > MAX_GRID_POINTS {
+            return Err(ExploreError::SweepFile {
+                file: file.to_string(),
+                line: 1,
+                col: 1,
+                message: format!(
+                    "the axes span {product} combinations, more than the {MAX_GRID_POINTS} a sweep may have: \
+                     split it into several sweeps or narrow the axes"
+                ),
+            });
+        }
+        let mut points = Vec::new();
+        let mut hasher = Fnv1a64::new();
+        for &weight_scheme in a.weight_scheme.values() {
+            for &weight_bits in a.weight_bits.values() {
+                for &activation_bits in a.activation_bits.values() {
+                    for overrides in a.layer_overrides.values() {
+                        for &calibration in a.calibration.values() {
+                            for &scale_bits in a.scale_bits.values() {
+                                for &accumulator in a.accumulator.values() {
+                                    for &folding in a.folding.values() {
+                                        for &fpga in a.fpga.values() {
+                                            let config = PointConfig {
+                                                weight_scheme,
+                                                weight_bits,
+                                                activation_bits,
+                                                layer_overrides: overrides.clone(),
+                                                calibration,
+                                                scale_bits,
+                                                accumulator,
+                                                folding,
+                                                fpga,
+                                            };
+                                            if sweep
+                                                .constraints
+                                                .iter()
+                                                .all(|&c| config.satisfies(c))
+                                            {
+                                                hasher.update(config.key().as_bytes());
+                                                hasher.update(b"\n");
+                                                points.push(Point {
+                                                    index: points.len(),
+                                                    id: config.id(),
+                                                    label: config.label(),
+                                                    config,
+                                                });
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if points.is_empty() {
+            return Err(ExploreError::SweepFile {
+                file: file.to_string(),
+                line: 1,
+                col: 1,
+                message: format!(
+                    "the constraints {:?} leave no point of the grid",
+                    sweep.constraints
+                ),
+            });
+        }
+        Ok(Grid {
+            points,
+            hash: format!("{:016x}", hasher.finish()),
+        })
+    }
+
+    /// The points in grid order.
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    /// The sweep hash: FNV-1a 64 over every point key in grid order.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+/// A deterministic slice of a grid: the points whose index is `i` modulo `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This shard, `0 <= index < count`.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses `i/n`.
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || ExploreError::BadShard(text.to_string());
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the point with this grid index belongs to the shard.
+    pub fn contains(&self, index: usize) -> bool {
+        index % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// FNV-1a, 64 bit: tiny, stable across platforms and Rust versions (unlike `DefaultHasher`).
+struct Fnv1a64(u64);
+
+impl Fnv1a64 {
+    fn new() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// FNV-1a 64 of a byte string.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h = Fnv1a64::new();
+    h.update(bytes);
+    h.finish()
+}

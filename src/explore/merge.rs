@@ -1,0 +1,85 @@
+//! Joining the results folders of shards (`qforge sweep merge DIR1 DIR2 ... -o OUT`).
+//!
+//! Every folder must hold the same sweep (the same grid hash in its `meta.json`); rows are joined
+//! by point id (a point found in two folders must have equal results there) and written in grid
+//! order, so merging the shards `0/n .. n-1/n` of a sweep gives the files the unsharded sweep
+//! gives.
+//!
+//! ```no_run
+//! use qforge::explore::merge::merge_results;
+//! let dirs = ["out/s0".as_ref(), "out/s1".as_ref()];
+//! let meta = merge_results(&dirs, "out/all".as_ref()).unwrap();
+//! assert!(meta.complete);
+//! ```
+
+use crate::explore::error::{ExploreError, Result};
+use crate::explore::evaluator::Outcome;
+use crate::explore::meta::Meta;
+use crate::explore::results::{read_json, write_results, ResultRow};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Merges results folders into `out` (created if missing); returns the merged metadata.
+pub fn merge_results(dirs: &[&Path], out: &Path) -> Result<Meta> {
+    let Some(first) = dirs.first() else {
+        return Err(ExploreError::Results {
+            path: out.to_path_buf(),
+            line: 0,
+            message: "nothing to merge: give at least one results folder".into(),
+        });
+    };
+    let first_meta = read_meta(first)?;
+    let mut merged = first_meta.clone();
+    merged.shard = None;
+    merged.merged_from = Vec::new();
+    merged.wall_time_s = 0.0;
+    let mut by_id: BTreeMap<String, (ResultRow, PathBuf)> = BTreeMap::new();
+    for dir in dirs {
+        let meta = read_meta(dir)?;
+        if meta.sweep_hash != first_meta.sweep_hash {
+            return Err(ExploreError::ShardMismatch {
+                first: first.to_path_buf(),
+                expected: first_meta.sweep_hash.clone(),
+                other: dir.to_path_buf(),
+                found: meta.sweep_hash,
+            });
+        }
+        merged.tool_versions.extend(meta.tool_versions);
+        merged.wall_time_s += meta.wall_time_s;
+        merged.merged_from.push(dir.display().to_string());
+        for row in read_json(dir)? {
+            match by_id.get(&row.id) {
+                Some((existing, from)) if existing != &row => {
+                    return Err(ExploreError::ConflictingRows {
+                        id: row.id,
+                        a: from.clone(),
+                        b: dir.to_path_buf(),
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    by_id.insert(row.id.clone(), (row, dir.to_path_buf()));
+                }
+            }
+        }
+    }
+    let mut rows: Vec<ResultRow> = by_id.into_values().map(|(r, _)| r).collect();
+    std::fs::create_dir_all(out).map_err(|e| ExploreError::io(out, e))?;
+    write_results(out, &mut rows)?;
+    merged.points_done = rows.len();
+    merged.points_skipped = rows
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
+        .count();
+    merged.complete = rows.len() == merged.points_total;
+    merged.write(out)?;
+    Ok(merged)
+}
+
+fn read_meta(dir: &Path) -> Result<Meta> {
+    Meta::read(dir)?.ok_or_else(|| ExploreError::Results {
+        path: dir.join(crate::explore::meta::META_FILE),
+        line: 0,
+        message: "missing: not a sweep results folder".into(),
+    })
+}

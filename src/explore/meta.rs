@@ -1,0 +1,114 @@
+//! `meta.json`: what produced a results folder.
+//!
+//! It records the qforge version, the git revision of the source (from the
+//! `QFORGE_GIT_REVISION` variable at build time, else `git rev-parse HEAD` run in the source
+//! folder at run time, else `null`), the tool versions the evaluator reports, the sweep's name,
+//! file and hash, the shard, how many points are done, and the wall time.
+//!
+//! ```
+//! use qforge::explore::meta::Meta;
+//! let meta = Meta::new("demo", "sweep.ron", "0123456789abcdef", 12);
+//! assert_eq!(meta.qforge_version, qforge::VERSION);
+//! assert!(!meta.complete);
+//! ```
+
+use crate::explore::error::{ExploreError, Result};
+use crate::explore::grid::Shard;
+use crate::explore::results::write_atomic;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// File name of the metadata.
+pub const META_FILE: &str = "meta.json";
+
+/// The contents of `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`crate::VERSION`].
+    pub qforge_version: String,
+    /// Git revision of the source, when known.
+    pub git_revision: Option<String>,
+    /// Tool name → version, as the evaluator reports them.
+    pub tool_versions: BTreeMap<String, String>,
+    /// The sweep's name.
+    pub sweep_name: String,
+    /// The sweep file as given on the command line.
+    pub sweep_file: String,
+    /// The grid hash ([`crate::explore::grid::Grid::hash`]).
+    pub sweep_hash: String,
+    /// Points in the whole grid.
+    pub points_total: usize,
+    /// The shard this folder holds (`None`: the whole grid, or a merge).
+    pub shard: Option<Shard>,
+    /// Folders a merge joined (empty unless merged).
+    pub merged_from: Vec<String>,
+    /// Rows in the results files.
+    pub points_done: usize,
+    /// Of those, skipped points.
+    pub points_skipped: usize,
+    /// Whether every point of the shard (or grid) has a row.
+    pub complete: bool,
+    /// Wall time of the last run, in seconds (summed over merged shards).
+    pub wall_time_s: f64,
+}
+
+impl Meta {
+    /// Metadata of a run that has not done anything yet.
+    pub fn new(sweep_name: &str, sweep_file: &str, sweep_hash: &str, points_total: usize) -> Meta {
+        Meta {
+            qforge_version: crate::VERSION.to_string(),
+            git_revision: git_revision(),
+            tool_versions: BTreeMap::new(),
+            sweep_name: sweep_name.to_string(),
+            sweep_file: sweep_file.to_string(),
+            sweep_hash: sweep_hash.to_string(),
+            points_total,
+            shard: None,
+            merged_from: Vec::new(),
+            points_done: 0,
+            points_skipped: 0,
+            complete: false,
+            wall_time_s: 0.0,
+        }
+    }
+
+    /// Writes `dir/meta.json` atomically.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).unwrap_or_default() + "\n";
+        write_atomic(&dir.join(META_FILE), text.as_bytes())
+    }
+
+    /// Reads `dir/meta.json`; `Ok(None)` when there is none.
+    pub fn read(dir: &Path) -> Result<Option<Meta>> {
+        let path = dir.join(META_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| ExploreError::Results {
+                    path,
+                    line: e.line(),
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ExploreError::io(path, e)),
+        }
+    }
+}
+
+/// The git revision of the qforge source, when it can be found.
+pub fn git_revision() -> Option<String> {
+    if let Some(rev) = option_env!("QFORGE_GIT_REVISION") {
+        return Some(rev.to_string());
+    }
+    let out = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let rev = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!rev.is_empty()).then_some(rev)
+}

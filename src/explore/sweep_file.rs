@@ -1,0 +1,468 @@
+//! The sweep file: which axes a sweep spans and which constraints prune its grid.
+//!
+//! A sweep file is RON. Every axis is required (a sweep says what it sweeps), except
+//! `layer_overrides`, which defaults to `[[]]` (no override), and `constraints`, which defaults to
+//! `[scheme_bits]`. Integer axes are a list `[2, 3, 4]` or an inclusive range
+//! `(from: 2, to: 8)` with an optional `step: 2`; the other axes are lists. Axes may not be empty
+//! and may not repeat a value. Optional fields of a layer override are written without `Some(..)`.
+//!
+//! ```ron
+//! (
+//!     name: "default",
+//!     model: "digits_mlp.ron",           // relative to the sweep file's folder
+//!     axes: (
+//!         weight_scheme: [uniform, pot, apot, binary, ternary],
+//!         weight_bits: (from: 1, to: 8),
+//!         activation_bits: [4, 8],
+//!         layer_overrides: [[], [(layer: 0, weight_bits: 8, activation_bits: 8)]],
+//!         calibration: [minmax, percentile, mse],
+//!         scale_bits: [8, 16],
+//!         accumulator: [proven, explicit(bits: 16, overflow: sat), explicit(bits: 12, overflow: wrap)],
+//!         folding: [fully_parallel, fully_folded, cycles_per_image(1000), pe_budget(64)],
+//!         fpga: [ice40, xilinx, ecp5],
+//!     ),
+//!     constraints: [scheme_bits, weight_bits_le_activation_bits],
+//! )
+//! ```
+//!
+//! Errors carry the file and the `line:col` where the problem is: syntax errors, unknown names
+//! (`unknown variant `foo`, expected one of ...`), empty axes, repeated values and backwards
+//! ranges are all reported at their place in the file.
+//!
+//! ```
+//! use qforge::explore::sweep_file::SweepFile;
+//! let text = r#"(name: "t", model: "m.ron", axes: (weight_scheme: [uniform], weight_bits: (from: 2, to: 4),
+//!     activation_bits: [8], calibration: [minmax], scale_bits: [8], accumulator: [proven],
+//!     folding: [fully_parallel], fpga: [ice40]))"#;
+//! let sweep = SweepFile::parse(text, "t.ron").unwrap();
+//! assert_eq!(sweep.axes.weight_bits.values(), &[2, 3, 4]);
+//! ```
+
+use crate::explore::error::{ExploreError, Result};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::RangeInclusive;
+use std::path::Path;
+
+/// How weights are coded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightScheme {
+    /// Uniform integer weights; the lane is a multiplier.
+    Uniform,
+    /// Power-of-two weights: sign and exponent; the lane is a shifter.
+    Pot,
+    /// Additive powers of two (sum of PoT terms).
+    Apot,
+    /// ±1 weights (XNOR-popcount with binary activations).
+    Binary,
+    /// {−1, 0, +1} weights.
+    Ternary,
+}
+
+impl WeightScheme {
+    /// Every scheme, in the fixed order used for colours and legends.
+    pub const ALL: [WeightScheme; 5] = [
+        WeightScheme::Uniform,
+        WeightScheme::Pot,
+        WeightScheme::Apot,
+        WeightScheme::Binary,
+        WeightScheme::Ternary,
+    ];
+
+    /// The name used in sweep files, CSV and plots.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightScheme::Uniform => "uniform",
+            WeightScheme::Pot => "pot",
+            WeightScheme::Apot => "apot",
+            WeightScheme::Binary => "binary",
+            WeightScheme::Ternary => "ternary",
+        }
+    }
+
+    /// Parses [`WeightScheme::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        WeightScheme::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The weight widths the scheme can be built with (the `scheme_bits` constraint).
+    ///
+    /// Binary is 1 bit and ternary 2; PoT is a sign plus 1..=4 exponent bits (2..=5 bits, the
+    /// exponent range of a shifter lane worth building); APoT needs at least a sign and two
+    /// one-bit terms (3..=8); uniform spans 2..=16.
+    pub fn weight_bit_range(self) -> RangeInclusive<u32> {
+        match self {
+            WeightScheme::Uniform => 2..=16,
+            WeightScheme::Pot => 2..=5,
+            WeightScheme::Apot => 3..=8,
+            WeightScheme::Binary => 1..=1,
+            WeightScheme::Ternary => 2..=2,
+        }
+    }
+}
+
+/// How activation (and weight) ranges are calibrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Calibration {
+    /// The observed minimum and maximum.
+    Minmax,
+    /// A high percentile of the observed magnitudes (clipping outliers).
+    Percentile,
+    /// The clipping threshold minimising mean squared quantization error.
+    Mse,
+}
+
+impl Calibration {
+    /// The name used in sweep files and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Calibration::Minmax => "minmax",
+            Calibration::Percentile => "percentile",
+            Calibration::Mse => "mse",
+        }
+    }
+}
+
+/// What a too-narrow accumulator does on overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Two's-complement wrap-around.
+    Wrap,
+    /// Saturate to the representable range.
+    Sat,
+}
+
+/// How accumulator widths are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccumulatorPolicy {
+    /// The minimal width proven from the weights and input ranges (never overflows).
+    Proven,
+    /// A width the user asks for; overflow wraps or saturates exactly as the RTL does.
+    Explicit {
+        /// Accumulator width in bits.
+        bits: u32,
+        /// Wrap or saturate.
+        overflow: Overflow,
+    },
+}
+
+impl fmt::Display for AccumulatorPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccumulatorPolicy::Proven => write!(f, "proven"),
+            AccumulatorPolicy::Explicit { bits, overflow } => {
+                let o = match overflow {
+                    Overflow::Wrap => "wrap",
+                    Overflow::Sat => "sat",
+                };
+                write!(f, "{bits}{o}")
+            }
+        }
+    }
+}
+
+/// How far the accelerator is folded (how many PEs and SIMD lanes each layer gets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Folding {
+    /// One lane per weight: one input vector per cycle.
+    FullyParallel,
+    /// One PE with one SIMD lane per layer.
+    FullyFolded,
+    /// The smallest design reaching this many cycles per image or fewer.
+    CyclesPerImage(u64),
+    /// The fastest design with at most this many PE lanes in total.
+    PeBudget(u64),
+}
+
+impl fmt::Display for Folding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Folding::FullyParallel => write!(f, "fully_parallel"),
+            Folding::FullyFolded => write!(f, "fully_folded"),
+            Folding::CyclesPerImage(n) => write!(f, "cycles_per_image({n})"),
+            Folding::PeBudget(n) => write!(f, "pe_budget({n})"),
+        }
+    }
+}
+
+/// The FPGA family whose synthesis flow and cost model apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FpgaTarget {
+    /// Lattice iCE40 (`synth_ice40`, LUT4 + carry).
+    Ice40,
+    /// Xilinx 7-series (`synth_xilinx`, LUT6 + CARRY4 + DSP48E1).
+    Xilinx,
+    /// Lattice ECP5 (`synth_ecp5`).
+    Ecp5,
+}
+
+impl FpgaTarget {
+    /// The name used in sweep files and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            FpgaTarget::Ice40 => "ice40",
+            FpgaTarget::Xilinx => "xilinx",
+            FpgaTarget::Ecp5 => "ecp5",
+        }
+    }
+}
+
+/// A per-layer precision that differs from the point's global widths (mixed precision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerOverride {
+    /// Index of the layer (0 = first dense layer).
+    pub layer: usize,
+    /// Weight width of that layer, if it differs.
+    #[serde(default)]
+    pub weight_bits: Option<u32>,
+    /// Activation width of that layer's input, if it differs.
+    #[serde(default)]
+    pub activation_bits: Option<u32>,
+}
+
+impl fmt::Display for LayerOverride {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "L{}:", self.layer)?;
+        if let Some(w) = self.weight_bits {
+            write!(f, "W{w}")?;
+        }
+        if let Some(a) = self.activation_bits {
+            write!(f, "A{a}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A rule that removes points from the Cartesian product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constraint {
+    /// Keep only points whose weight widths (global and per-layer) are in the scheme's range
+    /// ([`WeightScheme::weight_bit_range`]).
+    SchemeBits,
+    /// Keep only points with `weight_bits <= activation_bits` (global and per layer).
+    WeightBitsLeActivationBits,
+}
+
+/// The most values one range axis may expand to (a typo like `to: 80000` fails early).
+pub const MAX_RANGE_VALUES: u32 = 1024;
+
+/// An integer axis: a list of values or an inclusive range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntAxis(Vec<u32>);
+
+impl IntAxis {
+    /// The axis values in file order (ranges ascending).
+    pub fn values(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl Serialize for IntAxis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for IntAxis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = IntAxis;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a list like [2, 4, 8] or a range like (from: 2, to: 8)")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<IntAxis, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<u32>()? {
+                    values.push(v);
+                }
+                check_list(&values).map_err(de::Error::custom)?;
+                Ok(IntAxis(values))
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<IntAxis, A::Error> {
+                let (mut from, mut to, mut step) = (None, None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "from" => &mut from,
+                        "to" => &mut to,
+                        "step" => &mut step,
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "unknown range field `{other}`, expected `from`, `to` or `step`"
+                            )))
+                        }
+                    };
+                    if slot.is_some() {
+                        return Err(de::Error::custom(format!(
+                            "range field `{key}` given twice"
+                        )));
+                    }
+                    *slot = Some(map.next_value::<u32>()?);
+                }
+                let from = from.ok_or_else(|| de::Error::custom("range needs `from`"))?;
+                let to = to.ok_or_else(|| de::Error::custom("range needs `to`"))?;
+                let step = step.unwrap_or(1);
+                if step == 0 {
+                    return Err(de::Error::custom("range step must be at least 1"));
+                }
+                if from > to {
+                    return Err(de::Error::custom(format!(
+                        "range is empty: from ({from}) is greater than to ({to})"
+                    )));
+                }
+                let count = (to - from) / step + 1;
+                if count > MAX_RANGE_VALUES {
+                    return Err(de::Error::custom(format!(
+                        "range has {count} values, more than the {MAX_RANGE_VALUES} an axis may have"
+                    )));
+                }
+                Ok(IntAxis((from..=to).step_by(step as usize).collect()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A list axis of enum-like values; not empty, no repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListAxis<T>(Vec<T>);
+
+impl<T> ListAxis<T> {
+    /// The axis values in file order.
+    pub fn values(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: Serialize> Serialize for ListAxis<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + PartialEq> Deserialize<'de> for ListAxis<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + PartialEq> Visitor<'de> for V<T> {
+            type Value = ListAxis<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a list of values like [a, b]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<T>()? {
+                    values.push(v);
+                }
+                check_list(&values).map_err(de::Error::custom)?;
+                Ok(ListAxis(values))
+            }
+        }
+        d.deserialize_seq(V(PhantomData))
+    }
+}
+
+fn check_list<T: PartialEq>(values: &[T]) -> std::result::Result<(), String> {
+    if values.is_empty() {
+        return Err("axis is empty: give at least one value".into());
+    }
+    for (i, v) in values.iter().enumerate() {
+        if let Some(j) = values[..i].iter().position(|w| w == v) {
+            return Err(format!(
+                "axis repeats a value (entries {} and {}): each value once",
+                j + 1,
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn no_overrides() -> ListAxis<Vec<LayerOverride>> {
+    ListAxis(vec![Vec::new()])
+}
+
+fn default_constraints() -> Vec<Constraint> {
+    vec![Constraint::SchemeBits]
+}
+
+/// The axes of a sweep; the grid is their Cartesian product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axes {
+    /// Weight coding schemes.
+    pub weight_scheme: ListAxis<WeightScheme>,
+    /// Global weight widths.
+    pub weight_bits: IntAxis,
+    /// Global activation widths.
+    pub activation_bits: IntAxis,
+    /// Sets of per-layer overrides; `[]` in the list means "no override".
+    #[serde(default = "no_overrides")]
+    pub layer_overrides: ListAxis<Vec<LayerOverride>>,
+    /// Calibration methods.
+    pub calibration: ListAxis<Calibration>,
+    /// Widths of the requantization multiplier M.
+    pub scale_bits: IntAxis,
+    /// Accumulator policies.
+    pub accumulator: ListAxis<AccumulatorPolicy>,
+    /// Folding targets.
+    pub folding: ListAxis<Folding>,
+    /// FPGA families.
+    pub fpga: ListAxis<FpgaTarget>,
+}
+
+/// A parsed sweep file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// A short name, used in titles and `meta.json`.
+    pub name: String,
+    /// The float model to quantize, relative to the sweep file's folder.
+    pub model: String,
+    /// The axes.
+    pub axes: Axes,
+    /// Constraints pruning the grid (default `[scheme_bits]`).
+    #[serde(default = "default_constraints")]
+    pub constraints: Vec<Constraint>,
+}
+
+impl SweepFile {
+    /// Parses sweep text; `file` names it in error messages (`file:line:col: message`).
+    pub fn parse(text: &str, file: &str) -> Result<SweepFile> {
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let sweep: SweepFile = options
+            .from_str(text)
+            .map_err(|e| ExploreError::SweepFile {
+                file: file.to_string(),
+                line: e.span.start.line,
+                col: e.span.start.col,
+                message: e.code.to_string(),
+            })?;
+        Ok(sweep)
+    }
+
+    /// Reads and parses a sweep file.
+    pub fn load(path: &Path) -> Result<SweepFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| ExploreError::io(path, e))?;
+        SweepFile::parse(&text, &path.display().to_string())
+    }
+}

@@ -1,0 +1,159 @@
+//! `qforge sweep` on the command line: grid listing, errors with file:line:col and exit code 2,
+//! merge and plot on synthetic results (figures made up, openly), and the refusal to run without
+//! a real evaluator.
+
+use qforge::explore::evaluator::{AreaSource, Evaluator, Metrics, Outcome};
+use qforge::explore::grid::{Grid, PointConfig, Shard};
+use qforge::explore::runner::{run_sweep, RunOptions};
+use qforge::explore::sweep_file::SweepFile;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn qforge(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("qforge_explore_cli_{}_{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct SyntheticEvaluator;
+
+impl Evaluator for SyntheticEvaluator {
+    fn tool_versions(&self) -> Vec<(String, String)> {
+        vec![("synthetic".into(), "1".into())]
+    }
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+        let w = u64::from(p.weight_bits);
+        Ok(Outcome::Done(Metrics {
+            accuracy: 0.9 + 0.01 * w as f64,
+            weight_memory_bits: 100 * w,
+            cycles_per_image: 10,
+            throughput_images_per_s: 1e6,
+            luts: 100 * w,
+            ffs: 10,
+            carries: 1,
+            dsps: 0,
+            bram_bits: 0,
+            area_source: AreaSource::Model,
+            layers: vec![],
+        }))
+    }
+}
+
+#[test]
+fn list_prints_the_grid_of_the_bundled_sweep() {
+    let (code, out, err) = qforge(&["sweep", "models/sweep_default.ron", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    let sweep = SweepFile::load("models/sweep_default.ron".as_ref()).unwrap();
+    let grid = Grid::new(&sweep, "x").unwrap();
+    assert_eq!(out.lines().count(), grid.points().len() + 1);
+    assert!(out.contains(grid.hash()));
+    let first: Vec<&str> = out.lines().next().unwrap().split('\t').collect();
+    assert_eq!(
+        first,
+        [
+            "0",
+            grid.points()[0].id.as_str(),
+            grid.points()[0].label.as_str()
+        ]
+    );
+}
+
+#[test]
+fn bad_sweep_file_reports_file_line_col_and_exits_2() {
+    let dir = temp("bad");
+    let file = dir.join("bad.ron");
+    std::fs::write(&file, "(\n  name: \"x\",\n  model: 3,\n)").unwrap();
+    let (code, _, err) = qforge(&["sweep", file.to_str().unwrap(), "--list"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(&format!("error: {}:3:", file.display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn running_without_a_wired_evaluator_is_a_clear_error() {
+    let out = temp("noeval");
+    let (code, _, err) = qforge(&[
+        "sweep",
+        "models/sweep_default.ron",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not wired"), "{err}");
+    assert!(!out.join("results.csv").exists());
+}
+
+#[test]
+fn merge_and_plot_subcommands_work_on_shards() {
+    let text = r#"(name: "cli", model: "m.ron", axes: (weight_scheme: [uniform, pot],
+        weight_bits: (from: 2, to: 5), activation_bits: [8], calibration: [minmax],
+        scale_bits: [8], accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
+    let sweep = SweepFile::parse(text, "cli.ron").unwrap();
+    let grid = Grid::new(&sweep, "cli.ron").unwrap();
+    let root = temp("merge");
+    let mut dirs = Vec::new();
+    for i in 0..2 {
+        let dir = root.join(format!("s{i}"));
+        let options = RunOptions {
+            shard: Some(Shard { index: i, count: 2 }),
+            ..RunOptions::default()
+        };
+        run_sweep(
+            &sweep,
+            "cli.ron",
+            &grid,
+            &SyntheticEvaluator,
+            &dir,
+            &options,
+        )
+        .unwrap();
+        dirs.push(dir.to_str().unwrap().to_string());
+    }
+    let out = root.join("all");
+    let (code, stdout, err) = qforge(&[
+        "sweep",
+        "merge",
+        &dirs[0],
+        &dirs[1],
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains(&format!(
+            "{}/{} points",
+            grid.points().len(),
+            grid.points().len()
+        )),
+        "{stdout}"
+    );
+    assert!(out.join("accuracy_vs_luts.png").exists());
+    std::fs::remove_file(out.join("accuracy_vs_luts.png")).unwrap();
+    let (code, _, err) = qforge(&["sweep", "plot", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.join("accuracy_vs_luts.png").exists(),
+        "plot redraws from the CSV"
+    );
+    assert!(out.join("index.html").exists());
+    let (code, _, err) = qforge(&["sweep", "plot", out.to_str().unwrap(), "--point", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no point with id nope"), "{err}");
+}
