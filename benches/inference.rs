@@ -2,7 +2,9 @@
 //! float32 inference of the same network in the same run.
 //!
 //! The MLP is the reference float model of `tests/golden/float_mlp`, quantized here with a plain
-//! symmetric per-tensor rule (the accuracy does not matter for speed; the formats do).
+//! symmetric per-tensor rule (the accuracy does not matter for speed; the formats do), plus the
+//! hls4ml `fixed8_rnd_sat` model (ap_fixed types, hls4ml's datapath). Throughput is reported in
+//! elements = MACs, so criterion's "elem/s" reads as MAC/s.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qforge::num::codes::PotFormat;
@@ -79,9 +81,9 @@ fn float_infer(layers: &[FloatLayer], x: &[f32], out: &mut [f32]) {
             } else {
                 &mut h[..l.out_f]
             };
-            for j in 0..l.out_f {
+            for (j, d) in dst.iter_mut().enumerate() {
                 let v = dot_f32(cur, &l.w[j * l.in_f..(j + 1) * l.in_f]) + l.b[j];
-                dst[j] = if k + 1 == layers.len() { v } else { v.max(0.0) };
+                *d = if k + 1 == layers.len() { v } else { v.max(0.0) };
             }
             if k + 1 != layers.len() {
                 buf.clear();

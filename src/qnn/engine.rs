@@ -204,6 +204,8 @@ fn compile_fixed(d: &FixedDense, cert: &AccCertificate, in_i16: bool) -> Compile
     }
 }
 
+// A network holds a handful of layers, so boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum CompiledLayer {
     Dense(CompiledDense),
     Fixed(CompiledFixed),

@@ -71,6 +71,8 @@ pub(crate) fn round_f64(v: f64, mode: RoundingMode) -> f64 {
 }
 
 /// One layer of the integer network.
+// A network holds a handful of layers, so boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Layer {
     /// Fully connected.
