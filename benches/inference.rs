@@ -192,6 +192,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| float_infer(&layers, black_box(&x), &mut fout))
     });
 
+    let hls4ml_dir = std::path::Path::new(GOLDEN).join("hls4ml/fixed8_rnd_sat");
     let nets = [
         (
             "uniform8",
@@ -204,6 +205,10 @@ fn bench(c: &mut Criterion) {
                 WeightScheme::Pot(PotFormat::new(3, true, true).unwrap()),
                 4,
             ),
+        ),
+        (
+            "hls4ml_fixed8",
+            qforge::qnn::hls4ml::load_dir(&hls4ml_dir).expect("hls4ml golden project"),
         ),
     ];
     for (name, net) in &nets {
@@ -223,7 +228,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    config = Criterion::default().without_plots().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
     targets = bench
 }
 criterion_main!(benches);
