@@ -5,6 +5,7 @@ mod cast;
 mod demo;
 mod eval;
 mod quantize;
+mod hdl;
 mod sweep;
 mod synth;
 mod train;
@@ -33,6 +34,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
     Demo(demo::DemoArgs),
+    /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
+    Hdl(hdl::HdlArgs),
     /// Run a bit-width sweep file, merge its shards or redraw its plots.
     Sweep(sweep::SweepArgs),
     /// Lint a generated design and replay its vectors under Verilator.
@@ -49,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Hdl(a) => hdl::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),

@@ -1,0 +1,862 @@
+//! The processing element (PE): a SIMD-lane dot product of one kind, an adder tree over the
+//! lanes and an accumulator that wraps or saturates.
+//!
+//! ```text
+//!                 ┌──────────────────────────────────────────────────────────────┐
+//!  clk, rst ─────▶│ [input regs]  lane ops ─▶ adder tree ─▶ acc (wrap|sat) ─▶ [out reg] │──▶ acc[ACC-1:0]
+//!  en, clear ────▶│   (optional)  ×SIMD       (+ sign carries) ▲     │      (optional) │
+//!  act[SIMD·A] ──▶│                                            └─────┘                 │
+//!  wgt[SIMD·W] ──▶│                                                                    │
+//!                 └──────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! * `act`: SIMD activation codes of `a_bits` each, lane 0 in the least significant bits, read
+//!   as two's complement or unsigned (`a_signed`); binary PEs take one bit per lane (1 = +1).
+//! * `wgt`: SIMD weight codes of the kind's width, lane 0 least significant: uniform two's
+//!   complement ([`pe_uniform`](super::pe_uniform)), [`PotFormat`] ([`pe_pot`](super::pe_pot)),
+//!   [`ApotFormat`] ([`pe_apot`](super::pe_apot)), binary ([`pe_binary`](super::pe_binary)) or
+//!   ternary ([`pe_ternary`](super::pe_ternary)).
+//! * In a cycle with `en` high the accumulator loads `acc ⊕ S`, or `0 ⊕ S` when `clear` is high,
+//!   where `S` is that cycle's exact lane sum and `⊕` adds then wraps to `acc_bits` bits or
+//!   saturates to the `acc_bits`-bit two's complement range. With `en` low it holds. `rst`
+//!   (synchronous, active high) clears every register.
+//!
+//! **Latency** (every kind): `1 + input_reg + output_reg` cycles from the inputs to the `acc`
+//! output that includes them: the accumulator is a register, the optional input stage registers
+//! `en`, `clear`, `act` and `wgt`, the optional output stage registers `acc`.
+//!
+//! **Cost** ([`PeParams::cost`]): the kind's lane estimate times SIMD (see each kind's file),
+//! plus `w` LUT4 and `w` carries per adder of width `w` (the tree and the accumulator), two more
+//! LUT4 per accumulator bit for saturation, and one flip-flop per register bit.
+//!
+//! ```
+//! use qforge::accel::{Overflow, PeKind, PeParams, Unit};
+//! use qforge::num::codes::PotFormat;
+//! let pot = PotFormat::new(3, true, true).unwrap();
+//! let pe = PeParams::new(PeKind::Pot(pot), 8, true, 8, 20, Overflow::Saturate).unwrap();
+//! assert_eq!(pe.name(), "qf_pe_pot_a8_e3_s8_acc20_sat");
+//! assert_eq!(pe.latency(), 1);
+//! // an accumulator narrower than one lane's product is rejected
+//! assert!(PeParams::new(PeKind::Pot(pot), 8, true, 8, 12, Overflow::Wrap).is_err());
+//! ```
+
+use super::pe_uniform::UniformWeights;
+use super::unit::{check_inputs, Cost, Model, Unit, UnitError};
+use super::{pe_apot, pe_binary, pe_pot, pe_ternary};
+use crate::hdl::{Bits, Dir, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
+use crate::num::codes::{ApotFormat, PotFormat};
+
+/// What the accumulator does when a result leaves its range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Overflow {
+    /// Keep the low `acc_bits` bits (two's complement wrap-around).
+    Wrap,
+    /// Clamp to the most negative or most positive `acc_bits`-bit value.
+    Saturate,
+}
+
+impl Overflow {
+    /// `wrap` or `sat`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Overflow::Wrap => "wrap",
+            Overflow::Saturate => "sat",
+        }
+    }
+}
+
+/// The weight encoding a PE multiplies by, which decides its lane datapath.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PeKind {
+    /// Two's complement weights and a multiplier.
+    Uniform(UniformWeights),
+    /// Power-of-two weights: shift and conditional negate.
+    Pot(PotFormat),
+    /// Additive powers-of-two weights: wired shifts selected per term, an adder, a negate.
+    Apot(ApotFormat),
+    /// ±1 weights and ±1 activations: XNOR and popcount.
+    Binary,
+    /// {−1, 0, +1} weights: add, subtract or skip.
+    Ternary,
+}
+
+impl PeKind {
+    /// `uniform`, `pot`, `apot`, `binary` or `ternary`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PeKind::Uniform(_) => "uniform",
+            PeKind::Pot(_) => "pot",
+            PeKind::Apot(_) => "apot",
+            PeKind::Binary => "binary",
+            PeKind::Ternary => "ternary",
+        }
+    }
+
+    /// Width of one weight code.
+    pub fn code_bits(&self) -> u32 {
+        match self {
+            PeKind::Uniform(u) => u.code_bits(),
+            PeKind::Pot(f) => f.width(),
+            PeKind::Apot(f) => f.width(),
+            PeKind::Binary => 1,
+            PeKind::Ternary => 2,
+        }
+    }
+
+    /// The integer level of a weight code, exactly as the hardware uses it.
+    pub fn level(&self, code: u64) -> i64 {
+        match self {
+            PeKind::Uniform(u) => u.level(code),
+            PeKind::Pot(f) => pe_pot::level(f, code),
+            PeKind::Apot(f) => pe_apot::level(f, code),
+            PeKind::Binary => crate::num::codes::binary_level(code),
+            PeKind::Ternary => pe_ternary::level(code),
+        }
+    }
+
+    /// Smallest and largest level over all codes.
+    pub fn level_range(&self) -> (i64, i64) {
+        match self {
+            PeKind::Uniform(u) => u.level_range(),
+            PeKind::Pot(f) => pe_pot::level_range(f),
+            PeKind::Apot(f) => pe_apot::level_range(f),
+            PeKind::Binary | PeKind::Ternary => (-1, 1),
+        }
+    }
+
+    fn name_part(&self) -> String {
+        match self {
+            PeKind::Uniform(u) => format!("_w{}", u.w_bits),
+            PeKind::Pot(f) => format!(
+                "_e{}{}{}",
+                f.exp_bits,
+                if f.signed { "" } else { "u" },
+                if f.zero_code { "" } else { "nz" }
+            ),
+            PeKind::Apot(f) => {
+                let standard = ApotFormat::li2020(f.term_bits, f.terms(), f.signed)
+                    .map(|g| g == *f)
+                    .unwrap_or(false);
+                let mut s = format!(
+                    "_k{}b{}{}",
+                    f.terms(),
+                    f.term_bits,
+                    if f.signed { "" } else { "u" }
+                );
+                if !standard {
+                    // A custom shift table: name it by a stable hash of the table.
+                    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                    for v in f.shifts.iter().flatten() {
+                        h = (h ^ u64::from(*v)).wrapping_mul(0x0100_0000_01b3);
+                    }
+                    s.push_str(&format!("x{:08x}", h as u32));
+                }
+                s
+            }
+            PeKind::Binary | PeKind::Ternary => String::new(),
+        }
+    }
+
+    fn parameters(&self) -> Vec<(String, String)> {
+        let p = |k: &str, v: String| (k.to_string(), v);
+        match self {
+            PeKind::Uniform(u) => vec![p("w_bits", u.w_bits.to_string())],
+            PeKind::Pot(f) => vec![
+                p("exp_bits", f.exp_bits.to_string()),
+                p("w_signed", f.signed.to_string()),
+                p("zero_code", f.zero_code.to_string()),
+            ],
+            PeKind::Apot(f) => vec![
+                p("terms", f.terms().to_string()),
+                p("term_bits", f.term_bits.to_string()),
+                p("w_signed", f.signed.to_string()),
+                p("shifts", format!("{:?}", f.shifts)),
+            ],
+            PeKind::Binary | PeKind::Ternary => Vec::new(),
+        }
+    }
+}
+
+/// A deliberate design error, for showing that co-simulation catches what lint cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// No fault: the real design.
+    None,
+    /// The sign extension of the lane sum into the accumulator has its concatenation reversed
+    /// (`{s, {k{s[msb]}}}` instead of `{{k{s[msb]}}, s}`): same width, lint clean, wrong value.
+    ReversedSignExtension,
+}
+
+/// Configuration of one PE. Build with [`PeParams::new`], which validates it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PeParams {
+    kind: PeKind,
+    a_bits: u32,
+    a_signed: bool,
+    simd: u32,
+    acc_bits: u32,
+    overflow: Overflow,
+    input_reg: bool,
+    output_reg: bool,
+    fault: Fault,
+}
+
+/// One lane's contribution: `value + carry` is the lane's product (the carry is the sign bit of
+/// a conditional negation done as `x ^ {P{s}}`, added later as a carry-in).
+#[derive(Clone, Debug)]
+pub(crate) struct Lane {
+    pub(crate) value: Expr,
+    pub(crate) carry: Option<Expr>,
+}
+
+fn bad(name: &'static str, value: impl ToString, rule: impl Into<String>) -> UnitError {
+    UnitError::BadParameter {
+        name,
+        value: value.to_string(),
+        rule: rule.into(),
+    }
+}
+
+/// Bits of a two's complement value holding every integer in `[lo, hi]`.
+pub fn signed_bits(lo: i128, hi: i128) -> u32 {
+    let mut w = 1;
+    while w < 127 && (lo < -(1i128 << (w - 1)) || hi > (1i128 << (w - 1)) - 1) {
+        w += 1;
+    }
+    w
+}
+
+impl PeParams {
+    /// Validates a PE configuration: `a_bits` 1..=32 (exactly 1 for binary), `simd` 1..=1024,
+    /// `acc_bits` up to 64 and at least the width the datapath needs
+    /// ([`PeParams::min_acc_bits`]: one lane's exact product, and for binary PEs the lane sum).
+    /// Both registers stages are off; see [`PeParams::with_input_reg`] and
+    /// [`PeParams::with_output_reg`].
+    pub fn new(
+        kind: PeKind,
+        a_bits: u32,
+        a_signed: bool,
+        simd: u32,
+        acc_bits: u32,
+        overflow: Overflow,
+    ) -> Result<PeParams, UnitError> {
+        if kind == PeKind::Binary {
+            if a_bits != 1 {
+                return Err(bad(
+                    "a_bits",
+                    a_bits,
+                    "must be 1 for binary PEs: activations are ±1",
+                ));
+            }
+        } else if !(1..=32).contains(&a_bits) {
+            return Err(bad("a_bits", a_bits, "must be between 1 and 32"));
+        }
+        if !(1..=1024).contains(&simd) {
+            return Err(bad("simd", simd, "must be between 1 and 1024"));
+        }
+        if let PeKind::Uniform(u) = &kind {
+            UniformWeights::new(u.w_bits)?;
+        }
+        if let PeKind::Pot(f) = &kind {
+            PotFormat::new(f.exp_bits, f.signed, f.zero_code)?;
+            if f.max_shift() > 40 {
+                return Err(bad(
+                    "exp_bits",
+                    f.exp_bits,
+                    format!(
+                        "gives shifts up to {}; PEs take shifts up to 40",
+                        f.max_shift()
+                    ),
+                ));
+            }
+        }
+        if let PeKind::Apot(f) = &kind {
+            let levels = (1usize << f.term_bits.min(8)) - 1;
+            if !(1..=4).contains(&f.term_bits)
+                || f.shifts.is_empty()
+                || f.shifts.len() > 4
+                || f.shifts
+                    .iter()
+                    .any(|s| s.len() != levels || s.iter().any(|&k| k > 40))
+            {
+                return Err(bad(
+                    "apot shifts",
+                    format!("{:?}", f.shifts),
+                    "need 1 to 4 terms of 2^term_bits - 1 shifts each, term_bits 1..=4, shifts up to 40",
+                ));
+            }
+        }
+        let pe = PeParams {
+            kind,
+            a_bits,
+            a_signed,
+            simd,
+            acc_bits,
+            overflow,
+            input_reg: false,
+            output_reg: false,
+            fault: Fault::None,
+        };
+        let need = pe.min_acc_bits();
+        if need > 64 {
+            return Err(bad(
+                "acc_bits",
+                acc_bits,
+                format!(
+                    "cannot hold one lane's product, which needs {need} bits (the limit is 64)"
+                ),
+            ));
+        }
+        if acc_bits < need || acc_bits > 64 {
+            return Err(bad(
+                "acc_bits",
+                acc_bits,
+                format!("must be between {need} (the width one lane's product needs) and 64"),
+            ));
+        }
+        Ok(pe)
+    }
+
+    /// With or without the input register stage (adds one cycle of latency).
+    pub fn with_input_reg(mut self, on: bool) -> PeParams {
+        self.input_reg = on;
+        self
+    }
+
+    /// With or without the output register stage (adds one cycle of latency).
+    pub fn with_output_reg(mut self, on: bool) -> PeParams {
+        self.output_reg = on;
+        self
+    }
+
+    /// With a deliberate design error in the Verilog only (the model stays right), so that tests
+    /// can show the co-simulation catching it.
+    pub fn with_fault(mut self, fault: Fault) -> PeParams {
+        self.fault = fault;
+        self
+    }
+
+    /// The weight kind.
+    pub fn kind(&self) -> &PeKind {
+        &self.kind
+    }
+    /// Activation width.
+    pub fn a_bits(&self) -> u32 {
+        self.a_bits
+    }
+    /// Whether activations are two's complement.
+    pub fn a_signed(&self) -> bool {
+        self.a_signed
+    }
+    /// Lanes.
+    pub fn simd(&self) -> u32 {
+        self.simd
+    }
+    /// Accumulator width.
+    pub fn acc_bits(&self) -> u32 {
+        self.acc_bits
+    }
+    /// Overflow mode.
+    pub fn overflow(&self) -> Overflow {
+        self.overflow
+    }
+    /// Whether inputs are registered.
+    pub fn input_reg(&self) -> bool {
+        self.input_reg
+    }
+    /// Whether the output is registered.
+    pub fn output_reg(&self) -> bool {
+        self.output_reg
+    }
+    /// Width of one weight code.
+    pub fn w_bits(&self) -> u32 {
+        self.kind.code_bits()
+    }
+
+    /// Cycles from an input to the first `acc` output that includes it.
+    pub fn latency(&self) -> u32 {
+        1 + u32::from(self.input_reg) + u32::from(self.output_reg)
+    }
+
+    /// Smallest and largest activation value.
+    pub fn activation_range(&self) -> (i64, i64) {
+        if self.kind == PeKind::Binary {
+            (-1, 1)
+        } else if self.a_signed {
+            (
+                -(1i64 << (self.a_bits - 1)),
+                (1i64 << (self.a_bits - 1)) - 1,
+            )
+        } else {
+            (0, (1i64 << self.a_bits) - 1)
+        }
+    }
+
+    /// The activation value of an `a_bits`-bit code.
+    pub fn activation(&self, code: u64) -> i64 {
+        let a = self.a_bits;
+        let c = (code & ((1u64 << a) - 1)) as i64;
+        if self.kind == PeKind::Binary {
+            crate::num::codes::binary_level(code)
+        } else if self.a_signed && (c >> (a - 1)) & 1 == 1 {
+            c - (1i64 << a)
+        } else {
+            c
+        }
+    }
+
+    /// Width of one lane's exact product (the smallest two's complement width holding every
+    /// activation × level).
+    pub fn product_bits(&self) -> u32 {
+        let (a0, a1) = self.activation_range();
+        let (l0, l1) = self.kind.level_range();
+        let c = [
+            i128::from(a0) * i128::from(l0),
+            i128::from(a0) * i128::from(l1),
+            i128::from(a1) * i128::from(l0),
+            i128::from(a1) * i128::from(l1),
+        ];
+        let lo = c.iter().copied().min().unwrap_or(0);
+        let hi = c.iter().copied().max().unwrap_or(0);
+        signed_bits(lo, hi)
+    }
+
+    /// Width of the activation as the lanes use it (one more bit for unsigned activations).
+    fn x_bits(&self) -> u32 {
+        self.a_bits + u32::from(!self.a_signed)
+    }
+
+    /// Width of the exact lane sum of one cycle.
+    pub fn sum_bits(&self) -> u32 {
+        let (a0, a1) = self.activation_range();
+        let (l0, l1) = self.kind.level_range();
+        let c = [
+            i128::from(a0) * i128::from(l0),
+            i128::from(a0) * i128::from(l1),
+            i128::from(a1) * i128::from(l0),
+            i128::from(a1) * i128::from(l1),
+        ];
+        let n = i128::from(self.simd);
+        let lo = c.iter().copied().min().unwrap_or(0) * n;
+        let hi = c.iter().copied().max().unwrap_or(0) * n;
+        signed_bits(lo, hi)
+    }
+
+    /// The narrowest accumulator the datapath can be built for: one lane's product (the sum
+    /// of lanes may be wider; it then wraps or saturates like the accumulation over cycles).
+    /// Binary PEs need the lane sum itself, and kinds with sign carries need room for their
+    /// count.
+    pub fn min_acc_bits(&self) -> u32 {
+        match &self.kind {
+            PeKind::Binary => pe_binary::sum_bits(self.simd),
+            PeKind::Uniform(_) => self.product_bits().max(self.x_bits()).max(self.w_bits()),
+            _ => {
+                let carries = pe_binary::popcount_bits(self.simd) + 1;
+                self.product_bits().max(carries).max(self.x_bits())
+            }
+        }
+    }
+
+    /// The exact lane sum of one cycle from activation and weight codes (lane 0 first).
+    pub fn lane_sum(&self, act: &[u64], wgt: &[u64]) -> i128 {
+        act.iter()
+            .zip(wgt)
+            .map(|(&a, &w)| i128::from(self.activation(a)) * i128::from(self.kind.level(w)))
+            .sum()
+    }
+
+    /// `value` wrapped or saturated to the accumulator.
+    pub fn fit(&self, value: i128) -> i128 {
+        let w = self.acc_bits;
+        let lo = -(1i128 << (w - 1));
+        let hi = (1i128 << (w - 1)) - 1;
+        match self.overflow {
+            Overflow::Saturate => value.clamp(lo, hi),
+            Overflow::Wrap => {
+                let m = value.rem_euclid(1i128 << w);
+                if m > hi {
+                    m - (1i128 << w)
+                } else {
+                    m
+                }
+            }
+        }
+    }
+
+    fn build(&self) -> Result<Module, HdlError> {
+        let header_params = self.parameters();
+        let header: Vec<String> = std::iter::once("unit: pe".to_string())
+            .chain(header_params.iter().map(|(k, v)| format!("{k}: {v}")))
+            .collect();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut m = ModuleBuilder::new(&self.name(), &header)?;
+        m.clock_and_reset()?;
+        let ports = self.ports();
+        let port_ty = |n: &str| {
+            ports
+                .iter()
+                .find(|p| p.name == n)
+                .map(|p| p.ty)
+                .unwrap_or(Ty::bit())
+        };
+        let mut en = m.input("en", Ty::bit())?;
+        let mut clear = m.input("clear", Ty::bit())?;
+        let mut act = m.input("act", port_ty("act"))?;
+        let mut wgt = m.input("wgt", port_ty("wgt"))?;
+        if self.input_reg {
+            en = m.reg_next("en_r", en, 0, None)?;
+            clear = m.reg_next("clear_r", clear, 0, None)?;
+            act = m.reg_next("act_r", act, 0, None)?;
+            wgt = m.reg_next("wgt_r", wgt, 0, None)?;
+        }
+        let wa = self.acc_bits;
+        let cap = match self.overflow {
+            Overflow::Wrap => wa,
+            Overflow::Saturate => u32::MAX,
+        };
+        // The lane sum as a tree of values plus the sign carries that complete them.
+        let (tree, carries) = if self.kind == PeKind::Binary {
+            (pe_binary::sum(&mut m, &act, &wgt, self.simd)?, None)
+        } else {
+            let p = self.product_bits();
+            let a = self.a_bits;
+            let wb = self.w_bits();
+            let mut values = Vec::new();
+            let mut carry_bits = Vec::new();
+            for i in 0..self.simd {
+                let raw = act.slice((i + 1) * a - 1, i * a)?;
+                let x = if self.a_signed {
+                    raw.as_signed()
+                } else {
+                    raw.zext(a + 1)?.as_signed()
+                };
+                let x = m.wire(&format!("x{i}"), x)?;
+                let code = m.wire(&format!("w{i}"), wgt.slice((i + 1) * wb - 1, i * wb)?)?;
+                let lane = match &self.kind {
+                    PeKind::Uniform(u) => u.lane(&mut m, &x, &code, p, i)?,
+                    PeKind::Pot(f) => pe_pot::lane(f, &mut m, &x, &code, p, i)?,
+                    PeKind::Apot(f) => pe_apot::lane(f, &mut m, &x, &code, p, i)?,
+                    PeKind::Ternary => pe_ternary::lane(&mut m, &x, &code, p, i)?,
+                    PeKind::Binary => unreachable_lane()?,
+                };
+                values.push(lane.value);
+                if let Some(c) = lane.carry {
+                    carry_bits.push(c);
+                }
+            }
+            let tree = m.wire("tree", Expr::sum_tree_capped(values, true, cap)?)?;
+            let carries = if carry_bits.is_empty() {
+                None
+            } else {
+                // MSB first for the concatenation: lane 0 ends up in bit 0.
+                carry_bits.reverse();
+                let signs = m.wire("signs", Expr::concat(&carry_bits)?)?;
+                let count = if self.simd == 1 {
+                    signs
+                } else {
+                    m.wire("sign_count", signs.popcount()?)?
+                };
+                Some(count)
+            };
+            (tree, carries)
+        };
+        let acc = m.reg("acc_r", Ty::signed(wa), 0)?;
+        let zero = Expr::zero(Ty::signed(wa))?;
+        let base = m.wire("base", Expr::mux(&clear, &zero, &acc)?)?;
+        let width = match self.overflow {
+            Overflow::Wrap => wa,
+            Overflow::Saturate => wa.max(tree.width()) + 1,
+        };
+        let tree_ext = if self.fault == Fault::ReversedSignExtension && width > tree.width() {
+            let k = width - tree.width();
+            Expr::concat(&[tree.clone(), tree.msb().repeat(k)?])?.as_signed()
+        } else {
+            tree.sext(width)?
+        };
+        // Two's complement addition gives the same bits signed or not; adding as unsigned
+        // keeps the zero-extended carry count unsigned, which Yosys's synth_xilinx maps to
+        // fewer LUTs (65 instead of 73 for a single-lane PoT PE) and synth_ice40 no worse.
+        let mut sum = base
+            .sext(width)?
+            .as_unsigned()
+            .add(&tree_ext.as_unsigned())?;
+        if let Some(c) = carries {
+            sum = sum.add(&c.zext(width)?)?;
+        }
+        let sum = sum.as_signed();
+        let next = match self.overflow {
+            Overflow::Wrap => sum,
+            Overflow::Saturate => {
+                let full = m.wire("full", sum)?;
+                let top = full.slice(width - 1, wa - 1)?;
+                let fits = m.wire("fits", top.reduce_and().or(&top.reduce_or().not())?)?;
+                let neg = full.msb();
+                let limit = Expr::concat(&[neg.clone(), neg.not().repeat(wa - 1)?])?.as_signed();
+                let low = full.slice(wa - 1, 0)?.as_signed();
+                Expr::mux(&fits, &low, &limit)?
+            }
+        };
+        m.drive_reg("acc_r", next, Some(en))?;
+        let out = if self.output_reg {
+            m.reg_next("acc_q", acc, 0, None)?
+        } else {
+            acc
+        };
+        m.output("acc", out.as_unsigned())?;
+        m.finish()
+    }
+}
+
+fn unreachable_lane() -> Result<Lane, HdlError> {
+    Err(HdlError::Driver {
+        what: "lane",
+        name: "binary".into(),
+        rule: "has no per-lane datapath",
+    })
+}
+
+impl Unit for PeParams {
+    type Model = PeModel;
+
+    /// `qf_pe_<kind>_a<A>[u]<kind params>_s<SIMD>_acc<ACC>_<wrap|sat>[_ir][_or]`.
+    fn name(&self) -> String {
+        let a = if self.kind == PeKind::Binary {
+            String::new()
+        } else {
+            format!("_a{}{}", self.a_bits, if self.a_signed { "" } else { "u" })
+        };
+        format!(
+            "qf_pe_{}{a}{}_s{}_acc{}_{}{}{}{}",
+            self.kind.name(),
+            self.kind.name_part(),
+            self.simd,
+            self.acc_bits,
+            self.overflow.name(),
+            if self.input_reg { "_ir" } else { "" },
+            if self.output_reg { "_or" } else { "" },
+            if self.fault == Fault::None {
+                ""
+            } else {
+                "_fault"
+            },
+        )
+    }
+
+    fn parameters(&self) -> Vec<(String, String)> {
+        let p = |k: &str, v: String| (k.to_string(), v);
+        let mut v = vec![
+            p("kind", self.kind.name().to_string()),
+            p("a_bits", self.a_bits.to_string()),
+            p("a_signed", self.a_signed.to_string()),
+        ];
+        v.extend(self.kind.parameters());
+        v.extend([
+            p("simd", self.simd.to_string()),
+            p("acc_bits", self.acc_bits.to_string()),
+            p("overflow", self.overflow.name().to_string()),
+            p("input_reg", self.input_reg.to_string()),
+            p("output_reg", self.output_reg.to_string()),
+            p("latency", self.latency().to_string()),
+        ]);
+        if self.fault != Fault::None {
+            v.push(p("fault", format!("{:?}", self.fault)));
+        }
+        v
+    }
+
+    /// `clk`, `rst`, `en`, `clear`, `act[SIMD·A]`, `wgt[SIMD·W]` → `acc[ACC]` (all unsigned
+    /// bit vectors; `acc` holds a two's complement value).
+    fn ports(&self) -> Vec<Port> {
+        let a = if self.kind == PeKind::Binary {
+            1
+        } else {
+            self.a_bits
+        };
+        vec![
+            Port::input("clk", Ty::bit()),
+            Port::input("rst", Ty::bit()),
+            Port::input("en", Ty::bit()),
+            Port::input("clear", Ty::bit()),
+            Port::input("act", Ty::unsigned(self.simd * a)),
+            Port::input("wgt", Ty::unsigned(self.simd * self.w_bits())),
+            Port::output("acc", Ty::unsigned(self.acc_bits)),
+        ]
+    }
+
+    fn model(&self) -> PeModel {
+        PeModel {
+            params: self.clone(),
+            acc: 0,
+            out: 0,
+            staged: None,
+        }
+    }
+
+    fn verilog(&self) -> Result<Vec<Module>, UnitError> {
+        Ok(vec![self.build()?])
+    }
+
+    /// Lane estimate of the kind × SIMD, plus `w` LUT4 and carries per adder of width `w` in
+    /// the tree and accumulator, `2·ACC` LUT4 for saturation, and a flip-flop per register bit.
+    fn cost(&self) -> Cost {
+        let p = u64::from(self.product_bits());
+        let simd = u64::from(self.simd);
+        let lanes = match &self.kind {
+            PeKind::Uniform(u) => u.lane_luts(self.x_bits()) * simd,
+            PeKind::Pot(f) => pe_pot::lane_luts(f, self.product_bits()) * simd,
+            PeKind::Apot(f) => pe_apot::lane_luts(f, self.product_bits()) * simd,
+            PeKind::Ternary => pe_ternary::lane_luts(self.product_bits()) * simd,
+            PeKind::Binary => pe_binary::luts(self.simd),
+        };
+        let tree = if self.kind == PeKind::Binary {
+            0
+        } else {
+            // SIMD - 1 adders whose width grows from P by about log2(SIMD)/2 on average
+            (simd - 1) * (p + u64::from(32 - self.simd.leading_zeros()) / 2)
+        };
+        let acc = u64::from(self.acc_bits);
+        let sat = if self.overflow == Overflow::Saturate {
+            2 * acc
+        } else {
+            0
+        };
+        let ports = self.ports();
+        let in_bits: u64 = ports
+            .iter()
+            .filter(|p| p.dir == Dir::Input && p.name != "clk" && p.name != "rst")
+            .map(|p| u64::from(p.ty.width))
+            .sum();
+        let ff =
+            acc + if self.input_reg { in_bits } else { 0 } + if self.output_reg { acc } else { 0 };
+        Cost {
+            lut: lanes + tree + acc + sat,
+            ff,
+            carry: tree + acc,
+            dsp: 0,
+            bram: 0,
+        }
+    }
+}
+
+/// One cycle's inputs of a PE, as codes (lane 0 first).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PeInputs {
+    /// Synchronous reset.
+    pub rst: bool,
+    /// Accumulate enable.
+    pub en: bool,
+    /// Start a new accumulation with this cycle's sum.
+    pub clear: bool,
+    /// Activation codes (`a_bits` each).
+    pub act: Vec<u64>,
+    /// Weight codes.
+    pub wgt: Vec<u64>,
+}
+
+impl PeInputs {
+    /// The port values (`rst`, `en`, `clear`, `act`, `wgt`) for a PE.
+    pub fn to_ports(&self, pe: &PeParams) -> Vec<Bits> {
+        let a = if pe.kind == PeKind::Binary {
+            1
+        } else {
+            pe.a_bits
+        };
+        let pack = |codes: &[u64], w: u32| {
+            let fields: Vec<Bits> = codes
+                .iter()
+                .map(|&c| Bits::from_i128_wrapping(w, i128::from(c)))
+                .collect();
+            Bits::concat_lsb_first(&fields)
+        };
+        vec![
+            Bits::from_i128_wrapping(1, i128::from(self.rst)),
+            Bits::from_i128_wrapping(1, i128::from(self.en)),
+            Bits::from_i128_wrapping(1, i128::from(self.clear)),
+            pack(&self.act, a),
+            pack(&self.wgt, pe.w_bits()),
+        ]
+    }
+
+    fn from_ports(pe: &PeParams, v: &[Bits]) -> PeInputs {
+        let a = if pe.kind == PeKind::Binary {
+            1
+        } else {
+            pe.a_bits
+        };
+        let w = pe.w_bits();
+        let codes = |b: &Bits, k: u32| -> Vec<u64> {
+            (0..pe.simd)
+                .map(|i| b.field(i * k, k).to_u128() as u64)
+                .collect()
+        };
+        PeInputs {
+            rst: v[0].get(0),
+            en: v[1].get(0),
+            clear: v[2].get(0),
+            act: codes(&v[3], a),
+            wgt: codes(&v[4], w),
+        }
+    }
+}
+
+/// The PE's behaviour: its registers as plain integers.
+#[derive(Clone, Debug)]
+pub struct PeModel {
+    params: PeParams,
+    acc: i128,
+    out: i128,
+    /// The input register stage's contents, if the PE has one (`None` = reset state).
+    staged: Option<PeInputs>,
+}
+
+impl PeModel {
+    /// The value on the `acc` output during the current cycle.
+    pub fn output(&self) -> i128 {
+        if self.params.output_reg {
+            self.out
+        } else {
+            self.acc
+        }
+    }
+
+    /// One cycle with typed inputs; returns the `acc` output during the cycle.
+    pub fn step_inputs(&mut self, inp: &PeInputs) -> i128 {
+        let out = self.output();
+        if inp.rst {
+            self.reset();
+            return out;
+        }
+        let staged = if self.params.input_reg {
+            self.staged.replace(inp.clone())
+        } else {
+            Some(inp.clone())
+        };
+        if self.params.output_reg {
+            self.out = self.acc;
+        }
+        if let Some(eff) = staged {
+            if eff.en {
+                let base = if eff.clear { 0 } else { self.acc };
+                self.acc = self
+                    .params
+                    .fit(base + self.params.lane_sum(&eff.act, &eff.wgt));
+            }
+        }
+        out
+    }
+}
+
+impl Model for PeModel {
+    fn reset(&mut self) {
+        self.acc = 0;
+        self.out = 0;
+        self.staged = None;
+    }
+
+    fn step(&mut self, inputs: &[Bits]) -> Result<Vec<Bits>, UnitError> {
+        check_inputs(&self.params.ports(), inputs)?;
+        let inp = PeInputs::from_ports(&self.params, inputs);
+        let out = self.step_inputs(&inp);
+        Ok(vec![Bits::from_i128_wrapping(self.params.acc_bits, out)])
+    }
+}

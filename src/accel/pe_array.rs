@@ -1,0 +1,205 @@
+//! A PE array: `pe` rows of one [`PeParams`] configuration, sharing the SIMD activation lanes,
+//! each row with its own weights — the compute core of a matrix-vector unit.
+//!
+//! ```text
+//!  act[SIMD·A] ──┬──────────────┬──── ... ───┐
+//!                ▼              ▼            ▼
+//!  wgt[row 0] ─▶ PE 0   wgt[1]▶ PE 1  ...   PE pe-1 ─▶ acc[(r+1)·ACC-1 : r·ACC] for row r
+//!  clk, rst, en, clear: shared by every row
+//! ```
+//!
+//! `wgt` holds row 0's SIMD codes in the least significant bits, then row 1's, and so on.
+//! Latency: the PE's. Cost: `pe` × the PE's cost (the rows share nothing but wires).
+//!
+//! ```
+//! use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, Unit};
+//! let row = PeParams::new(PeKind::Ternary, 4, true, 4, 10, Overflow::Wrap).unwrap();
+//! let array = PeArrayParams::new(row, 3).unwrap();
+//! assert_eq!(array.name(), "qf_pe_array_p3_ternary_a4_s4_acc10_wrap");
+//! assert_eq!(array.verilog().unwrap().len(), 2); // the PE, then the array
+//! ```
+
+use super::pe::{PeInputs, PeModel, PeParams};
+use super::unit::{check_inputs, Cost, Model, Unit, UnitError};
+use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
+
+/// Configuration of a PE array.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PeArrayParams {
+    row: PeParams,
+    pe: u32,
+}
+
+impl PeArrayParams {
+    /// `pe` rows (1..=256) of the PE `row`.
+    pub fn new(row: PeParams, pe: u32) -> Result<PeArrayParams, UnitError> {
+        if !(1..=256).contains(&pe) {
+            return Err(UnitError::BadParameter {
+                name: "pe",
+                value: pe.to_string(),
+                rule: "must be between 1 and 256".into(),
+            });
+        }
+        Ok(PeArrayParams { row, pe })
+    }
+
+    /// The configuration of each row.
+    pub fn row(&self) -> &PeParams {
+        &self.row
+    }
+
+    /// Number of rows.
+    pub fn pe(&self) -> u32 {
+        self.pe
+    }
+
+    fn build(&self, pe_module: &Module) -> Result<Module, HdlError> {
+        let params = self.parameters();
+        let header: Vec<String> = std::iter::once("unit: pe_array".to_string())
+            .chain(params.iter().map(|(k, v)| format!("{k}: {v}")))
+            .collect();
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut m = ModuleBuilder::new(&self.name(), &header)?;
+        let (clk, rst) = m.clock_and_reset()?;
+        let ports = self.ports();
+        let en = m.input("en", Ty::bit())?;
+        let clear = m.input("clear", Ty::bit())?;
+        let act = m.input("act", ports[4].ty)?;
+        let wgt = m.input("wgt", ports[5].ty)?;
+        let row_w = self.row.simd() * self.row.w_bits();
+        let mut outs = Vec::new();
+        for r in 0..self.pe {
+            let w = wgt.slice((r + 1) * row_w - 1, r * row_w)?;
+            let o = m.instance(
+                pe_module,
+                &format!("row{r}"),
+                &[
+                    ("clk", clk.clone()),
+                    ("rst", rst.clone()),
+                    ("en", en.clone()),
+                    ("clear", clear.clone()),
+                    ("act", act.clone()),
+                    ("wgt", w),
+                ],
+            )?;
+            outs.extend(o);
+        }
+        outs.reverse();
+        m.output("acc", Expr::concat(&outs)?)?;
+        m.finish()
+    }
+}
+
+impl Unit for PeArrayParams {
+    type Model = PeArrayModel;
+
+    /// `qf_pe_array_p<PE>_<the row PE's name without qf_pe_>`.
+    fn name(&self) -> String {
+        let row = self.row.name();
+        let rest = row.strip_prefix("qf_pe_").unwrap_or(&row);
+        format!("qf_pe_array_p{}_{rest}", self.pe)
+    }
+
+    fn parameters(&self) -> Vec<(String, String)> {
+        let mut v = vec![("pe".to_string(), self.pe.to_string())];
+        v.extend(self.row.parameters());
+        v
+    }
+
+    /// `clk`, `rst`, `en`, `clear`, `act[SIMD·A]`, `wgt[PE·SIMD·W]` → `acc[PE·ACC]`.
+    fn ports(&self) -> Vec<Port> {
+        let mut p = self.row.ports();
+        p[5].ty = Ty::unsigned(self.pe * p[5].ty.width);
+        p[6].ty = Ty::unsigned(self.pe * p[6].ty.width);
+        p
+    }
+
+    fn model(&self) -> PeArrayModel {
+        PeArrayModel {
+            params: self.clone(),
+            rows: (0..self.pe).map(|_| self.row.model()).collect(),
+        }
+    }
+
+    fn verilog(&self) -> Result<Vec<Module>, UnitError> {
+        let mut modules = self.row.verilog()?;
+        let pe_module = modules
+            .last()
+            .cloned()
+            .ok_or_else(|| UnitError::Input("the PE produced no module".into()))?;
+        modules.push(self.build(&pe_module)?);
+        Ok(modules)
+    }
+
+    /// `pe` × the row PE's estimate.
+    fn cost(&self) -> Cost {
+        self.row.cost() * u64::from(self.pe)
+    }
+}
+
+/// The array's behaviour: one PE model per row.
+#[derive(Clone, Debug)]
+pub struct PeArrayModel {
+    params: PeArrayParams,
+    rows: Vec<PeModel>,
+}
+
+impl PeArrayModel {
+    /// One cycle with typed inputs (`wgt` holds PE × SIMD codes, row 0 first); returns each
+    /// row's `acc` output during the cycle.
+    pub fn step_inputs(&mut self, inp: &PeInputs) -> Vec<i128> {
+        let simd = self.params.row.simd() as usize;
+        self.rows
+            .iter_mut()
+            .enumerate()
+            .map(|(r, m)| {
+                let row_in = PeInputs {
+                    wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
+                    ..inp.clone()
+                };
+                m.step_inputs(&row_in)
+            })
+            .collect()
+    }
+}
+
+impl Model for PeArrayModel {
+    fn reset(&mut self) {
+        self.rows.iter_mut().for_each(Model::reset);
+    }
+
+    fn step(&mut self, inputs: &[Bits]) -> Result<Vec<Bits>, UnitError> {
+        check_inputs(&self.params.ports(), inputs)?;
+        let row_w = self.params.row.simd() * self.params.row.w_bits();
+        let mut outs = Vec::new();
+        for (r, m) in self.rows.iter_mut().enumerate() {
+            let mut v = inputs.to_vec();
+            v[4] = inputs[4].field(r as u32 * row_w, row_w);
+            outs.extend(m.step(&v)?);
+        }
+        Ok(vec![Bits::concat_lsb_first(&outs)])
+    }
+}
+
+/// Port values for an array from typed inputs (`wgt`: PE × SIMD codes, row 0 first).
+pub fn array_ports(array: &PeArrayParams, inp: &PeInputs) -> Vec<Bits> {
+    let row = array.row();
+    let simd = row.simd() as usize;
+    let mut v = PeInputs {
+        wgt: inp.wgt[..simd].to_vec(),
+        ..inp.clone()
+    }
+    .to_ports(row);
+    let rows: Vec<Bits> = (0..array.pe() as usize)
+        .map(|r| {
+            PeInputs {
+                wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
+                ..inp.clone()
+            }
+            .to_ports(row)[4]
+                .clone()
+        })
+        .collect();
+    v[4] = Bits::concat_lsb_first(&rows);
+    v
+}
