@@ -4,8 +4,8 @@
 mod cast;
 mod demo;
 mod eval;
-mod quantize;
 mod hdl;
+mod quantize;
 mod sweep;
 mod synth;
 mod train;
