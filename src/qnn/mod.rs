@@ -33,6 +33,7 @@
 //! ```
 
 pub mod accum;
+pub mod conv;
 pub mod dense;
 pub mod engine;
 pub mod error;
@@ -48,6 +49,7 @@ pub mod requant;
 pub mod weights;
 
 pub use accum::{AccCertificate, AccOverflow, Accumulator};
+pub use conv::{Conv2d, MaxPool2d};
 pub use dense::{Dense, LayerOutput};
 pub use engine::Engine;
 pub use error::QnnError;
