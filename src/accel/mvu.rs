@@ -816,7 +816,8 @@ impl Unit for MvuParams {
 
     /// See the module docs: PE array + ROM + input buffer + bias/requant/clamp + registers.
     fn cost(&self) -> Cost {
-        let array = self.pe_array().map(|a| a.cost()).unwrap_or_default();
+        // The PE array's estimate: PE rows of the row PE's.
+        let array = self.row.cost() * u64::from(self.pe);
         let depth = self.fold();
         let word = u64::from(self.pe * self.simd * self.kind.code_bits());
         let rom = if depth > 1 {

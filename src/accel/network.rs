@@ -268,10 +268,16 @@ impl Unit for NetworkParams {
 
     /// The sum of the stages' estimates.
     fn cost(&self) -> Cost {
-        self.stages
-            .iter()
-            .map(Stage::cost)
-            .fold(Cost::default(), |a, b| a + b)
+        let mut costs = self.stages.iter().map(Stage::cost);
+        // new() guarantees at least one stage.
+        let first = costs.next().unwrap_or(Cost {
+            lut: 0,
+            ff: 0,
+            carry: 0,
+            dsp: 0,
+            bram: 0,
+        });
+        costs.fold(first, |a, b| a + b)
     }
 }
 

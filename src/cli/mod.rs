@@ -2,7 +2,10 @@
 //! validated configuration once and calling the library.
 
 mod cast;
+mod demo;
+mod eval;
 mod hdl;
+mod quantize;
 mod sweep;
 mod synth;
 mod train;
@@ -25,6 +28,12 @@ enum Command {
     Cast(cast::CastArgs),
     /// Train a float network on digits or MNIST and write it as a RON model.
     Train(train::TrainArgs),
+    /// Quantize a float model with a spec into an integer model file.
+    Quantize(quantize::QuantizeArgs),
+    /// Evaluate a float or integer model: accuracy, MACs, throughput.
+    Eval(eval::EvalArgs),
+    /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
+    Demo(demo::DemoArgs),
     /// Run a bit-width sweep file, merge its shards or redraw its plots.
     Sweep(sweep::SweepArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
@@ -40,6 +49,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
+        Command::Quantize(a) => quantize::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Demo(a) => demo::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Hdl(a) => hdl::run(a),
         Command::Verify(a) => verify::run(a),
