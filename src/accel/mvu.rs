@@ -55,6 +55,7 @@ use super::unit::{Cost, Model, Unit, UnitError};
 use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 use crate::num::rounding::RoundingMode;
 use crate::qnn::format::{signed_width, wrap};
+use crate::qnn::kernels::dot_i16_i32;
 use crate::qnn::{IntFormat, Requant, WeightScheme};
 
 /// A deliberate design error in the generated Verilog (the model stays correct), for showing
@@ -878,6 +879,9 @@ pub struct MvuModel {
     out_data: Vec<i64>,
     /// Weight levels in ROM order: address, row, lane.
     rom_levels: Vec<i64>,
+    /// The same levels and input buffer as i16, when codes, levels and the accumulator allow
+    /// the i16 × i16 → i32 kernel (exact modulo 2^32, so modulo 2^acc_bits for acc_bits ≤ 32).
+    narrow: Option<(Vec<i16>, Vec<i16>)>,
     stats: MvuStats,
 }
 
@@ -899,7 +903,17 @@ impl MvuModel {
                 }
             }
         }
+        let fits = |v: i64| i16::try_from(v).is_ok();
+        let input_fits = fits(params.input.min()) && fits(params.input.max());
+        let narrow = (params.acc_bits <= 32 && input_fits && rom_levels.iter().all(|&l| fits(l)))
+            .then(|| {
+                (
+                    rom_levels.iter().map(|&l| l as i16).collect(),
+                    vec![0i16; params.in_features as usize],
+                )
+            });
         MvuModel {
+            narrow,
             sf: 0,
             nf: 0,
             waddr: 0,
@@ -940,18 +954,30 @@ impl MvuModel {
         let p = &self.params;
         let (pe, simd) = (p.pe as usize, p.simd as usize);
         let at = self.sf as usize * simd;
-        let x = &self.ibuf[at..at + simd];
-        let word = &self.rom_levels[self.waddr as usize * pe * simd..][..pe * simd];
         let clear = self.sf == 0;
-        // Two's complement arithmetic modulo 2^64, then the accumulator's wrap: the PE's
-        // wrap-around semantics exactly, as the width is at most 64.
-        let sh = 64 - p.acc_bits;
-        for (acc, w) in self.acc.iter_mut().zip(word.chunks_exact(simd)) {
-            let mut s = if clear { 0i64 } else { *acc };
-            for (&a, &l) in x.iter().zip(w) {
-                s = s.wrapping_add(a.wrapping_mul(l));
+        let base = self.waddr as usize * pe * simd;
+        if let Some((rom, ibuf)) = &self.narrow {
+            let x = &ibuf[at..at + simd];
+            let word = &rom[base..base + pe * simd];
+            let sh = 32 - p.acc_bits;
+            for (acc, w) in self.acc.iter_mut().zip(word.chunks_exact(simd)) {
+                let start = if clear { 0i32 } else { *acc as i32 };
+                let s = start.wrapping_add(dot_i16_i32(x, w));
+                *acc = i64::from((s << sh) >> sh);
             }
-            *acc = (s << sh) >> sh;
+        } else {
+            let x = &self.ibuf[at..at + simd];
+            let word = &self.rom_levels[base..base + pe * simd];
+            // Two's complement arithmetic modulo 2^64, then the accumulator's wrap: the PE's
+            // wrap-around semantics exactly, as the width is at most 64.
+            let sh = 64 - p.acc_bits;
+            for (acc, w) in self.acc.iter_mut().zip(word.chunks_exact(simd)) {
+                let mut s = if clear { 0i64 } else { *acc };
+                for (&a, &l) in x.iter().zip(w) {
+                    s = s.wrapping_add(a.wrapping_mul(l));
+                }
+                *acc = (s << sh) >> sh;
+            }
         }
         let last = self.sf + 1 == p.sf();
         if last {
@@ -1015,6 +1041,11 @@ impl StreamModel for MvuModel {
                 let simd = p.simd as usize;
                 let at = self.sf as usize * simd;
                 self.ibuf[at..at + simd].copy_from_slice(&in_data[..simd]);
+                if let Some((_, ibuf)) = &mut self.narrow {
+                    for (d, &v) in ibuf[at..at + simd].iter_mut().zip(&in_data[..simd]) {
+                        *d = v as i16;
+                    }
+                }
             }
             fire_last = self.fire_once();
         } else if self.done && !b_free {
