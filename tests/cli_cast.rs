@@ -94,3 +94,113 @@ fn non_number_names_its_line() {
     let err = assert_user_error(&o);
     assert_eq!(err, "error: stdin line 3: 'abc' is not a number");
 }
+
+#[test]
+fn intquant_rounds_half_to_even_and_clamps() {
+    // intquant<bits=4,scale=0.25>: signed, not narrow, so q ∈ [-8, 7]; rounding ROUND is half to
+    // even; value = q · 0.25.
+    //   0.3   / 0.25 = 1.2 (0.3 as f64 is a hair below 0.3) → q 1 → 0.25
+    //   100   / 0.25 = 400  → clamps to 7  → 1.75
+    //   0.375 / 0.25 = 1.5  → tie, to even 2 → 0.5
+    //   0.625 / 0.25 = 2.5  → tie, to even 2 → 0.5
+    //   -5    / 0.25 = -20  → clamps to -8 → -2
+    let spec = "intquant<bits=4,scale=0.25>";
+    let input = "0.3\n100\n0.375\n0.625\n-5\n";
+    let o = cast(&["--format", spec], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "0.25\n1.75\n0.5\n0.5\n-2\n");
+    let o = cast(&["--format", spec, "--raw"], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "1\n7\n2\n2\n-8\n");
+}
+
+#[test]
+fn pot_projects_linearly_with_ties_upward() {
+    // pot<exp_bits=3,e_min=-4>: signed, exponent field 0 is zero, linear domain, alpha 1. Fields
+    // 1..=7 are shifts 0..=6, so magnitudes are 2^s / 16 ∈ {1/16, …, 4}; the sign is bit 3.
+    // In units of 1/16, |x| below 1/2 is zero, and 2^s becomes 2^(s+1) from 3·2^(s-1) upward.
+    //   0.3     = 4.8 units: ≥ 3, < 6        → shift 2, 0.25, field 3       → code 3
+    //   -0.75   = 12 units:  = 3·2^2, tie up → shift 4, -1,   field 5 | 8   → code 13
+    //   0.03125 = 0.5 units: not below 1/2   → shift 0, 0.0625, field 1     → code 1
+    //   0.02    = 0.32 units: below 1/2      → zero                         → code 0
+    //   100     saturates                    → shift 6, 4,    field 7       → code 7
+    let spec = "pot<exp_bits=3,e_min=-4>";
+    let input = "0.3\n-0.75\n0.03125\n0.02\n100\n";
+    let o = cast(&["--format", spec], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "0.25\n-1\n0.0625\n0\n4\n");
+    let o = cast(&["--format", spec, "--raw"], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "3\n13\n1\n0\n7\n");
+}
+
+#[test]
+fn apot_prints_exact_fractions_and_bit_patterns() {
+    // apot<term_bits=2,terms=2>: largest shift E = (2 − 1) + (2^2 − 2)·2 = 5. Term 0 (bits 0–1),
+    // fields 1, 2, 3 → 2^5, 2^3, 2^1; term 1 (bits 2–3) → 2^4, 2^2, 2^0; sign is bit 4. The
+    // levels are the sums {0,1,2,3,4,6,8,9,12,16,18,24,32,33,36,48}, max 48, value level/48.
+    //   0.02    · 48 = 0.96: nearer 1 than 0         → 1  = term1 field 3           → 1/48, code 12
+    //   0.3     · 48 = 14.4: ≥ midpoint 14 of 12, 16 → 16 = term1 field 1           → 1/3,  code 4
+    //   0.21875 · 48 = 10.5: the midpoint of 9, 12, ties up → 12 = 8 + 4 (2 | 2<<2)  → 0.25, code 10
+    //   0.5     · 48 = 24 = 8 + 16 (2 | 1<<2)                                        → 0.5,  code 6
+    //   -1      · 48 = 48 = 32 + 16 (1 | 1<<2), sign 16                              → -1,   code 21
+    let spec = "apot<term_bits=2,terms=2>";
+    let input = "0.02\n0.3\n0.21875\n0.5\n-1\n";
+    let o = cast(&["--format", spec], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "1/48\n1/3\n0.25\n0.5\n-1\n");
+    let o = cast(&["--format", spec, "--raw"], input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "12\n4\n10\n6\n21\n");
+}
+
+#[test]
+fn bad_quant_key_is_a_one_line_error() {
+    let o = cast(&["--format", "intquant<bits=4,scal=0.25>"], "1\n");
+    let err = assert_user_error(&o);
+    assert_eq!(
+        err,
+        "error: unknown key 'scal' for intquant (expected one of bits, signed, narrow, rounding, \
+         scale, zeropt)"
+    );
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn unknown_family_lists_the_accepted_ones() {
+    let o = cast(&["--format", "float<8,23>"], "1\n");
+    let err = assert_user_error(&o);
+    assert!(err.contains("unknown format 'float<8,23>'"), "{err}");
+    for family in [
+        "ap_fixed",
+        "ap_ufixed",
+        "ap_int",
+        "ap_uint",
+        "fixed",
+        "ufixed",
+        "intquant",
+        "pot",
+        "apot",
+    ] {
+        assert!(err.contains(&format!("{family}<")), "{family}: {err}");
+    }
+}
+
+#[test]
+fn help_shows_every_spelling() {
+    let o = Command::new(env!("CARGO_BIN_EXE_qforge"))
+        .args(["cast", "--help"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for spelling in [
+        "ap_fixed<",
+        "fixed<",
+        "intquant<bits=",
+        "pot<exp_bits=",
+        "apot<term_bits=",
+    ] {
+        assert!(help.contains(spelling), "{spelling}: {help}");
+    }
+}

@@ -5,7 +5,6 @@
 use qforge::accel::vectors::{pe_stimulus, Rng};
 use qforge::accel::{Overflow, PeArrayParams, PeInputs, PeKind, PeParams, UniformWeights, Unit};
 use qforge::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
-use std::collections::VecDeque;
 
 /// Decodes a weight code the way the code contract (`num::codes`) defines it.
 fn weight_level(kind: &PeKind, code: u64) -> i128 {
@@ -81,7 +80,7 @@ fn reference_with_acc(pe: &PeParams, inputs: &[PeInputs], acc_bits: u32) -> Vec<
             continue;
         }
         let seen = if pe.input_reg() {
-            std::mem::replace(&mut in_stage, Some(inp.clone()))
+            in_stage.replace(inp.clone())
         } else {
             Some(inp.clone())
         };
@@ -212,6 +211,35 @@ fn invalid_configurations_are_rejected_with_the_rule() {
             .contains("must be 1 for binary")
     );
     assert!(UniformWeights::new(0).is_err());
+    let huge = PeKind::Pot(PotFormat::new(6, true, false).unwrap());
+    assert!(PeParams::new(huge, 8, true, 1, 64, Overflow::Wrap)
+        .unwrap_err()
+        .to_string()
+        .contains("shifts up to 63"));
+    let wide = PeKind::Pot(PotFormat::new(6, true, true).unwrap()); // shifts up to 62
+    assert!(PeParams::new(wide, 32, true, 1, 64, Overflow::Wrap).is_err());
     let ok = PeParams::new(PeKind::Ternary, 8, true, 8, 9, Overflow::Wrap).unwrap();
     assert!(PeArrayParams::new(ok, 0).is_err());
+}
+
+#[test]
+fn cost_estimates_are_non_zero_and_order_the_kinds() {
+    for pe in configs() {
+        let c = pe.cost();
+        assert!(c.lut > 0 && c.ff > 0 && c.carry > 0, "{}: {c:?}", pe.name());
+    }
+    let mk = |k: PeKind| {
+        PeParams::new(k, 8, true, 1, 24, Overflow::Wrap)
+            .unwrap()
+            .cost()
+    };
+    let uniform = mk(PeKind::Uniform(UniformWeights::new(8).unwrap()));
+    let pot = mk(PeKind::Pot(PotFormat::new(3, true, true).unwrap()));
+    assert!(pot.lut < uniform.lut, "pot {pot:?} vs uniform {uniform:?}");
+    let array = PeArrayParams::new(
+        PeParams::new(PeKind::Ternary, 4, true, 4, 8, Overflow::Wrap).unwrap(),
+        4,
+    )
+    .unwrap();
+    assert_eq!(array.cost().lut, 4 * array.row().cost().lut);
 }

@@ -7,6 +7,14 @@
 //! tree, exact at `P` bits), `v = m ^ {P{s}}` with the sign `s` as a carry into the accumulator.
 //! Cost per lane: `P·(2^B − 1)` LUT4 per term for the muxes, `P` per adder and `P` for the XOR
 //! (DESIGN.md §6 measures 97–151 LUT4 for 2-term A = 8 PEs).
+//!
+//! ```
+//! use qforge::accel::pe_apot::{level_range, max_magnitude};
+//! use qforge::num::codes::ApotFormat;
+//! let f = ApotFormat::li2020(2, 2, true).unwrap(); // shifts {5, 3, 1} and {4, 2, 0}
+//! assert_eq!(max_magnitude(&f), 32 + 16);
+//! assert_eq!(level_range(&f), (-48, 48));
+//! ```
 
 use super::pe::Lane;
 use crate::hdl::{Expr, HdlError, ModuleBuilder};

@@ -6,6 +6,12 @@
 //! in `[−SIMD, SIMD]` exactly. Cost: one XNOR LUT4 per lane, about `SIMD` LUT4 for the
 //! popcount's adders, `k + 1` for the final subtraction (DESIGN.md §6 measures 197 LUT4 for a
 //! 64-wide XNOR-popcount PE with its accumulator).
+//!
+//! ```
+//! use qforge::accel::pe_binary::{popcount_bits, sum_bits};
+//! assert_eq!(popcount_bits(64), 7); // 0..=64
+//! assert_eq!(sum_bits(64), 8);      // -64..=64
+//! ```
 
 use crate::hdl::{Bits, Expr, HdlError, ModuleBuilder, Ty};
 

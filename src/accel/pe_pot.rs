@@ -7,6 +7,13 @@
 //! that the accumulator adds (`acc + (x ^ {P{s}}) + s`, DESIGN.md §6: 24–44% fewer LUTs than
 //! `s ? -x : x`). Cost per lane: `P·E` LUT4 for the shifter's `E` stages plus `P` for the XOR
 //! (calibrated against 40/70/98 LUT4 at E = 2/3/4, A = 8, accumulator included).
+//!
+//! ```
+//! use qforge::accel::pe_pot::level_range;
+//! use qforge::num::codes::PotFormat;
+//! let f = PotFormat::new(3, true, true).unwrap(); // shifts 0..=6 and a zero code
+//! assert_eq!(level_range(&f), (-64, 64));
+//! ```
 
 use super::pe::Lane;
 use crate::hdl::{Expr, HdlError, ModuleBuilder, Ty};

@@ -5,6 +5,11 @@
 //! as a carry into the accumulator, so `v + s` is `x`, `−x` or 0. The invalid code `10` therefore
 //! acts as 0 (`~0 + 1`), in the model as in the hardware. Cost per lane: `2·(A + 1)` LUT4 (gate
 //! and XOR) before the adder tree.
+//!
+//! ```
+//! use qforge::accel::pe_ternary::level;
+//! assert_eq!([level(0b00), level(0b01), level(0b11), level(0b10)], [0, 1, -1, 0]);
+//! ```
 
 use super::pe::Lane;
 use crate::hdl::{Expr, HdlError, ModuleBuilder};

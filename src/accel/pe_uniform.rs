@@ -5,6 +5,13 @@
 //! says; `w` the weight code read as two's complement). Cost per lane: about `4.5·A·W` LUT4 for
 //! Yosys 0.23's array multiplier (DESIGN.md §6: 294 LUT4 at 8×8, 136 at 8×4, accumulator
 //! included).
+//!
+//! ```
+//! use qforge::accel::UniformWeights;
+//! let w = UniformWeights::new(4).unwrap();
+//! assert_eq!(w.level(0b1111), -1);
+//! assert_eq!(w.level_range(), (-8, 7));
+//! ```
 
 use super::pe::Lane;
 use super::unit::UnitError;

@@ -52,7 +52,7 @@ pub enum UnitError {
 /// The figures are analytic per unit kind (documented on each unit's `cost()`), calibrated by
 /// hand against the Yosys 0.23 `synth_ice40` figures of DESIGN.md §6; they order design points,
 /// they do not replace synthesis.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Cost {
     /// 4-input lookup tables.
     pub lut: u64,

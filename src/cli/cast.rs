@@ -3,19 +3,31 @@
 //! Each line is first converted to the nearest `f64` (Rust's correctly rounded decimal parse),
 //! then cast exactly into the format — what `(T)(double)x` does in C++ — so a decimal with more
 //! precision than an `f64` holds is rounded once to `f64` before the format's own rounding.
+//!
+//! A format is a fixed-point spelling (`ap_fixed<…>`, `ap_ufixed<…>`, `ap_int<…>`, `ap_uint<…>`,
+//! `fixed<…>`, `ufixed<…>`) or a quantizer spelling (`intquant<…>`, `pot<…>`, `apot<…>`, see
+//! [`qforge::quant::spec`]); the leading word picks the parser, so each family reports its own
+//! errors.
 
 use anyhow::{bail, Context};
 use clap::Args;
 use qforge::num::fixed::{Fixed, FixedFormat};
+use qforge::quant::spec::{parse_spec, QuantSpec};
 use std::io::{BufRead, Write};
 
 /// Arguments of `qforge cast`.
 #[derive(Args, Debug)]
 pub struct CastArgs {
-    /// Target format, e.g. 'ap_fixed<8,3,AP_RND_CONV,AP_SAT>', 'ap_ufixed<6,2>', 'fixed<8,3,RND,SAT>'.
+    /// Target format. Fixed point: 'ap_fixed<8,3,AP_RND_CONV,AP_SAT>', 'ap_ufixed<6,2>',
+    /// 'ap_int<8>', 'fixed<8,3,RND,SAT>'. QONNX IntQuant:
+    /// 'intquant<bits=4,signed=1,narrow=0,rounding=ROUND,scale=0.25,zeropt=0>'. Power of two:
+    /// 'pot<exp_bits=3,signed=1,zero=1,e_min=-4,domain=linear,alpha=1>'. Additive powers of two:
+    /// 'apot<term_bits=2,terms=2,signed=1,alpha=1>'. Quantizer keys other than bits, exp_bits,
+    /// term_bits and terms may be left out.
     #[arg(long, value_name = "SPEC")]
     format: String,
-    /// Print the raw integer code instead of the exact decimal value.
+    /// Print the raw integer code instead of the exact value (for intquant the integer q, for
+    /// pot and apot the bit pattern).
     #[arg(long)]
     raw: bool,
 }
@@ -25,14 +37,33 @@ pub struct CastArgs {
 pub enum CastSpec {
     /// An ap_fixed / ap_ufixed / ap_int / ap_uint format.
     Fixed(FixedFormat),
+    /// An `intquant<…>`, `pot<…>` or `apot<…>` quantizer.
+    Quant(QuantSpec),
 }
 
+/// Leading words of fixed-point spellings (`ap_` covers ap_fixed, ap_ufixed, ap_int, ap_uint).
+const FIXED_PREFIXES: [&str; 3] = ["ap_", "fixed", "ufixed"];
+const QUANT_PREFIXES: [&str; 3] = ["intquant", "pot", "apot"];
+
 impl CastSpec {
-    /// Parses a format spelling, trying each spec family in turn.
+    /// Parses a format spelling; its leading word picks the family, whose parser then reports
+    /// any error in it.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        // Only the ap_fixed family exists so far; its error is the one to report.
-        let format: FixedFormat = text.parse()?;
-        Ok(CastSpec::Fixed(format))
+        let lower = text.trim().to_ascii_lowercase();
+        let starts = |prefixes: &[&str]| prefixes.iter().any(|p| lower.starts_with(p));
+        if starts(&FIXED_PREFIXES) {
+            let format: FixedFormat = text.parse()?;
+            Ok(CastSpec::Fixed(format))
+        } else if starts(&QUANT_PREFIXES) {
+            Ok(CastSpec::Quant(parse_spec(text)?))
+        } else {
+            bail!(
+                "unknown format '{}' (expected a fixed-point type ap_fixed<…>, ap_ufixed<…>, \
+                 ap_int<…>, ap_uint<…>, fixed<…>, ufixed<…>, or a quantizer intquant<…>, pot<…>, \
+                 apot<…>)",
+                text.trim()
+            )
+        }
     }
 
     /// Casts one value and renders it as an exact decimal or as its raw code.
@@ -44,6 +75,14 @@ impl CastSpec {
                     value.raw().to_string()
                 } else {
                     value.to_string()
+                })
+            }
+            CastSpec::Quant(spec) => {
+                let result = spec.cast(x)?;
+                Ok(if raw {
+                    result.code.to_string()
+                } else {
+                    result.value.to_string()
                 })
             }
         }

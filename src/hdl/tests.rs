@@ -150,3 +150,31 @@ fn printer_matches_snapshot() {
 fn printing_is_deterministic() {
     assert_eq!(print_module(&tiny()), print_module(&tiny()));
 }
+
+#[test]
+fn products_inside_expressions_get_their_own_wire() {
+    // Verilog sizes a product by its context: inside a wider sum it would be computed at the
+    // sum's width from re-extended operands. The printer gives it a wire of its own width.
+    let mut m = ModuleBuilder::new("qf_mac_expr", &[]).unwrap();
+    let a = m.input("a", Ty::signed(4)).unwrap();
+    let b = m.input("b", Ty::signed(4)).unwrap();
+    let c = m.input("c", Ty::signed(12)).unwrap();
+    let y = c.add(&a.mul(&b).unwrap().sext(12).unwrap()).unwrap();
+    m.output("y", y).unwrap();
+    let text = print_module(&m.finish().unwrap());
+    assert!(text.contains("wire signed [7:0] tmp0;"), "{text}");
+    assert!(text.contains("assign tmp0 = (a * b);"), "{text}");
+    assert!(
+        text.contains("assign y = (c + $signed({{4{tmp0[7]}}, tmp0}));"),
+        "{text}"
+    );
+}
+
+#[test]
+fn wrapping_products_are_bounded() {
+    let a = Expr::signal("a", Ty::signed(8));
+    let b = Expr::signal("b", Ty::signed(4));
+    assert_eq!(a.mul_wrapping(&b, 10).unwrap().ty(), Ty::signed(10));
+    assert!(a.mul_wrapping(&b, 7).is_err());
+    assert!(a.mul_wrapping(&b, 13).is_err());
+}

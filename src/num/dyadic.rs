@@ -11,6 +11,8 @@
 //! assert_eq!(x.to_string(), "-2.5");
 //! assert_eq!(Dyadic::new(1, -9).to_string(), "0.001953125");
 //! assert_eq!(x.to_f64(), -2.5);
+//! assert_eq!(Dyadic::from_int(3).checked_mul(x), Some(Dyadic::new(-15, -1)));
+//! assert_eq!((-x).abs().mul_pow2(2), Some(Dyadic::from_int(10)));
 //! ```
 
 use std::cmp::Ordering;
@@ -55,6 +57,11 @@ impl Dyadic {
         Ok(Dyadic::new(i128::from(m), e))
     }
 
+    /// The integer `n`.
+    pub fn from_int(n: i128) -> Self {
+        Dyadic::new(n, 0)
+    }
+
     /// The normalised mantissa (odd, or 0).
     pub fn mantissa(self) -> i128 {
         self.mantissa
@@ -68,6 +75,43 @@ impl Dyadic {
     /// Whether the value is below zero.
     pub fn is_negative(self) -> bool {
         self.mantissa < 0
+    }
+
+    /// `-1`, `0` or `1`.
+    pub fn signum(self) -> i32 {
+        self.mantissa.signum() as i32
+    }
+
+    /// The absolute value (a normalised mantissa is odd, so never `i128::MIN`).
+    pub fn abs(self) -> Self {
+        Dyadic {
+            mantissa: self.mantissa.abs(),
+            exp: self.exp,
+        }
+    }
+
+    /// The exact product, or `None` if the mantissa would exceed `i128` or the exponent `i32`.
+    pub fn checked_mul(self, other: Dyadic) -> Option<Self> {
+        let m = self.mantissa.checked_mul(other.mantissa)?;
+        let e = self.exp.checked_add(other.exp)?;
+        Some(Dyadic::new(m, e))
+    }
+
+    /// The value times `2^k`, or `None` if the exponent overflows.
+    pub fn mul_pow2(self, k: i32) -> Option<Self> {
+        if self.mantissa == 0 {
+            return Some(self);
+        }
+        Some(Dyadic {
+            mantissa: self.mantissa,
+            exp: self.exp.checked_add(k)?,
+        })
+    }
+
+    /// The value as an `f64` if it is exactly representable, else `None`.
+    pub fn to_f64_exact(self) -> Option<f64> {
+        let v = self.to_f64();
+        (Dyadic::from_f64(v).ok() == Some(self)).then_some(v)
     }
 
     /// The nearest `f64` (ties to even), exact whenever the value is representable; values
@@ -104,6 +148,18 @@ impl Dyadic {
             -magnitude
         } else {
             magnitude
+        }
+    }
+}
+
+impl std::ops::Neg for Dyadic {
+    type Output = Dyadic;
+
+    fn neg(self) -> Dyadic {
+        // A normalised mantissa is odd or zero, so never `i128::MIN`: negation cannot overflow.
+        Dyadic {
+            mantissa: -self.mantissa,
+            exp: self.exp,
         }
     }
 }
@@ -295,12 +351,83 @@ mod tests {
 
     #[test]
     fn f64_round_trips_exactly() {
-        for x in [0.0, -0.0, 1.0, -2.5, 0.1, 1e300, -1e-300, 5e-324, f64::MAX] {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            -2.5,
+            -3.75,
+            0.1,
+            1e300,
+            -1e-300,
+            5e-324,
+            2.2250738585072014e-308,
+            f64::MAX,
+        ] {
             let d = Dyadic::from_f64(x).unwrap();
             assert_eq!(d.to_f64(), x, "{x}");
+            assert_eq!(d.to_f64_exact(), Some(x), "{x}");
         }
+        assert_eq!(Dyadic::new((1 << 60) + 1, 0).to_f64_exact(), None);
         assert!(Dyadic::from_f64(f64::NAN).is_err());
         assert!(Dyadic::from_f64(f64::NEG_INFINITY).is_err());
+    }
+
+    #[test]
+    fn from_f64_is_exact_and_normalised() {
+        assert_eq!(Dyadic::from_f64(0.0).ok(), Some(Dyadic::ZERO));
+        assert_eq!(Dyadic::from_f64(-0.0).ok(), Some(Dyadic::ZERO));
+        assert_eq!(Dyadic::from_f64(12.0).ok(), Some(Dyadic::new(3, 2)));
+        assert_eq!(
+            Dyadic::from_f64(f64::from_bits(1)).ok(),
+            Some(Dyadic::new(1, -1074))
+        );
+        assert_eq!(Dyadic::from_f64(f64::NAN).ok(), None);
+    }
+
+    #[test]
+    fn decimal_strings_by_hand() {
+        assert_eq!(Dyadic::new(1, -1).to_string(), "0.5");
+        assert_eq!(Dyadic::new(-1, -3).to_string(), "-0.125");
+        assert_eq!(Dyadic::new(3, 3).to_string(), "24");
+        assert_eq!(Dyadic::new(5, -10).to_string(), "0.0048828125");
+        assert_eq!(Dyadic::ZERO.to_string(), "0");
+        assert_eq!(Dyadic::new(1, 64).to_string(), "18446744073709551616");
+        let tiny = Dyadic::from_f64(f64::from_bits(1)).unwrap().to_string();
+        // 2^-1074 = 4.9406564584124654e-324; 5^1074 ends in 5625 (5^n mod 10^4 has period 4).
+        let zeros = "0".repeat(323);
+        assert!(tiny.starts_with(&format!("0.{zeros}4940656458412465441765")));
+        assert!(tiny.ends_with("5625"));
+        assert_eq!(tiny.len(), 2 + 1074);
+    }
+
+    #[test]
+    fn products_powers_of_two_and_signs_are_exact() {
+        let x = Dyadic::new(-3, -4); // -0.1875
+        assert_eq!(x.signum(), -1);
+        assert_eq!(Dyadic::ZERO.signum(), 0);
+        assert_eq!(x.abs(), Dyadic::new(3, -4));
+        assert_eq!(-x, Dyadic::new(3, -4));
+        assert_eq!(
+            x.checked_mul(Dyadic::from_int(16)),
+            Some(Dyadic::from_int(-3))
+        );
+        // Normalised mantissas are odd, so only odd factors can overflow the mantissa.
+        assert_eq!(
+            Dyadic::new((1 << 100) + 1, 0).checked_mul(Dyadic::new((1 << 30) + 1, 0)),
+            None
+        );
+        assert_eq!(
+            Dyadic::new(1 << 100, 0).checked_mul(Dyadic::new(1 << 30, 0)),
+            Some(Dyadic::new(1, 130))
+        );
+        assert_eq!(
+            Dyadic::new(i128::MAX, 0).checked_mul(Dyadic::from_int(3)),
+            None
+        );
+        assert_eq!(x.mul_pow2(4), Some(Dyadic::from_int(-3)));
+        assert_eq!(Dyadic::ZERO.mul_pow2(i32::MAX), Some(Dyadic::ZERO));
+        assert_eq!(Dyadic::new(1, i32::MAX).mul_pow2(1), None);
     }
 
     #[test]
@@ -322,5 +449,9 @@ mod tests {
         assert!(Dyadic::new(1, 1000) > Dyadic::new(i128::MAX, 0));
         assert!(Dyadic::new(-1, -1000) > Dyadic::new(-1, -999));
         assert_eq!(Dyadic::new(4, 0), Dyadic::new(1, 2));
+        assert!(-a < -b);
+        assert!(Dyadic::new(1, -200) > Dyadic::ZERO);
+        assert_eq!(Dyadic::new(6, 0).cmp(&Dyadic::new(3, 1)), Ordering::Equal);
+        assert!(Dyadic::new((1 << 100) + 1, -100) > Dyadic::new(1, 0));
     }
 }

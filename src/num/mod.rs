@@ -6,7 +6,7 @@
 //! quantizers produce and the processing elements consume. [`fixed`] holds fixed-point formats
 //! with run-time widths, cast bit-exactly as Xilinx `ap_fixed` casts, with their [`overflow`]
 //! modes; [`dyadic`] holds the exact values `m · 2^e` that casts consume and that print as exact
-//! decimals.
+//! decimals, and [`exact_value`] the exact values `m · 2^e / d` (odd `d`) that APoT levels need.
 //!
 //! ```
 //! use qforge::num::rounding::{div_round, RoundingMode};
@@ -21,6 +21,7 @@
 
 pub mod codes;
 pub mod dyadic;
+pub mod exact_value;
 pub mod fixed;
 mod fixed_spec;
 mod fixed_value;

@@ -171,6 +171,7 @@ impl FromStr for RoundingMode {
 ///
 /// # Panics
 /// If `d <= 0` (a programming error: every caller divides by a positive scale).
+#[inline]
 pub fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
     assert!(d > 0, "div_round: divisor must be positive");
     let q = n.div_euclid(d);
@@ -179,6 +180,7 @@ pub fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
 }
 
 /// Rounds `x / 2^shift` to an integer, exactly, for any shift.
+#[inline]
 pub fn shr_round(x: i128, shift: u32, mode: RoundingMode) -> i128 {
     if shift == 0 {
         return x;
@@ -205,6 +207,7 @@ pub fn shr_round(x: i128, shift: u32, mode: RoundingMode) -> i128 {
 }
 
 /// Chooses between `q` (the floor) and `q + 1` given how the remainder compares with one half.
+#[inline]
 fn resolve(
     q: i128,
     negative: bool,

@@ -18,11 +18,11 @@
 //! ```
 
 use super::calibrate::ClipRange;
-use super::dyadic::Dyadic;
 use super::error::{bad, QuantError};
 use super::quantizer::ChannelQuantizer;
 use super::tensor::{ChannelParams, CodeKind};
 use crate::num::codes::ApotFormat;
+use crate::num::dyadic::Dyadic;
 use serde::{Deserialize, Serialize};
 
 /// An APoT quantizer's configuration.
@@ -124,14 +124,14 @@ impl ApotQuantizer {
 
     /// The code of `x` when the largest level stands for `alpha`.
     pub fn project(&self, x: f64, alpha: f64) -> Result<i64, QuantError> {
-        let xd = Dyadic::from_f64(x).ok_or(QuantError::NonFinite { index: 0, value: x })?;
+        let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         self.project_exact(xd, alpha)
     }
 
     /// [`ApotQuantizer::project`] for an exact input.
     pub fn project_exact(&self, x: Dyadic, alpha: f64) -> Result<i64, QuantError> {
         let a = check_alpha(alpha)?;
-        if x.mantissa < 0 && !self.config.signed {
+        if x.mantissa() < 0 && !self.config.signed {
             return Ok(0);
         }
         let out_of_range = || bad("value", x.to_f64(), "is out of range for exact comparison");
@@ -157,7 +157,7 @@ impl ApotQuantizer {
         let index = lo;
         let (level, code) = self.levels[index];
         let sign_bit = 1u64 << (self.config.terms * self.config.term_bits);
-        Ok(if x.mantissa < 0 && level != 0 {
+        Ok(if x.mantissa() < 0 && level != 0 {
             (code | sign_bit) as i64
         } else {
             code as i64
@@ -167,7 +167,8 @@ impl ApotQuantizer {
 
 fn check_alpha(alpha: f64) -> Result<Dyadic, QuantError> {
     Dyadic::from_f64(alpha)
-        .filter(|a| a.mantissa > 0)
+        .ok()
+        .filter(|a| a.mantissa() > 0)
         .ok_or_else(|| bad("alpha", alpha, "must be positive and finite"))
 }
 

@@ -22,11 +22,11 @@
 //! let q = IntQuant::new(5, true, true, RoundingMode::Floor, 0.1875, -3).unwrap();
 //! let r = q.quantize(1.96875).unwrap();
 //! assert_eq!(r.code, 7);
-//! assert_eq!(r.value.to_decimal_string(), "1.875");
+//! assert_eq!(r.value.to_string(), "1.875");
 //! ```
 
-use super::dyadic::Dyadic;
 use super::error::{bad, QuantError};
+use crate::num::dyadic::Dyadic;
 use crate::num::rounding::{div_round, RoundingMode};
 use serde::{Deserialize, Serialize};
 
@@ -169,7 +169,7 @@ pub(crate) fn check_scale(scale: f64) -> Result<(), QuantError> {
 
 /// `(q − zero_point) × scale`, exactly.
 pub(crate) fn dequantize_exact(q: i64, zero_point: i64, scale: f64) -> Result<Dyadic, QuantError> {
-    let s = Dyadic::from_f64(scale).ok_or_else(|| bad("scale", scale, "must be finite"))?;
+    let s = Dyadic::from_f64(scale).map_err(|_| bad("scale", scale, "must be finite"))?;
     Dyadic::from_int(i128::from(q) - i128::from(zero_point))
         .checked_mul(s)
         .ok_or_else(|| bad("scale", scale, "gives a value out of range"))
@@ -183,9 +183,9 @@ pub(crate) fn round_clamp(
     mode: RoundingMode,
     range: IntRange,
 ) -> Result<i64, QuantError> {
-    let xd = Dyadic::from_f64(x).ok_or(QuantError::NonFinite { index: 0, value: x })?;
+    let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
     check_scale(scale)?;
-    let sd = Dyadic::from_f64(scale).ok_or_else(|| bad("scale", scale, "must be finite"))?;
+    let sd = Dyadic::from_f64(scale).map_err(|_| bad("scale", scale, "must be finite"))?;
     Ok(round_clamp_exact(xd, sd, zero_point, mode, range))
 }
 
@@ -222,14 +222,14 @@ fn fraction_class(remainder: u128, divisor: u128) -> i128 {
 fn floor_and_fraction(x: Dyadic, s: Dyadic) -> (i128, i128) {
     const LIMIT: i64 = 120;
     const HUGE: i128 = 1 << 100;
-    if x.mantissa == 0 {
+    if x.mantissa() == 0 {
         return (0, 0);
     }
-    let xm = x.mantissa;
-    let sm = s.mantissa; // positive and odd
+    let xm = x.mantissa();
+    let sm = s.mantissa(); // positive and odd
     let x_len = i64::from(128 - xm.unsigned_abs().leading_zeros());
     let s_len = i64::from(128 - sm.unsigned_abs().leading_zeros());
-    let k = i64::from(x.exponent) - i64::from(s.exponent);
+    let k = i64::from(x.exp()) - i64::from(s.exp());
     let (n, d) = if k >= 0 {
         if x_len + k > LIMIT {
             return (if xm > 0 { HUGE } else { -HUGE }, 0);

@@ -5,7 +5,7 @@
 //! A quantizer maps a float tensor to integer codes and per-channel scales (and zero points) so
 //! that `real ≈ (level(code) − zero_point) × scale` ([`tensor::QuantizedTensor`]). Decisions
 //! (rounding, ties, projection boundaries) are made exactly on the dyadic rationals that `f64`
-//! values are ([`dyadic`]), so results do not depend on floating-point evaluation order.
+//! values are ([`crate::num::dyadic`]), so results do not depend on floating-point evaluation order.
 //!
 //! | file | concern |
 //! |---|---|
@@ -18,7 +18,6 @@
 //! | [`calibrate`] | clipping ranges |
 //! | [`intquant`] | QONNX `IntQuant`, exact |
 //! | [`spec`] | `qforge cast` spellings and exact casts |
-//! | [`dyadic`] | exact dyadic rationals and their decimal printing |
 //!
 //! ```
 //! use qforge::quant::calibrate::Clipping;
@@ -34,7 +33,6 @@
 pub mod apot;
 pub mod binary;
 pub mod calibrate;
-pub mod dyadic;
 pub mod error;
 pub mod intquant;
 pub mod pot;

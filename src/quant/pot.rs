@@ -30,11 +30,11 @@
 //! ```
 
 use super::calibrate::ClipRange;
-use super::dyadic::Dyadic;
 use super::error::{bad, QuantError};
 use super::quantizer::{reconstruct_via_code, ChannelQuantizer};
 use super::tensor::{ChannelParams, CodeKind};
 use crate::num::codes::PotFormat;
+use crate::num::dyadic::Dyadic;
 use serde::{Deserialize, Serialize};
 
 /// Where the nearest power of two is measured.
@@ -104,7 +104,8 @@ impl PotConfig {
 
     fn alpha_exact(&self) -> Result<Dyadic, QuantError> {
         Dyadic::from_f64(self.alpha)
-            .filter(|a| a.mantissa > 0)
+            .ok()
+            .filter(|a| a.mantissa() > 0)
             .ok_or_else(|| bad("alpha", self.alpha, "must be positive and finite"))
     }
 
@@ -123,7 +124,7 @@ impl PotConfig {
 
     /// The code of `x` for a channel whose smallest exponent is `e_min`.
     pub fn project(&self, x: f64, e_min: i32) -> Result<i64, QuantError> {
-        let xd = Dyadic::from_f64(x).ok_or(QuantError::NonFinite { index: 0, value: x })?;
+        let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         self.project_exact(xd, e_min)
     }
 
@@ -139,7 +140,7 @@ impl PotConfig {
             .alpha_exact()?
             .mul_pow2(e_min)
             .ok_or_else(|| bad("e_min", e_min, "is out of range"))?;
-        let negative = x.mantissa < 0;
+        let negative = x.mantissa() < 0;
         let a = x.abs();
         let smallest_or_zero = if f.zero_code { None } else { Some((false, 0)) };
         let choice = if negative && !f.signed {
@@ -179,9 +180,10 @@ impl PotConfig {
     /// The exponent the threshold `t` projects to with unbounded exponents (see the module docs).
     pub fn e_max_for(&self, t: f64) -> Result<i32, QuantError> {
         let td = Dyadic::from_f64(t)
-            .filter(|d| d.mantissa >= 0)
+            .ok()
+            .filter(|d| d.mantissa() >= 0)
             .ok_or_else(|| bad("threshold", t, "must be finite and not negative"))?;
-        if td.mantissa == 0 {
+        if td.mantissa() == 0 {
             return Ok(i32::try_from(self.max_shift()).unwrap_or(0));
         }
         let alpha = self.alpha_exact()?;

@@ -29,11 +29,12 @@
 //! ```
 
 use super::apot::{ApotConfig, ApotQuantizer};
-use super::dyadic::{Dyadic, ExactValue};
 use super::error::QuantError;
 use super::intquant::IntQuant;
 use super::pot::{ExponentRange, PotConfig, PotDomain};
 use crate::num::codes::{ApotFormat, PotFormat};
+use crate::num::dyadic::Dyadic;
+use crate::num::exact_value::ExactValue;
 use crate::num::rounding::RoundingMode;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -206,7 +207,7 @@ impl FromStr for QuantSpec {
 impl QuantSpec {
     /// Casts `x` exactly: its code, level and real value.
     pub fn cast(&self, x: f64) -> Result<CastResult, SpecError> {
-        let xd = Dyadic::from_f64(x).ok_or_else(|| SpecError::BadValue {
+        let xd = Dyadic::from_f64(x).map_err(|_| SpecError::BadValue {
             key: "input".into(),
             value: x.to_string(),
             rule: "must be finite",
@@ -228,7 +229,7 @@ impl QuantSpec {
             QuantSpec::Pot(p) => {
                 let code = p.config.project_exact(xd, p.e_min)?;
                 let level = p.config.format.level(code as u64);
-                let alpha = Dyadic::from_f64(p.config.alpha).ok_or_else(out_of_range)?;
+                let alpha = Dyadic::from_f64(p.config.alpha).map_err(|_| out_of_range())?;
                 let value = Dyadic::from_int(i128::from(level))
                     .checked_mul(alpha)
                     .and_then(|v| v.mul_pow2(p.e_min))
@@ -244,7 +245,7 @@ impl QuantSpec {
                 let code = q.project_exact(xd, alpha)?;
                 let level = q.format().level(code as u64);
                 let numerator = Dyadic::from_int(i128::from(level))
-                    .checked_mul(Dyadic::from_f64(alpha).ok_or_else(out_of_range)?)
+                    .checked_mul(Dyadic::from_f64(alpha).map_err(|_| out_of_range())?)
                     .ok_or_else(out_of_range)?;
                 let value =
                     ExactValue::new(numerator, q.max_level() as u64).ok_or_else(out_of_range)?;

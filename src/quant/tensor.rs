@@ -16,6 +16,7 @@
 
 use super::error::{bad, QuantError};
 use crate::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
+use crate::num::dyadic::Dyadic;
 use serde::{Deserialize, Serialize};
 
 /// A borrowed tensor: row-major values (`f32` or `f64`) and their shape.
@@ -201,8 +202,8 @@ impl ChannelParams {
 
 /// `k` if `x` is exactly `2^k`.
 pub fn power_of_two_exponent(x: f64) -> Option<i32> {
-    let d = super::dyadic::Dyadic::from_f64(x)?;
-    (d.mantissa == 1).then_some(d.exponent)
+    let d = Dyadic::from_f64(x).ok()?;
+    (d.mantissa() == 1).then_some(d.exp())
 }
 
 /// A quantized tensor: one code per value, and the parameters of each channel.

@@ -28,11 +28,11 @@
 //! ```
 
 use super::calibrate::ClipRange;
-use super::dyadic::Dyadic;
 use super::error::{bad, QuantError};
 use super::intquant::{check_bits, round_clamp_exact, IntRange};
 use super::quantizer::{reconstruct_via_code, ChannelQuantizer};
 use super::tensor::{ChannelParams, CodeKind};
+use crate::num::dyadic::Dyadic;
 use crate::num::rounding::RoundingMode;
 use serde::{Deserialize, Serialize};
 
@@ -174,12 +174,12 @@ impl ChannelQuantizer for UniformConfig {
         let zero_point = if self.symmetric {
             0
         } else {
-            let neg_lo = Dyadic::from_f64(-lo).ok_or_else(|| bad("lo", lo, "must be finite"))?;
+            let neg_lo = Dyadic::from_f64(-lo).map_err(|_| bad("lo", lo, "must be finite"))?;
             let scaled = neg_lo
                 .checked_mul(Dyadic::from_int(i128::from(divisor)))
                 .ok_or_else(|| bad("lo", lo, "is out of range"))?;
             let num = Dyadic::from_f64(numerator)
-                .ok_or_else(|| bad("scale", numerator, "must be finite"))?;
+                .map_err(|_| bad("scale", numerator, "must be finite"))?;
             round_clamp_exact(scaled, num, range.min, RoundingMode::HalfEven, range)
         };
         Ok(UniformParams {
@@ -191,12 +191,13 @@ impl ChannelQuantizer for UniformConfig {
 
     fn code(&self, x: f64, p: &UniformParams) -> Result<i64, QuantError> {
         let range = self.range()?;
-        let xd = Dyadic::from_f64(x).ok_or(QuantError::NonFinite { index: 0, value: x })?;
+        let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         let scaled = xd
             .checked_mul(Dyadic::from_int(i128::from(p.divisor)))
             .ok_or_else(|| bad("divisor", p.divisor, "is out of range"))?;
         let num = Dyadic::from_f64(p.numerator)
-            .filter(|d| d.mantissa > 0)
+            .ok()
+            .filter(|d| d.mantissa() > 0)
             .ok_or_else(|| bad("scale", p.numerator, "must be positive and finite"))?;
         Ok(round_clamp_exact(
             scaled,
@@ -226,13 +227,14 @@ impl ChannelQuantizer for UniformConfig {
 /// `2^ceil(log2 s)` for a positive finite `s`.
 fn next_power_of_two(s: f64) -> Result<f64, QuantError> {
     let d = Dyadic::from_f64(s)
-        .filter(|d| d.mantissa > 0)
+        .ok()
+        .filter(|d| d.mantissa() > 0)
         .ok_or_else(|| bad("scale", s, "must be positive and finite"))?;
-    let len = 128 - d.mantissa.leading_zeros() as i32;
-    let k = if d.mantissa == 1 {
-        d.exponent
+    let len = 128 - d.mantissa().leading_zeros() as i32;
+    let k = if d.mantissa() == 1 {
+        d.exp()
     } else {
-        d.exponent + len
+        d.exp() + len
     };
     let p = Dyadic::new(1, k).to_f64();
     if p.is_finite() && p > 0.0 {
