@@ -2,7 +2,9 @@
 //! float32 inference of the same network in the same run.
 //!
 //! The MLP is the reference float model of `tests/golden/float_mlp`, quantized here with a plain
-//! symmetric per-tensor rule (the accuracy does not matter for speed; the formats do).
+//! symmetric per-tensor rule (the accuracy does not matter for speed; the formats do), plus the
+//! hls4ml `fixed8_rnd_sat` model (ap_fixed types, hls4ml's datapath). Throughput is reported in
+//! elements = MACs, so criterion's "elem/s" reads as MAC/s.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use qforge::num::codes::PotFormat;
@@ -79,9 +81,9 @@ fn float_infer(layers: &[FloatLayer], x: &[f32], out: &mut [f32]) {
             } else {
                 &mut h[..l.out_f]
             };
-            for j in 0..l.out_f {
+            for (j, d) in dst.iter_mut().enumerate() {
                 let v = dot_f32(cur, &l.w[j * l.in_f..(j + 1) * l.in_f]) + l.b[j];
-                dst[j] = if k + 1 == layers.len() { v } else { v.max(0.0) };
+                *d = if k + 1 == layers.len() { v } else { v.max(0.0) };
             }
             if k + 1 != layers.len() {
                 buf.clear();
@@ -190,6 +192,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| float_infer(&layers, black_box(&x), &mut fout))
     });
 
+    let hls4ml_dir = std::path::Path::new(GOLDEN).join("hls4ml/fixed8_rnd_sat");
     let nets = [
         (
             "uniform8",
@@ -202,6 +205,10 @@ fn bench(c: &mut Criterion) {
                 WeightScheme::Pot(PotFormat::new(3, true, true).unwrap()),
                 4,
             ),
+        ),
+        (
+            "hls4ml_fixed8",
+            qforge::qnn::hls4ml::load_dir(&hls4ml_dir).expect("hls4ml golden project"),
         ),
     ];
     for (name, net) in &nets {
@@ -221,7 +228,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    config = Criterion::default().without_plots().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
     targets = bench
 }
 criterion_main!(benches);

@@ -114,9 +114,9 @@ fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
                 let bits = d.accumulator.bits;
                 let mode = d.accumulator.overflow;
                 let mut acc = ref_overflow(d.bias[j].into(), bits, mode);
-                for i in 0..d.in_features {
+                for (i, &x) in cur.iter().enumerate().take(d.in_features) {
                     let w = ref_level(&d.weights, d.codes[j * d.in_features + i]);
-                    acc = ref_overflow(acc + w * cur[i], bits, mode);
+                    acc = ref_overflow(acc + w * x, bits, mode);
                 }
                 match &d.output {
                     LayerOutput::Accumulator => acc,

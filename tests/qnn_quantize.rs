@@ -19,7 +19,9 @@ fn setup(spec: &str) -> (qforge::qnn::QNet, nn::Dataset, f64) {
 
 fn accuracy(net: &qforge::qnn::QNet, test: &nn::Dataset) -> f64 {
     let engine = Engine::new(net).unwrap();
-    let pred = engine.classify(&net.quantize_inputs(&test.inputs)).unwrap();
+    let pred = engine
+        .classify(net, &net.quantize_inputs(&test.inputs))
+        .unwrap();
     pred.iter()
         .zip(&test.labels)
         .filter(|(p, l)| **p == **l as usize)

@@ -302,9 +302,18 @@ fn bad_files_give_line_and_column() {
     // parses, but the code 0b10 is not a ternary code
     let text = "(input: (format: (bits: 4, signed: false), scale: 1.0, rounding: floor), layers: [Dense((in_features: 2, out_features: 1, weights: ternary, codes: [1, 2], bias: [0], output: accumulator, acc_scale: [1.0]))])";
     let msg = QNet::from_ron_str(text, "t.ron").unwrap_err().to_string();
+    // column 83 is where `Dense(` starts (counted by hand)
     assert_eq!(
         msg,
-        "t.ron: layer 0: weight code 2 at index 1 is not a valid 2-bit ternary code"
+        "t.ron:1:83: layer 0: weight code 2 at index 1 is not a valid 2-bit ternary code"
+    );
+
+    // the second layer is wrong: the position points at it (line 5, after 6 spaces)
+    let text = "(\n  input: (format: (bits: 4, signed: false), scale: 1.0, rounding: floor),\n  layers: [\n    Dense((in_features: 1, out_features: 1, weights: binary, codes: [1], bias: [0], output: requant((multiplier: [1], shift: [0], scale_bits: 1, rounding: floor, relu: true, output: (bits: 4, signed: false), output_scale: 1.0)), acc_scale: [1.0])),\n      Dense((in_features: 2, out_features: 1, weights: binary, codes: [1, 1], bias: [0], output: accumulator, acc_scale: [1.0])),\n  ],\n)\n";
+    let msg = QNet::from_ron_str(text, "two.ron").unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "two.ron:5:7: layer 1: in_features (2) must equal the previous layer's out_features (1)"
     );
 
     let missing = QNet::load(std::path::Path::new("/nonexistent/q.ron"))

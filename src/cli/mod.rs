@@ -2,8 +2,11 @@
 //! validated configuration once and calling the library.
 
 mod cast;
-mod sweep;
+mod demo;
+mod eval;
 mod hdl;
+mod quantize;
+mod sweep;
 mod synth;
 mod train;
 mod verify;
@@ -25,10 +28,16 @@ enum Command {
     Cast(cast::CastArgs),
     /// Train a float network on digits or MNIST and write it as a RON model.
     Train(train::TrainArgs),
-    /// Run a bit-width sweep file, merge its shards or redraw its plots.
-    Sweep(sweep::SweepArgs),
+    /// Quantize a float model with a spec into an integer model file.
+    Quantize(quantize::QuantizeArgs),
+    /// Evaluate a float or integer model: accuracy, MACs, throughput.
+    Eval(eval::EvalArgs),
+    /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
+    Demo(demo::DemoArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
     Hdl(hdl::HdlArgs),
+    /// Run a bit-width sweep file, merge its shards or redraw its plots.
+    Sweep(sweep::SweepArgs),
     /// Lint a generated design and replay its vectors under Verilator.
     Verify(verify::VerifyArgs),
     /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
@@ -40,8 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Cast(a) => cast::run(a),
         Command::Train(a) => train::run(a),
-        Command::Sweep(a) => sweep::run(a),
+        Command::Quantize(a) => quantize::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Demo(a) => demo::run(a),
         Command::Hdl(a) => hdl::run(a),
+        Command::Sweep(a) => sweep::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
     }

@@ -204,6 +204,8 @@ fn compile_fixed(d: &FixedDense, cert: &AccCertificate, in_i16: bool) -> Compile
     }
 }
 
+// A network holds a handful of layers, so boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum CompiledLayer {
     Dense(CompiledDense),
     Fixed(CompiledFixed),
@@ -485,10 +487,14 @@ impl Engine {
         Ok(out)
     }
 
-    /// The predicted class of each sample: the index of its largest output (the first on ties).
-    pub fn classify(&self, x: &[i32]) -> Result<Vec<usize>, QnnError> {
+    /// The predicted class of each sample of `net` (which this engine was compiled from): the
+    /// index of its largest real-valued output ([`QNet::class_of`]).
+    pub fn classify(&self, net: &QNet, x: &[i32]) -> Result<Vec<usize>, QnnError> {
         let out = self.infer(x)?;
-        Ok(out.chunks_exact(self.out_features).map(argmax).collect())
+        Ok(out
+            .chunks_exact(self.out_features)
+            .map(|r| net.class_of(r))
+            .collect())
     }
 
     /// Like [`Engine::infer`] on the calling thread only.
@@ -628,15 +634,4 @@ fn wide_layer(l: &CompiledDense, x: &[i32], n: usize, dst: &mut Dst<'_>) {
             dst.put(s * l.out_f + j, v);
         }
     }
-}
-
-/// Index of the largest value (the first on ties; 0 for an empty slice).
-pub fn argmax(v: &[i64]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }

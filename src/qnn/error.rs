@@ -67,11 +67,16 @@ pub enum QnnError {
         /// What is wrong.
         message: String,
     },
-    /// A parsed file describes an invalid network.
-    #[error("{path}: {source}")]
+    /// A parsed file describes an invalid network; the position is that of the offending
+    /// layer (or of the file's start for network-level problems).
+    #[error("{path}:{line}:{col}: {source}")]
     Invalid {
         /// The file.
         path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
         /// What is wrong.
         source: Box<QnnError>,
     },

@@ -36,6 +36,7 @@ pub mod accum;
 pub mod dense;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exact;
 pub mod fixed_dense;
 pub mod format;

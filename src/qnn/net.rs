@@ -70,7 +70,38 @@ pub(crate) fn round_f64(v: f64, mode: RoundingMode) -> f64 {
     }
 }
 
+/// The 1-based line and column where layer `k` starts in a model file's text: the `k`-th
+/// layer variant name (`Dense(` or `FixedDense(` as a whole word) after `layers:`.
+fn layer_position(text: &str, k: usize) -> (usize, usize) {
+    let start = text.find("layers").unwrap_or(0);
+    let bytes = text.as_bytes();
+    let mut seen = 0;
+    let mut i = start;
+    while i < text.len() {
+        let rest = &text[i..];
+        let word = ["FixedDense", "Dense"]
+            .into_iter()
+            .find(|w| rest.starts_with(w) && rest[w.len()..].trim_start().starts_with('('));
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if let (Some(w), true) = (word, boundary) {
+            if seen == k {
+                let before = &text[..i];
+                let line = before.matches('\n').count() + 1;
+                let col = before.rfind('\n').map_or(i, |n| i - n - 1) + 1;
+                return (line, col);
+            }
+            seen += 1;
+            i += w.len();
+            continue;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    (1, 1)
+}
+
 /// One layer of the integer network.
+// A network holds a handful of layers, so boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Layer {
     /// Fully connected.
@@ -292,6 +323,21 @@ impl QNet {
         }
     }
 
+    /// The predicted class of one sample's outputs: the index of the largest *real* value
+    /// (per-channel scales make raw accumulators incomparable), the first on ties.
+    pub fn class_of(&self, outputs: &[i64]) -> usize {
+        let mut best = 0;
+        let mut best_v = f64::NEG_INFINITY;
+        for (j, &v) in outputs.iter().enumerate() {
+            let r = self.dequantize_output(j, v);
+            if r > best_v {
+                best = j;
+                best_v = r;
+            }
+        }
+        best
+    }
+
     /// Parses an integer-model file's text; `path` is used in messages (`path:line:col: ...`).
     pub fn from_ron_str(text: &str, path: &str) -> Result<QNet, QnnError> {
         let net: QNet = ron::from_str(text).map_err(|e| QnnError::Parse {
@@ -300,9 +346,17 @@ impl QNet {
             col: e.span.start.col,
             message: e.code.to_string(),
         })?;
-        net.validate().map_err(|e| QnnError::Invalid {
-            path: path.to_string(),
-            source: Box::new(e),
+        net.validate().map_err(|e| {
+            let (line, col) = match &e {
+                QnnError::Layer { layer, .. } => layer_position(text, *layer),
+                _ => (1, 1),
+            };
+            QnnError::Invalid {
+                path: path.to_string(),
+                line,
+                col,
+                source: Box::new(e),
+            }
         })?;
         Ok(net)
     }

@@ -1,0 +1,97 @@
+//! `qforge demo`: the bundled digits MLP quantized three ways, with accuracy and weight memory.
+
+use super::eval::load_data;
+use anyhow::Context;
+use clap::Args;
+use qforge::nn::{self, Architecture, Model, Optimizer, TrainConfig};
+use qforge::qnn::eval::{eval_float, eval_integer};
+use qforge::qnn::quantize::{quantize_model, QuantSpec};
+use std::path::PathBuf;
+
+/// The example specs, embedded so the demo runs outside the source tree.
+const SPECS: [(&str, &str, &str); 3] = [
+    (
+        "uniform",
+        "w8 a8",
+        include_str!("../../models/quant_uniform8.ron"),
+    ),
+    (
+        "pot",
+        "w4 a4",
+        include_str!("../../models/quant_pot4_a4.ron"),
+    ),
+    (
+        "uniform",
+        "w4 a4",
+        include_str!("../../models/quant_uniform4.ron"),
+    ),
+];
+
+/// Arguments of `qforge demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The float model; trained (40 epochs, seed 1) and written here if missing.
+    #[arg(long, default_value = "models/digits_mlp.ron")]
+    model: PathBuf,
+}
+
+/// Runs `qforge demo`.
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let (train, test) = load_data("digits")?;
+    let model = if args.model.exists() {
+        Model::load(&args.model)?
+    } else {
+        println!(
+            "{} is missing: training it (40 epochs)",
+            args.model.display()
+        );
+        let mut m = Architecture::mlp(&[64, 32, 10], &train.shape)?.build(&train.shape, 1)?;
+        let config = TrainConfig {
+            epochs: 40,
+            batch_size: 32,
+            optimizer: Optimizer::adam(0.001),
+            seed: 1,
+        };
+        nn::train(&mut m, &train, &config, |_, _| {})?;
+        if let Some(dir) = args.model.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        m.save(
+            &args.model,
+            &["trained by: qforge demo (mlp:64-32-10, 40 epochs, seed 1)"],
+        )?;
+        m
+    };
+    let (float, _) = eval_float(&model, &test, 1)?;
+    println!("digits MLP {} on {} test samples", model.name, test.len());
+    println!(
+        "{:<10} {:<7} {:>9} {:>14} {:>12}",
+        "scheme", "bits", "accuracy", "weight bits", "accumulator"
+    );
+    println!(
+        "{:<10} {:<7} {:>9.4} {:>14} {:>12}",
+        "float32", "w32 a32", float.accuracy, float.weight_bits, "-"
+    );
+    for (scheme, bits, text) in SPECS {
+        let spec = QuantSpec::from_ron_str(text, scheme)?;
+        let n = spec.calibration_samples.min(train.len());
+        let net = quantize_model(&model, &spec, &train.inputs[..n * train.sample_size()])
+            .with_context(|| format!("cannot quantize to {scheme} {bits}"))?;
+        let (r, _) = eval_integer(&net, &test, 1)?;
+        let acc: Vec<String> = net
+            .certificates()
+            .iter()
+            .map(|c| c.bits.to_string())
+            .collect();
+        println!(
+            "{:<10} {:<7} {:>9.4} {:>14} {:>12}",
+            scheme,
+            bits,
+            r.accuracy,
+            r.weight_bits,
+            acc.join("/")
+        );
+    }
+    Ok(())
+}

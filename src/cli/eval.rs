@@ -1,0 +1,134 @@
+//! `qforge eval`: accuracy, MACs and throughput of a float or integer model on a data set.
+
+use anyhow::{bail, Context};
+use clap::Args;
+use qforge::nn::{self, Dataset};
+use qforge::qnn::eval::{eval_float, eval_integer, load_any, AnyModel};
+use qforge::qnn::quantize::{quantize_model, QuantSpec};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Arguments of `qforge eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A float model (`Model(...)`) or an integer model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Quantize a float model on the fly with this spec (calibrated on the training set).
+    #[arg(long)]
+    quant: Option<PathBuf>,
+    /// Data set: `digits` (bundled, fixed split; the test part is evaluated) or `mnist:DIR`.
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// Print one JSON object on the last line.
+    #[arg(long)]
+    json: bool,
+    /// Run inference this many times and report the fastest pass.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Write the outputs (one sample per line, tab-separated; raw integers for integer models).
+    #[arg(long)]
+    dump_logits: Option<PathBuf>,
+}
+
+/// The (train, test) parts of `digits` or `mnist:DIR`.
+pub fn load_data(spec: &str) -> anyhow::Result<(Dataset, Dataset)> {
+    if spec == "digits" {
+        Ok(nn::data::digits::train_test()?)
+    } else if let Some(dir) = spec.strip_prefix("mnist:") {
+        Ok(nn::data::mnist::load_dir(std::path::Path::new(dir))?)
+    } else {
+        bail!("unknown data set `{spec}` (expected digits or mnist:DIR)")
+    }
+}
+
+/// The first `spec.calibration_samples` training inputs.
+pub fn calibration<'a>(spec: &QuantSpec, train: &'a Dataset) -> &'a [f32] {
+    let n = spec.calibration_samples.clamp(1, train.len().max(1));
+    &train.inputs[..(n * train.sample_size()).min(train.inputs.len())]
+}
+
+/// Runs `qforge eval`.
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if args.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    let (train, test) = load_data(&args.data)?;
+    let model = load_any(&args.model)?;
+    let model = match (model, &args.quant) {
+        (AnyModel::Float(m), Some(q)) => {
+            let spec = QuantSpec::load(q)?;
+            let net = quantize_model(&m, &spec, calibration(&spec, &train)).with_context(|| {
+                format!(
+                    "cannot quantize {} with {}",
+                    args.model.display(),
+                    q.display()
+                )
+            })?;
+            AnyModel::Integer(net)
+        }
+        (AnyModel::Integer(_), Some(_)) => bail!(
+            "--quant applies to float models; {} is already an integer model",
+            args.model.display()
+        ),
+        (m, None) => m,
+    };
+    let (report, dump) = match &model {
+        AnyModel::Integer(net) => {
+            let (r, out) = eval_integer(net, &test, args.repeat)?;
+            let n = net.out_features();
+            let text: String = out
+                .chunks_exact(n)
+                .map(|row| {
+                    row.iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\t")
+                        + "\n"
+                })
+                .collect();
+            (r, text)
+        }
+        AnyModel::Float(m) => {
+            let (r, out) = eval_float(m, &test, args.repeat)?;
+            let n = out.len() / test.len().max(1);
+            let text: String = out
+                .chunks_exact(n.max(1))
+                .map(|row| {
+                    row.iter()
+                        .map(f32::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\t")
+                        + "\n"
+                })
+                .collect();
+            (r, text)
+        }
+    };
+    if let Some(path) = &args.dump_logits {
+        std::fs::File::create(path)
+            .and_then(|mut f| f.write_all(dump.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!("model       {} ({})", args.model.display(), report.kind);
+    println!(
+        "data        {} test split, {} samples",
+        args.data, report.samples
+    );
+    println!("accuracy    {:.4}", report.accuracy);
+    println!(
+        "MACs        {} per sample, {} per pass",
+        report.macs_per_sample, report.macs
+    );
+    println!("weights     {} bits", report.weight_bits);
+    println!(
+        "throughput  {:.3e} MAC/s ({:.3} ms per pass, best of {})",
+        report.mac_per_s,
+        report.seconds * 1e3,
+        args.repeat
+    );
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! Evaluation of float or integer models on a labelled data set: accuracy and throughput.
+
+use super::engine::Engine;
+use super::error::QnnError;
+use super::net::QNet;
+use crate::nn::{self, Dataset, Model};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// A model file of either kind.
+#[derive(Clone, Debug)]
+pub enum AnyModel {
+    /// A float model (`Model(...)`).
+    Float(Model),
+    /// An integer model file.
+    Integer(QNet),
+}
+
+/// Reads a model file, telling float (`Model(`) from integer models by their first token.
+pub fn load_any(path: &Path) -> Result<AnyModel, QnnError> {
+    let text = std::fs::read_to_string(path).map_err(|source| QnnError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("//"))
+        .unwrap_or("");
+    if first.starts_with("Model(") || first.starts_with("Model (") {
+        Model::from_ron_str(&text, &path.display().to_string())
+            .map(AnyModel::Float)
+            .map_err(|e| QnnError::Import {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+    } else {
+        QNet::from_ron_str(&text, &path.display().to_string()).map(AnyModel::Integer)
+    }
+}
+
+/// Accuracy and speed of one evaluation.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// `float` or `integer`.
+    pub kind: &'static str,
+    /// Fraction of samples classified correctly.
+    pub accuracy: f64,
+    /// Number of samples.
+    pub samples: usize,
+    /// Multiply-accumulates per sample.
+    pub macs_per_sample: u64,
+    /// Multiply-accumulates of one pass over the data.
+    pub macs: u64,
+    /// Seconds per pass (the fastest of the repeats).
+    pub seconds: f64,
+    /// MACs per second of the fastest pass.
+    pub mac_per_s: f64,
+    /// Weight memory in bits (32 per float weight).
+    pub weight_bits: u64,
+}
+
+/// Multiply-accumulates per sample of a float model (Dense and Conv2d layers).
+pub fn float_macs(model: &Model) -> u64 {
+    let Ok(shapes) = model.shapes() else { return 0 };
+    model
+        .layers
+        .iter()
+        .zip(shapes.iter().skip(1))
+        .map(|(l, out)| match l {
+            nn::Layer::Dense {
+                in_features,
+                out_features,
+                ..
+            } => (in_features * out_features) as u64,
+            nn::Layer::Conv2d {
+                in_channels,
+                kernel_h,
+                kernel_w,
+                ..
+            } => (out.iter().product::<usize>() * in_channels * kernel_h * kernel_w) as u64,
+            _ => 0,
+        })
+        .sum()
+}
+
+fn correct(pred: impl Iterator<Item = usize>, labels: &[u8]) -> f64 {
+    let hits = pred.zip(labels).filter(|(p, l)| *p == **l as usize).count();
+    hits as f64 / labels.len().max(1) as f64
+}
+
+/// Evaluates an integer model `repeat` times (at least once); returns the report and the raw
+/// outputs (accumulators or codes) of the last pass.
+pub fn eval_integer(
+    net: &QNet,
+    data: &Dataset,
+    repeat: usize,
+) -> Result<(EvalReport, Vec<i64>), QnnError> {
+    let engine = Engine::new(net)?;
+    let codes = net.quantize_inputs(&data.inputs);
+    let mut best = f64::INFINITY;
+    let mut out = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        out = engine.infer(&codes)?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let n = net.out_features();
+    let accuracy = correct(out.chunks_exact(n).map(|r| net.class_of(r)), &data.labels);
+    let macs = net.macs() * data.len() as u64;
+    Ok((
+        EvalReport {
+            kind: "integer",
+            accuracy,
+            samples: data.len(),
+            macs_per_sample: net.macs(),
+            macs,
+            seconds: best,
+            mac_per_s: macs as f64 / best.max(1e-12),
+            weight_bits: net.weight_bits(),
+        },
+        out,
+    ))
+}
+
+/// Evaluates a float model `repeat` times; returns the report and the logits of the last pass.
+pub fn eval_float(
+    model: &Model,
+    data: &Dataset,
+    repeat: usize,
+) -> Result<(EvalReport, Vec<f32>), QnnError> {
+    let err = |e: nn::NnError| QnnError::Net(e.to_string());
+    let mut best = f64::INFINITY;
+    let mut out = Vec::new();
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        out = model.forward(&data.inputs).map_err(err)?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let n = out.len() / data.len().max(1);
+    let accuracy = correct(out.chunks_exact(n.max(1)).map(nn::argmax), &data.labels);
+    let per = float_macs(model);
+    let params: usize = model.layers.iter().map(|l| l.param_count()).sum();
+    Ok((
+        EvalReport {
+            kind: "float",
+            accuracy,
+            samples: data.len(),
+            macs_per_sample: per,
+            macs: per * data.len() as u64,
+            seconds: best,
+            mac_per_s: (per * data.len() as u64) as f64 / best.max(1e-12),
+            weight_bits: 32 * params as u64,
+        },
+        out,
+    ))
+}

@@ -1,0 +1,117 @@
+//! The `quantize`, `eval` and `demo` commands end to end.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn qforge(args: &[&str]) -> (bool, i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
+        .args(args)
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(ROOT).join("target/test-scratch/cli_qnn");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn json_last_line(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn quantize_then_eval_matches_eval_on_the_fly() {
+    let q = scratch("uniform8.ron");
+    let q_s = q.to_str().unwrap();
+    let (ok, _, out, err) = qforge(&[
+        "quantize",
+        "--model",
+        "models/digits_mlp.ron",
+        "--spec",
+        "models/quant_uniform8.ron",
+        "-o",
+        q_s,
+        "--certificates",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("layer 0: accumulator in ["), "{out}");
+    let dump = scratch("logits.tsv");
+    let (ok, _, file_out, err) = qforge(&[
+        "eval",
+        "--model",
+        q_s,
+        "--data",
+        "digits",
+        "--json",
+        "--repeat",
+        "3",
+        "--dump-logits",
+        dump.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let a = json_last_line(&file_out);
+    let (ok, _, fly_out, err) = qforge(&[
+        "eval",
+        "--model",
+        "models/digits_mlp.ron",
+        "--quant",
+        "models/quant_uniform8.ron",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let b = json_last_line(&fly_out);
+    assert_eq!(a["accuracy"], b["accuracy"]);
+    assert_eq!(a["samples"], 450);
+    assert_eq!(a["macs"], 450 * 2368);
+    assert!(a["mac_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(a["kind"], "integer");
+    let rows = std::fs::read_to_string(dump).unwrap();
+    assert_eq!(rows.lines().count(), 450);
+    assert!(rows
+        .lines()
+        .all(|l| l.split('\t').count() == 10 && l.split('\t').all(|v| v.parse::<i64>().is_ok())));
+}
+
+#[test]
+fn eval_of_a_float_model_reports_float() {
+    let (ok, _, out, err) = qforge(&["eval", "--model", "models/digits_mlp.ron", "--json"]);
+    assert!(ok, "{err}");
+    let v = json_last_line(&out);
+    assert_eq!(v["kind"], "float");
+    assert_eq!(v["macs"], 450 * 2368);
+}
+
+#[test]
+fn bad_integer_model_reports_file_line_col_and_exits_2() {
+    let bad = scratch("bad.ron");
+    std::fs::write(&bad, "(\n  input: (format: (bits: 8, signed: false), scale: 1.0, rounding: half_even),\n  layers: [Dense((in_features: 2,, ))],\n)\n").unwrap();
+    let (ok, code, _, err) = qforge(&["eval", "--model", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert_eq!(code, 2);
+    let want = format!("error: {}:3:", bad.display());
+    assert!(err.starts_with(&want), "{err}");
+}
+
+#[test]
+fn demo_prints_the_table() {
+    let (ok, _, out, err) = qforge(&["demo"]);
+    assert!(ok, "{err}");
+    for row in [
+        "float32",
+        "uniform    w8 a8",
+        "pot        w4 a4",
+        "uniform    w4 a4",
+    ] {
+        assert!(out.contains(row), "{out}");
+    }
+}
