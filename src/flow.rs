@@ -268,7 +268,14 @@ pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError>
     params.extend(design.plan.network.parameters());
     let mut modules = design.modules.clone();
     modules.push(design.wrapper.clone());
-    write_design_folder(dir, DesignKind::Net, &design.top(), &modules, trace, &params)
+    write_design_folder(
+        dir,
+        DesignKind::Net,
+        &design.top(),
+        &modules,
+        trace,
+        &params,
+    )
 }
 
 /// Writes a design folder: `rtl/*.v` (every module, the wrapper `qf_tb_dut` last),

@@ -285,11 +285,7 @@ fn small_plan_synthesizes_for_ice40_without_latches() {
     };
     let p = plan(&n, &a).unwrap();
     // A width converter (2 → 4 lanes) sits between the layers.
-    assert!(p
-        .network
-        .stages()
-        .iter()
-        .any(|s| s.kind() == "wc"));
+    assert!(p.network.stages().iter().any(|s| s.kind() == "wc"));
     let dir = out_dir("tiny_synth");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

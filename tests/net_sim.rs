@@ -76,7 +76,12 @@ fn simulator_logits_equal_golden_on_all_digits_test_images() {
                 assert_eq!(r.done_at.len(), 450);
                 if bp.is_none() {
                     // Back to back, the slowest layer sets the pace exactly.
-                    assert_eq!(r.measured_interval, p.initiation_interval(), "{q} {}", p.describe());
+                    assert_eq!(
+                        r.measured_interval,
+                        p.initiation_interval(),
+                        "{q} {}",
+                        p.describe()
+                    );
                     // Every layer computes fold cycles per image, no more.
                     for l in &r.layers {
                         assert_eq!(l.busy, 450 * l.fold);

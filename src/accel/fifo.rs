@@ -91,7 +91,11 @@ impl FifoParams {
             let at_hold = push.and(&count.eq(&c(i)?)?)?;
             let if_pop = Expr::mux(&at_pop, &in_data, &next_entry)?;
             let if_hold = Expr::mux(&at_hold, &in_data, &regs[i as usize])?;
-            m.drive_reg(&format!("r{i}"), Expr::mux(&pop, &if_pop, &if_hold)?, Some(load.clone()))?;
+            m.drive_reg(
+                &format!("r{i}"),
+                Expr::mux(&pop, &if_pop, &if_hold)?,
+                Some(load.clone()),
+            )?;
         }
         let one = c(1)?;
         let zero = c(0)?;

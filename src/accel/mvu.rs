@@ -188,7 +188,10 @@ impl MvuParams {
             return Err(bad(
                 "codes",
                 l.codes.len(),
-                format!("of layer {k} must number in_features × out_features ({})", mw * mh),
+                format!(
+                    "of layer {k} must number in_features × out_features ({})",
+                    mw * mh
+                ),
             ));
         }
         let row = PeParams::new(
@@ -243,9 +246,10 @@ impl MvuParams {
             row,
         };
         if let MvuOutput::Requant(r) = &p.output {
-            p.hw = Some(requant_hw(r, mh as usize, l.acc_bits).map_err(|rule| {
-                bad("requant", format!("layer {k}"), rule)
-            })?);
+            p.hw = Some(
+                requant_hw(r, mh as usize, l.acc_bits)
+                    .map_err(|rule| bad("requant", format!("layer {k}"), rule))?,
+            );
         }
         p.tag = p.hash_tag();
         Ok(p)
@@ -326,7 +330,9 @@ impl MvuParams {
 
     /// Whether the multiplier of requantization is built (false: a pure shift, or logits).
     pub fn has_multiplier(&self) -> bool {
-        self.hw.as_ref().is_some_and(|h| h.mult.iter().any(|&m| m != 1))
+        self.hw
+            .as_ref()
+            .is_some_and(|h| h.mult.iter().any(|&m| m != 1))
     }
 
     /// The PE of each row (wrap-around accumulator of the layer's width).
@@ -470,11 +476,7 @@ impl MvuParams {
             let next = Expr::mux(&last, &uconst(aw, 0)?, &wa.add(&uconst(aw, 1)?)?)?;
             m.drive_reg("waddr_r", next, Some(fire.clone()))?;
         }
-        m.drive_reg(
-            "done_r",
-            fire_last.or(&done.and(&b_free.not())?)?,
-            None,
-        )?;
+        m.drive_reg("done_r", fire_last.or(&done.and(&b_free.not())?)?, None)?;
         m.drive_reg(
             "out_valid_r",
             transfer.or(&out_valid.and(&out_ready.not())?)?,
@@ -532,16 +534,16 @@ impl MvuParams {
 
         // The group whose accumulators are finished.
         let lane_consts_vary = |f: &dyn Fn(usize) -> i128| {
-            (0..self.pe as usize).any(|p| {
-                (1..nf_n as usize).any(|g| f(g * self.pe as usize + p) != f(p))
-            })
+            (0..self.pe as usize)
+                .any(|p| (1..nf_n as usize).any(|g| f(g * self.pe as usize + p) != f(p)))
         };
         let bias_of = |c: usize| i128::from(self.bias[c]);
         let mult_of = |c: usize| self.hw.as_ref().map_or(0, |h| h.mult[c] as i128);
-        let need_group =
-            nf.is_some() && (lane_consts_vary(&bias_of) || lane_consts_vary(&mult_of));
+        let need_group = nf.is_some() && (lane_consts_vary(&bias_of) || lane_consts_vary(&mult_of));
         let res_nf = match (&nf, need_group) {
-            (Some(nf), true) => Some(m.reg_next("res_nf_r", nf.clone(), 0, Some(fire_last.clone()))?),
+            (Some(nf), true) => {
+                Some(m.reg_next("res_nf_r", nf.clone(), 0, Some(fire_last.clone()))?)
+            }
             _ => None,
         };
         let per_lane = |m: &mut ModuleBuilder,
@@ -797,13 +799,14 @@ impl Unit for MvuParams {
 
     /// See the module docs: PE array + ROM + input buffer + bias/requant/clamp + registers.
     fn cost(&self) -> Cost {
-        let array = self
-            .pe_array()
-            .map(|a| a.cost())
-            .unwrap_or_default();
+        let array = self.pe_array().map(|a| a.cost()).unwrap_or_default();
         let depth = self.fold();
         let word = u64::from(self.pe * self.simd * self.kind.code_bits());
-        let rom = if depth > 1 { word * depth / 8 + word } else { 0 };
+        let rom = if depth > 1 {
+            word * depth / 8 + word
+        } else {
+            0
+        };
         let ibuf_bits = if self.nf() > 1 {
             u64::from(self.in_features * self.input.bits)
         } else {
@@ -871,9 +874,11 @@ impl MvuModel {
                 let c = (nf * params.pe + r) as usize;
                 for i in 0..params.simd {
                     let j = (sf * params.simd + i) as usize;
-                    rom_levels.push(params.kind.level(
-                        params.codes[c * params.in_features as usize + j],
-                    ));
+                    rom_levels.push(
+                        params
+                            .kind
+                            .level(params.codes[c * params.in_features as usize + j]),
+                    );
                 }
             }
         }
@@ -972,7 +977,11 @@ impl StreamModel for MvuModel {
             fire_last = self.sf + 1 == p.sf();
             if fire_last {
                 self.res_nf = self.nf;
-                self.nf = if self.nf + 1 == p.nf() { 0 } else { self.nf + 1 };
+                self.nf = if self.nf + 1 == p.nf() {
+                    0
+                } else {
+                    self.nf + 1
+                };
                 self.sf = 0;
             } else {
                 self.sf += 1;

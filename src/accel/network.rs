@@ -25,6 +25,8 @@ use super::width_converter::{WidthConverterModel, WidthConverterParams};
 use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 
 /// One stage of the chain.
+// A chain holds a handful of stages: their size does not matter, direct access does.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stage {
     /// A layer.
@@ -125,7 +127,7 @@ impl NetworkParams {
                 });
             }
         }
-        crate::hdl::check_name(name).map_err(|e| UnitError::Hdl(e))?;
+        crate::hdl::check_name(name).map_err(UnitError::Hdl)?;
         Ok(NetworkParams {
             name: name.to_string(),
             stages,
@@ -274,6 +276,8 @@ impl Unit for NetworkParams {
 }
 
 /// The behaviour of one stage.
+// A chain holds a handful of stages, stepped every cycle: no indirection on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum StageModel {
     /// An MVU.

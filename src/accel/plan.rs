@@ -161,11 +161,11 @@ impl ArchSpec {
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
             .from_str(text)
             .map_err(|e| PlanError::Parse {
-            path: path.to_string(),
-            line: e.span.start.line,
-            col: e.span.start.col,
-            message: e.code.to_string(),
-        })
+                path: path.to_string(),
+                line: e.span.start.line,
+                col: e.span.start.col,
+                message: e.code.to_string(),
+            })
     }
 
     /// Reads an architecture file.
@@ -364,8 +364,7 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             candidates.dedup();
             let mut chosen = None;
             for c in candidates {
-                let f: Vec<(u32, u32)> =
-                    dims.iter().map(|&(mw, mh)| fold_for(mw, mh, c)).collect();
+                let f: Vec<(u32, u32)> = dims.iter().map(|&(mw, mh)| fold_for(mw, mh, c)).collect();
                 let lanes: u64 = f.iter().map(|&(p, s)| u64::from(p) * u64::from(s)).sum();
                 if lanes <= budget {
                     chosen = Some(f);
@@ -419,11 +418,10 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
     // Accumulators: the plan may narrow them, explicitly.
     let mut eff = net.clone();
     let certs = net.certificates();
-    for k in 0..n {
+    for (k, cert) in certs.iter().enumerate() {
         let Layer::Dense(d) = &mut eff.layers[k] else {
             continue;
         };
-        let cert = &certs[k];
         if let Some(a) = entry(k) {
             if let Some(bits) = a.acc_bits {
                 if bits < cert.proven_bits && a.overflow.is_none() {
@@ -452,8 +450,7 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             )));
         }
         let input = eff.layer_input_format(k);
-        pe_kind_for(&d.weights, input)
-            .map_err(|e| PlanError::Rule(format!("layer {k}: {e}")))?;
+        pe_kind_for(&d.weights, input).map_err(|e| PlanError::Rule(format!("layer {k}: {e}")))?;
         let output = match &d.output {
             LayerOutput::Accumulator => MvuOutput::Accumulator,
             LayerOutput::Requant(r) => MvuOutput::Requant(r.clone()),

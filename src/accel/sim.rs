@@ -183,8 +183,7 @@ pub fn simulate(
     options: &SimOptions,
 ) -> Result<SimRun, SimError> {
     let stages = net.stages();
-    let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) = (stages.first(), stages.last())
-    else {
+    let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) = (stages.first(), stages.last()) else {
         return Err(SimError::Input("the network has no MVUs".into()));
     };
     let in_features = (first.sf() * first.simd()) as usize;
@@ -231,7 +230,11 @@ pub fn simulate(
     let max_cycles = if options.max_cycles > 0 {
         options.max_cycles
     } else {
-        let slow = if options.backpressure.is_some() { 20 } else { 4 };
+        let slow = if options.backpressure.is_some() {
+            20
+        } else {
+            4
+        };
         (images as u64 + 4) * (ii + 8) * slow + 10_000
     };
 
@@ -486,7 +489,11 @@ fn pack_u128(codes: &[i64], bits: u32) -> u128 {
         if at >= 128 {
             break;
         }
-        let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         v |= u128::from(c as u64 & mask) << at;
     }
     v

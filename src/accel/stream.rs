@@ -142,9 +142,7 @@ pub(crate) fn select(
         let mut next = Vec::with_capacity(opts.len().div_ceil(2));
         for (i, pair) in opts.chunks(2).enumerate() {
             match pair {
-                [a, b] => {
-                    next.push(m.wire(&format!("{name}_l{level}_{i}"), Expr::mux(&s, b, a)?)?)
-                }
+                [a, b] => next.push(m.wire(&format!("{name}_l{level}_{i}"), Expr::mux(&s, b, a)?)?),
                 [a] => next.push(a.clone()),
                 _ => {}
             }

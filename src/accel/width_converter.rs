@@ -89,7 +89,12 @@ impl WidthConverterParams {
         let h: Vec<&str> = h.iter().map(String::as_str).collect();
         let mut m = ModuleBuilder::new(&self.name(), &h)?;
         m.clock_and_reset()?;
-        let (p, s, b, cap) = (self.in_lanes, self.out_lanes, self.lane_bits, self.capacity());
+        let (p, s, b, cap) = (
+            self.in_lanes,
+            self.out_lanes,
+            self.lane_bits,
+            self.capacity(),
+        );
         let bw = cap * b;
         let in_data = m.input("in_data", Ty::unsigned(p * b))?;
         let in_valid = m.input("in_valid", Ty::bit())?;
@@ -100,18 +105,12 @@ impl WidthConverterParams {
         let c = |v: u32| uconst(cw, u64::from(v));
         let valid = m.wire("valid", count.ge(&c(s)?)?)?;
         let pop = m.wire("pop", valid.and(&out_ready)?)?;
-        let remaining = m.wire(
-            "remaining",
-            count.sub(&Expr::mux(&pop, &c(s)?, &c(0)?)?)?,
-        )?;
+        let remaining = m.wire("remaining", count.sub(&Expr::mux(&pop, &c(s)?, &c(0)?)?)?)?;
         let ready = m.wire("ready", remaining.le(&c(cap - p)?)?)?;
         let push = m.wire("push", in_valid.and(&ready)?)?;
         // buf >> (s lanes): the kept lanes, zero above.
         let kept = if cap > s {
-            Expr::concat(&[
-                Expr::zero(Ty::unsigned(s * b))?,
-                buf.slice(bw - 1, s * b)?,
-            ])?
+            Expr::concat(&[Expr::zero(Ty::unsigned(s * b))?, buf.slice(bw - 1, s * b)?])?
         } else {
             Expr::zero(Ty::unsigned(bw))?
         };
@@ -242,7 +241,12 @@ impl StreamModel for WidthConverterModel {
 
     fn in_ready(&self, out_ready: bool) -> bool {
         let pop = self.out_valid() && out_ready;
-        let remaining = self.buf.len() - if pop { self.params.out_lanes as usize } else { 0 };
+        let remaining = self.buf.len()
+            - if pop {
+                self.params.out_lanes as usize
+            } else {
+                0
+            };
         remaining + self.params.in_lanes as usize <= self.params.capacity() as usize
     }
 

@@ -3,15 +3,15 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::pe_array::array_ports;
+use qforge::accel::plan::ArchSpec;
 use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace};
 use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, UniformWeights, Unit};
-use qforge::hdl::Module;
-use qforge::num::codes::{ApotFormat, PotFormat};
-use qforge::verify::manifest::DesignKind;
-use qforge::accel::plan::ArchSpec;
 use qforge::flow::{
     build_net_design, digits_test_codes, load_net, write_net_design, NetDesignOptions,
 };
+use qforge::hdl::Module;
+use qforge::num::codes::{ApotFormat, PotFormat};
+use qforge::verify::manifest::DesignKind;
 use std::path::{Path, PathBuf};
 
 /// Hardware generators.
@@ -230,7 +230,8 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         fault: None,
         vcd: a.vcd.clone(),
     };
-    let design = build_net_design(&net, &arch, &codes, &options).context("planning and simulating")?;
+    let design =
+        build_net_design(&net, &arch, &codes, &options).context("planning and simulating")?;
     write_net_design(&a.out, &design)?;
     let r = &design.run.report;
     println!(
@@ -259,4 +260,3 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
-
