@@ -799,7 +799,17 @@ impl Unit for MvuParams {
 
     /// See the module docs: PE array + ROM + input buffer + bias/requant/clamp + registers.
     fn cost(&self) -> Cost {
-        let array = self.pe_array().map(|a| a.cost()).unwrap_or_default();
+        // `new()` validated the PE/SIMD split, so the array exists; an empty array costs nothing.
+        let array = match self.pe_array() {
+            Ok(a) => a.cost(),
+            Err(_) => Cost {
+                lut: 0,
+                ff: 0,
+                carry: 0,
+                dsp: 0,
+                bram: 0,
+            },
+        };
         let depth = self.fold();
         let word = u64::from(self.pe * self.simd * self.kind.code_bits());
         let rom = if depth > 1 {

@@ -271,7 +271,16 @@ impl Unit for NetworkParams {
         self.stages
             .iter()
             .map(Stage::cost)
-            .fold(Cost::default(), |a, b| a + b)
+            .fold(
+                Cost {
+                    lut: 0,
+                    ff: 0,
+                    carry: 0,
+                    dsp: 0,
+                    bram: 0,
+                },
+                |a, b| a + b,
+            )
     }
 }
 
