@@ -42,6 +42,7 @@ impl Evaluator for SyntheticEvaluator {
             weight_memory_bits: 100 * w,
             cycles_per_image: 10,
             throughput_images_per_s: 1e6,
+            clock_mhz: 100.0,
             luts: 100 * w,
             ffs: 10,
             carries: 1,

@@ -268,19 +268,16 @@ impl Unit for NetworkParams {
 
     /// The sum of the stages' estimates.
     fn cost(&self) -> Cost {
-        self.stages
-            .iter()
-            .map(Stage::cost)
-            .fold(
-                Cost {
-                    lut: 0,
-                    ff: 0,
-                    carry: 0,
-                    dsp: 0,
-                    bram: 0,
-                },
-                |a, b| a + b,
-            )
+        self.stages.iter().map(Stage::cost).fold(
+            Cost {
+                lut: 0,
+                ff: 0,
+                carry: 0,
+                dsp: 0,
+                bram: 0,
+            },
+            |a, b| a + b,
+        )
     }
 }
 

@@ -265,6 +265,10 @@ pub struct AreaModel {
     pub source: String,
     /// Per unit kind.
     pub kinds: BTreeMap<String, KindModel>,
+    /// The measurements the coefficients were fitted to, kept so the error report (against the
+    /// fitted model and the FINN-R baseline) can be reproduced from the file alone.
+    #[serde(default)]
+    pub measurements: Vec<AreaSample>,
 }
 
 impl AreaModel {
@@ -315,6 +319,7 @@ impl AreaModel {
             version: COEFFICIENTS_VERSION,
             source: source.to_string(),
             kinds,
+            measurements: samples.to_vec(),
         })
     }
 
