@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::explore::{
     area_model::{finn_r_report, model_report, Resource},
+    calibrate::finn_r_pe_report,
     evaluate::{AreaMode, EvaluatorOptions, CLOCK_MHZ},
     grid::{Grid, Shard},
     merge::merge_results,
@@ -210,21 +211,30 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
 fn print_lut_errors(model: &qforge::explore::area_model::AreaModel) -> anyhow::Result<()> {
     let fitted = model_report(model, &model.measurements)?;
     let finn = finn_r_report(&model.measurements)?;
+    let finn_pe = finn_r_pe_report(&model.measurements)?;
     println!(
-        "  {:<12} {:>7} {:>14} {:>13} {:>14} {:>13}",
-        "kind", "samples", "model median", "model worst", "FINN-R median", "FINN-R worst"
+        "  {:<12} {:>7} {:>14} {:>13} {:>14} {:>13} {:>14}",
+        "kind",
+        "samples",
+        "model median",
+        "model worst",
+        "FINN-R median",
+        "FINN-R worst",
+        "no-c0 median"
     );
     for l in fitted.lines.iter().filter(|l| l.resource == Resource::Luts) {
         let f = finn.lines.iter().find(|f| f.kind == l.kind);
+        let g = finn_pe.lines.iter().find(|f| f.kind == l.kind);
         let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
         println!(
-            "  {:<12} {:>7} {:>14} {:>13} {:>14} {:>13}",
+            "  {:<12} {:>7} {:>14} {:>13} {:>14} {:>13} {:>14}",
             l.kind,
             l.samples,
             pct(Some(l.median_relative)),
             pct(Some(l.worst_relative)),
             pct(f.map(|f| f.median_relative)),
-            pct(f.map(|f| f.worst_relative))
+            pct(f.map(|f| f.worst_relative)),
+            pct(g.map(|f| f.median_relative))
         );
     }
     Ok(())

@@ -14,6 +14,8 @@
 //! - [`pareto`]: non-dominated fronts; [`plot`], [`png`], [`html`]: figures and the index page;
 //! - [`fit`]: least squares; [`area_model`]: per-unit cost models, fitting, error reports and
 //!   the FINN-R baseline;
+//! - [`calibrate`]: Yosys runs over a grid of PEs, the fit and its error report (`qforge
+//!   calibrate`);
 //! - [`wiring`]: where the command takes its evaluator from.
 //!
 //! ```
@@ -24,6 +26,7 @@
 //! ```
 
 pub mod area_model;
+pub mod calibrate;
 pub mod error;
 pub mod evaluate;
 pub mod evaluator;

@@ -72,7 +72,8 @@ fn add(a: FeatureExpr, b: FeatureExpr) -> FeatureExpr {
 /// The feature sets of the PE kinds, from how each datapath grows with its parameters:
 ///
 /// - every kind: the adder tree, `simd · (a_bits + w_bits)` (SIMD − 1 adders about a product
-///   wide), the accumulator `acc_bits`, saturation `sat · acc_bits`, and a constant;
+///   wide), the accumulator `acc_bits` and a constant (MVUs build wrapping accumulators, so
+///   saturation logic is not modelled);
 /// - `pe_uniform` adds the multipliers' partial products `simd · a_bits · w_bits`;
 /// - `pe_pot` adds the shifters `simd · a_bits · exp_bits` and their output width
 ///   `simd · 2^exp_bits`;
@@ -87,7 +88,6 @@ pub fn pe_feature_sets() -> Vec<FeatureSet> {
                 mul(param("simd"), add(param("a_bits"), param("w_bits"))),
             ),
             Feature::new("acc_bits", param("acc_bits")),
-            Feature::new("sat*acc_bits", mul(param("sat"), param("acc_bits"))),
             Feature::new("1", FeatureExpr::One),
         ]
     };
