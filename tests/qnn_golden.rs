@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use qforge::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::{
-    AccOverflow, Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet,
-    Requant, WeightScheme,
+    AccOverflow, Accumulator, Conv2d, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput,
+    MaxPool2d, QNet, Requant, WeightScheme,
 };
 
 // ---------- the reference ----------
@@ -106,24 +106,89 @@ fn ref_requant(r: &Requant, acc: i128, c: usize) -> i128 {
 fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
     let mut cur: Vec<i128> = x.iter().map(|&v| v.into()).collect();
     for layer in &net.layers {
-        let Layer::Dense(d) = layer else {
-            panic!("dense layers only")
+        cur = match layer {
+            Layer::Dense(d) => (0..d.out_features)
+                .map(|j| {
+                    let bits = d.accumulator.bits;
+                    let mode = d.accumulator.overflow;
+                    let mut acc = ref_overflow(d.bias[j].into(), bits, mode);
+                    for (i, &x) in cur.iter().enumerate().take(d.in_features) {
+                        let w = ref_level(&d.weights, d.codes[j * d.in_features + i]);
+                        acc = ref_overflow(acc + w * x, bits, mode);
+                    }
+                    match &d.output {
+                        LayerOutput::Accumulator => acc,
+                        LayerOutput::Requant(r) => ref_requant(r, acc, j),
+                    }
+                })
+                .collect(),
+            Layer::Conv2d(c) => {
+                let oh = (c.in_h + 2 * c.padding - c.kernel_h) / c.stride + 1;
+                let ow = (c.in_w + 2 * c.padding - c.kernel_w) / c.stride + 1;
+                let mut out = vec![0i128; c.out_channels * oh * ow];
+                for o in 0..c.out_channels {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let bits = c.accumulator.bits;
+                            let mode = c.accumulator.overflow;
+                            let mut acc = ref_overflow(c.bias[o].into(), bits, mode);
+                            for ch in 0..c.in_channels {
+                                for ky in 0..c.kernel_h {
+                                    for kx in 0..c.kernel_w {
+                                        // taps in the padding are skipped
+                                        let y = (oy * c.stride + ky) as i64 - c.padding as i64;
+                                        let xx = (ox * c.stride + kx) as i64 - c.padding as i64;
+                                        if y < 0
+                                            || xx < 0
+                                            || y >= c.in_h as i64
+                                            || xx >= c.in_w as i64
+                                        {
+                                            continue;
+                                        }
+                                        let k = ((o * c.in_channels + ch) * c.kernel_h + ky)
+                                            * c.kernel_w
+                                            + kx;
+                                        let w = ref_level(&c.weights, c.codes[k]);
+                                        let v =
+                                            cur[(ch * c.in_h + y as usize) * c.in_w + xx as usize];
+                                        acc = ref_overflow(acc + w * v, bits, mode);
+                                    }
+                                }
+                            }
+                            out[(o * oh + oy) * ow + ox] = match &c.output {
+                                LayerOutput::Accumulator => acc,
+                                LayerOutput::Requant(r) => ref_requant(r, acc, o),
+                            };
+                        }
+                    }
+                }
+                out
+            }
+            Layer::MaxPool2d(p) => {
+                let oh = (p.in_h - p.kernel) / p.stride + 1;
+                let ow = (p.in_w - p.kernel) / p.stride + 1;
+                let mut out = Vec::new();
+                for ch in 0..p.channels {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut m = i128::MIN;
+                            for ky in 0..p.kernel {
+                                for kx in 0..p.kernel {
+                                    m = m.max(
+                                        cur[(ch * p.in_h + oy * p.stride + ky) * p.in_w
+                                            + ox * p.stride
+                                            + kx],
+                                    );
+                                }
+                            }
+                            out.push(m);
+                        }
+                    }
+                }
+                out
+            }
+            Layer::FixedDense(_) => panic!("not generated here"),
         };
-        cur = (0..d.out_features)
-            .map(|j| {
-                let bits = d.accumulator.bits;
-                let mode = d.accumulator.overflow;
-                let mut acc = ref_overflow(d.bias[j].into(), bits, mode);
-                for (i, &x) in cur.iter().enumerate().take(d.in_features) {
-                    let w = ref_level(&d.weights, d.codes[j * d.in_features + i]);
-                    acc = ref_overflow(acc + w * x, bits, mode);
-                }
-                match &d.output {
-                    LayerOutput::Accumulator => acc,
-                    LayerOutput::Requant(r) => ref_requant(r, acc, j),
-                }
-            })
-            .collect();
     }
     cur
 }
@@ -438,6 +503,106 @@ fn every_scheme_and_path_is_exercised_on_a_large_parallel_batch() {
             let want = ref_infer(&net, &x[s * 37..(s + 1) * 37]);
             let have: Vec<i128> = got[s * 5..(s + 1) * 5].iter().map(|&v| v.into()).collect();
             assert_eq!(have, want, "{scheme:?} {fmt} {bits:?} {ovf:?} sample {s}");
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ConvSpec {
+    in_c: usize,
+    hw: (usize, usize),
+    out_c: usize,
+    k: (usize, usize),
+    stride: usize,
+    padding: usize,
+    pool: usize,
+}
+
+fn conv_spec() -> impl Strategy<Value = ConvSpec> {
+    (
+        1usize..=3,
+        (3usize..=7, 3usize..=7),
+        1usize..=4,
+        (1usize..=3, 1usize..=3),
+        1usize..=2,
+        0usize..=1,
+        1usize..=2,
+    )
+        .prop_map(|(in_c, hw, out_c, k, stride, padding, pool)| ConvSpec {
+            in_c,
+            hw,
+            out_c,
+            k,
+            stride,
+            padding,
+            pool,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_matches_reference_on_random_conv_networks(
+        cs in conv_spec(),
+        input in fmt_strategy(12),
+        conv_layer in layer_spec(),
+        dense_layer in layer_spec(),
+        raw in prop::collection::vec(any::<u64>(), 1..=16),
+        batch in 1usize..=3,
+    ) {
+        let conv_dense = make_dense(
+            cs.in_c * cs.k.0 * cs.k.1, cs.out_c, conv_layer.scheme.clone(), &raw, conv_layer.bias_bits,
+            conv_layer.acc_bits, conv_layer.overflow, None,
+        );
+        let rq = Requant {
+            multiplier: vec![conv_layer.rq_m[0]],
+            shift: vec![conv_layer.rq_s[0]],
+            scale_bits: conv_layer.scale_bits,
+            rounding: conv_layer.mode,
+            relu: conv_layer.relu,
+            output: conv_layer.rq_fmt,
+            output_scale: 1.0,
+        };
+        let conv = Conv2d {
+            in_channels: cs.in_c,
+            out_channels: cs.out_c,
+            in_h: cs.hw.0,
+            in_w: cs.hw.1,
+            kernel_h: cs.k.0,
+            kernel_w: cs.k.1,
+            stride: cs.stride,
+            padding: cs.padding,
+            weights: conv_dense.weights.clone(),
+            codes: conv_dense.codes.clone(),
+            bias: conv_dense.bias.clone(),
+            accumulator: conv_dense.accumulator,
+            output: LayerOutput::Requant(rq),
+            acc_scale: vec![1.0],
+        };
+        let oh = (cs.hw.0 + 2 * cs.padding - cs.k.0) / cs.stride + 1;
+        let ow = (cs.hw.1 + 2 * cs.padding - cs.k.1) / cs.stride + 1;
+        let pool = MaxPool2d { channels: cs.out_c, in_h: oh, in_w: ow, kernel: cs.pool.min(oh).min(ow), stride: cs.pool.min(oh).min(ow) };
+        let feats = pool.out_features();
+        let dense = make_dense(
+            feats, dense_layer.out_f, dense_layer.scheme.clone(), &raw, dense_layer.bias_bits,
+            dense_layer.acc_bits, dense_layer.overflow, None,
+        );
+        let in_f = cs.in_c * cs.hw.0 * cs.hw.1;
+        let net = QNet {
+            name: "conv".into(),
+            input: InputQuant { format: input, scale: 1.0, rounding: RoundingMode::HalfEven, fixed: None },
+            layers: vec![Layer::Conv2d(conv), Layer::MaxPool2d(pool), Layer::Dense(dense)],
+        };
+        prop_assume!(net.validate().is_ok());
+        let engine = Engine::new(&net).unwrap();
+        let x = inputs(input, in_f * batch, &raw);
+        let got = engine.infer(&x).unwrap();
+        let n = net.out_features();
+        for s in 0..batch {
+            let want = ref_infer(&net, &x[s * in_f..(s + 1) * in_f]);
+            let have: Vec<i128> = got[s * n..(s + 1) * n].iter().map(|&v| v.into()).collect();
+            prop_assert_eq!(have, want, "sample {}", s);
         }
     }
 }

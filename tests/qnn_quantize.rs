@@ -90,3 +90,50 @@ fn quantized_models_round_trip_through_files() {
         net
     );
 }
+
+#[test]
+fn a_small_cnn_quantizes_to_conv_and_pool_layers() {
+    let (train, test) = nn::data::digits::train_test().unwrap();
+    let shape = vec![1, 8, 8];
+    let train = train.reshaped(shape.clone()).unwrap();
+    let test = test.reshaped(shape.clone()).unwrap();
+    let mut model = nn::Architecture::small_cnn(10, &shape)
+        .build(&shape, 3)
+        .unwrap();
+    let config = nn::TrainConfig {
+        epochs: 3,
+        batch_size: 32,
+        optimizer: nn::Optimizer::adam(0.003),
+        seed: 3,
+    };
+    nn::train(&mut model, &train, &config, |_, _| {}).unwrap();
+    let float_acc = model.accuracy(&test.inputs, &test.labels).unwrap();
+    let spec = QuantSpec::load(&Path::new(ROOT).join("models/quant_uniform8.ron")).unwrap();
+    let net = quantize_model(&model, &spec, &train.inputs[..256 * 64]).unwrap();
+    let kinds: Vec<&str> = net
+        .layers
+        .iter()
+        .map(|l| match l {
+            Layer::Conv2d(_) => "conv",
+            Layer::MaxPool2d(_) => "pool",
+            Layer::Dense(_) => "dense",
+            Layer::FixedDense(_) => "fixed",
+        })
+        .collect();
+    assert_eq!(kinds, ["conv", "pool", "conv", "pool", "dense"]);
+    let acc = accuracy(&net, &test);
+    assert!(
+        acc >= float_acc - 0.02,
+        "cnn 8-bit {acc} vs float {float_acc}"
+    );
+    let codes = net.quantize_inputs(&test.inputs);
+    let fast = Engine::new(&net).unwrap().infer(&codes).unwrap();
+    for (s, x) in codes.chunks(64).enumerate().take(100) {
+        let x: Vec<i64> = x.iter().map(|&v| v.into()).collect();
+        let want: Vec<i64> = exact::infer_one(&net, &x)
+            .into_iter()
+            .map(|v| v as i64)
+            .collect();
+        assert_eq!(&fast[s * 10..(s + 1) * 10], &want[..]);
+    }
+}

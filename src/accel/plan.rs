@@ -313,6 +313,11 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                     "layer {k}: fixed-point (hls4ml-style) layers have no MVU mapping; quantize to integer codes"
                 )))
             }
+            Layer::Conv2d(_) | Layer::MaxPool2d(_) => {
+                return Err(PlanError::Rule(format!(
+                    "layer {k}: convolution and pooling layers have no hardware mapping yet; plans cover dense layers"
+                )))
+            }
         }
     }
     for a in &spec.layers {

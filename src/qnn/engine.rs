@@ -8,11 +8,12 @@
 //! the input codes and the weight levels fit, so the i16 × i16 → i32 kernel vectorises.
 
 use super::accum::{output_ranges, AccCertificate, AccOverflow};
+use super::conv::{Conv2d, MaxPool2d};
 use super::dense::{Dense, LayerOutput};
 use super::error::QnnError;
 use super::exact;
 use super::fixed_dense::FixedDense;
-use super::format::signed_width;
+use super::format::{signed_width, wrap};
 use super::kernels::{dot_i16_i32, dot_i32_i32, dot_i32_i64};
 use super::net::{Layer, QNet};
 use super::requant::{shr_round_i64, Requant};
@@ -209,6 +210,80 @@ fn compile_fixed(d: &FixedDense, cert: &AccCertificate, in_i16: bool) -> Compile
 enum CompiledLayer {
     Dense(CompiledDense),
     Fixed(CompiledFixed),
+    Conv(CompiledConv),
+    Pool(MaxPool2d),
+}
+
+/// A convolution: per output pixel the window is gathered (padding taps as 0, which add
+/// nothing) and each channel summed in wrapping i64 when that is exact (modulo the width),
+/// else step by step.
+struct CompiledConv {
+    conv: Conv2d,
+    levels: Vec<i64>,
+    bits: u32,
+    /// Sum in wrapping i64, then wrap to this width if below 64.
+    modular: Option<u32>,
+}
+
+fn compile_conv(c: &Conv2d, cert: &AccCertificate) -> CompiledConv {
+    let narrow = cert.bits < cert.proven_bits;
+    let modular = match (narrow, c.accumulator.overflow) {
+        (true, AccOverflow::Saturate) => None,
+        (true, AccOverflow::Wrap) => (cert.bits <= 64).then_some(cert.bits),
+        (false, _) => (cert.proven_bits <= 64).then_some(64),
+    };
+    CompiledConv {
+        conv: c.clone(),
+        levels: c.levels(),
+        bits: cert.bits,
+        modular,
+    }
+}
+
+impl CompiledConv {
+    fn run(
+        &self,
+        x: &[i32],
+        dst: &mut Dst<'_>,
+        base: usize,
+        x64: &mut Vec<i64>,
+        window: &mut Vec<i64>,
+    ) {
+        let c = &self.conv;
+        x64.clear();
+        x64.extend(x.iter().map(|&v| i64::from(v)));
+        let (oh, ow) = c.out_hw();
+        let taps = c.taps();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                c.window(x64, oy, ox, window);
+                for o in 0..c.out_channels {
+                    let row = &self.levels[o * taps..(o + 1) * taps];
+                    let acc: i128 = match self.modular {
+                        Some(bits) => {
+                            let s = row
+                                .iter()
+                                .zip(window.iter())
+                                .fold(c.bias[o], |a, (&l, &v)| a.wrapping_add(l.wrapping_mul(v)));
+                            wrap(i128::from(s), bits)
+                        }
+                        None => exact::accumulate(
+                            row,
+                            c.bias[o],
+                            window,
+                            self.bits,
+                            c.accumulator.overflow,
+                        ),
+                    };
+                    let v = match &c.output {
+                        LayerOutput::Accumulator => acc as i64,
+                        LayerOutput::Requant(r) => r.apply(acc, o),
+                    };
+                    dst.put(base + (o * oh + oy) * ow + ox, v);
+                }
+            }
+        }
+    }
 }
 
 impl CompiledLayer {
@@ -216,6 +291,7 @@ impl CompiledLayer {
         match self {
             CompiledLayer::Dense(d) => d.in16,
             CompiledLayer::Fixed(f) => f.fast.as_ref().is_some_and(|c| c.0.in16),
+            CompiledLayer::Conv(_) | CompiledLayer::Pool(_) => false,
         }
     }
 
@@ -223,6 +299,8 @@ impl CompiledLayer {
         match self {
             CompiledLayer::Dense(d) => d.in_f,
             CompiledLayer::Fixed(f) => f.layer.in_features,
+            CompiledLayer::Conv(c) => c.conv.in_features(),
+            CompiledLayer::Pool(p) => p.in_features(),
         }
     }
 
@@ -230,6 +308,8 @@ impl CompiledLayer {
         match self {
             CompiledLayer::Dense(d) => d.out_f,
             CompiledLayer::Fixed(f) => f.layer.out_features,
+            CompiledLayer::Conv(c) => c.conv.out_features(),
+            CompiledLayer::Pool(p) => p.out_features(),
         }
     }
 }
@@ -411,16 +491,21 @@ impl Engine {
     /// Compiles a validated network.
     pub fn new(net: &QNet) -> Result<Engine, QnnError> {
         net.validate()?;
-        let certs = net.certificates();
         let layers = net
             .layers
             .iter()
             .enumerate()
             .map(|(k, l)| {
                 let in16 = net.layer_input_format(k).fits_i16();
-                match l {
-                    Layer::Dense(d) => CompiledLayer::Dense(compile_dense(d, &certs[k], in16)),
-                    Layer::FixedDense(d) => CompiledLayer::Fixed(compile_fixed(d, &certs[k], in16)),
+                let cert = net.certificate_of(k);
+                match (l, cert) {
+                    (Layer::Dense(d), Some(c)) => CompiledLayer::Dense(compile_dense(d, &c, in16)),
+                    (Layer::FixedDense(d), Some(c)) => {
+                        CompiledLayer::Fixed(compile_fixed(d, &c, in16))
+                    }
+                    (Layer::Conv2d(d), Some(c)) => CompiledLayer::Conv(compile_conv(d, &c)),
+                    (Layer::MaxPool2d(p), _) => CompiledLayer::Pool(p.clone()),
+                    (_, None) => unreachable!("accumulating layers have certificates"),
                 }
             })
             .collect();
@@ -583,6 +668,29 @@ impl Engine {
                     CompiledLayer::Dense(d) => {
                         d.accumulate(input, n, &mut acc, &mut x64);
                         d.finish(&acc, n, dst);
+                    }
+                    CompiledLayer::Conv(c) => {
+                        let (inf, outf) = (c.conv.in_features(), c.conv.out_features());
+                        let mut window = Vec::with_capacity(c.conv.taps());
+                        for s in 0..n {
+                            c.run(
+                                &a32[s * inf..(s + 1) * inf],
+                                &mut dst,
+                                s * outf,
+                                &mut x64,
+                                &mut window,
+                            );
+                        }
+                    }
+                    CompiledLayer::Pool(p) => {
+                        let (inf, outf) = (p.in_features(), p.out_features());
+                        for s in 0..n {
+                            x64.clear();
+                            x64.extend(a32[s * inf..(s + 1) * inf].iter().map(|&v| i64::from(v)));
+                            for (j, v) in p.apply(&x64).into_iter().enumerate() {
+                                dst.put(s * outf + j, v);
+                            }
+                        }
                     }
                     CompiledLayer::Fixed(f) => match &f.fast {
                         Some((core, shift, bias)) => {

@@ -3,6 +3,7 @@
 //! that saturate.
 
 use super::accum::AccOverflow;
+use super::conv::Conv2d;
 use super::dense::{Dense, LayerOutput};
 use super::format::{saturate, wrap};
 use super::net::{Layer, QNet};
@@ -39,16 +40,44 @@ pub fn dense(d: &Dense, levels: &[i64], bits: u32, x: &[i64]) -> Vec<i128> {
         .collect()
 }
 
+/// A convolution on one sample (CHW in, CHW out).
+pub fn conv(c: &Conv2d, levels: &[i64], bits: u32, x: &[i64]) -> Vec<i128> {
+    let (oh, ow) = c.out_hw();
+    let taps = c.taps();
+    let mut window = Vec::with_capacity(taps);
+    let mut out = vec![0i128; c.out_features()];
+    for oy in 0..oh {
+        for ox in 0..ow {
+            c.window(x, oy, ox, &mut window);
+            for o in 0..c.out_channels {
+                let row = &levels[o * taps..(o + 1) * taps];
+                let acc = accumulate(row, c.bias[o], &window, bits, c.accumulator.overflow);
+                out[(o * oh + oy) * ow + ox] = match &c.output {
+                    LayerOutput::Accumulator => acc,
+                    LayerOutput::Requant(r) => i128::from(r.apply(acc, o)),
+                };
+            }
+        }
+    }
+    out
+}
+
 /// The network on one sample of input codes (which must lie in the input format). Slow and
 /// obviously correct; use [`super::engine::Engine`] for batches.
 pub fn infer_one(net: &QNet, x: &[i64]) -> Vec<i128> {
-    let certs = net.certificates();
     let mut cur: Vec<i64> = x.to_vec();
     let mut out = Vec::new();
-    for (layer, cert) in net.layers.iter().zip(certs) {
+    for (k, layer) in net.layers.iter().enumerate() {
+        let bits = net.certificate_of(k).map_or(0, |c| c.bits);
         match layer {
             Layer::Dense(d) => {
-                out = dense(d, &d.levels(), cert.bits, &cur);
+                out = dense(d, &d.levels(), bits, &cur);
+            }
+            Layer::Conv2d(c) => {
+                out = conv(c, &c.levels(), bits, &cur);
+            }
+            Layer::MaxPool2d(p) => {
+                out = p.apply(&cur).into_iter().map(i128::from).collect();
             }
             Layer::FixedDense(d) => {
                 out = d.infer_one(&cur).into_iter().map(i128::from).collect();

@@ -3,8 +3,10 @@
 //! exact sum fits the type (the proven accumulator range guarantees it) and equals the wrapped
 //! sum of a narrower wrapping accumulator otherwise.
 //!
-//! The loops are written over fixed-size chunks with independent partial sums so that LLVM turns
-//! the i16 × i16 → i32 kernel into `pmaddwd` / `vpmaddwd` (or `vpdpwssd` with AVX-512 VNNI).
+//! The i16 × i16 → i32 kernel is a plain fold, which LLVM turns into `pmaddwd` / `vpmaddwd` (or
+//! `vpdpwssd` with AVX-512 VNNI: 32 products per instruction). PoT weights go through it too, as
+//! their integer levels: a per-lane variable shift (`vpsllvd`) plus sign handling costs more
+//! instructions than that one multiply-add.
 
 /// `Σ x[i] · w[i]` modulo 2^32, on i16 operands (products are exact in i32). A plain fold:
 /// LLVM recognises it as a multiply-add reduction (`vpmaddwd`, or `vpdpwssd` with VNNI).
@@ -53,20 +55,6 @@ pub fn dot_i32_i64(x: &[i32], w: &[i64]) -> i64 {
     let mut acc = lanes.iter().fold(0i64, |a, &b| a.wrapping_add(b));
     for (&a, &b) in xc.remainder().iter().zip(wc.remainder()) {
         acc = acc.wrapping_add(i64::from(a).wrapping_mul(b));
-    }
-    acc
-}
-
-/// `Σ x[i] · (±2^shift[i])` modulo 2^32 with shifts instead of multiplies: `neg[i]` is 0 or −1
-/// (all ones) and `zero[i]` is 0 for a zero weight, else −1, so the term is
-/// `((x << shift) ^ neg) − neg` masked by `zero`.
-#[inline(always)]
-pub fn dot_pot_i32(x: &[i16], shift: &[u8], neg: &[i32], zero: &[i32]) -> i32 {
-    let n = x.len().min(shift.len()).min(neg.len()).min(zero.len());
-    let mut acc = 0i32;
-    for i in 0..n {
-        let t = i32::from(x[i]).wrapping_shl(u32::from(shift[i]));
-        acc = acc.wrapping_add(((t ^ neg[i]).wrapping_sub(neg[i])) & zero[i]);
     }
     acc
 }

@@ -7,6 +7,17 @@
 //! integers only; the real-valued scales ride along for reporting. [`Engine`] runs batches fast;
 //! [`exact`] is the step-by-step definition it must match.
 //!
+//! | file | concern |
+//! |---|---|
+//! | [`net`] | [`QNet`], [`Layer`], input quantization, validation, RON files |
+//! | [`dense`], [`conv`] | integer Dense, Conv2d and MaxPool2d layers |
+//! | [`fixed_dense`], [`hls4ml`] | hls4ml-style ap_fixed layers and their import from an hls4ml project |
+//! | [`weights`] | weight schemes: code → level |
+//! | [`accum`] | accumulator width, overflow, proven bounds and certificates |
+//! | [`requant`] | `clamp(round((acc · M) >> S))` |
+//! | [`exact`], [`engine`], [`kernels`] | the step-by-step semantics and the fast engine |
+//! | [`quantize`], [`eval`] | float model + spec → [`QNet`]; accuracy and throughput |
+//!
 //! ```
 //! use qforge::num::rounding::RoundingMode;
 //! use qforge::qnn::{Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet, WeightScheme};
@@ -33,6 +44,7 @@
 //! ```
 
 pub mod accum;
+pub mod conv;
 pub mod dense;
 pub mod engine;
 pub mod error;
@@ -48,6 +60,7 @@ pub mod requant;
 pub mod weights;
 
 pub use accum::{AccCertificate, AccOverflow, Accumulator};
+pub use conv::{Conv2d, MaxPool2d};
 pub use dense::{Dense, LayerOutput};
 pub use engine::Engine;
 pub use error::QnnError;

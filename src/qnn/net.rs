@@ -1,6 +1,7 @@
 //! The integer network: input quantization, a sequence of layers, validation and file I/O.
 
 use super::accum::AccCertificate;
+use super::conv::{Conv2d, MaxPool2d};
 use super::dense::{Dense, LayerOutput};
 use super::error::QnnError;
 use super::fixed_dense::FixedDense;
@@ -79,7 +80,7 @@ fn layer_position(text: &str, k: usize) -> (usize, usize) {
     let mut i = start;
     while i < text.len() {
         let rest = &text[i..];
-        let word = ["FixedDense", "Dense"]
+        let word = ["FixedDense", "Dense", "Conv2d", "MaxPool2d"]
             .into_iter()
             .find(|w| rest.starts_with(w) && rest[w.len()..].trim_start().starts_with('('));
         let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
@@ -108,6 +109,10 @@ pub enum Layer {
     Dense(Dense),
     /// Fully connected in the hls4ml precision style (ap_fixed types throughout).
     FixedDense(FixedDense),
+    /// 2-D convolution on CHW codes.
+    Conv2d(Conv2d),
+    /// Max pooling on CHW codes (the codes keep their format).
+    MaxPool2d(MaxPool2d),
 }
 
 impl Layer {
@@ -116,6 +121,8 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.macs(),
             Layer::FixedDense(d) => d.macs(),
+            Layer::Conv2d(c) => c.macs(),
+            Layer::MaxPool2d(_) => 0,
         }
     }
 
@@ -124,6 +131,8 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.weight_bits(),
             Layer::FixedDense(d) => u64::from(d.weight.width()) * d.weights.len() as u64,
+            Layer::Conv2d(c) => u64::from(c.weights.code_bits()) * c.codes.len() as u64,
+            Layer::MaxPool2d(_) => 0,
         }
     }
 
@@ -132,6 +141,8 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.in_features,
             Layer::FixedDense(d) => d.in_features,
+            Layer::Conv2d(c) => c.in_features(),
+            Layer::MaxPool2d(p) => p.in_features(),
         }
     }
 
@@ -140,14 +151,22 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.out_features,
             Layer::FixedDense(d) => d.out_features,
+            Layer::Conv2d(c) => c.out_features(),
+            Layer::MaxPool2d(p) => p.out_features(),
         }
     }
 
-    /// The code format the layer emits (`None`: raw accumulators).
+    /// The code format the layer emits (`None`: raw accumulators, or for max pooling the format
+    /// of its input; see [`QNet::layer_output_format`]).
     pub fn output_format(&self) -> Option<IntFormat> {
         match self {
             Layer::Dense(d) => d.output_format(),
             Layer::FixedDense(d) => Some(d.output_format()),
+            Layer::Conv2d(c) => match &c.output {
+                super::dense::LayerOutput::Accumulator => None,
+                super::dense::LayerOutput::Requant(r) => Some(r.output),
+            },
+            Layer::MaxPool2d(_) => None,
         }
     }
 }
@@ -190,6 +209,16 @@ impl QNet {
         for (k, layer) in self.layers.iter().enumerate() {
             match layer {
                 Layer::Dense(d) => d.check(k)?,
+                Layer::Conv2d(c) => c.check(k)?,
+                Layer::MaxPool2d(p) => {
+                    p.check(k)?;
+                    if k == 0 {
+                        return Err(super::error::layer_err(
+                            k,
+                            "max pooling cannot be the first layer",
+                        ));
+                    }
+                }
                 Layer::FixedDense(d) => {
                     d.check(k)?;
                     if k + 1 < self.layers.len() && d.output_type().width() > 32 {
@@ -225,7 +254,7 @@ impl QNet {
                 }
             }
             features = Some(layer.out_features());
-            if k + 1 < self.layers.len() && layer.output_format().is_none() {
+            if k + 1 < self.layers.len() && self.layer_output_format(k).is_none() {
                 return Err(super::error::layer_err(
                     k,
                     "only the last layer may output raw accumulators",
@@ -272,34 +301,50 @@ impl QNet {
         if k == 0 {
             self.input.format
         } else {
-            self.layers[k - 1]
-                .output_format()
-                .unwrap_or(self.input.format)
+            self.layer_output_format(k - 1).unwrap_or(self.input.format)
         }
     }
 
-    /// The accumulator certificate of every layer (min/max reachable value, proven width).
+    /// The code format layer `k` emits (`None`: raw accumulators); max pooling passes its
+    /// input's format through.
+    pub fn layer_output_format(&self, k: usize) -> Option<IntFormat> {
+        match &self.layers[k] {
+            Layer::MaxPool2d(_) if k > 0 => self.layer_output_format(k - 1),
+            Layer::MaxPool2d(_) => Some(self.input.format),
+            l => l.output_format(),
+        }
+    }
+
+    /// The accumulator certificate of layer `k`, if it accumulates.
+    pub fn certificate_of(&self, k: usize) -> Option<AccCertificate> {
+        match &self.layers[k] {
+            Layer::Dense(d) => Some(d.certificate(k, self.layer_input_format(k))),
+            Layer::FixedDense(d) => Some(d.certificate(k)),
+            Layer::Conv2d(c) => Some(c.certificate(k, self.layer_input_format(k))),
+            Layer::MaxPool2d(_) => None,
+        }
+    }
+
+    /// The accumulator certificate of every accumulating layer (min/max reachable value,
+    /// proven width), in layer order; [`AccCertificate::layer`] names the layer.
     pub fn certificates(&self) -> Vec<AccCertificate> {
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(k, l)| match l {
-                Layer::Dense(d) => d.certificate(k, self.layer_input_format(k)),
-                Layer::FixedDense(d) => d.certificate(k),
-            })
+        (0..self.layers.len())
+            .filter_map(|k| self.certificate_of(k))
             .collect()
     }
 
     /// Replaces every layer's unspecified accumulator width by its proven width, so the file
     /// states the width the hardware must build.
     pub fn pin_accumulator_widths(&mut self) {
-        let certs = self.certificates();
-        for (layer, c) in self.layers.iter_mut().zip(certs) {
-            match layer {
+        for c in self.certificates() {
+            match &mut self.layers[c.layer] {
                 Layer::Dense(d) => {
                     d.accumulator.bits.get_or_insert(c.proven_bits);
                 }
-                Layer::FixedDense(_) => {}
+                Layer::Conv2d(d) => {
+                    d.accumulator.bits.get_or_insert(c.proven_bits);
+                }
+                Layer::FixedDense(_) | Layer::MaxPool2d(_) => {}
             }
         }
     }
@@ -313,13 +358,28 @@ impl QNet {
 
     /// The real value of output `j` holding `v` (raw accumulator or output code).
     pub fn dequantize_output(&self, j: usize, v: i64) -> f64 {
-        match self.layers.last() {
-            Some(Layer::Dense(d)) => match &d.output {
+        let mut k = self.layers.len();
+        while k > 0 && matches!(self.layers[k - 1], Layer::MaxPool2d(_)) {
+            k -= 1;
+        }
+        if k == 0 {
+            return v as f64 * self.input.scale;
+        }
+        match &self.layers[k - 1] {
+            Layer::Dense(d) => match &d.output {
                 LayerOutput::Accumulator => v as f64 * d.acc_scale_of(j),
                 LayerOutput::Requant(r) => v as f64 * r.output_scale,
             },
-            Some(Layer::FixedDense(d)) => v as f64 * (-d.output_type().frac_bits() as f64).exp2(),
-            None => v as f64,
+            Layer::FixedDense(d) => v as f64 * (-d.output_type().frac_bits() as f64).exp2(),
+            Layer::Conv2d(c) => match &c.output {
+                LayerOutput::Accumulator => {
+                    let (h, w) = c.out_hw();
+                    let o = j / (h * w).max(1);
+                    v as f64 * c.acc_scale[if c.acc_scale.len() == 1 { 0 } else { o }]
+                }
+                LayerOutput::Requant(r) => v as f64 * r.output_scale,
+            },
+            Layer::MaxPool2d(_) => v as f64,
         }
     }
 

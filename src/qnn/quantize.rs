@@ -1,7 +1,7 @@
 //! Post-training quantization of a float [`Model`] into a [`QNet`].
 //!
-//! The float model is read as a chain of Dense layers (BatchNorm folded into the Dense before
-//! it, ReLU fused into the requantization, Flatten ignored). Weights are quantized by the spec's
+//! The float model is read as a chain of Dense and Conv2d layers (BatchNorm folded into the layer
+//! before it, ReLU fused into the requantization, Flatten ignored) and max pools. Weights are quantized by the spec's
 //! [`TensorQuantizer`] (per tensor or per output channel, zero point 0); activation ranges are
 //! calibrated on sample inputs run through the float layers; biases become accumulator units
 //! (`round_half_even(b / (s_in · s_w))`); requantization gets `M / 2^S ≈ s_in · s_w / s_out`
@@ -9,6 +9,7 @@
 //! emits raw accumulators (logits, dequantized by `s_in · s_w`).
 
 use super::accum::{AccOverflow, Accumulator};
+use super::conv::{Conv2d, MaxPool2d};
 use super::dense::{Dense, LayerOutput};
 use super::error::QnnError;
 use super::format::IntFormat;
@@ -136,97 +137,116 @@ pub fn scheme_name(s: &Scheme) -> String {
     }
 }
 
+enum BlockKind {
+    /// A Dense or Conv2d layer (BatchNorm folded in).
+    Linear(nn::Layer),
+    /// Max pooling.
+    Pool { kernel: usize, stride: usize },
+}
+
 struct Block {
-    w: Vec<f32>,
-    b: Vec<f32>,
-    in_f: usize,
-    out_f: usize,
+    kind: BlockKind,
+    /// Shape of the block's input (`[features]` or `[c, h, w]`).
+    in_shape: Vec<usize>,
     relu: bool,
+    /// Index of the first float layer after the block (its activations are the block's output).
+    end: usize,
 }
 
 fn q_err(message: impl Into<String>) -> QnnError {
     QnnError::Net(message.into())
 }
 
-/// The model as Dense blocks with folded BatchNorms and fused ReLUs.
+/// The model as linear blocks (BatchNorm folded, ReLU fused) and pooling blocks.
 fn blocks(model: &Model) -> Result<Vec<Block>, QnnError> {
+    let shapes = model.shapes().map_err(|e| q_err(e.to_string()))?;
     let mut out: Vec<Block> = Vec::new();
-    let mut last_dense: Option<nn::Layer> = None;
     for (k, layer) in model.layers.iter().enumerate() {
         match layer {
-            nn::Layer::Dense {
-                in_features,
-                out_features,
-                weights,
-                bias,
-            } => {
-                last_dense = Some(layer.clone());
-                out.push(Block {
-                    w: weights.clone(),
-                    b: bias.clone(),
-                    in_f: *in_features,
-                    out_f: *out_features,
-                    relu: false,
-                });
-            }
+            nn::Layer::Dense { .. } | nn::Layer::Conv2d { .. } => out.push(Block {
+                kind: BlockKind::Linear(layer.clone()),
+                in_shape: shapes[k].clone(),
+                relu: false,
+                end: k + 1,
+            }),
+            nn::Layer::MaxPool2d { kernel, stride } => out.push(Block {
+                kind: BlockKind::Pool {
+                    kernel: *kernel,
+                    stride: *stride,
+                },
+                in_shape: shapes[k].clone(),
+                relu: false,
+                end: k + 1,
+            }),
             nn::Layer::BatchNorm { .. } => {
-                let (Some(prev), Some(blk)) = (&last_dense, out.last_mut()) else {
+                let Some(Block {
+                    kind: BlockKind::Linear(prev),
+                    relu: false,
+                    end,
+                    ..
+                }) = out.last_mut()
+                else {
                     return Err(q_err(format!(
-                        "layer {k}: a BatchNorm must follow a Dense layer"
+                        "layer {k}: a BatchNorm must directly follow a Dense or Conv2d layer"
                     )));
                 };
-                if blk.relu {
+                *prev = nn::fold_batchnorm(prev, layer)
+                    .map_err(|e| q_err(format!("layer {k}: {e}")))?;
+                *end = k + 1;
+            }
+            nn::Layer::Relu => {
+                let n = out.len();
+                let pool_last = matches!(
+                    out.last(),
+                    Some(Block {
+                        kind: BlockKind::Pool { .. },
+                        ..
+                    })
+                );
+                if n == 0 {
                     return Err(q_err(format!(
-                        "layer {k}: a BatchNorm after a ReLU cannot be folded"
+                        "layer {k}: a ReLU before any Dense or Conv2d layer"
                     )));
                 }
-                let folded = nn::fold_batchnorm(prev, layer)
-                    .map_err(|e| q_err(format!("layer {k}: {e}")))?;
-                if let nn::Layer::Dense { weights, bias, .. } = &folded {
-                    blk.w = weights.clone();
-                    blk.b = bias.clone();
+                if pool_last {
+                    // relu(max(x)) = max(relu(x)): fuse it into the linear block before the pool
+                    if n >= 2 && matches!(out[n - 2].kind, BlockKind::Linear(_)) {
+                        out[n - 2].relu = true;
+                    }
+                } else {
+                    out[n - 1].relu = true;
                 }
-                last_dense = Some(folded);
+                out[n - 1].end = k + 1;
             }
-            nn::Layer::Relu => match out.last_mut() {
-                Some(blk) => blk.relu = true,
-                None => return Err(q_err(format!("layer {k}: a ReLU before any Dense layer"))),
-            },
-            nn::Layer::Flatten => {}
-            other => {
-                return Err(q_err(format!(
-                    "layer {k}: {} is not supported by the integer network yet",
-                    other.kind()
-                )))
+            nn::Layer::Flatten => {
+                if let Some(b) = out.last_mut() {
+                    b.end = k + 1;
+                }
             }
         }
     }
-    if out.is_empty() {
-        return Err(q_err("the model has no Dense layer"));
+    match out.last() {
+        Some(Block {
+            kind: BlockKind::Linear(_),
+            ..
+        }) => Ok(out),
+        _ => Err(q_err("the model must end with a Dense or Conv2d layer")),
     }
-    Ok(out)
 }
 
-/// Float forward of one block over a batch (f64 accumulation).
-fn forward(b: &Block, x: &[f64]) -> Vec<f64> {
-    x.chunks_exact(b.in_f)
-        .flat_map(|xs| {
-            (0..b.out_f).map(move |j| {
-                let row = &b.w[j * b.in_f..(j + 1) * b.in_f];
-                let v = f64::from(b.b[j])
-                    + row
-                        .iter()
-                        .zip(xs)
-                        .map(|(&w, &v)| f64::from(w) * v)
-                        .sum::<f64>();
-                if b.relu {
-                    v.max(0.0)
-                } else {
-                    v
-                }
-            })
-        })
-        .collect()
+/// The float activations after the first `end` layers of `model` on `x`.
+fn activations(model: &Model, end: usize, x: &[f32]) -> Result<Vec<f64>, QnnError> {
+    let prefix = Model {
+        name: model.name.clone(),
+        input_shape: model.input_shape.clone(),
+        layers: model.layers[..end].to_vec(),
+    };
+    Ok(prefix
+        .forward(x)
+        .map_err(|e| q_err(format!("calibration: {e}")))?
+        .into_iter()
+        .map(f64::from)
+        .collect())
 }
 
 /// The code format and scale for values calibrated from `values`.
@@ -311,95 +331,164 @@ pub fn quantize_model(
             spec.scale_bits
         )));
     }
-    let in_f = blocks[0].in_f;
+    let in_f = model.input_size();
     if calibration.is_empty() || calibration.len() % in_f != 0 {
         return Err(q_err(format!(
             "calibration data has {} values, expected a positive multiple of {in_f}",
             calibration.len()
         )));
     }
-    let mut x: Vec<f64> = calibration.iter().map(|&v| f64::from(v)).collect();
+    let x: Vec<f64> = calibration.iter().map(|&v| f64::from(v)).collect();
     let signed_in = x.iter().any(|&v| v < 0.0);
     let (in_fmt, in_scale) = act_scale(&spec.input, &x, signed_in)?;
     let mut s_in = in_scale;
     let mut layers = Vec::new();
+    let mut linear_index = 0;
+    let last_block = blocks.len() - 1;
     for (k, b) in blocks.iter().enumerate() {
-        let ov = spec.layers.iter().find(|o| o.index == k);
-        let wq = ov
-            .and_then(|o| o.weights.clone())
-            .unwrap_or_else(|| spec.weights.clone());
-        let aq = ov.and_then(|o| o.activations).unwrap_or(spec.activations);
-        let shape = [b.out_f, b.in_f];
-        let t = wq
-            .quantize(TensorRef::new(&b.w, &shape).map_err(|e| q_err(e.to_string()))?)
-            .map_err(|e| q_err(format!("layer {k} weights: {e}")))?;
-        if t.channels().iter().any(|c| c.zero_point != 0) {
-            return Err(q_err(format!(
-                "layer {k}: weights need zero point 0 (symmetric)"
-            )));
-        }
-        let (scheme, codes) = weight_codes(&wq, t.kind(), t.codes())?;
-        let w_scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
-        let w_scale = |j: usize| {
-            if w_scales.len() == 1 {
-                w_scales[0]
-            } else {
-                w_scales[j]
+        let layer = match &b.kind {
+            BlockKind::Pool { kernel, stride } => {
+                let (c, h, w) = match b.in_shape[..] {
+                    [c, h, w] => (c, h, w),
+                    _ => return Err(q_err("max pooling needs a [c, h, w] input")),
+                };
+                Layer::MaxPool2d(MaxPool2d {
+                    channels: c,
+                    in_h: h,
+                    in_w: w,
+                    kernel: *kernel,
+                    stride: *stride,
+                })
+            }
+            BlockKind::Linear(l) => {
+                let index = linear_index;
+                linear_index += 1;
+                let ov = spec.layers.iter().find(|o| o.index == index);
+                let wq = ov
+                    .and_then(|o| o.weights.clone())
+                    .unwrap_or_else(|| spec.weights.clone());
+                let aq = ov.and_then(|o| o.activations).unwrap_or(spec.activations);
+                let (w, bias_f, shape): (&[f32], &[f32], Vec<usize>) = match l {
+                    nn::Layer::Dense {
+                        in_features,
+                        out_features,
+                        weights,
+                        bias,
+                    } => (weights, bias, vec![*out_features, *in_features]),
+                    nn::Layer::Conv2d {
+                        in_channels,
+                        out_channels,
+                        kernel_h,
+                        kernel_w,
+                        weights,
+                        bias,
+                        ..
+                    } => (
+                        weights,
+                        bias,
+                        vec![*out_channels, *in_channels, *kernel_h, *kernel_w],
+                    ),
+                    _ => unreachable!("linear blocks hold Dense or Conv2d"),
+                };
+                let t = wq
+                    .quantize(TensorRef::new(w, &shape).map_err(|e| q_err(e.to_string()))?)
+                    .map_err(|e| q_err(format!("layer {index} weights: {e}")))?;
+                if t.channels().iter().any(|c| c.zero_point != 0) {
+                    return Err(q_err(format!(
+                        "layer {index}: weights need zero point 0 (symmetric)"
+                    )));
+                }
+                let (scheme, codes) = weight_codes(&wq, t.kind(), t.codes())?;
+                let w_scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
+                let w_scale = |j: usize| {
+                    if w_scales.len() == 1 {
+                        w_scales[0]
+                    } else {
+                        w_scales[j]
+                    }
+                };
+                let acc_scale: Vec<f64> = w_scales.iter().map(|s| s_in * s).collect();
+                let bias: Vec<i64> = (0..shape[0])
+                    .map(|j| {
+                        let v = round_f64(
+                            f64::from(bias_f[j]) / (s_in * w_scale(j)),
+                            RoundingMode::HalfEven,
+                        );
+                        v.clamp(-(2f64.powi(47)), 2f64.powi(47)) as i64
+                    })
+                    .collect();
+                let output = if k == last_block {
+                    LayerOutput::Accumulator
+                } else {
+                    let act = activations(model, b.end, calibration)?;
+                    let (fmt, s_out) = act_scale(&aq, &act, !b.relu)?;
+                    let per_channel: Vec<(i64, i32)> = acc_scale
+                        .iter()
+                        .map(|a| Requant::multiplier_for(a / s_out, spec.scale_bits))
+                        .collect();
+                    let same = per_channel.iter().all(|p| *p == per_channel[0]);
+                    let params = if same {
+                        vec![per_channel[0]]
+                    } else {
+                        per_channel
+                    };
+                    s_in = s_out;
+                    LayerOutput::Requant(Requant {
+                        multiplier: params.iter().map(|p| p.0).collect(),
+                        shift: params.iter().map(|p| p.1).collect(),
+                        scale_bits: spec.scale_bits,
+                        rounding: spec.rounding,
+                        relu: b.relu,
+                        output: fmt,
+                        output_scale: s_out,
+                    })
+                };
+                let accumulator = match spec.accumulator {
+                    AccPolicy::Proven => Accumulator::default(),
+                    AccPolicy::Bits { bits, overflow } => Accumulator {
+                        bits: Some(bits),
+                        overflow,
+                    },
+                };
+                match l {
+                    nn::Layer::Conv2d {
+                        in_channels,
+                        out_channels,
+                        kernel_h,
+                        kernel_w,
+                        stride,
+                        padding,
+                        ..
+                    } => Layer::Conv2d(Conv2d {
+                        in_channels: *in_channels,
+                        out_channels: *out_channels,
+                        in_h: b.in_shape[1],
+                        in_w: b.in_shape[2],
+                        kernel_h: *kernel_h,
+                        kernel_w: *kernel_w,
+                        stride: *stride,
+                        padding: *padding,
+                        weights: scheme,
+                        codes,
+                        bias,
+                        accumulator,
+                        output,
+                        acc_scale,
+                    }),
+                    _ => Layer::Dense(Dense {
+                        in_features: shape[1],
+                        out_features: shape[0],
+                        weights: scheme,
+                        codes,
+                        bias,
+                        accumulator,
+                        output,
+                        acc_scale,
+                    }),
+                }
             }
         };
-        let acc_scale: Vec<f64> = w_scales.iter().map(|s| s_in * s).collect();
-        let bias = (0..b.out_f)
-            .map(|j| {
-                let v = round_f64(
-                    f64::from(b.b[j]) / (s_in * w_scale(j)),
-                    RoundingMode::HalfEven,
-                );
-                v.clamp(-(2f64.powi(47)), 2f64.powi(47)) as i64
-            })
-            .collect();
-        let last = k + 1 == blocks.len();
-        x = forward(b, &x);
-        let output = if last {
-            LayerOutput::Accumulator
-        } else {
-            let (fmt, s_out) = act_scale(&aq, &x, !b.relu)?;
-            let per_channel: Vec<(i64, i32)> = (0..acc_scale.len())
-                .map(|j| Requant::multiplier_for(acc_scale[j] / s_out, spec.scale_bits))
-                .collect();
-            let same = per_channel.iter().all(|p| *p == per_channel[0]);
-            let params = if same {
-                vec![per_channel[0]]
-            } else {
-                per_channel
-            };
-            s_in = s_out;
-            LayerOutput::Requant(Requant {
-                multiplier: params.iter().map(|p| p.0).collect(),
-                shift: params.iter().map(|p| p.1).collect(),
-                scale_bits: spec.scale_bits,
-                rounding: spec.rounding,
-                relu: b.relu,
-                output: fmt,
-                output_scale: s_out,
-            })
-        };
-        let accumulator = match spec.accumulator {
-            AccPolicy::Proven => Accumulator::default(),
-            AccPolicy::Bits { bits, overflow } => Accumulator {
-                bits: Some(bits),
-                overflow,
-            },
-        };
-        layers.push(Layer::Dense(Dense {
-            in_features: b.in_f,
-            out_features: b.out_f,
-            weights: scheme,
-            codes,
-            bias,
-            accumulator,
-            output,
-            acc_scale,
-        }));
+        layers.push(layer);
     }
     let mut net = QNet {
         name: format!("{} {}", model.name, spec.describe()),
