@@ -2,7 +2,7 @@
 //! its parameters, and the feature sets the calibration fits for each PE kind.
 //!
 //! The same description is used when calibrating (PEs synthesized with Yosys become
-//! [`AreaSample`]s) and when a sweep estimates a design (each MVU's PE row is predicted from
+//! [`AreaSample`](crate::explore::area_model::AreaSample)s) and when a sweep estimates a design (each MVU's PE row is predicted from
 //! the coefficients file), so the two cannot disagree about what a parameter means.
 //!
 //! ```
