@@ -133,10 +133,8 @@ impl Unit for FifoParams {
     fn model(&self) -> FifoModel {
         FifoModel {
             params: self.clone(),
-            data: vec![0; (self.depth * self.shape.lanes) as usize],
-            head: 0,
+            regs: vec![0; (self.depth * self.shape.lanes) as usize],
             count: 0,
-            out: vec![0; self.shape.lanes as usize],
         }
     }
 
@@ -159,15 +157,14 @@ impl Unit for FifoParams {
     }
 }
 
-/// The FIFO's behaviour: a ring of transfers.
+/// The FIFO's behaviour: its entry registers exactly as the RTL holds them (stale entries
+/// included), so `out_data` matches in every cycle, valid or not.
 #[derive(Clone, Debug)]
 pub struct FifoModel {
     params: FifoParams,
-    data: Vec<i64>,
-    head: usize,
+    /// `r[0] .. r[depth-1]`, `lanes` codes each.
+    regs: Vec<i64>,
     count: usize,
-    /// The head entry, copied out so `out_data` can hand out a slice.
-    out: Vec<i64>,
 }
 
 impl FifoModel {
@@ -183,7 +180,7 @@ impl StreamModel for FifoModel {
     }
 
     fn out_data(&self) -> &[i64] {
-        &self.out
+        &self.regs[..self.params.shape.lanes as usize]
     }
 
     fn in_ready(&self, _out_ready: bool) -> bool {
@@ -195,25 +192,32 @@ impl StreamModel for FifoModel {
         let depth = self.params.depth as usize;
         let push = in_valid && self.count < depth;
         let pop = self.count != 0 && out_ready;
-        if push {
-            let at = (self.head + self.count) % depth;
-            self.data[at * lanes..(at + 1) * lanes].copy_from_slice(&in_data[..lanes]);
-        }
         if pop {
-            self.head = (self.head + 1) % depth;
+            // Every entry shifts down; the last one keeps its value.
+            self.regs.copy_within(lanes.., 0);
+        }
+        if push {
+            let at = if pop { self.count - 1 } else { self.count };
+            self.regs[at * lanes..(at + 1) * lanes].copy_from_slice(&in_data[..lanes]);
         }
         self.count = self.count + usize::from(push) - usize::from(pop);
-        if self.count != 0 {
-            let h = self.head;
-            let (data, out) = (&self.data, &mut self.out);
-            out.copy_from_slice(&data[h * lanes..(h + 1) * lanes]);
+    }
+
+    fn quiet(&self, in_valid: bool, out_ready: bool) -> u64 {
+        let push = in_valid && self.count < self.params.depth as usize;
+        let pop = self.count != 0 && out_ready;
+        if push || pop {
+            0
+        } else {
+            u64::MAX
         }
     }
 
+    fn skip(&mut self, _cycles: u64, _in_valid: bool, _out_ready: bool) {}
+
     fn reset_state(&mut self) {
-        self.head = 0;
         self.count = 0;
-        self.out.iter_mut().for_each(|v| *v = 0);
+        self.regs.iter_mut().for_each(|v| *v = 0);
     }
 }
 

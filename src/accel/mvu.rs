@@ -33,10 +33,10 @@
 //!   whatever the order of the sum). The bias is added at the end, modulo the same width.
 //!
 //! **Latency**: an output group is at `out_valid` 2 cycles after the fire of its last chunk
-//! (1 for the accumulators, 1 for the output register). A vector takes `NF · SF` fires; in a
-//! steady stream with a ready consumer the unit fires every cycle, so its initiation interval is
-//! `NF · SF` cycles, and the first output group of a vector appears `SF + 1` cycles after its
-//! last input chunk was accepted... measured from the first accepted chunk, `SF + 1` cycles.
+//! (1 for the accumulators, 1 for the output register). With input chunks arriving every cycle
+//! and a ready consumer, the tile fires every cycle: a vector takes `NF · SF` cycles (the unit's
+//! initiation interval), and its first output group appears `SF + 1` cycles after its first
+//! chunk is accepted, the last one `NF · SF + 1` cycles after.
 //!
 //! **Cost** ([`MvuParams::cost`]): the PE array's estimate ([`super::pe_array`]); the ROM as
 //! logic, about one LUT4 per 8 weight bits per word bit beyond the first (a mux tree Yosys packs
@@ -619,10 +619,15 @@ impl MvuParams {
                 prod = m.wire(&format!("prodx{p}"), prod.sext(s0 + 1)?)?;
             }
             let pw = prod.width();
+            if hw.rounding == RoundingMode::Floor && self.fault != MvuFault::Rounding {
+                // Floor is the arithmetic shift itself; shifting the whole product (rather than
+                // slicing its high bits) reads every bit of it.
+                let amount = uconst(counter_bits(u64::from(s0) + 1), u64::from(s0))?;
+                let q = m.wire(&format!("q{p}"), prod.shr(&amount)?)?;
+                return self.clamp_lane(m, p, q, hw, ob);
+            }
             let q = m.wire(&format!("q{p}"), prod.slice(pw - 1, s0)?.as_signed())?;
-            let up = if hw.rounding == RoundingMode::Floor && self.fault != MvuFault::Rounding {
-                None
-            } else {
+            let up = {
                 let r = prod.slice(s0 - 1, 0)?;
                 let nz = r.reduce_or();
                 let half = r.bit(s0 - 1)?;
@@ -664,6 +669,18 @@ impl MvuParams {
                 }
             }
         };
+        self.clamp_lane(m, p, qr, hw, ob)
+    }
+
+    /// `clamp(qr, lo, hi)` as an unsigned `ob`-bit code.
+    fn clamp_lane(
+        &self,
+        m: &mut ModuleBuilder,
+        p: u32,
+        qr: Expr,
+        hw: &RequantHw,
+        ob: u32,
+    ) -> Result<Expr, HdlError> {
         let w = qr.width();
         let (minw, maxw) = (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1);
         let (lo, hi) = (i128::from(hw.lo), i128::from(hw.hi));
@@ -799,17 +816,8 @@ impl Unit for MvuParams {
 
     /// See the module docs: PE array + ROM + input buffer + bias/requant/clamp + registers.
     fn cost(&self) -> Cost {
-        // `new()` validated the PE/SIMD split, so the array exists; an empty array costs nothing.
-        let array = match self.pe_array() {
-            Ok(a) => a.cost(),
-            Err(_) => Cost {
-                lut: 0,
-                ff: 0,
-                carry: 0,
-                dsp: 0,
-                bram: 0,
-            },
-        };
+        // The PE array's estimate: PE rows of the row PE's.
+        let array = self.row.cost() * u64::from(self.pe);
         let depth = self.fold();
         let word = u64::from(self.pe * self.simd * self.kind.code_bits());
         let rom = if depth > 1 {
@@ -859,7 +867,6 @@ pub struct MvuStats {
 #[derive(Clone, Debug)]
 pub struct MvuModel {
     params: MvuParams,
-    pe_params: PeParams,
     sf: u32,
     nf: u32,
     waddr: u32,
@@ -893,7 +900,6 @@ impl MvuModel {
             }
         }
         MvuModel {
-            pe_params: params.pe_params(),
             sf: 0,
             nf: 0,
             waddr: 0,
@@ -926,6 +932,45 @@ impl MvuModel {
     /// The unit's configuration.
     pub fn params(&self) -> &MvuParams {
         &self.params
+    }
+
+    /// One fire of the tile on chunk `sf` (already in the input buffer): accumulate, advance
+    /// the counters; returns whether it was the group's last chunk.
+    fn fire_once(&mut self) -> bool {
+        let p = &self.params;
+        let (pe, simd) = (p.pe as usize, p.simd as usize);
+        let at = self.sf as usize * simd;
+        let x = &self.ibuf[at..at + simd];
+        let word = &self.rom_levels[self.waddr as usize * pe * simd..][..pe * simd];
+        let clear = self.sf == 0;
+        // Two's complement arithmetic modulo 2^64, then the accumulator's wrap: the PE's
+        // wrap-around semantics exactly, as the width is at most 64.
+        let sh = 64 - p.acc_bits;
+        for (acc, w) in self.acc.iter_mut().zip(word.chunks_exact(simd)) {
+            let mut s = if clear { 0i64 } else { *acc };
+            for (&a, &l) in x.iter().zip(w) {
+                s = s.wrapping_add(a.wrapping_mul(l));
+            }
+            *acc = (s << sh) >> sh;
+        }
+        let last = self.sf + 1 == p.sf();
+        if last {
+            self.res_nf = self.nf;
+            self.nf = if self.nf + 1 == p.nf() {
+                0
+            } else {
+                self.nf + 1
+            };
+            self.sf = 0;
+        } else {
+            self.sf += 1;
+        }
+        self.waddr = if u64::from(self.waddr) + 1 == p.fold() {
+            0
+        } else {
+            self.waddr + 1
+        };
+        last
     }
 
     /// Whether the tile fires this cycle, given the stream inputs.
@@ -966,47 +1011,53 @@ impl StreamModel for MvuModel {
         let mut fire_last = false;
         if fire {
             self.stats.busy += 1;
-            let simd = p.simd as usize;
-            let at = self.sf as usize * simd;
             if first {
+                let simd = p.simd as usize;
+                let at = self.sf as usize * simd;
                 self.ibuf[at..at + simd].copy_from_slice(&in_data[..simd]);
             }
-            let x = &self.ibuf[at..at + simd];
-            let word = &self.rom_levels[self.waddr as usize * p.pe as usize * simd..];
-            let clear = self.sf == 0;
-            for (r, acc) in self.acc.iter_mut().enumerate() {
-                let w = &word[r * simd..(r + 1) * simd];
-                let s: i128 = x
-                    .iter()
-                    .zip(w)
-                    .map(|(&a, &l)| i128::from(a) * i128::from(l))
-                    .sum();
-                let base = if clear { 0 } else { i128::from(*acc) };
-                *acc = self.pe_params.fit(base + s) as i64;
-            }
-            fire_last = self.sf + 1 == p.sf();
-            if fire_last {
-                self.res_nf = self.nf;
-                self.nf = if self.nf + 1 == p.nf() {
-                    0
-                } else {
-                    self.nf + 1
-                };
-                self.sf = 0;
-            } else {
-                self.sf += 1;
-            }
-            self.waddr = if u64::from(self.waddr) + 1 == p.fold() {
-                0
-            } else {
-                self.waddr + 1
-            };
+            fire_last = self.fire_once();
         } else if self.done && !b_free {
             self.stats.blocked += 1;
         } else if first && !in_valid {
             self.stats.starved += 1;
         }
         self.done = fire_last || (self.done && !b_free);
+    }
+
+    fn quiet(&self, in_valid: bool, out_ready: bool) -> u64 {
+        let b_free = !self.out_valid || out_ready;
+        if self.done {
+            // A finished group moves out (0), or waits with everything held.
+            return if b_free { 0 } else { u64::MAX };
+        }
+        if self.out_valid && out_ready {
+            return 0;
+        }
+        if self.nf != 0 {
+            // Fires from the input buffer until the group's last chunk.
+            u64::from(self.params.sf() - 1 - self.sf)
+        } else if in_valid {
+            0
+        } else {
+            u64::MAX
+        }
+    }
+
+    fn skip(&mut self, cycles: u64, in_valid: bool, out_ready: bool) {
+        let b_free = !self.out_valid || out_ready;
+        if self.done {
+            self.stats.blocked += cycles;
+        } else if self.nf != 0 {
+            self.stats.busy += cycles;
+            for _ in 0..cycles {
+                self.fire_once();
+            }
+        } else if !in_valid {
+            self.stats.starved += cycles;
+        }
+        // quiet() allowed no output transfer: out_valid and out_data hold.
+        let _ = b_free;
     }
 
     fn reset_state(&mut self) {

@@ -268,16 +268,16 @@ impl Unit for NetworkParams {
 
     /// The sum of the stages' estimates.
     fn cost(&self) -> Cost {
-        self.stages.iter().map(Stage::cost).fold(
-            Cost {
-                lut: 0,
-                ff: 0,
-                carry: 0,
-                dsp: 0,
-                bram: 0,
-            },
-            |a, b| a + b,
-        )
+        let mut costs = self.stages.iter().map(Stage::cost);
+        // new() guarantees at least one stage.
+        let first = costs.next().unwrap_or(Cost {
+            lut: 0,
+            ff: 0,
+            carry: 0,
+            dsp: 0,
+            bram: 0,
+        });
+        costs.fold(first, |a, b| a + b)
     }
 }
 
@@ -294,21 +294,51 @@ pub enum StageModel {
     WidthConverter(WidthConverterModel),
 }
 
-impl StageModel {
-    fn as_stream(&self) -> &dyn StreamModel {
-        match self {
-            StageModel::Mvu(m) => m,
-            StageModel::Fifo(m) => m,
-            StageModel::WidthConverter(m) => m,
+/// Calls the same method on whichever unit a stage holds (static dispatch: these run every
+/// simulated cycle).
+macro_rules! each {
+    ($s:expr, $m:ident => $e:expr) => {
+        match $s {
+            StageModel::Mvu($m) => $e,
+            StageModel::Fifo($m) => $e,
+            StageModel::WidthConverter($m) => $e,
         }
+    };
+}
+
+impl StreamModel for StageModel {
+    #[inline]
+    fn out_valid(&self) -> bool {
+        each!(self, m => m.out_valid())
     }
 
-    fn as_stream_mut(&mut self) -> &mut dyn StreamModel {
-        match self {
-            StageModel::Mvu(m) => m,
-            StageModel::Fifo(m) => m,
-            StageModel::WidthConverter(m) => m,
-        }
+    #[inline]
+    fn out_data(&self) -> &[i64] {
+        each!(self, m => m.out_data())
+    }
+
+    #[inline]
+    fn in_ready(&self, out_ready: bool) -> bool {
+        each!(self, m => m.in_ready(out_ready))
+    }
+
+    #[inline]
+    fn clock(&mut self, in_valid: bool, in_data: &[i64], out_ready: bool) {
+        each!(self, m => m.clock(in_valid, in_data, out_ready))
+    }
+
+    fn reset_state(&mut self) {
+        each!(self, m => m.reset_state())
+    }
+
+    #[inline]
+    fn quiet(&self, in_valid: bool, out_ready: bool) -> u64 {
+        each!(self, m => m.quiet(in_valid, out_ready))
+    }
+
+    #[inline]
+    fn skip(&mut self, cycles: u64, in_valid: bool, out_ready: bool) {
+        each!(self, m => m.skip(cycles, in_valid, out_ready))
     }
 }
 
@@ -338,7 +368,7 @@ impl NetworkModel {
         let mut ready = out_ready;
         let mut fires = vec![false; n];
         for i in (0..n).rev() {
-            let s = self.stages[i].as_stream();
+            let s = &self.stages[i];
             fires[i] = s.out_valid() && ready;
             ready = s.in_ready(ready);
         }
@@ -348,14 +378,12 @@ impl NetworkModel {
 
 impl StreamModel for NetworkModel {
     fn out_valid(&self) -> bool {
-        self.stages
-            .last()
-            .is_some_and(|s| s.as_stream().out_valid())
+        self.stages.last().is_some_and(|s| s.out_valid())
     }
 
     fn out_data(&self) -> &[i64] {
         match self.stages.last() {
-            Some(s) => s.as_stream().out_data(),
+            Some(s) => s.out_data(),
             None => &[],
         }
     }
@@ -363,7 +391,7 @@ impl StreamModel for NetworkModel {
     fn in_ready(&self, out_ready: bool) -> bool {
         let mut ready = out_ready;
         for s in self.stages.iter().rev() {
-            ready = s.as_stream().in_ready(ready);
+            ready = s.in_ready(ready);
         }
         ready
     }
@@ -372,7 +400,7 @@ impl StreamModel for NetworkModel {
         let n = self.stages.len();
         self.ready[n] = out_ready;
         for i in (0..n).rev() {
-            self.ready[i] = self.stages[i].as_stream().in_ready(self.ready[i + 1]);
+            self.ready[i] = self.stages[i].in_ready(self.ready[i + 1]);
         }
         // Last stage first, so every stage still sees its predecessor's outputs from before
         // the edge.
@@ -380,20 +408,53 @@ impl StreamModel for NetworkModel {
             let (before, rest) = self.stages.split_at_mut(i);
             let (valid, data) = match before.last() {
                 Some(prev) => {
-                    let s = prev.as_stream();
+                    let s = prev;
                     (s.out_valid(), s.out_data())
                 }
                 None => (in_valid, in_data),
             };
-            rest[0]
-                .as_stream_mut()
-                .clock(valid, data, self.ready[i + 1]);
+            rest[0].clock(valid, data, self.ready[i + 1]);
+        }
+    }
+
+    fn quiet(&self, in_valid: bool, out_ready: bool) -> u64 {
+        let n = self.stages.len();
+        let mut ready = out_ready;
+        let mut k = u64::MAX;
+        for i in (0..n).rev() {
+            let valid = match i {
+                0 => in_valid,
+                _ => self.stages[i - 1].out_valid(),
+            };
+            let s = &self.stages[i];
+            k = k.min(s.quiet(valid, ready));
+            if k == 0 {
+                return 0;
+            }
+            ready = s.in_ready(ready);
+        }
+        k
+    }
+
+    fn skip(&mut self, cycles: u64, in_valid: bool, out_ready: bool) {
+        let n = self.stages.len();
+        self.ready[n] = out_ready;
+        for i in (0..n).rev() {
+            self.ready[i] = self.stages[i].in_ready(self.ready[i + 1]);
+        }
+        for i in 0..n {
+            let valid = match i {
+                0 => in_valid,
+                _ => self.stages[i - 1].out_valid(),
+            };
+            let ready = self.ready[i + 1];
+            self.stages[i].skip(cycles, valid, ready);
         }
     }
 
     fn reset_state(&mut self) {
         for s in &mut self.stages {
-            s.as_stream_mut().reset_state();
+            s.reset_state();
         }
     }
 }

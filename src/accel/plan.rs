@@ -315,7 +315,7 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             }
             Layer::Conv2d(_) | Layer::MaxPool2d(_) => {
                 return Err(PlanError::Rule(format!(
-                    "layer {k}: convolution and pooling layers have no hardware mapping yet; plans cover dense layers"
+                    "layer {k}: convolution and pooling layers have no hardware mapping yet (dense layers only)"
                 )))
             }
         }

@@ -35,6 +35,14 @@ pub trait StreamModel {
     fn clock(&mut self, in_valid: bool, in_data: &[i64], out_ready: bool);
     /// Back to the state right after a reset.
     fn reset_state(&mut self);
+    /// How many cycles from now, with `in_valid` and `out_ready` held at these values (and
+    /// `in_data` unchanged), the unit keeps `in_ready`, `out_valid` and `out_data` constant and
+    /// takes no transfer: 0 when something happens this cycle, `u64::MAX` when nothing will.
+    fn quiet(&self, in_valid: bool, out_ready: bool) -> u64;
+    /// Crosses `cycles` edges at once, inputs held as in [`StreamModel::quiet`], which must
+    /// have allowed at least that many: the same state as `cycles` calls of
+    /// [`StreamModel::clock`].
+    fn skip(&mut self, cycles: u64, in_valid: bool, out_ready: bool);
 }
 
 /// The shape of a stream: lanes per transfer, bits per lane, signedness of the codes.

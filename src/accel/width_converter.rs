@@ -223,9 +223,11 @@ pub struct WidthConverterModel {
 }
 
 impl WidthConverterModel {
+    /// The RTL's output lanes: the oldest codes, zero beyond those held (the buffer's empty
+    /// lanes are always zero).
     fn refresh(&mut self) {
-        for (o, v) in self.out.iter_mut().zip(self.buf.iter()) {
-            *o = *v;
+        for (i, o) in self.out.iter_mut().enumerate() {
+            *o = self.buf.get(i).copied().unwrap_or(0);
         }
     }
 }
@@ -261,6 +263,18 @@ impl StreamModel for WidthConverterModel {
         }
         self.refresh();
     }
+
+    fn quiet(&self, in_valid: bool, out_ready: bool) -> u64 {
+        let push = in_valid && self.in_ready(out_ready);
+        let pop = self.out_valid() && out_ready;
+        if push || pop {
+            0
+        } else {
+            u64::MAX
+        }
+    }
+
+    fn skip(&mut self, _cycles: u64, _in_valid: bool, _out_ready: bool) {}
 
     fn reset_state(&mut self) {
         self.buf.clear();

@@ -255,7 +255,7 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         r.initiation_interval,
         r.measured_interval,
         r.latency,
-        r.cycles_per_second() / 1e6,
+        design.sim_cycles_per_second() / 1e6,
         start.elapsed().as_secs_f64()
     );
     Ok(())

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use qforge::verify::manifest::Manifest;
+use qforge::verify::manifest::{DesignKind, Manifest};
 use qforge::verify::tools::{locate, Tool};
 use qforge::verify::vectors::VectorSet;
 use qforge::verify::verilator::{self, ReplayInput, ReplayOptions};
@@ -114,13 +114,26 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     if let Some(vcd) = &args.vcd {
         println!("vcd      {}", vcd.display());
     }
+    // A whole network: the images streamed and the simulator's own figures, from the manifest.
+    let net = (manifest.kind == DesignKind::Net).then(|| NetFigures::from(&manifest));
+    if let Some(n) = &net {
+        println!(
+            "network  {} images, {} mismatches, rtl {} cycles at {:.2} M cycles/s, model {} cycles at {:.2} M cycles/s",
+            n.images.map_or("?".to_string(), |i| i.to_string()),
+            replay.mismatches,
+            replay.cycles,
+            replay.cycles_per_second() / 1e6,
+            n.model_cycles.map_or("?".to_string(), |c| c.to_string()),
+            n.model_cycles_per_second.unwrap_or(0.0) / 1e6,
+        );
+    }
     if args.json {
         let failure = replay.failure.as_ref().map(|f| {
             serde_json::json!({
                 "cycle": f.cycle, "in": f.input_hex, "got": f.got_hex, "expected": f.expected_hex,
             })
         });
-        let summary = serde_json::json!({
+        let mut summary = serde_json::json!({
             "top": manifest.top,
             "vectors": vectors.cycles.len(),
             "cycles": replay.cycles,
@@ -133,6 +146,19 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
             "cycles_per_second": replay.cycles_per_second(),
             "cached": replay.cached,
         });
+        if let (Some(n), Some(obj)) = (&net, summary.as_object_mut()) {
+            obj.insert("images".into(), serde_json::json!(n.images));
+            obj.insert("rtl_cycles".into(), serde_json::json!(replay.cycles));
+            obj.insert("model_cycles".into(), serde_json::json!(n.model_cycles));
+            obj.insert(
+                "rtl_cycles_per_second".into(),
+                serde_json::json!(replay.cycles_per_second()),
+            );
+            obj.insert(
+                "model_cycles_per_second".into(),
+                serde_json::json!(n.model_cycles_per_second),
+            );
+        }
         println!("{summary}");
     }
 
@@ -150,4 +176,22 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         bail!("{}", problems.join(" and "));
     }
     Ok(())
+}
+
+/// What a network design's manifest says about the simulation that made its vectors.
+struct NetFigures {
+    images: Option<u64>,
+    model_cycles: Option<u64>,
+    model_cycles_per_second: Option<f64>,
+}
+
+impl From<&Manifest> for NetFigures {
+    fn from(m: &Manifest) -> Self {
+        let get = |k: &str| m.parameters.get(k);
+        NetFigures {
+            images: get("images").and_then(|v| v.parse().ok()),
+            model_cycles: get("model_cycles").and_then(|v| v.parse().ok()),
+            model_cycles_per_second: get("model_cycles_per_second").and_then(|v| v.parse().ok()),
+        }
+    }
 }

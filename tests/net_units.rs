@@ -1,0 +1,217 @@
+//! Each streaming unit (FIFO, width converter, MVU) on its own: the port-level behaviour model
+//! against the Verilator run of its Verilog, every output port compared every cycle, under
+//! random valid/ready patterns and data. Many configurations share one replay wrapper (side by
+//! side), so one Verilator build covers them.
+//!
+//! Needs Verilator: without it these tests fail with the one-line "... not found" error.
+
+use qforge::accel::fifo::FifoParams;
+use qforge::accel::mvu::{MvuLayer, MvuOutput, MvuParams};
+use qforge::accel::stream::{pack_lanes, StreamShape};
+use qforge::accel::unit::Unit;
+use qforge::accel::vectors::{
+    expected_hex, replay_sources, replay_wrapper, stimulus_hex, Part, Rng,
+};
+use qforge::accel::width_converter::WidthConverterParams;
+use qforge::hdl::{print_module, Bits, Dir};
+use qforge::num::codes::{ApotFormat, PotFormat};
+use qforge::num::rounding::RoundingMode;
+use qforge::qnn::{IntFormat, Requant, WeightScheme};
+use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions};
+use std::path::Path;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const CYCLES: usize = 6000;
+
+/// Random stream stimulus for a unit: reset in cycles 0, 1 and once in the middle; `in_valid`
+/// and `out_ready` high with the given percentages; random input codes.
+fn stimulus<U: Unit>(unit: &U, seed: u64, valid_pct: u64, ready_pct: u64) -> Vec<Vec<Bits>> {
+    let ports = unit.ports();
+    let width = |n: &str| {
+        ports
+            .iter()
+            .find(|p| p.name == n && p.dir == Dir::Input)
+            .map(|p| p.ty.width)
+            .unwrap()
+    };
+    let w = width("in_data");
+    let mut rng = Rng::new(seed);
+    (0..CYCLES)
+        .map(|t| {
+            let rst = t < 2 || t == CYCLES / 2;
+            let data: Vec<i64> = (0..w.div_ceil(16))
+                .map(|_| rng.next_u64() as i64 & 0xffff)
+                .collect();
+            let mut d = pack_lanes(&data, 16);
+            d = d.field(0, w);
+            vec![
+                Bits::from_i128_wrapping(1, i128::from(rst)),
+                d,
+                Bits::from_i128_wrapping(1, i128::from(rng.chance(valid_pct, 100))),
+                Bits::from_i128_wrapping(1, i128::from(rng.chance(ready_pct, 100))),
+            ]
+        })
+        .collect()
+}
+
+fn run(name: &str, parts: Vec<Part>) {
+    let (wrapper, trace) = replay_wrapper(&parts).unwrap();
+    let modules = replay_sources(&parts, &wrapper);
+    let dir = Path::new(ROOT).join("target/net-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut sources = Vec::new();
+    for m in &modules {
+        let f = dir.join(format!("{}.v", m.name));
+        std::fs::write(&f, print_module(m)).unwrap();
+        sources.push(f);
+    }
+    for p in &parts {
+        let l = lint(&sources[..sources.len() - 1], &p.top.name).unwrap_or_else(|e| panic!("{e}"));
+        assert!(l.warnings.is_empty(), "{}: {:?}", p.top.name, l.warnings);
+    }
+    let stim = dir.join("stimulus.hex");
+    let exp = dir.join("expected.hex");
+    std::fs::write(&stim, stimulus_hex(&trace)).unwrap();
+    std::fs::write(&exp, expected_hex(&trace)).unwrap();
+    let input = ReplayInput {
+        sources,
+        in_width: trace.in_width,
+        out_width: trace.out_width,
+        cycles: trace.stimulus.len() as u64,
+        stimulus: stim,
+        expected: exp,
+    };
+    let options = ReplayOptions {
+        cache_dir: Some(Path::new(ROOT).join("target/qf-verilator-cache")),
+        ..ReplayOptions::default()
+    };
+    let r = replay(&input, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.mismatches, 0, "{name}: {:?}", r.failure);
+    assert_eq!(r.checked, CYCLES as u64 - 1);
+}
+
+fn shape(lanes: u32, bits: u32, signed: bool) -> StreamShape {
+    StreamShape {
+        lanes,
+        lane_bits: bits,
+        signed,
+    }
+}
+
+#[test]
+fn fifos_match_their_verilog() {
+    let mut parts = Vec::new();
+    for (k, (depth, lanes, bits, v, r)) in [
+        (1, 1, 4, 70, 70),
+        (2, 3, 5, 90, 50),
+        (3, 2, 4, 50, 90),
+        (5, 1, 7, 95, 30),
+        (17, 2, 3, 80, 60),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = FifoParams::new(shape(lanes, bits, true), depth).unwrap();
+        parts.push(Part::from_unit(&f, stimulus(&f, k as u64 + 1, v, r)).unwrap());
+    }
+    run("units_fifo", parts);
+}
+
+#[test]
+fn width_converters_match_their_verilog() {
+    let mut parts = Vec::new();
+    for (k, (i, o, bits, v, r)) in [
+        (1, 4, 4, 90, 90),
+        (4, 1, 4, 90, 90),
+        (3, 2, 5, 70, 70),
+        (2, 3, 3, 70, 40),
+        (8, 4, 4, 80, 80),
+        (4, 8, 6, 60, 95),
+        (5, 5, 2, 50, 50),
+        (6, 4, 3, 95, 95),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = WidthConverterParams::new(i, o, bits, false).unwrap();
+        parts.push(Part::from_unit(&c, stimulus(&c, k as u64 + 11, v, r)).unwrap());
+    }
+    run("units_width_converter", parts);
+}
+
+fn random_codes(rng: &mut Rng, scheme: &WeightScheme, n: usize) -> Vec<u64> {
+    let valid: Vec<u64> = (0..1u64 << scheme.code_bits())
+        .filter(|&c| scheme.level(c).is_some())
+        .collect();
+    (0..n)
+        .map(|_| valid[rng.below(valid.len() as u64) as usize])
+        .collect()
+}
+
+/// One MVU per rounding mode and weight kind, with per-channel multipliers and shifts (some
+/// negative), signed and unsigned inputs, ReLU and plain clamps, raw accumulator outputs.
+#[test]
+fn mvus_match_their_verilog() {
+    let mut rng = Rng::new(5);
+    let mut parts = Vec::new();
+    let kinds = [
+        WeightScheme::Uniform { bits: 4 },
+        WeightScheme::Pot(PotFormat::new(2, true, true).unwrap()),
+        WeightScheme::Apot(ApotFormat::li2020(2, 2, true).unwrap()),
+        WeightScheme::Ternary,
+    ];
+    let (mw, mh) = (12usize, 6usize);
+    for (k, mode) in RoundingMode::ALL.into_iter().enumerate() {
+        let scheme = &kinds[k % kinds.len()];
+        let input = IntFormat::new(4 + (k as u32 % 3), k % 2 == 0).unwrap();
+        let codes = random_codes(&mut rng, scheme, mw * mh);
+        let bias: Vec<i64> = (0..mh).map(|_| rng.below(41) as i64 - 20).collect();
+        let req = Requant {
+            multiplier: (0..mh).map(|_| 1 + rng.below(200) as i64).collect(),
+            shift: (0..mh).map(|j| [5, 7, 6, -1, 0, 4][j]).collect(),
+            scale_bits: 8,
+            rounding: mode,
+            relu: k % 3 == 0,
+            output: IntFormat::new(4, k % 4 != 0).unwrap(),
+            output_scale: 1.0,
+        };
+        // Accumulator: the proven width for this input range.
+        let levels: Vec<i64> = codes.iter().map(|&c| scheme.level(c).unwrap()).collect();
+        let ranges =
+            qforge::qnn::accum::output_ranges(&levels, &bias, mw, input.min(), input.max());
+        let lo = ranges.iter().map(|r| r.0).min().unwrap();
+        let hi = ranges.iter().map(|r| r.1).max().unwrap();
+        let acc_bits = qforge::qnn::format::signed_width(lo, hi);
+        let output = if k == 9 {
+            MvuOutput::Accumulator
+        } else {
+            MvuOutput::Requant(req)
+        };
+        let (pe, simd) = [(3, 4), (1, 1), (6, 12), (2, 3), (3, 2)][k % 5];
+        let u = MvuParams::new(
+            MvuLayer {
+                layer: k,
+                in_features: mw,
+                out_features: mh,
+                input,
+                weights: scheme,
+                codes: &codes,
+                bias: &bias,
+                acc_bits: acc_bits.max(12),
+                output,
+            },
+            pe,
+            simd,
+        )
+        .unwrap();
+        let stim = stimulus(
+            &u,
+            100 + k as u64,
+            60 + (k as u64 * 7) % 40,
+            50 + (k as u64 * 13) % 50,
+        );
+        parts.push(Part::from_unit(&u, stim).unwrap());
+    }
+    run("units_mvu", parts);
+}
