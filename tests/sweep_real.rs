@@ -236,6 +236,7 @@ fn tiny_calibration_reproduces_its_yosys_numbers_within_the_printed_error() {
                 Resource::Luts => (est.luts, s.luts),
                 Resource::Ffs => (est.ffs, s.ffs),
                 Resource::Carries => (est.carries, s.carries),
+                Resource::Dsps => (est.dsps, s.dsps),
             };
             let rel = (e - m).abs() / m.max(1.0);
             assert!(

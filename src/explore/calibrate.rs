@@ -138,6 +138,7 @@ pub fn measure(
                     luts: r.luts as f64,
                     ffs: r.ffs as f64,
                     carries: r.carries as f64,
+                    dsps: r.dsps as f64,
                 })
             })
             .collect()
@@ -169,6 +170,7 @@ pub fn finn_r_pe_report(samples: &[AreaSample]) -> Result<ErrorReport> {
                 luts: finn_r_luts(finn_r_params(s)?) - FINN_R_C0,
                 ffs: 0.0,
                 carries: 0.0,
+                dsps: 0.0,
             })
         },
     )

@@ -288,7 +288,7 @@ impl NetworkEvaluator {
                                     lut: rest.lut + (pe.luts * rows).round().max(0.0) as u64,
                                     ff: rest.ff + (pe.ffs * rows).round().max(0.0) as u64,
                                     carry: rest.carry + (pe.carries * rows).round().max(0.0) as u64,
-                                    dsp: rest.dsp,
+                                    dsp: rest.dsp + (pe.dsps * rows).round().max(0.0) as u64,
                                     bram: rest.bram,
                                 }
                             }
