@@ -175,9 +175,11 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
             cache.synth_seconds()
         );
     }
-    let mut fpgas: Vec<_> = sweep.axes.fpga.values().to_vec();
-    fpgas.dedup();
-    for fpga in fpgas {
+    let model_fpgas = match area {
+        AreaMode::Model => sweep.axes.fpga.values().to_vec(),
+        AreaMode::Yosys => Vec::new(),
+    };
+    for fpga in model_fpgas {
         match evaluator.coefficients(fpga) {
             Some((path, model)) if !model.measurements.is_empty() => {
                 println!(

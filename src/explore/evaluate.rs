@@ -253,7 +253,7 @@ impl NetworkEvaluator {
         net.quantize_inputs(&self.test.inputs[..n * self.test.sample_size()])
     }
 
-    fn model_area(&self, plan: &Plan, fpga: FpgaTarget) -> Result<(Vec<LayerArea>, bool)> {
+    fn model_area(&self, plan: &Plan, fpga: FpgaTarget) -> Result<Vec<LayerArea>> {
         let fitted = self.coefficients.get(&fpga).map(|(_, m)| m);
         let mut layers: Vec<LayerArea> = plan
             .layers
@@ -267,7 +267,6 @@ impl NetworkEvaluator {
                 bram_bits: 0,
             })
             .collect();
-        let mut used_fit = false;
         let mut current = 0usize;
         for stage in plan.network.stages() {
             let cost = match stage {
@@ -280,7 +279,6 @@ impl NetworkEvaluator {
                     match (fitted, u.pe_array()) {
                         (Some(model), Ok(array)) => match pe_unit(array.row()) {
                             Some((kind, params)) if model.kinds.contains_key(&kind) => {
-                                used_fit = true;
                                 let pe = model.predict(&kind, &params)?;
                                 let rest = minus(u.cost(), array.cost());
                                 let rows = f64::from(array.pe());
@@ -306,7 +304,7 @@ impl NetworkEvaluator {
             l.dsps += cost.dsp;
             l.bram_bits += cost.bram * BRAM_BITS;
         }
-        Ok((layers, used_fit))
+        Ok(layers)
     }
 }
 
@@ -353,7 +351,7 @@ impl Evaluator for NetworkEvaluator {
         let cycles_per_image = run.report.measured_interval.max(1);
         let (layers, source, total) = match self.options.area {
             AreaMode::Model => {
-                let (layers, _) = self
+                let layers = self
                     .model_area(&plan, point.fpga)
                     .map_err(|e| e.to_string())?;
                 let total = layers.iter().fold([0u64; 5], |t, l| {
