@@ -258,6 +258,30 @@ pub fn build_net_design(
     })
 }
 
+/// The whole flow in one call, for commands that want a proven-ready design folder: reads the
+/// model (`quant` for a float model, [`DEFAULT_QUANT`] if `None`), reads the architecture
+/// (`None`: [`ArchSpec::balanced_default`]), streams the first `images` digits test images (all
+/// 450 if `None`), checks the simulation against the golden engine and writes the folder `out`
+/// for `qforge verify`.
+pub fn net_design_folder(
+    model: &Path,
+    quant: Option<&Path>,
+    arch: Option<&Path>,
+    images: Option<usize>,
+    options: &NetDesignOptions,
+    out: &Path,
+) -> Result<NetDesign, FlowError> {
+    let net = load_net(model, quant)?;
+    let arch = match arch {
+        Some(p) => ArchSpec::load(p)?,
+        None => ArchSpec::balanced_default(),
+    };
+    let (codes, _) = digits_test_codes(&net, images)?;
+    let design = build_net_design(&net, &arch, &codes, options)?;
+    write_net_design(out, &design)?;
+    Ok(design)
+}
+
 /// Writes a design folder for `design` at `dir` (atomically; see [`write_design_folder`]):
 /// manifest kind `net`, with the images, the simulator's cycle count and speed and the plan in
 /// its parameters.

@@ -271,3 +271,51 @@ fn narrow_wrapping_accumulators_match_the_narrowed_golden_network() {
     let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
     assert_eq!(run.outputs, golden);
 }
+
+/// The VCD names the RTL's signals: the top's ports and each stage instance's handshakes.
+#[test]
+fn vcd_trace_uses_the_rtl_signal_names() {
+    let n = net("quant_pot4_a4.ron");
+    let p = plan(&n, &arch("arch_mixed.ron")).unwrap();
+    let (codes, _) = digits_test_codes(&n, Some(4)).unwrap();
+    let dir = Path::new(ROOT).join("target/net-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let vcd = dir.join("mixed.vcd");
+    let opts = SimOptions {
+        vcd: Some(vcd.clone()),
+        ..SimOptions::default()
+    };
+    let run = simulate(&p.network, &codes, &opts).unwrap();
+    let text = std::fs::read_to_string(&vcd).unwrap();
+    let rtl = p
+        .network
+        .verilog()
+        .unwrap()
+        .last()
+        .map(qforge::hdl::print_module)
+        .unwrap();
+    for name in [
+        "in_valid",
+        "in_ready",
+        "out_valid",
+        "out_data",
+        "u0_mvu_out_valid",
+        "u1_fifo_in_ready",
+        "u2_wc_out_valid",
+        "u3_mvu_in_ready",
+    ] {
+        assert!(
+            text.contains(&format!(" {name} $end")),
+            "{name} missing from the VCD"
+        );
+        assert!(rtl.contains(name), "{name} missing from the RTL");
+    }
+    // The last time stamp is within the run.
+    let last = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .filter_map(|t| t.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    assert!(last < run.report.cycles * 10);
+}

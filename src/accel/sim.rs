@@ -447,7 +447,16 @@ pub fn max_fifo_occupancy(net: &NetworkParams, images: usize) -> Vec<usize> {
     let chunks = images * first.sf() as usize;
     let expected = images as u64 * u64::from(last.nf());
     let zeros = vec![0i64; first.simd() as usize];
-    let bound = (images as u64 + 4) * (first.fold().max(last.fold()) + 64) * 64;
+    let slowest = net
+        .stages()
+        .iter()
+        .filter_map(|s| match s {
+            Stage::Mvu(u) => Some(u.fold()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1);
+    let bound = (images as u64 + 4) * (slowest + 64) * 64;
     let (mut sent, mut got, mut t) = (0usize, 0u64, 0u64);
     while got < expected && t < bound {
         let valid = sent < chunks;

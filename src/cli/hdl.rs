@@ -3,12 +3,9 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::pe_array::array_ports;
-use qforge::accel::plan::ArchSpec;
 use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace};
 use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, UniformWeights, Unit};
-use qforge::flow::{
-    build_net_design, digits_test_codes, load_net, write_net_design, NetDesignOptions,
-};
+use qforge::flow::{net_design_folder, NetDesignOptions};
 use qforge::hdl::Module;
 use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::verify::manifest::DesignKind;
@@ -218,21 +215,20 @@ pub fn write_design(
 fn net(a: NetArgs) -> anyhow::Result<()> {
     let DataArg::Digits = a.data;
     let start = std::time::Instant::now();
-    let net = load_net(&a.model, a.quant.as_deref())
-        .with_context(|| format!("loading {}", a.model.display()))?;
-    let arch = match &a.arch {
-        Some(p) => ArchSpec::load(p)?,
-        None => ArchSpec::balanced_default(),
-    };
-    let (codes, _) = digits_test_codes(&net, a.images)?;
     let options = NetDesignOptions {
         backpressure: a.backpressure,
         fault: None,
         vcd: a.vcd.clone(),
     };
-    let design =
-        build_net_design(&net, &arch, &codes, &options).context("planning and simulating")?;
-    write_net_design(&a.out, &design)?;
+    let design = net_design_folder(
+        &a.model,
+        a.quant.as_deref(),
+        a.arch.as_deref(),
+        a.images,
+        &options,
+        &a.out,
+    )
+    .with_context(|| format!("building a design for {}", a.model.display()))?;
     let r = &design.run.report;
     println!(
         "wrote {} ({}, {} images, {} cycles, tb_in {} bits, tb_out {} bits)",

@@ -289,6 +289,28 @@ impl ModuleBuilder {
         name: &str,
         inputs: &[(&str, Expr)],
     ) -> Result<Vec<Expr>, HdlError> {
+        self.instance_by_name(&module.name, &module.ports, name, inputs)
+    }
+
+    /// Instantiates a module this IR does not hold (hand-written, or read back from a netlist)
+    /// by its name `module` and its `ports`, with the same checks as
+    /// [`ModuleBuilder::instance`]: every input connected once with exactly its type, outputs
+    /// returned as wires `<name>_<port>` in port order.
+    pub fn instance_by_name(
+        &mut self,
+        module: &str,
+        ports: &[Port],
+        name: &str,
+        inputs: &[(&str, Expr)],
+    ) -> Result<Vec<Expr>, HdlError> {
+        check_name(module)?;
+        let mut seen = BTreeSet::new();
+        for p in ports {
+            check_name(&p.name)?;
+            if !seen.insert(p.name.as_str()) {
+                return Err(HdlError::Duplicate(p.name.clone()));
+            }
+        }
         self.claim(name)?;
         let conn_err = |port: &str, rule: String| HdlError::Connection {
             instance: name.to_string(),
@@ -296,7 +318,7 @@ impl ModuleBuilder {
             rule,
         };
         for (port, _) in inputs {
-            match module.port(port) {
+            match ports.iter().find(|p| p.name == *port) {
                 Some(p) if p.dir == Dir::Input => {}
                 _ => return Err(conn_err(port, "is not an input of the module".into())),
             }
@@ -304,7 +326,7 @@ impl ModuleBuilder {
         let mut connections = Vec::new();
         let mut out_conns = Vec::new();
         let mut outputs = Vec::new();
-        for p in &module.ports {
+        for p in ports {
             match p.dir {
                 Dir::Input => {
                     let found: Vec<&Expr> = inputs
@@ -335,7 +357,7 @@ impl ModuleBuilder {
             }
         }
         self.module.items.push(Item::Instance {
-            module: module.name.clone(),
+            module: module.to_string(),
             name: name.to_string(),
             inputs: connections,
             outputs: out_conns,

@@ -178,3 +178,49 @@ fn wrapping_products_are_bounded() {
     assert!(a.mul_wrapping(&b, 7).is_err());
     assert!(a.mul_wrapping(&b, 13).is_err());
 }
+
+#[test]
+fn external_module_is_instantiated_by_name_with_checked_widths() {
+    let ports = [
+        Port::input("clk", Ty::bit()),
+        Port::input("x", Ty::signed(8)),
+        Port::output("y", Ty::unsigned(3)),
+    ];
+    let build = |x: Expr| {
+        let mut m = ModuleBuilder::new("qf_outer", &[]).unwrap();
+        let (clk, _rst) = m.clock_and_reset().unwrap();
+        let outs =
+            m.instance_by_name("hand_written", &ports, "inner", &[("clk", clk), ("x", x)])?;
+        m.output("y", outs[0].clone()).unwrap();
+        Ok::<_, HdlError>(m.finish().unwrap())
+    };
+    let ok = build(
+        Expr::signal("rst", Ty::bit())
+            .repeat(8)
+            .unwrap()
+            .as_signed(),
+    )
+    .unwrap();
+    let text = print_module(&ok);
+    assert!(text.contains("hand_written inner ("), "{text}");
+    assert!(text.contains(".y(inner_y)"), "{text}");
+    assert!(text.contains("wire [2:0] inner_y;"), "{text}");
+    // 7 bits into an 8-bit port, and unsigned into a signed one, are both refused.
+    let narrow = build(
+        Expr::signal("rst", Ty::bit())
+            .repeat(7)
+            .unwrap()
+            .as_signed(),
+    );
+    assert!(
+        matches!(&narrow, Err(HdlError::Connection { port, .. }) if port == "x"),
+        "{narrow:?}"
+    );
+    assert!(build(Expr::signal("rst", Ty::bit()).repeat(8).unwrap()).is_err());
+    // A module name or port name that Verilog cannot spell plainly is refused too.
+    let mut m = ModuleBuilder::new("qf_outer", &[]).unwrap();
+    assert!(matches!(
+        m.instance_by_name("bad-name", &ports, "i", &[]),
+        Err(HdlError::BadName(_))
+    ));
+}

@@ -1,5 +1,5 @@
 //! Test vectors and drivers for the external tools: Verilator (lint, cycle-level replay) and
-//! Yosys/nextpnr (synthesis figures).
+//! Yosys/nextpnr (synthesis figures; Fmax on a registered [`harness`] that needs four pins).
 //!
 //! The replay contract between the generators and this module is `sim/README.md`: a wrapper
 //! `qf_tb_dut(clk, tb_in, tb_out)`, per-cycle `$readmemh` vector files written with
@@ -25,6 +25,7 @@
 //! ```
 
 mod error;
+pub mod harness;
 pub mod manifest;
 pub mod nextpnr;
 pub mod tools;

@@ -11,6 +11,7 @@
 use super::error::{Error, Result};
 use super::tools::{locate, run, Tool};
 use super::verilator::{tail, ScratchDir};
+use crate::hdl::{Port, Ty};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -199,15 +200,7 @@ pub fn synth(
     target: Target,
     options: &SynthOptions,
 ) -> Result<SynthReport> {
-    if top.is_empty()
-        || !top
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-    {
-        return Err(Error::Invalid(format!(
-            "top ({top}) must be a plain Verilog identifier"
-        )));
-    }
+    check_top(top)?;
     let yosys = locate(Tool::Yosys)?;
     let dir = ScratchDir::new("synth")?;
     let rtl_check = dir.path.join("check_rtl.txt");
@@ -304,6 +297,111 @@ pub fn synth(
     Ok(SynthReport::from_cells(target, cells, out.seconds))
 }
 
+fn check_top(top: &str) -> Result<()> {
+    if top.is_empty()
+        || !top
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    {
+        return Err(Error::Invalid(format!(
+            "top ({top}) must be a plain Verilog identifier"
+        )));
+    }
+    Ok(())
+}
+
+/// The ports of `top` (names, directions, widths, signedness) as Yosys elaborates them from
+/// `sources`, sorted by name. Read from the design itself, so this works for hand-written
+/// Verilog as well as for generated modules. An `inout` port is [`Error::Invalid`]: the
+/// generators never make one and a timing harness could not drive it.
+pub fn ports(sources: &[PathBuf], top: &str) -> Result<Vec<Port>> {
+    check_top(top)?;
+    let yosys = locate(Tool::Yosys)?;
+    let dir = ScratchDir::new("ports")?;
+    let log = dir.path.join("yosys.log");
+    let mut script = String::new();
+    for s in sources {
+        script += &format!("read_verilog -sv {}\n", quote(s)?);
+    }
+    // `proc` because the JSON back end refuses processes; nothing is optimised, so every
+    // port is kept even when nothing reads it.
+    script += &format!("hierarchy -check -top {top}\nproc\nwrite_json ports.json\n");
+    let script_path = dir.path.join("ports.ys");
+    std::fs::write(&script_path, &script).map_err(|e| Error::io(&script_path, e))?;
+    let mut cmd = yosys.command();
+    cmd.current_dir(&dir.path)
+        .arg("-q")
+        .arg("-l")
+        .arg(&log)
+        .arg("-s")
+        .arg(&script_path);
+    let out = run(Tool::Yosys, cmd, Duration::from_secs(600))?;
+    if !out.success {
+        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+        let errors: Vec<&str> = log_text
+            .lines()
+            .chain(out.stderr.lines())
+            .filter(|l| l.starts_with("ERROR"))
+            .take(3)
+            .collect();
+        return Err(Error::ToolFailed {
+            tool: Tool::Yosys.name(),
+            message: if errors.is_empty() {
+                tail(&format!("{}{}", out.stdout, out.stderr))
+            } else {
+                errors.join(" | ")
+            },
+        });
+    }
+    let json = dir.path.join("ports.json");
+    let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+    parse_ports(&text, top)
+}
+
+/// Reads the ports of `top` from Yosys `write_json` output.
+fn parse_ports(text: &str, top: &str) -> Result<Vec<Port>> {
+    let bad = |message: String| Error::ToolFailed {
+        tool: Tool::Yosys.name(),
+        message: format!("cannot read the ports from `write_json`: {message}"),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let ports = value
+        .get("modules")
+        .and_then(|m| m.get(top))
+        .and_then(|m| m.get("ports"))
+        .and_then(|p| p.as_object())
+        .ok_or_else(|| bad(format!("no module {top} with ports")))?;
+    let mut out = Vec::new();
+    for (name, port) in ports {
+        let width = port
+            .get("bits")
+            .and_then(|b| b.as_array())
+            .map(|b| b.len())
+            .ok_or_else(|| bad(format!("port {name} has no bits")))?;
+        let width = u32::try_from(width)
+            .ok()
+            .filter(|&w| w >= 1)
+            .ok_or_else(|| bad(format!("port {name} has {width} bits")))?;
+        let signed = port.get("signed").and_then(|s| s.as_u64()) == Some(1);
+        let ty = if signed {
+            Ty::signed(width)
+        } else {
+            Ty::unsigned(width)
+        };
+        match port.get("direction").and_then(|d| d.as_str()) {
+            Some("input") => out.push(Port::input(name, ty)),
+            Some("output") => out.push(Port::output(name, ty)),
+            Some(other) => {
+                return Err(Error::Invalid(format!(
+                    "port {name} of {top} is {other}: only input and output ports are supported"
+                )))
+            }
+            None => return Err(bad(format!("port {name} has no direction"))),
+        }
+    }
+    Ok(out)
+}
+
 /// Turns the problems Yosys `check` reports into errors.
 fn check_problems(text: &str) -> Result<()> {
     let warnings: Vec<&str> = text
@@ -360,4 +458,32 @@ fn parse_stat(text: &str, top: &str) -> std::result::Result<BTreeMap<String, u64
                 .ok_or_else(|| format!("count of {k} is not a number"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ports;
+    use crate::hdl::{Port, Ty};
+
+    #[test]
+    fn ports_are_read_with_widths_and_signedness() {
+        let json = r#"{"modules": {"t": {"ports": {
+            "a": {"direction": "input", "bits": [2, 3, 4]},
+            "clk": {"direction": "input", "bits": [5]},
+            "y": {"direction": "output", "signed": 1, "bits": [6, 7]}}}}}"#;
+        assert_eq!(
+            parse_ports(json, "t").unwrap(),
+            vec![
+                Port::input("a", Ty::unsigned(3)),
+                Port::input("clk", Ty::bit()),
+                Port::output("y", Ty::signed(2)),
+            ]
+        );
+        let inout = r#"{"modules": {"t": {"ports": {"p": {"direction": "inout", "bits": [2]}}}}}"#;
+        assert!(parse_ports(inout, "t")
+            .unwrap_err()
+            .to_string()
+            .contains("inout"));
+        assert!(parse_ports(json, "other").is_err());
+    }
 }
