@@ -94,8 +94,9 @@ pub enum AreaMode {
 pub struct EvaluatorOptions {
     /// Area from the model or from Yosys.
     pub area: AreaMode,
-    /// Folder holding `area_<fpga>.ron` coefficients files (default `models/` beside the
-    /// sweep file's model); a family without a file uses the units' analytic `cost()`.
+    /// Folder holding `area_<fpga>.ron` coefficients files (default: the sweep file's folder,
+    /// so `models/sweep_default.ron` finds `models/area_ice40.ron`); a family without a file
+    /// uses the units' analytic `cost()`.
     pub coefficients_dir: Option<PathBuf>,
     /// Cache folder of Yosys results (default `target/qforge-synth-cache`).
     pub cache_dir: PathBuf,
