@@ -20,3 +20,11 @@ bench:
 lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
+
+# The default bit-width sweep of the digits MLP (model area, about 25 s on 2 cores).
+sweep:
+    cargo run --release -- sweep models/sweep_default.ron -o target/sweep_default
+
+# Refit the iCE40 area-model coefficients to Yosys (62 PEs, about a minute on 2 cores).
+calibrate:
+    cargo run --release -- calibrate --target ice40 -o models/area_ice40.ron

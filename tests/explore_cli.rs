@@ -1,6 +1,6 @@
 //! `qforge sweep` on the command line: grid listing, errors with file:line:col and exit code 2,
-//! merge and plot on synthetic results (figures made up, openly), and the refusal to run without
-//! a real evaluator.
+//! merge and plot on synthetic results (figures made up, openly), a real run of the default
+//! sweep's first points, and a clear error when the sweep's model is missing.
 
 use qforge::explore::evaluator::{AreaSource, Evaluator, Metrics, Outcome};
 use qforge::explore::grid::{Grid, PointConfig, Shard};
@@ -42,6 +42,7 @@ impl Evaluator for SyntheticEvaluator {
             weight_memory_bits: 100 * w,
             cycles_per_image: 10,
             throughput_images_per_s: 1e6,
+            clock_mhz: 100.0,
             luts: 100 * w,
             ffs: 10,
             carries: 1,
@@ -87,17 +88,48 @@ fn bad_sweep_file_reports_file_line_col_and_exits_2() {
 }
 
 #[test]
-fn running_without_a_wired_evaluator_is_a_clear_error() {
-    let out = temp("noeval");
+fn a_sweep_whose_model_is_missing_is_a_clear_error() {
+    let out = temp("nomodel");
+    let file = out.join("sweep.ron");
+    std::fs::write(
+        &file,
+        r#"(name: "x", model: "no_such_model.ron", axes: (weight_scheme: [uniform],
+        weight_bits: [4], activation_bits: [8], calibration: [minmax], scale_bits: [8],
+        accumulator: [proven], folding: [fully_folded], fpga: [ice40]))"#,
+    )
+    .unwrap();
+    let results = out.join("results");
     let (code, _, err) = qforge(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "-o",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no_such_model.ron"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!results.join("results.csv").exists());
+}
+
+#[test]
+fn the_default_sweep_runs_and_reports_its_rate_and_area_model_error() {
+    let out = temp("default");
+    let (code, stdout, err) = qforge(&[
         "sweep",
         "models/sweep_default.ron",
         "-o",
         out.to_str().unwrap(),
+        "--limit",
+        "3",
     ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("not wired"), "{err}");
-    assert!(!out.join("results.csv").exists());
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("3 evaluated"), "{stdout}");
+    assert!(stdout.contains("points/s"), "{stdout}");
+    assert!(stdout.contains("100 MHz"), "{stdout}");
+    assert!(stdout.contains("models/area_ice40.ron"), "{stdout}");
+    assert!(stdout.contains("pe_uniform"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "header and three rows");
 }
 
 #[test]

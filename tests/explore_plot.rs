@@ -55,6 +55,7 @@ impl Evaluator for SyntheticEvaluator {
             } else {
                 1.0e8 / 2368.0
             },
+            clock_mhz: 100.0,
             luts,
             ffs: luts / 3,
             carries: (a * 8.0) as u64,

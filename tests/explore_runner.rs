@@ -50,6 +50,7 @@ impl Evaluator for SyntheticEvaluator {
             weight_memory_bits: 2368 * u64::from(p.weight_bits),
             cycles_per_image: 64,
             throughput_images_per_s: 1.5e6 / w,
+            clock_mhz: 100.0,
             luts,
             ffs: luts / 2,
             carries: 8,

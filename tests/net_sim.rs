@@ -7,7 +7,7 @@
 
 use qforge::accel::plan::{plan, ArchSpec, FifoDepth, Folding, LayerArch, PlanError};
 use qforge::accel::sim::{simulate, Backpressure, SimOptions};
-use qforge::accel::unit::Unit;
+use qforge::accel::Unit;
 use qforge::flow::{digits_test_codes, quantize_float};
 use qforge::nn::Model;
 use qforge::qnn::quantize::QuantSpec;

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand, each converting raw arguments into a
 //! validated configuration once and calling the library.
 
+mod calibrate;
 mod cast;
 mod demo;
 mod eval;
@@ -34,10 +35,12 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
     Demo(demo::DemoArgs),
-    /// Run a bit-width sweep file, merge its shards or redraw its plots.
-    Sweep(sweep::SweepArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
     Hdl(hdl::HdlArgs),
+    /// Fit the area model's coefficients to Yosys over a grid of PEs and report its error.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run a bit-width sweep file, merge its shards or redraw its plots.
+    Sweep(sweep::SweepArgs),
     /// Lint a generated design and replay its vectors under Verilator.
     Verify(verify::VerifyArgs),
     /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
@@ -52,8 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
-        Command::Sweep(a) => sweep::run(a),
         Command::Hdl(a) => hdl::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
+        Command::Sweep(a) => sweep::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
     }

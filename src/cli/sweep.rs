@@ -1,15 +1,19 @@
 //! `qforge sweep`: run a sweep file, merge shards, redraw plots.
 //!
 //! ```text
-//! qforge sweep FILE -o DIR [--resume] [--shard i/n] [--jobs N] [--limit N]
+//! qforge sweep FILE -o DIR [--area model|yosys] [--cache DIR] [--coefficients DIR]
+//!              [--resume] [--shard i/n] [--jobs N] [--limit N]
 //! qforge sweep FILE --list
 //! qforge sweep merge DIR1 DIR2 ... -o OUT
 //! qforge sweep plot DIR [--point ID]
 //! ```
 
 use anyhow::{bail, Context};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use qforge::explore::{
+    area_model::{finn_r_report, model_report, Resource},
+    calibrate::finn_r_pe_report,
+    evaluate::{AreaMode, EvaluatorOptions, CLOCK_MHZ},
     grid::{Grid, Shard},
     merge::merge_results,
     plot::draw_all,
@@ -45,6 +49,24 @@ pub struct SweepArgs {
     /// Print the grid (index, id, label) and exit.
     #[arg(long)]
     list: bool,
+    /// Where area figures come from: the per-unit cost model, or Yosys synthesis (cached).
+    #[arg(long, value_enum, default_value_t = AreaArg::Model)]
+    area: AreaArg,
+    /// Cache folder of Yosys results (with --area yosys).
+    #[arg(long, value_name = "DIR", default_value = "target/qforge-synth-cache")]
+    cache: PathBuf,
+    /// Folder of the area_<fpga>.ron coefficients files (default: the sweep file's folder).
+    #[arg(long, value_name = "DIR")]
+    coefficients: Option<PathBuf>,
+}
+
+/// The area source on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AreaArg {
+    /// The per-unit cost model (fitted coefficients where a file exists).
+    Model,
+    /// Yosys synthesis of each point's network, cached by design hash.
+    Yosys,
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,9 +136,23 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
         jobs: args.jobs,
         progress: true,
     };
-    let evaluator = evaluator_for_sweep(&sweep, &file)?;
-    let summary = run_sweep(&sweep, &name, &grid, evaluator.as_ref(), &out, &options)
+    let area = match args.area {
+        AreaArg::Model => AreaMode::Model,
+        AreaArg::Yosys => AreaMode::Yosys,
+    };
+    let evaluator = evaluator_for_sweep(
+        &sweep,
+        &file,
+        EvaluatorOptions {
+            area,
+            coefficients_dir: args.coefficients,
+            cache_dir: args.cache,
+        },
+    )?;
+    let started = std::time::Instant::now();
+    let summary = run_sweep(&sweep, &name, &grid, &evaluator, &out, &options)
         .with_context(|| format!("running {name} into {}", out.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} points: {} resumed, {} evaluated ({} skipped in all), {} remaining",
         summary.points_in_run,
@@ -125,7 +161,85 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
         summary.skipped,
         summary.remaining
     );
+    println!(
+        "wall time {seconds:.1} s, {:.2} points/s; throughput at a fixed {CLOCK_MHZ} MHz clock",
+        summary.evaluated as f64 / seconds.max(1e-9)
+    );
+    if let Some(cache) = evaluator.synth_cache() {
+        println!(
+            "yosys cache {}: {} hits, {} misses (hit rate {:.0}%), {:.1} s in yosys",
+            evaluator.cache_dir().display(),
+            cache.hits(),
+            cache.misses(),
+            100.0 * cache.hit_rate(),
+            cache.synth_seconds()
+        );
+    }
+    let model_fpgas = match area {
+        AreaMode::Model => sweep.axes.fpga.values().to_vec(),
+        AreaMode::Yosys => Vec::new(),
+    };
+    for fpga in model_fpgas {
+        match evaluator.coefficients(fpga) {
+            Some((path, model)) if !model.measurements.is_empty() => {
+                println!(
+                    "area model for {}: {} ({}); LUT error on its {} Yosys measurements:",
+                    fpga.name(),
+                    path.display(),
+                    model.source,
+                    model.measurements.len()
+                );
+                print_lut_errors(model)?;
+            }
+            Some((path, model)) => println!(
+                "area model for {}: {} ({}), no measurements recorded",
+                fpga.name(),
+                path.display(),
+                model.source
+            ),
+            None => println!(
+                "area model for {}: the units' analytic cost() (no area_{}.ron; run qforge calibrate --target {})",
+                fpga.name(),
+                fpga.name(),
+                fpga.name()
+            ),
+        }
+    }
     redraw(&out, None)
+}
+
+/// Median and worst LUT error per unit kind, fitted model next to FINN-R, on the measurements
+/// a coefficients file records.
+fn print_lut_errors(model: &qforge::explore::area_model::AreaModel) -> anyhow::Result<()> {
+    let fitted = model_report(model, &model.measurements)?;
+    let finn = finn_r_report(&model.measurements)?;
+    let finn_pe = finn_r_pe_report(&model.measurements)?;
+    println!(
+        "  {:<12} {:>7} {:>14} {:>13} {:>14} {:>13} {:>14}",
+        "kind",
+        "samples",
+        "model median",
+        "model worst",
+        "FINN-R median",
+        "FINN-R worst",
+        "no-c0 median"
+    );
+    for l in fitted.lines.iter().filter(|l| l.resource == Resource::Luts) {
+        let f = finn.lines.iter().find(|f| f.kind == l.kind);
+        let g = finn_pe.lines.iter().find(|f| f.kind == l.kind);
+        let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
+        println!(
+            "  {:<12} {:>7} {:>14} {:>13} {:>14} {:>13} {:>14}",
+            l.kind,
+            l.samples,
+            pct(Some(l.median_relative)),
+            pct(Some(l.worst_relative)),
+            pct(f.map(|f| f.median_relative)),
+            pct(f.map(|f| f.worst_relative)),
+            pct(g.map(|f| f.median_relative))
+        );
+    }
+    Ok(())
 }
 
 fn redraw(dir: &Path, point: Option<&str>) -> anyhow::Result<()> {

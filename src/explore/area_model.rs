@@ -192,6 +192,9 @@ pub struct AreaSample {
     pub ffs: f64,
     /// Measured carry cells.
     pub carries: f64,
+    /// Measured DSP blocks (0 on families or designs without them).
+    #[serde(default)]
+    pub dsps: f64,
 }
 
 impl AreaSample {
@@ -209,7 +212,14 @@ impl AreaSample {
             luts,
             ffs,
             carries,
+            dsps: 0.0,
         }
+    }
+
+    /// The same sample with a DSP count.
+    pub fn with_dsps(mut self, dsps: f64) -> AreaSample {
+        self.dsps = dsps;
+        self
     }
 }
 
@@ -222,6 +232,8 @@ pub struct UnitCost {
     pub ffs: f64,
     /// Carry cells.
     pub carries: f64,
+    /// DSP blocks.
+    pub dsps: f64,
 }
 
 /// The fitted coefficients of one unit kind.
@@ -235,6 +247,9 @@ pub struct KindModel {
     pub ffs: Vec<f64>,
     /// Carry coefficients.
     pub carries: Vec<f64>,
+    /// DSP coefficients (empty in files fitted without DSP counts: no DSPs).
+    #[serde(default)]
+    pub dsps: Vec<f64>,
     /// Number of samples fitted.
     pub samples: usize,
 }
@@ -252,6 +267,7 @@ impl KindModel {
             luts: dot(&self.luts),
             ffs: dot(&self.ffs),
             carries: dot(&self.carries),
+            dsps: dot(&self.dsps),
         })
     }
 }
@@ -265,6 +281,10 @@ pub struct AreaModel {
     pub source: String,
     /// Per unit kind.
     pub kinds: BTreeMap<String, KindModel>,
+    /// The measurements the coefficients were fitted to, kept so the error report (against the
+    /// fitted model and the FINN-R baseline) can be reproduced from the file alone.
+    #[serde(default)]
+    pub measurements: Vec<AreaSample>,
 }
 
 impl AreaModel {
@@ -307,6 +327,11 @@ impl AreaModel {
                     luts: fit(|s| s.luts)?,
                     ffs: fit(|s| s.ffs)?,
                     carries: fit(|s| s.carries)?,
+                    dsps: if mine.iter().any(|s| s.dsps > 0.0) {
+                        fit(|s| s.dsps)?
+                    } else {
+                        Vec::new()
+                    },
                     samples: mine.len(),
                 },
             );
@@ -315,6 +340,7 @@ impl AreaModel {
             version: COEFFICIENTS_VERSION,
             source: source.to_string(),
             kinds,
+            measurements: samples.to_vec(),
         })
     }
 
@@ -347,7 +373,11 @@ impl AreaModel {
         }
         for (kind, m) in &model.kinds {
             let n = m.features.len();
-            if m.luts.len() != n || m.ffs.len() != n || m.carries.len() != n {
+            if m.luts.len() != n
+                || m.ffs.len() != n
+                || m.carries.len() != n
+                || !(m.dsps.is_empty() || m.dsps.len() == n)
+            {
                 return Err(ExploreError::Fit(format!(
                     "{file}: kind `{kind}` has {n} features but coefficient lists of other lengths"
                 )));
@@ -377,6 +407,8 @@ pub enum Resource {
     Ffs,
     /// Carry cells.
     Carries,
+    /// DSP blocks.
+    Dsps,
 }
 
 impl Resource {
@@ -385,6 +417,7 @@ impl Resource {
             Resource::Luts => c.luts,
             Resource::Ffs => c.ffs,
             Resource::Carries => c.carries,
+            Resource::Dsps => c.dsps,
         }
     }
     fn name(self) -> &'static str {
@@ -392,6 +425,7 @@ impl Resource {
             Resource::Luts => "luts",
             Resource::Ffs => "ffs",
             Resource::Carries => "carries",
+            Resource::Dsps => "dsps",
         }
     }
 }
@@ -461,6 +495,7 @@ pub fn error_report(
             luts: s.luts,
             ffs: s.ffs,
             carries: s.carries,
+            dsps: s.dsps,
         };
         for &r in resources {
             let rel = (r.of(est) - r.of(measured)).abs() / r.of(measured).max(1.0);
@@ -497,14 +532,16 @@ pub fn error_report(
     })
 }
 
-/// The error report of a fitted model on samples (LUTs, FFs and carries).
+/// The error report of a fitted model on samples (LUTs, FFs and carries, and DSPs when any
+/// sample has one).
 pub fn model_report(model: &AreaModel, samples: &[AreaSample]) -> Result<ErrorReport> {
-    error_report(
-        "fitted model",
-        samples,
-        &[Resource::Luts, Resource::Ffs, Resource::Carries],
-        |s| model.predict(&s.kind, &s.params),
-    )
+    let mut resources = vec![Resource::Luts, Resource::Ffs, Resource::Carries];
+    if samples.iter().any(|s| s.dsps > 0.0) {
+        resources.push(Resource::Dsps);
+    }
+    error_report("fitted model", samples, &resources, |s| {
+        model.predict(&s.kind, &s.params)
+    })
 }
 
 /// The parameters of the FINN-R LUT estimate of one matrix-vector unit.
@@ -578,6 +615,7 @@ pub fn finn_r_report(samples: &[AreaSample]) -> Result<ErrorReport> {
                 luts: finn_r_luts(finn_r_params(s)?),
                 ffs: 0.0,
                 carries: 0.0,
+                dsps: 0.0,
             })
         },
     )

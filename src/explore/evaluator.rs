@@ -22,7 +22,7 @@
 //!         }
 //!         Ok(Outcome::Done(Metrics {
 //!             accuracy: 0.9, weight_memory_bits: 1000, cycles_per_image: 10,
-//!             throughput_images_per_s: 1e7, luts: 100, ffs: 50, carries: 10, dsps: 0,
+//!             throughput_images_per_s: 1e7, clock_mhz: 100.0, luts: 100, ffs: 50, carries: 10, dsps: 0,
 //!             bram_bits: 0, area_source: AreaSource::Model, layers: vec![],
 //!         }))
 //!     }
@@ -89,6 +89,8 @@ pub struct Metrics {
     pub cycles_per_image: u64,
     /// Images per second at the design's clock.
     pub throughput_images_per_s: f64,
+    /// The clock the throughput assumes, in MHz.
+    pub clock_mhz: f64,
     /// LUTs (the target's LUT kind: LUT4 on iCE40/ECP5, LUT6 on Xilinx).
     pub luts: u64,
     /// Flip-flops.

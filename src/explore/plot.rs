@@ -419,11 +419,20 @@ impl Figure for ThroughputVsLuts<'_> {
         root: &DrawingArea<DB, Shift>,
     ) -> std::result::Result<(), String> {
         let front = throughput_area_front(self.rows);
+        // The clock the throughput assumes comes with the rows (one clock per sweep).
+        let clock = self
+            .rows
+            .iter()
+            .find_map(|r| r.metrics.as_ref().map(|m| m.clock_mhz));
+        let y_desc = match clock {
+            Some(c) => format!("Throughput (images/s at {c} MHz, log scale)"),
+            None => "Throughput (images/s, log scale)".to_string(),
+        };
         scatter_with_front(
             root,
             self.rows,
             "Throughput vs area",
-            "Throughput (images/s, log scale)",
+            &y_desc,
             |m| m.throughput_images_per_s.max(1.0),
             true,
             &front,

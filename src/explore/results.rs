@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "index",
     "id",
     "label",
@@ -47,6 +47,7 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "weight_memory_bits",
     "cycles_per_image",
     "throughput_images_per_s",
+    "clock_mhz",
     "luts",
     "ffs",
     "carries",
@@ -117,6 +118,7 @@ impl ResultRow {
                 m.weight_memory_bits.to_string(),
                 m.cycles_per_image.to_string(),
                 m.throughput_images_per_s.to_string(),
+                m.clock_mhz.to_string(),
                 m.luts.to_string(),
                 m.ffs.to_string(),
                 m.carries.to_string(),
@@ -125,7 +127,7 @@ impl ResultRow {
                 m.area_source.name().to_string(),
                 layers_cell(&m.layers),
             ]),
-            Outcome::Skipped(_) => cells.extend(std::iter::repeat_n(String::new(), 11)),
+            Outcome::Skipped(_) => cells.extend(std::iter::repeat_n(String::new(), 12)),
         }
         cells
     }
@@ -431,6 +433,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
                     weight_memory_bits: int("weight_memory_bits")?,
                     cycles_per_image: int("cycles_per_image")?,
                     throughput_images_per_s: float("throughput_images_per_s")?,
+                    clock_mhz: float("clock_mhz")?,
                     luts: int("luts")?,
                     ffs: int("ffs")?,
                     carries: int("carries")?,

@@ -1,6 +1,6 @@
 //! Float inference: a batch forward pass, argmax and accuracy.
 
-use super::layer::Layer;
+use super::layer::{windows, ConvGeometry, Layer};
 use super::model::Model;
 use super::NnError;
 use rayon::prelude::*;
@@ -19,52 +19,20 @@ pub(crate) fn layer_forward(layer: &Layer, input_shape: &[usize], x: &[f32]) -> 
                 bias[o] + row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>()
             })
             .collect(),
-        Layer::Conv2d {
-            in_channels,
-            out_channels,
-            kernel_h,
-            kernel_w,
-            stride,
-            padding,
-            weights,
-            bias,
-        } => {
-            let (h, w) = (input_shape[1], input_shape[2]);
-            let oh = (h + 2 * padding - kernel_h) / stride + 1;
-            let ow = (w + 2 * padding - kernel_w) / stride + 1;
-            let mut out = vec![0.0f32; out_channels * oh * ow];
-            for o in 0..*out_channels {
-                for y in 0..oh {
-                    for xo in 0..ow {
-                        let mut acc = bias[o];
-                        for c in 0..*in_channels {
-                            for ky in 0..*kernel_h {
-                                let iy = (y * stride + ky) as isize - *padding as isize;
-                                if iy < 0 || iy >= h as isize {
-                                    continue;
-                                }
-                                for kx in 0..*kernel_w {
-                                    let ix = (xo * stride + kx) as isize - *padding as isize;
-                                    if ix < 0 || ix >= w as isize {
-                                        continue;
-                                    }
-                                    let wi =
-                                        ((o * in_channels + c) * kernel_h + ky) * kernel_w + kx;
-                                    acc += weights[wi] * x[(c * h + iy as usize) * w + ix as usize];
-                                }
-                            }
-                        }
-                        out[(o * oh + y) * ow + xo] = acc;
-                    }
-                }
+        Layer::Conv2d { weights, bias, .. } => {
+            let geo = ConvGeometry::of(layer, input_shape).expect("a convolution");
+            let mut out = Vec::with_capacity(geo.out_len());
+            for (o, y, xo) in geo.outputs() {
+                let mut acc = bias[o];
+                geo.taps(o, y, xo, |wi, xi| acc += weights[wi] * x[xi]);
+                out.push(acc);
             }
             out
         }
         Layer::Relu => x.iter().map(|v| v.max(0.0)).collect(),
         Layer::MaxPool2d { kernel, stride } => {
             let (c, h, w) = (input_shape[0], input_shape[1], input_shape[2]);
-            let oh = (h - kernel) / stride + 1;
-            let ow = (w - kernel) / stride + 1;
+            let (oh, ow) = (windows(h, *kernel, *stride), windows(w, *kernel, *stride));
             let mut out = Vec::with_capacity(c * oh * ow);
             for ch in 0..c {
                 for y in 0..oh {

@@ -139,8 +139,8 @@ impl Layer {
                 }
                 Ok(vec![
                     *out_channels,
-                    (h - kernel_h) / stride + 1,
-                    (w - kernel_w) / stride + 1,
+                    windows(h, *kernel_h, *stride),
+                    windows(w, *kernel_w, *stride),
                 ])
             }
             Layer::Relu => Ok(input.to_vec()),
@@ -157,8 +157,8 @@ impl Layer {
                 }
                 Ok(vec![
                     c,
-                    (h - kernel) / stride + 1,
-                    (w - kernel) / stride + 1,
+                    windows(h, *kernel, *stride),
+                    windows(w, *kernel, *stride),
                 ])
             }
             Layer::Flatten => Ok(vec![product(input)?]),
@@ -207,6 +207,92 @@ pub(crate) fn product(values: &[usize]) -> Result<usize, String> {
         .iter()
         .try_fold(1usize, |acc, &v| acc.checked_mul(v))
         .ok_or_else(|| format!("sizes {values:?} are too large"))
+}
+
+/// Windows along one axis of `size` (padding included) for a `kernel` moved by `stride`.
+pub(crate) fn windows(size: usize, kernel: usize, stride: usize) -> usize {
+    (size - kernel) / stride + 1
+}
+
+/// A convolution over one `[c, h, w]` input whose shape [`Layer::output_shape`] has accepted.
+pub(crate) struct ConvGeometry {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    pub stride: usize,
+    pub padding: usize,
+    /// Input height and width.
+    pub h: usize,
+    pub w: usize,
+    /// Output height and width.
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl ConvGeometry {
+    /// The geometry of `layer` over `input_shape`, or `None` if it is not a convolution.
+    pub fn of(layer: &Layer, input_shape: &[usize]) -> Option<Self> {
+        let Layer::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            ..
+        } = *layer
+        else {
+            return None;
+        };
+        let (h, w) = (input_shape[1], input_shape[2]);
+        Some(ConvGeometry {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            h,
+            w,
+            oh: windows(h + 2 * padding, kernel_h, stride),
+            ow: windows(w + 2 * padding, kernel_w, stride),
+        })
+    }
+
+    /// Output values (`out_channels · oh · ow`).
+    pub fn out_len(&self) -> usize {
+        self.out_channels * self.oh * self.ow
+    }
+
+    /// Every output value as (channel, row, column), in CHW order.
+    pub fn outputs(&self) -> impl Iterator<Item = (usize, usize, usize)> {
+        let (oh, ow) = (self.oh, self.ow);
+        (0..self.out_channels)
+            .flat_map(move |o| (0..oh).flat_map(move |y| (0..ow).map(move |xo| (o, y, xo))))
+    }
+
+    /// Calls `tap(weight index, input index)` for each tap of output `(o, y, xo)` inside the
+    /// input, in `[c][ky][kx]` order; taps in the zero padding are skipped.
+    pub fn taps(&self, o: usize, y: usize, xo: usize, mut tap: impl FnMut(usize, usize)) {
+        let (h, w) = (self.h, self.w);
+        for c in 0..self.in_channels {
+            for ky in 0..self.kernel_h {
+                let iy = (y * self.stride + ky) as isize - self.padding as isize;
+                if iy < 0 || iy >= h as isize {
+                    continue;
+                }
+                for kx in 0..self.kernel_w {
+                    let ix = (xo * self.stride + kx) as isize - self.padding as isize;
+                    if ix < 0 || ix >= w as isize {
+                        continue;
+                    }
+                    let wi = ((o * self.in_channels + c) * self.kernel_h + ky) * self.kernel_w + kx;
+                    tap(wi, (c * h + iy as usize) * w + ix as usize);
+                }
+            }
+        }
+    }
 }
 
 fn padded(size: usize, padding: usize) -> Result<usize, String> {

@@ -20,7 +20,7 @@
 
 use super::data::Dataset;
 use super::infer::{layer_forward, maxpool_argmax};
-use super::layer::Layer;
+use super::layer::{windows, ConvGeometry, Layer};
 use super::model::Model;
 use super::rng::SplitMix64;
 use super::NnError;
@@ -290,52 +290,22 @@ fn layer_backward(
             }
             dx
         }
-        Layer::Conv2d {
-            in_channels,
-            out_channels,
-            kernel_h,
-            kernel_w,
-            stride,
-            padding,
-            weights,
-            ..
-        } => {
-            let (h, w) = (shape[1], shape[2]);
-            let oh = (h + 2 * padding - kernel_h) / stride + 1;
-            let ow = (w + 2 * padding - kernel_w) / stride + 1;
+        Layer::Conv2d { weights, .. } => {
+            let geo = ConvGeometry::of(layer, shape).expect("a convolution");
             let (dw, db) = grad.split_at_mut(weights.len());
             let mut dx = vec![0.0f32; if need_input { x.len() } else { 0 }];
-            for o in 0..*out_channels {
-                for y in 0..oh {
-                    for xo in 0..ow {
-                        let go = g[(o * oh + y) * ow + xo];
-                        db[o] += go;
-                        if go == 0.0 {
-                            continue;
-                        }
-                        for c in 0..*in_channels {
-                            for ky in 0..*kernel_h {
-                                let iy = (y * stride + ky) as isize - *padding as isize;
-                                if iy < 0 || iy >= h as isize {
-                                    continue;
-                                }
-                                for kx in 0..*kernel_w {
-                                    let ix = (xo * stride + kx) as isize - *padding as isize;
-                                    if ix < 0 || ix >= w as isize {
-                                        continue;
-                                    }
-                                    let wi =
-                                        ((o * in_channels + c) * kernel_h + ky) * kernel_w + kx;
-                                    let xi = (c * h + iy as usize) * w + ix as usize;
-                                    dw[wi] += go * x[xi];
-                                    if need_input {
-                                        dx[xi] += go * weights[wi];
-                                    }
-                                }
-                            }
-                        }
-                    }
+            for (index, (o, y, xo)) in geo.outputs().enumerate() {
+                let go = g[index];
+                db[o] += go;
+                if go == 0.0 {
+                    continue;
                 }
+                geo.taps(o, y, xo, |wi, xi| {
+                    dw[wi] += go * x[xi];
+                    if need_input {
+                        dx[xi] += go * weights[wi];
+                    }
+                });
             }
             dx
         }
@@ -346,8 +316,7 @@ fn layer_backward(
             .collect(),
         Layer::MaxPool2d { kernel, stride } => {
             let (c, h, w) = (shape[0], shape[1], shape[2]);
-            let oh = (h - kernel) / stride + 1;
-            let ow = (w - kernel) / stride + 1;
+            let (oh, ow) = (windows(h, *kernel, *stride), windows(w, *kernel, *stride));
             let mut dx = vec![0.0f32; x.len()];
             for ch in 0..c {
                 for y in 0..oh {

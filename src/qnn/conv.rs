@@ -6,8 +6,8 @@
 //! zero padding add 0, which changes no accumulator, wrapping or saturating. Max pooling takes the
 //! largest code of each window (codes share one positive scale, so this is the max of the values).
 
-use super::accum::{certify, output_ranges, AccCertificate, Accumulator};
-use super::dense::LayerOutput;
+use super::accum::{AccCertificate, Accumulator};
+use super::dense::{LayerOutput, WeightTensor};
 use super::error::{layer_err, QnnError};
 use super::format::IntFormat;
 use super::weights::WeightScheme;
@@ -48,6 +48,17 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
+    fn tensor(&self) -> WeightTensor<'_> {
+        WeightTensor {
+            weights: &self.weights,
+            codes: &self.codes,
+            bias: &self.bias,
+            accumulator: self.accumulator,
+            output: &self.output,
+            acc_scale: &self.acc_scale,
+        }
+    }
+
     /// Output height and width.
     pub fn out_hw(&self) -> (usize, usize) {
         let h =
@@ -107,72 +118,22 @@ impl Conv2d {
                 self.in_w + 2 * self.padding
             )));
         }
-        self.weights.check().map_err(e)?;
-        let n = self.out_channels * self.taps();
-        if self.codes.len() != n {
-            return Err(e(format!(
-                "codes has {} entries, expected {n}",
-                self.codes.len()
-            )));
-        }
-        if let Some((k, c)) = self
-            .codes
-            .iter()
-            .enumerate()
-            .find(|(_, &c)| self.weights.level(c).is_none())
-        {
-            return Err(e(format!(
-                "weight code {c} at index {k} is not a valid {}-bit {} code",
-                self.weights.code_bits(),
-                self.weights.name()
-            )));
-        }
-        if self.bias.len() != self.out_channels {
-            return Err(e(format!(
-                "bias has {} entries, expected out_channels ({})",
-                self.bias.len(),
-                self.out_channels
-            )));
-        }
-        if let Some(b) = self.accumulator.bits {
-            if !(1..=127).contains(&b) {
-                return Err(e(format!(
-                    "accumulator bits ({b}) must be between 1 and 127"
-                )));
-            }
-        }
-        if self.acc_scale.len() != 1 && self.acc_scale.len() != self.out_channels {
-            return Err(e(format!(
-                "acc_scale has {} entries, expected 1 or out_channels ({})",
-                self.acc_scale.len(),
-                self.out_channels
-            )));
-        }
-        if let LayerOutput::Requant(r) = &self.output {
-            r.check(self.out_channels).map_err(e)?;
-        }
-        Ok(())
+        self.tensor().check(
+            layer,
+            (self.out_channels * self.taps(), ""),
+            (self.out_channels, "out_channels"),
+        )
     }
 
     /// Integer levels `[out_channels][taps]`.
     pub fn levels(&self) -> Vec<i64> {
-        self.codes
-            .iter()
-            .map(|&c| self.weights.level(c).unwrap_or(0))
-            .collect()
+        self.tensor().levels()
     }
 
     /// The accumulator certificate for inputs in `input`'s range (padding taps are 0, inside
     /// every tap's range, so the per-channel bound covers every window).
     pub fn certificate(&self, layer: usize, input: IntFormat) -> AccCertificate {
-        let ranges = output_ranges(
-            &self.levels(),
-            &self.bias,
-            self.taps(),
-            input.min(),
-            input.max(),
-        );
-        certify(layer, &ranges, self.accumulator)
+        self.tensor().certificate(layer, self.taps(), input)
     }
 
     /// The input window of output pixel `(oy, ox)`, `[c][ky][kx]`, padding taps as 0.

@@ -17,6 +17,89 @@ pub enum LayerOutput {
     Requant(Requant),
 }
 
+/// The fields a [`Dense`] and a [`Conv2d`](super::conv::Conv2d) have in common: weight codes
+/// of one scheme, and per output (channel) a bias, an accumulator scale and requantization.
+pub(super) struct WeightTensor<'a> {
+    pub weights: &'a WeightScheme,
+    pub codes: &'a [u64],
+    pub bias: &'a [i64],
+    pub accumulator: Accumulator,
+    pub output: &'a LayerOutput,
+    pub acc_scale: &'a [f64],
+}
+
+impl WeightTensor<'_> {
+    /// Checks the weight scheme, the codes, the bias, the accumulator width, the scales and the
+    /// requantization. `codes` is the expected number of codes and the words that say how it
+    /// is counted (they precede the number in the message); `outputs` the number of outputs
+    /// (channels) and its field name.
+    pub fn check(
+        &self,
+        layer: usize,
+        (n, count_words): (usize, &str),
+        (outputs, outputs_name): (usize, &str),
+    ) -> Result<(), QnnError> {
+        let e = |m: String| layer_err(layer, m);
+        self.weights.check().map_err(e)?;
+        if self.codes.len() != n {
+            return Err(e(format!(
+                "codes has {} entries, expected {count_words}{n}",
+                self.codes.len()
+            )));
+        }
+        if let Some((k, c)) = self
+            .codes
+            .iter()
+            .enumerate()
+            .find(|(_, &c)| self.weights.level(c).is_none())
+        {
+            return Err(e(format!(
+                "weight code {c} at index {k} is not a valid {}-bit {} code",
+                self.weights.code_bits(),
+                self.weights.name()
+            )));
+        }
+        if self.bias.len() != outputs {
+            return Err(e(format!(
+                "bias has {} entries, expected {outputs_name} ({outputs})",
+                self.bias.len()
+            )));
+        }
+        if let Some(b) = self.accumulator.bits {
+            if !(1..=127).contains(&b) {
+                return Err(e(format!(
+                    "accumulator bits ({b}) must be between 1 and 127"
+                )));
+            }
+        }
+        if self.acc_scale.len() != 1 && self.acc_scale.len() != outputs {
+            return Err(e(format!(
+                "acc_scale has {} entries, expected 1 or {outputs_name} ({outputs})",
+                self.acc_scale.len()
+            )));
+        }
+        if let LayerOutput::Requant(r) = self.output {
+            r.check(outputs).map_err(e)?;
+        }
+        Ok(())
+    }
+
+    /// The integer levels of the codes, in their order. Invalid codes (rejected by
+    /// [`WeightTensor::check`]) decode as 0.
+    pub fn levels(&self) -> Vec<i64> {
+        self.codes
+            .iter()
+            .map(|&c| self.weights.level(c).unwrap_or(0))
+            .collect()
+    }
+
+    /// The accumulator certificate for `taps` inputs per output, each in `input`'s range.
+    pub fn certificate(&self, layer: usize, taps: usize, input: IntFormat) -> AccCertificate {
+        let ranges = output_ranges(&self.levels(), self.bias, taps, input.min(), input.max());
+        certify(layer, &ranges, self.accumulator)
+    }
+}
+
 /// A fully connected layer on integer codes: `acc_j = bias_j + Σ_i level(code_ji) · x_i`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dense {
@@ -41,6 +124,17 @@ pub struct Dense {
 }
 
 impl Dense {
+    fn tensor(&self) -> WeightTensor<'_> {
+        WeightTensor {
+            weights: &self.weights,
+            codes: &self.codes,
+            bias: &self.bias,
+            accumulator: self.accumulator,
+            output: &self.output,
+            acc_scale: &self.acc_scale,
+        }
+    }
+
     /// Number of multiply-accumulates per sample.
     pub fn macs(&self) -> u64 {
         (self.in_features * self.out_features) as u64
@@ -55,72 +149,25 @@ impl Dense {
                 self.in_features, self.out_features
             )));
         }
-        self.weights.check().map_err(e)?;
-        let n = self.in_features * self.out_features;
-        if self.codes.len() != n {
-            return Err(e(format!(
-                "codes has {} entries, expected out_features × in_features = {n}",
-                self.codes.len()
-            )));
-        }
-        if let Some((k, c)) = self
-            .codes
-            .iter()
-            .enumerate()
-            .find(|(_, &c)| self.weights.level(c).is_none())
-        {
-            return Err(e(format!(
-                "weight code {c} at index {k} is not a valid {}-bit {} code",
-                self.weights.code_bits(),
-                self.weights.name()
-            )));
-        }
-        if self.bias.len() != self.out_features {
-            return Err(e(format!(
-                "bias has {} entries, expected out_features ({})",
-                self.bias.len(),
-                self.out_features
-            )));
-        }
-        if let Some(b) = self.accumulator.bits {
-            if !(1..=127).contains(&b) {
-                return Err(e(format!(
-                    "accumulator bits ({b}) must be between 1 and 127"
-                )));
-            }
-        }
-        if self.acc_scale.len() != 1 && self.acc_scale.len() != self.out_features {
-            return Err(e(format!(
-                "acc_scale has {} entries, expected 1 or out_features ({})",
-                self.acc_scale.len(),
-                self.out_features
-            )));
-        }
-        if let LayerOutput::Requant(r) = &self.output {
-            r.check(self.out_features).map_err(e)?;
-        }
-        Ok(())
+        self.tensor().check(
+            layer,
+            (
+                self.in_features * self.out_features,
+                "out_features × in_features = ",
+            ),
+            (self.out_features, "out_features"),
+        )
     }
 
     /// The integer levels of the weights, `[out][in]` row-major. Invalid codes (rejected by
     /// [`Dense::check`]) decode as 0.
     pub fn levels(&self) -> Vec<i64> {
-        self.codes
-            .iter()
-            .map(|&c| self.weights.level(c).unwrap_or(0))
-            .collect()
+        self.tensor().levels()
     }
 
     /// The accumulator certificate for inputs in `input`'s range.
     pub fn certificate(&self, layer: usize, input: IntFormat) -> AccCertificate {
-        let ranges = output_ranges(
-            &self.levels(),
-            &self.bias,
-            self.in_features,
-            input.min(),
-            input.max(),
-        );
-        certify(layer, &ranges, self.accumulator)
+        self.tensor().certificate(layer, self.in_features, input)
     }
 
     /// The code format this layer emits, or `None` for raw accumulators.

@@ -1,0 +1,567 @@
+//! The real point evaluator: quantize, measure accuracy, plan, simulate, cost.
+//!
+//! For one sweep point [`NetworkEvaluator`]:
+//!
+//! 1. quantizes the sweep's float model with the point's weight scheme and widths, calibration,
+//!    requantization multiplier width, accumulator policy and per-layer overrides
+//!    ([`crate::qnn::quantize`], see [`quant_spec`]);
+//! 2. measures the integer network's top-1 accuracy on the digits test split (450 images) with
+//!    the golden engine ([`crate::qnn::Engine`]) and counts its weight memory bits;
+//! 3. plans the accelerator for the point's folding target ([`crate::accel::plan`], FIFO depths
+//!    chosen by simulation);
+//! 4. runs the cycle-exact network simulator ([`crate::accel::sim`]) on the first
+//!    [`SIM_IMAGES`] test images streamed back to back; cycles per image is the measured
+//!    steady-state interval between the last outputs of consecutive images, and the throughput
+//!    is `clock / cycles per image` at the fixed clock [`CLOCK_MHZ`] (100 MHz, stated in the
+//!    CSV's `clock_mhz` column; not a timing result);
+//! 5. costs it: [`AreaMode::Model`] sums the per-unit cost model over the plan's stages, with
+//!    the PE arrays taken from the fitted coefficients file of the point's FPGA family
+//!    (`models/area_<fpga>.ron`, written by `qforge calibrate`) when there is one and the units'
+//!    analytic `cost()` otherwise, broken down per layer; [`AreaMode::Yosys`] writes the plan's
+//!    Verilog and synthesizes it for the point's family, caching the counts by a hash of the
+//!    design text, the family and the Yosys version ([`crate::explore::synth_cache`]).
+//!
+//! Quantizing and measuring accuracy depend only on the quantization axes, so points that differ
+//! in folding or FPGA share one quantized network (computed once, by whichever thread gets there
+//! first). A point the quantizer or the planner rejects (a width a scheme cannot have, binary
+//! weights with integer activations, a saturating accumulator below the proven width) is
+//! [`Outcome::Skipped`] with the reason; only a failure of the machinery (a simulation that
+//! stalls, Yosys crashing) is an `Err`.
+//!
+//! ```no_run
+//! use qforge::explore::evaluate::{AreaMode, EvaluatorOptions, NetworkEvaluator};
+//! use qforge::explore::evaluator::Evaluator;
+//! use qforge::explore::grid::Grid;
+//! use qforge::explore::sweep_file::SweepFile;
+//! let path = std::path::Path::new("models/sweep_default.ron");
+//! let sweep = SweepFile::load(path)?;
+//! let ev = NetworkEvaluator::new(&sweep, path, EvaluatorOptions::default())?;
+//! let grid = Grid::new(&sweep, "models/sweep_default.ron")?;
+//! println!("{:?}", ev.evaluate(&grid.points()[0].config));
+//! # Ok::<(), qforge::explore::error::ExploreError>(())
+//! ```
+
+use crate::accel::network::Stage;
+use crate::accel::plan::{plan, ArchSpec, Folding as PlanFolding, Plan};
+use crate::accel::sim::{simulate, SimOptions};
+use crate::accel::unit::{Cost, Unit};
+use crate::explore::area_model::AreaModel;
+use crate::explore::error::{ExploreError, Result};
+use crate::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outcome};
+use crate::explore::grid::PointConfig;
+use crate::explore::pe_features::pe_unit;
+use crate::explore::sweep_file::{
+    AccumulatorPolicy, Calibration, Folding, FpgaTarget, Overflow, SweepFile, WeightScheme,
+};
+use crate::explore::synth_cache::SynthCache;
+use crate::nn::{Dataset, Model};
+use crate::num::codes::PotFormat;
+use crate::num::rounding::RoundingMode;
+use crate::qnn::quantize::{quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec};
+use crate::qnn::{AccOverflow, Engine, QNet};
+use crate::quant::calibrate::Clipping;
+use crate::quant::pot::{ExponentRange, PotConfig, PotDomain};
+use crate::quant::quantizer::{Scheme, TensorQuantizer};
+use crate::quant::tensor::Granularity;
+use crate::quant::uniform::{ScaleConstraint, UniformConfig};
+use crate::quant::{apot::ApotConfig, binary::TernaryConfig};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The clock the throughput column assumes, in MHz: a fixed design clock, not a timing result
+/// (DESIGN.md §6 measures 73–158 MHz for single PEs on iCE40 HX8K).
+pub const CLOCK_MHZ: f64 = 100.0;
+
+/// Test images streamed through the cycle simulator per point (at least two, so a steady-state
+/// interval between consecutive images exists).
+pub const SIM_IMAGES: usize = 3;
+
+/// Training images used to calibrate activation ranges.
+pub const CALIBRATION_SAMPLES: usize = 512;
+
+/// Where a point's area comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AreaMode {
+    /// The per-unit cost model (fitted coefficients where available).
+    Model,
+    /// Yosys synthesis of the point's network Verilog, cached.
+    Yosys,
+}
+
+/// How the evaluator runs.
+#[derive(Debug, Clone)]
+pub struct EvaluatorOptions {
+    /// Area from the model or from Yosys.
+    pub area: AreaMode,
+    /// Folder holding `area_<fpga>.ron` coefficients files (default: the sweep file's folder,
+    /// so `models/sweep_default.ron` finds `models/area_ice40.ron`); a family without a file
+    /// uses the units' analytic `cost()`.
+    pub coefficients_dir: Option<PathBuf>,
+    /// Cache folder of Yosys results (default `target/qforge-synth-cache`).
+    pub cache_dir: PathBuf,
+}
+
+impl Default for EvaluatorOptions {
+    fn default() -> Self {
+        EvaluatorOptions {
+            area: AreaMode::Model,
+            coefficients_dir: None,
+            cache_dir: PathBuf::from("target/qforge-synth-cache"),
+        }
+    }
+}
+
+/// A quantized network and its measured accuracy, shared by the points that differ only in
+/// folding or FPGA family.
+#[derive(Debug)]
+struct Quantized {
+    net: QNet,
+    accuracy: f64,
+}
+
+type Shared = Arc<OnceLock<std::result::Result<Arc<Quantized>, String>>>;
+
+/// The evaluator `qforge sweep` uses.
+pub struct NetworkEvaluator {
+    model: Model,
+    calibration: Vec<f32>,
+    test: Dataset,
+    options: EvaluatorOptions,
+    coefficients: BTreeMap<FpgaTarget, (PathBuf, AreaModel)>,
+    quantized: Mutex<HashMap<String, Shared>>,
+    synth: Option<SynthCache>,
+}
+
+impl NetworkEvaluator {
+    /// Loads the sweep's model (relative to the sweep file's folder), the digits data and the
+    /// coefficients files; with [`AreaMode::Yosys`] also finds Yosys and opens the cache.
+    pub fn new(
+        sweep: &SweepFile,
+        sweep_path: &Path,
+        options: EvaluatorOptions,
+    ) -> Result<NetworkEvaluator> {
+        let folder = sweep_path.parent().unwrap_or_else(|| Path::new(""));
+        let model_path = folder.join(&sweep.model);
+        let model = Model::load(&model_path).map_err(|e| {
+            ExploreError::NoEvaluator(format!(
+                "cannot load the sweep's model {}: {e}",
+                model_path.display()
+            ))
+        })?;
+        let (train, test) = crate::nn::data::digits::train_test()
+            .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the digits data: {e}")))?;
+        if model.input_size() != train.sample_size() {
+            return Err(ExploreError::NoEvaluator(format!(
+                "the model {} takes {} inputs; digits images have {}",
+                model_path.display(),
+                model.input_size(),
+                train.sample_size()
+            )));
+        }
+        let n = CALIBRATION_SAMPLES.min(train.len());
+        let calibration = train.inputs[..n * train.sample_size()].to_vec();
+        let dir = options
+            .coefficients_dir
+            .clone()
+            .unwrap_or_else(|| folder.to_path_buf());
+        let mut coefficients = BTreeMap::new();
+        for fpga in [FpgaTarget::Ice40, FpgaTarget::Xilinx, FpgaTarget::Ecp5] {
+            let path = dir.join(format!("area_{}.ron", fpga.name()));
+            if path.exists() {
+                coefficients.insert(fpga, (path.clone(), AreaModel::load(&path)?));
+            }
+        }
+        let synth = match options.area {
+            AreaMode::Yosys => Some(SynthCache::open(&options.cache_dir)?),
+            AreaMode::Model => None,
+        };
+        Ok(NetworkEvaluator {
+            model,
+            calibration,
+            test,
+            options,
+            coefficients,
+            quantized: Mutex::new(HashMap::new()),
+            synth,
+        })
+    }
+
+    /// The coefficients file used for an FPGA family, if any.
+    pub fn coefficients(&self, fpga: FpgaTarget) -> Option<(&Path, &AreaModel)> {
+        self.coefficients.get(&fpga).map(|(p, m)| (p.as_path(), m))
+    }
+
+    /// The Yosys cache folder.
+    pub fn cache_dir(&self) -> &Path {
+        &self.options.cache_dir
+    }
+
+    /// The Yosys cache, when the area comes from Yosys.
+    pub fn synth_cache(&self) -> Option<&SynthCache> {
+        self.synth.as_ref()
+    }
+
+    /// The quantized network of a point (shared with every point of the same quantization
+    /// axes); `Err` holds the quantizer's reason for rejecting it.
+    pub fn quantized_net(&self, point: &PointConfig) -> std::result::Result<QNet, String> {
+        self.quantize(point).map(|q| q.net.clone())
+    }
+
+    fn quantize(&self, point: &PointConfig) -> std::result::Result<Arc<Quantized>, String> {
+        let key = quant_key(point);
+        let cell = {
+            let mut map = self.quantized.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let dense = self
+                .model
+                .layers
+                .iter()
+                .filter(|l| matches!(l, crate::nn::Layer::Dense { .. }))
+                .count();
+            let spec = quant_spec(point, dense)?;
+            let net = quantize_model(&self.model, &spec, &self.calibration)
+                .map_err(|e| format!("quantizer: {e}"))?;
+            let engine = Engine::new(&net).map_err(|e| format!("golden engine: {e}"))?;
+            let codes = net.quantize_inputs(&self.test.inputs);
+            let out = engine
+                .infer(&codes)
+                .map_err(|e| format!("golden engine: {e}"))?;
+            let n = net.out_features().max(1);
+            let hits = out
+                .chunks_exact(n)
+                .zip(&self.test.labels)
+                .filter(|(o, &l)| net.class_of(o) == usize::from(l))
+                .count();
+            let accuracy = hits as f64 / self.test.labels.len().max(1) as f64;
+            Ok(Arc::new(Quantized { net, accuracy }))
+        })
+        .clone()
+    }
+
+    /// Plans a point's accelerator (the point must quantize).
+    pub fn plan_point(&self, point: &PointConfig) -> std::result::Result<Plan, String> {
+        let q = self.quantize(point)?;
+        plan(&q.net, &ArchSpec::target(plan_folding(point.folding)))
+            .map_err(|e| format!("plan: {e}"))
+    }
+
+    /// The input codes of the first `n` test images for a network.
+    pub fn test_codes(&self, net: &QNet, n: usize) -> Vec<i32> {
+        let n = n.min(self.test.len());
+        net.quantize_inputs(&self.test.inputs[..n * self.test.sample_size()])
+    }
+
+    fn model_area(&self, plan: &Plan, fpga: FpgaTarget) -> Result<Vec<LayerArea>> {
+        let fitted = self.coefficients.get(&fpga).map(|(_, m)| m);
+        let mut layers: Vec<LayerArea> = plan
+            .layers
+            .iter()
+            .map(|l| LayerArea {
+                name: format!("l{}", l.index),
+                luts: 0,
+                ffs: 0,
+                carries: 0,
+                dsps: 0,
+                bram_bits: 0,
+            })
+            .collect();
+        let mut current = 0usize;
+        for stage in plan.network.stages() {
+            let cost = match stage {
+                Stage::Mvu(u) => {
+                    current = plan
+                        .layers
+                        .iter()
+                        .position(|l| l.index == u.layer())
+                        .unwrap_or(current);
+                    match (fitted, u.pe_array()) {
+                        (Some(model), Ok(array)) => match pe_unit(array.row()) {
+                            Some((kind, params)) if model.kinds.contains_key(&kind) => {
+                                let pe = model.predict(&kind, &params)?;
+                                let rest = minus(u.cost(), array.cost());
+                                let rows = f64::from(array.pe());
+                                Cost {
+                                    lut: rest.lut + (pe.luts * rows).round().max(0.0) as u64,
+                                    ff: rest.ff + (pe.ffs * rows).round().max(0.0) as u64,
+                                    carry: rest.carry + (pe.carries * rows).round().max(0.0) as u64,
+                                    dsp: rest.dsp + (pe.dsps * rows).round().max(0.0) as u64,
+                                    bram: rest.bram,
+                                }
+                            }
+                            _ => u.cost(),
+                        },
+                        _ => u.cost(),
+                    }
+                }
+                other => other.cost(),
+            };
+            let l = &mut layers[current];
+            l.luts += cost.lut;
+            l.ffs += cost.ff;
+            l.carries += cost.carry;
+            l.dsps += cost.dsp;
+            l.bram_bits += cost.bram * BRAM_BITS;
+        }
+        Ok(layers)
+    }
+}
+
+/// Bits of one block RAM counted by the cost model (an iCE40 SB_RAM40_4K).
+const BRAM_BITS: u64 = 4096;
+
+fn minus(a: Cost, b: Cost) -> Cost {
+    Cost {
+        lut: a.lut.saturating_sub(b.lut),
+        ff: a.ff.saturating_sub(b.ff),
+        carry: a.carry.saturating_sub(b.carry),
+        dsp: a.dsp.saturating_sub(b.dsp),
+        bram: a.bram.saturating_sub(b.bram),
+    }
+}
+
+impl Evaluator for NetworkEvaluator {
+    fn tool_versions(&self) -> Vec<(String, String)> {
+        let mut v = vec![("clock_mhz".to_string(), CLOCK_MHZ.to_string())];
+        for (fpga, (path, m)) in &self.coefficients {
+            v.push((
+                format!("area_model_{}", fpga.name()),
+                format!("{} ({})", path.display(), m.source),
+            ));
+        }
+        if let Some(s) = &self.synth {
+            v.push(("yosys".to_string(), s.yosys_version().to_string()));
+        }
+        v
+    }
+
+    fn evaluate(&self, point: &PointConfig) -> std::result::Result<Outcome, String> {
+        let q = match self.quantize(point) {
+            Ok(q) => q,
+            Err(reason) => return Ok(Outcome::Skipped(reason)),
+        };
+        let plan = match plan(&q.net, &ArchSpec::target(plan_folding(point.folding))) {
+            Ok(p) => p,
+            Err(e) => return Ok(Outcome::Skipped(format!("plan: {e}"))),
+        };
+        let codes = self.test_codes(&plan.net, SIM_IMAGES);
+        let run = simulate(&plan.network, &codes, &SimOptions::default())
+            .map_err(|e| format!("cycle simulation: {e}"))?;
+        let cycles_per_image = run.report.measured_interval.max(1);
+        let (layers, source, total) = match self.options.area {
+            AreaMode::Model => {
+                let layers = self
+                    .model_area(&plan, point.fpga)
+                    .map_err(|e| e.to_string())?;
+                let total = layers.iter().fold([0u64; 5], |t, l| {
+                    [
+                        t[0] + l.luts,
+                        t[1] + l.ffs,
+                        t[2] + l.carries,
+                        t[3] + l.dsps,
+                        t[4] + l.bram_bits,
+                    ]
+                });
+                (layers, AreaSource::Model, total)
+            }
+            AreaMode::Yosys => {
+                let cache = self
+                    .synth
+                    .as_ref()
+                    .ok_or_else(|| "yosys area without a cache".to_string())?;
+                let r = cache
+                    .synth_network(&plan.network, point.fpga)
+                    .map_err(|e| e.to_string())?;
+                (
+                    Vec::new(),
+                    AreaSource::Yosys,
+                    [r.luts, r.ffs, r.carries, r.dsps, r.bram_bits],
+                )
+            }
+        };
+        Ok(Outcome::Done(Metrics {
+            accuracy: q.accuracy,
+            weight_memory_bits: plan.net.weight_bits(),
+            cycles_per_image,
+            throughput_images_per_s: CLOCK_MHZ * 1e6 / cycles_per_image as f64,
+            clock_mhz: CLOCK_MHZ,
+            luts: total[0],
+            ffs: total[1],
+            carries: total[2],
+            dsps: total[3],
+            bram_bits: total[4],
+            area_source: source,
+            layers,
+        }))
+    }
+}
+
+/// The sweep's folding target as a plan's.
+pub fn plan_folding(f: Folding) -> PlanFolding {
+    match f {
+        Folding::FullyParallel => PlanFolding::FullyParallel,
+        Folding::FullyFolded => PlanFolding::FullyFolded,
+        Folding::CyclesPerImage(n) => PlanFolding::CyclesPerImage(n),
+        Folding::PeBudget(n) => PlanFolding::PeBudget(n),
+    }
+}
+
+/// Everything but folding and FPGA family: the points that share a quantized network.
+fn quant_key(p: &PointConfig) -> String {
+    format!(
+        "{};{};{};{};{};{};{}",
+        p.weight_scheme.name(),
+        p.weight_bits,
+        p.activation_bits,
+        p.overrides_text(),
+        p.calibration.name(),
+        p.scale_bits,
+        p.accumulator
+    )
+}
+
+fn clipping(c: Calibration) -> Clipping {
+    match c {
+        Calibration::Minmax => Clipping::MinMax,
+        Calibration::Percentile => Clipping::Percentile { percentile: 99.99 },
+        Calibration::Mse => Clipping::MseOptimal {
+            steps: 100,
+            low_fraction: 0.1,
+        },
+    }
+}
+
+/// The weight quantizer of a scheme at a width, per output channel.
+///
+/// Uniform: signed, narrow, symmetric, free scales. PoT: a sign and `bits − 1` exponent bits
+/// with a zero code, linear-domain projection, exponents from the clipping threshold. APoT: a
+/// sign and `bits − 1` bits split into equal terms of 1..=4 bits (2 or 3 terms; Li et al. 2020
+/// levels) — widths with no such split (6 and 8) are rejected. Binary: ±1; ternary: TWN.
+pub fn weight_quantizer(
+    scheme: WeightScheme,
+    bits: u32,
+    calibration: Calibration,
+) -> std::result::Result<TensorQuantizer, String> {
+    let scheme = match scheme {
+        WeightScheme::Uniform => Scheme::Uniform(UniformConfig {
+            bits,
+            signed: true,
+            narrow: true,
+            symmetric: true,
+            rounding: RoundingMode::HalfEven,
+            scale_constraint: ScaleConstraint::Float,
+        }),
+        WeightScheme::Pot => {
+            if bits < 2 {
+                return Err(format!(
+                    "pot weights need a sign and an exponent: {bits} bits is too few"
+                ));
+            }
+            let format = PotFormat::new(bits - 1, true, true)
+                .map_err(|e| format!("pot {bits}-bit weights: {e}"))?;
+            Scheme::Pot(PotConfig {
+                format,
+                domain: PotDomain::Linear,
+                exponents: ExponentRange::FromThreshold,
+                alpha: 1.0,
+            })
+        }
+        WeightScheme::Apot => {
+            let magnitude = bits.saturating_sub(1);
+            let split = [2u32, 3]
+                .into_iter()
+                .find(|t| magnitude % t == 0 && (1..=4).contains(&(magnitude / t)));
+            let Some(terms) = split else {
+                return Err(format!(
+                    "apot {bits}-bit weights: the {magnitude} magnitude bits do not split into 2 or 3 equal terms of 1 to 4 bits"
+                ));
+            };
+            let c = ApotConfig::new(magnitude / terms, terms, true, None)
+                .map_err(|e| format!("apot {bits}-bit weights: {e}"))?;
+            Scheme::Apot(c)
+        }
+        WeightScheme::Binary => Scheme::Binary,
+        WeightScheme::Ternary => Scheme::Ternary(TernaryConfig::TWN),
+    };
+    Ok(TensorQuantizer {
+        scheme,
+        granularity: Granularity::PerChannel { axis: 0 },
+        clipping: clipping(calibration),
+    })
+}
+
+/// The quantization spec of a point for a network of `layers` dense layers.
+///
+/// `activation_bits` is the width of every layer's input codes: the network input (layer 0)
+/// and each hidden layer's output. A layer override's `activation_bits` sets its layer's input
+/// width (layer 0: the network input; layer k: layer k − 1's output codes), its `weight_bits`
+/// that layer's weight width in the point's scheme. Activation ranges are calibrated with the
+/// point's method; requantization rounds half to even with a `scale_bits`-bit multiplier.
+pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSpec, String> {
+    if let Some(o) = p.layer_overrides.iter().find(|o| o.layer >= layers) {
+        return Err(format!(
+            "layer override for layer {} but the model has {layers} dense layers",
+            o.layer
+        ));
+    }
+    let act = |bits: u32| ActSpec {
+        bits,
+        clipping: clipping(p.calibration),
+        power_of_two: false,
+    };
+    let input_bits = |k: usize| {
+        p.layer_overrides
+            .iter()
+            .find(|o| o.layer == k)
+            .and_then(|o| o.activation_bits)
+            .unwrap_or(p.activation_bits)
+    };
+    let mut overrides = Vec::new();
+    for k in 0..layers {
+        let w = p
+            .layer_overrides
+            .iter()
+            .find(|o| o.layer == k)
+            .and_then(|o| o.weight_bits);
+        let weights = match w {
+            Some(bits) => Some(weight_quantizer(p.weight_scheme, bits, p.calibration)?),
+            None => None,
+        };
+        // Layer k's output codes are layer k + 1's input.
+        let out_bits = input_bits(k + 1);
+        let activations = (k + 1 < layers && out_bits != p.activation_bits).then(|| act(out_bits));
+        if weights.is_some() || activations.is_some() {
+            overrides.push(LayerOverride {
+                index: k,
+                weights,
+                activations,
+            });
+        }
+    }
+    let accumulator = match p.accumulator {
+        AccumulatorPolicy::Proven => AccPolicy::Proven,
+        AccumulatorPolicy::Explicit { bits, overflow } => AccPolicy::Bits {
+            bits,
+            overflow: match overflow {
+                Overflow::Wrap => AccOverflow::Wrap,
+                Overflow::Sat => AccOverflow::Saturate,
+            },
+        },
+    };
+    Ok(QuantSpec {
+        weights: weight_quantizer(p.weight_scheme, p.weight_bits, p.calibration)?,
+        activations: act(p.activation_bits),
+        input: ActSpec {
+            bits: input_bits(0),
+            clipping: Clipping::MinMax,
+            power_of_two: false,
+        },
+        layers: overrides,
+        rounding: RoundingMode::HalfEven,
+        scale_bits: p.scale_bits,
+        accumulator,
+        calibration_samples: CALIBRATION_SAMPLES,
+    })
+}
