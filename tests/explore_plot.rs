@@ -222,7 +222,7 @@ fn plots_are_valid_png_and_svg_with_titles_and_legends() {
         &dir.join("throughput_vs_luts.svg"),
         &[
             "Throughput vs area",
-            "Throughput (images/s, log scale)",
+            "Throughput (images/s at 100 MHz, log scale)",
             "Pareto front (throughput, LUTs)",
             "pot",
         ],
