@@ -238,31 +238,7 @@ pub fn synth(
     let script_path = dir.path.join("synth.ys");
     std::fs::write(&script_path, &script).map_err(|e| Error::io(&script_path, e))?;
 
-    let mut cmd = yosys.command();
-    cmd.current_dir(&dir.path)
-        .arg("-q")
-        .arg("-l")
-        .arg(&log)
-        .arg("-s")
-        .arg(&script_path);
-    let out = run(Tool::Yosys, cmd, options.timeout)?;
-    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    if !out.success {
-        let errors: Vec<&str> = log_text
-            .lines()
-            .chain(out.stderr.lines())
-            .filter(|l| l.starts_with("ERROR"))
-            .take(3)
-            .collect();
-        return Err(Error::ToolFailed {
-            tool: Tool::Yosys.name(),
-            message: if errors.is_empty() {
-                tail(&format!("{}{}", out.stdout, out.stderr))
-            } else {
-                errors.join(" | ")
-            },
-        });
-    }
+    let (log_text, out) = run_script(&yosys, &dir.path, &script_path, &log, options.timeout)?;
 
     let latches: Vec<String> = log_text
         .lines()
@@ -328,31 +304,13 @@ pub fn ports(sources: &[PathBuf], top: &str) -> Result<Vec<Port>> {
     script += &format!("hierarchy -check -top {top}\nproc\nwrite_json ports.json\n");
     let script_path = dir.path.join("ports.ys");
     std::fs::write(&script_path, &script).map_err(|e| Error::io(&script_path, e))?;
-    let mut cmd = yosys.command();
-    cmd.current_dir(&dir.path)
-        .arg("-q")
-        .arg("-l")
-        .arg(&log)
-        .arg("-s")
-        .arg(&script_path);
-    let out = run(Tool::Yosys, cmd, Duration::from_secs(600))?;
-    if !out.success {
-        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-        let errors: Vec<&str> = log_text
-            .lines()
-            .chain(out.stderr.lines())
-            .filter(|l| l.starts_with("ERROR"))
-            .take(3)
-            .collect();
-        return Err(Error::ToolFailed {
-            tool: Tool::Yosys.name(),
-            message: if errors.is_empty() {
-                tail(&format!("{}{}", out.stdout, out.stderr))
-            } else {
-                errors.join(" | ")
-            },
-        });
-    }
+    run_script(
+        &yosys,
+        &dir.path,
+        &script_path,
+        &log,
+        Duration::from_secs(600),
+    )?;
     let json = dir.path.join("ports.json");
     let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
     parse_ports(&text, top)
@@ -458,6 +416,44 @@ fn parse_stat(text: &str, top: &str) -> std::result::Result<BTreeMap<String, u64
                 .ok_or_else(|| format!("count of {k} is not a number"))
         })
         .collect()
+}
+
+/// Runs a Yosys script in `dir`, logging to `log`, and returns the log's text with the run's
+/// output. A failed run is a
+/// [`Error::ToolFailed`] carrying Yosys's first `ERROR` lines (or the tail of its output).
+fn run_script(
+    yosys: &super::tools::ToolPath,
+    dir: &Path,
+    script: &Path,
+    log: &Path,
+    timeout: Duration,
+) -> Result<(String, super::tools::Output)> {
+    let mut cmd = yosys.command();
+    cmd.current_dir(dir)
+        .arg("-q")
+        .arg("-l")
+        .arg(log)
+        .arg("-s")
+        .arg(script);
+    let out = run(Tool::Yosys, cmd, timeout)?;
+    let log_text = std::fs::read_to_string(log).unwrap_or_default();
+    if !out.success {
+        let errors: Vec<&str> = log_text
+            .lines()
+            .chain(out.stderr.lines())
+            .filter(|l| l.starts_with("ERROR"))
+            .take(3)
+            .collect();
+        return Err(Error::ToolFailed {
+            tool: Tool::Yosys.name(),
+            message: if errors.is_empty() {
+                tail(&format!("{}{}", out.stdout, out.stderr))
+            } else {
+                errors.join(" | ")
+            },
+        });
+    }
+    Ok((log_text, out))
 }
 
 #[cfg(test)]
