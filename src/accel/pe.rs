@@ -209,6 +209,33 @@ pub(crate) struct Lane {
     pub(crate) carry: Option<Expr>,
 }
 
+impl Lane {
+    /// The lane of magnitude `mag`, negated when `sign` (a 1-bit code field) is set: the value is
+    /// `mag ^ {P{s}}` on a wire named `term{index}` and `s` is the carry-in that completes the
+    /// two's-complement negation. Without a sign bit the magnitude is the lane.
+    pub(crate) fn signed_magnitude(
+        m: &mut ModuleBuilder,
+        index: u32,
+        mag: Expr,
+        sign: Option<Expr>,
+        p_bits: u32,
+    ) -> Result<Lane, HdlError> {
+        match sign {
+            Some(s) => {
+                let v = mag.xor(&s.repeat(p_bits)?.as_signed())?;
+                Ok(Lane {
+                    value: m.wire(&format!("term{index}"), v)?,
+                    carry: Some(s),
+                })
+            }
+            None => Ok(Lane {
+                value: mag,
+                carry: None,
+            }),
+        }
+    }
+}
+
 fn bad(name: &'static str, value: impl ToString, rule: impl Into<String>) -> UnitError {
     UnitError::BadParameter {
         name,

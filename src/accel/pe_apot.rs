@@ -81,19 +81,12 @@ pub(crate) fn lane(
     }
     let mag = Expr::sum_tree_capped(terms, true, p_bits)?;
     let mag = m.wire(&format!("mag{i}"), mag.sext(p_bits)?)?;
-    if f.signed {
-        let s = code.bit(f.terms() * b)?;
-        let v = mag.xor(&s.repeat(p_bits)?.as_signed())?;
-        Ok(Lane {
-            value: m.wire(&format!("term{i}"), v)?,
-            carry: Some(s),
-        })
+    let sign = if f.signed {
+        Some(code.bit(f.terms() * b)?)
     } else {
-        Ok(Lane {
-            value: mag,
-            carry: None,
-        })
-    }
+        None
+    };
+    Lane::signed_magnitude(m, i, mag, sign, p_bits)
 }
 
 /// LUT4 estimate of one lane.

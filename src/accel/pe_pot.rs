@@ -57,19 +57,8 @@ pub(crate) fn lane(
         (x.clone(), field)
     };
     let shifted = m.wire(&format!("mag{i}"), g.sext(p_bits)?.shl(&amount)?)?;
-    if f.signed {
-        let s = code.bit(e)?;
-        let v = shifted.xor(&s.repeat(p_bits)?.as_signed())?;
-        Ok(Lane {
-            value: m.wire(&format!("term{i}"), v)?,
-            carry: Some(s),
-        })
-    } else {
-        Ok(Lane {
-            value: shifted,
-            carry: None,
-        })
-    }
+    let sign = if f.signed { Some(code.bit(e)?) } else { None };
+    Lane::signed_magnitude(m, i, shifted, sign, p_bits)
 }
 
 /// LUT4 estimate of one lane.
