@@ -1,4 +1,4 @@
-//! Each streaming unit (FIFO, width converter, MVU) on its own: the port-level behaviour model
+//! Each streaming unit (FIFO, width converter, frame buffer, MVU) on its own: the port-level behaviour model
 //! against the Verilator run of its Verilog, every output port compared every cycle, under
 //! random valid/ready patterns and data. Many configurations share one replay wrapper (side by
 //! side), so one Verilator build covers them.
@@ -6,6 +6,7 @@
 //! Needs Verilator: without it these tests fail with the one-line "... not found" error.
 
 use qforge::accel::fifo::FifoParams;
+use qforge::accel::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
 use qforge::accel::mvu::{MvuLayer, MvuOutput, MvuParams};
 use qforge::accel::stream::{pack_lanes, StreamShape};
 use qforge::accel::unit::Unit;
@@ -138,6 +139,91 @@ fn width_converters_match_their_verilog() {
         parts.push(Part::from_unit(&c, stimulus(&c, k as u64 + 11, v, r)).unwrap());
     }
     run("units_width_converter", parts);
+}
+
+fn frame(channels: u32, height: u32, width: u32, layout: Layout) -> FrameShape {
+    FrameShape {
+        channels,
+        height,
+        width,
+        layout,
+    }
+}
+
+/// Frame buffers for the three kinds of read sequence: im2col windows with zero padding (CHW
+/// and HWC inputs, stride 1 and 2), max pooling (signed and unsigned codes) and pure
+/// reorders, with one and two banks.
+#[test]
+fn frame_buffers_match_their_verilog() {
+    let mut parts = Vec::new();
+    let cases = [
+        // (sequence, in_lanes, out_lanes, bits, signed, banks, valid %, ready %)
+        (
+            ReadSequence::im2col(frame(1, 5, 5, Layout::Chw), 3, 3, 1, 1),
+            5,
+            3,
+            4,
+            false,
+            2,
+            80,
+            70,
+        ),
+        (
+            ReadSequence::im2col(frame(2, 4, 4, Layout::Hwc), 3, 3, 2, 1),
+            2,
+            6,
+            3,
+            true,
+            1,
+            90,
+            60,
+        ),
+        (
+            ReadSequence::max_pool(frame(3, 4, 4, Layout::Hwc), 2, 2, Layout::Chw),
+            3,
+            2,
+            4,
+            true,
+            2,
+            70,
+            90,
+        ),
+        (
+            ReadSequence::max_pool(frame(2, 4, 6, Layout::Chw), 2, 2, Layout::Chw),
+            4,
+            1,
+            3,
+            false,
+            1,
+            95,
+            50,
+        ),
+        (
+            ReadSequence::reorder(frame(4, 3, 3, Layout::Hwc), Layout::Chw),
+            4,
+            1,
+            5,
+            false,
+            2,
+            60,
+            95,
+        ),
+        (
+            ReadSequence::reorder(frame(2, 2, 3, Layout::Chw), Layout::Hwc),
+            3,
+            4,
+            4,
+            true,
+            1,
+            85,
+            85,
+        ),
+    ];
+    for (k, (seq, i, o, bits, signed, banks, v, r)) in cases.into_iter().enumerate() {
+        let f = FrameBufferParams::new(shape(i, bits, signed), o, seq, banks).unwrap();
+        parts.push(Part::from_unit(&f, stimulus(&f, k as u64 + 31, v, r)).unwrap());
+    }
+    run("units_frame_buffer", parts);
 }
 
 fn random_codes(rng: &mut Rng, scheme: &WeightScheme, n: usize) -> Vec<u64> {

@@ -12,7 +12,8 @@
 //! | [`mvu`] | the matrix-vector unit: weight ROM, PE array, fold, requantization |
 //! | [`fifo`] | the stream FIFO |
 //! | [`width_converter`] | the stream width converter |
-//! | [`network`] | the network top: a chain of MVUs, FIFOs and width converters |
+//! | [`frame_buffer`] | the frame buffer: sliding windows (im2col), max pooling, layout changes |
+//! | [`network`] | the network top: a chain of MVUs, FIFOs, width converters and frame buffers |
 //! | [`plan`] | architecture files and plans: folding, PE kinds, FIFO depths |
 //! | [`sim`] | the cycle-exact simulator of a whole network |
 //!
@@ -25,6 +26,7 @@
 //! ```
 
 pub mod fifo;
+pub mod frame_buffer;
 pub mod mvu;
 pub mod network;
 pub mod pe;
