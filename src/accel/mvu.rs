@@ -129,6 +129,7 @@ pub struct MvuParams {
     fault: MvuFault,
     tag: String,
     row: PeParams,
+    vectors: u32,
 }
 
 /// The inputs of [`MvuParams::new`]: one dense layer's integer description.
@@ -245,6 +246,7 @@ impl MvuParams {
             fault: MvuFault::None,
             tag: String::new(),
             row,
+            vectors: 1,
         };
         if let MvuOutput::Requant(r) = &p.output {
             p.hw = Some(
@@ -260,6 +262,23 @@ impl MvuParams {
     pub fn with_fault(mut self, fault: MvuFault) -> MvuParams {
         self.fault = fault;
         self
+    }
+
+    /// The same unit computing `vectors` vectors per image (a convolution: one per output
+    /// pixel). The hardware does not change; the count is for per-image figures.
+    pub fn with_vectors(mut self, vectors: u32) -> MvuParams {
+        self.vectors = vectors.max(1);
+        self
+    }
+
+    /// Vectors per image (1 for a dense layer).
+    pub fn vectors(&self) -> u32 {
+        self.vectors
+    }
+
+    /// Cycles per image when fed without stalls: `vectors · NF · SF`.
+    pub fn cycles_per_image(&self) -> u64 {
+        u64::from(self.vectors) * self.fold()
     }
 
     /// `SF`: input chunks per vector.

@@ -1,5 +1,10 @@
-//! The network top: a chain of streaming stages (MVUs, FIFOs, width converters) between one
-//! input stream of activation codes and one output stream of logits.
+//! The network top: a chain of streaming stages (MVUs, FIFOs, width converters, frame buffers)
+//! between one input stream of activation codes and one output stream of logits.
+//!
+//! A convolution is a frame buffer emitting im2col windows into an MVU that computes one output
+//! pixel per vector; a max pooling is a frame buffer alone; frame buffers also reorder a
+//! pixel-major tensor into the channel-major order a dense layer (or the output) expects. The
+//! first and the last stage may be either an MVU or a frame buffer.
 //!
 //! ```text
 //!  in_data [SIMD0·A0] ─▶┌────────┐   ┌──────┐   ┌──────────┐   ┌────────┐
@@ -9,15 +14,17 @@
 //! ```
 //!
 //! Ports (the stream ports of [`super::stream`]): `clk`, `rst` (synchronous, active high),
-//! `in_data` (`SIMD0` input codes of `A0` bits, input `i` of a vector in chunk `i / SIMD0`, lane
-//! `i % SIMD0`), `in_valid`, `out_ready` → `in_ready`, `out_data` (`PE` of the last layer lanes of
-//! raw accumulators, `ACC` bits each, two's complement; logit `j` in transfer `j / PE`, lane
-//! `j % PE`), `out_valid`. Instances are `u<i>_<kind>` in chain order; their output wires are
+//! `in_data` (`L0` input codes of `A0` bits, `L0` the first stage's input lanes; input `i` of an
+//! image in chunk `i / L0`, lane `i % L0`, images in the golden network's CHW order),
+//! `in_valid`, `out_ready` → `in_ready`, `out_data` (the last stage's lanes, raw accumulators
+//! of `ACC` bits each, two's complement, for a final dense or convolution layer; output `j` in
+//! transfer `j / lanes`, lane `j % lanes`), `out_valid`. Instances are `u<i>_<kind>` in chain order; their output wires are
 //! `u<i>_<kind>_in_ready`, `..._out_data`, `..._out_valid` (the names the simulator's VCD uses).
 //!
 //! **Latency**: the sum of the stages' (see each unit). **Cost**: the sum of the stages' costs.
 
 use super::fifo::{FifoModel, FifoParams};
+use super::frame_buffer::{FrameBufferModel, FrameBufferParams};
 use super::mvu::{MvuModel, MvuParams};
 use super::stream::{header, step_ports, stream_ports, StreamModel, StreamShape};
 use super::unit::{Cost, Model, Unit, UnitError};
@@ -35,15 +42,48 @@ pub enum Stage {
     Fifo(FifoParams),
     /// A width converter between layers.
     WidthConverter(WidthConverterParams),
+    /// A frame buffer: convolution windows, max pooling or a layout change.
+    FrameBuffer(FrameBufferParams),
 }
 
 impl Stage {
-    /// `mvu`, `fifo` or `wc`.
+    /// `mvu`, `fifo`, `wc` or `fb`.
     pub fn kind(&self) -> &'static str {
         match self {
             Stage::Mvu(_) => "mvu",
             Stage::Fifo(_) => "fifo",
             Stage::WidthConverter(_) => "wc",
+            Stage::FrameBuffer(_) => "fb",
+        }
+    }
+
+    /// The input stream's shape.
+    pub fn input_shape(&self) -> StreamShape {
+        match self {
+            Stage::Mvu(u) => u.input_shape(),
+            Stage::Fifo(u) => u.shape(),
+            Stage::WidthConverter(u) => u.input_shape(),
+            Stage::FrameBuffer(u) => u.input_shape(),
+        }
+    }
+
+    /// The output stream's shape.
+    pub fn output_shape(&self) -> StreamShape {
+        match self {
+            Stage::Mvu(u) => u.output_shape(),
+            Stage::Fifo(u) => u.shape(),
+            Stage::WidthConverter(u) => u.output_shape(),
+            Stage::FrameBuffer(u) => u.output_shape(),
+        }
+    }
+
+    /// Cycles per image when fed and drained without stalls (0 for FIFOs and width
+    /// converters, which move a transfer per cycle and so never set the pace alone).
+    pub fn cycles_per_image(&self) -> u64 {
+        match self {
+            Stage::Mvu(u) => u.cycles_per_image(),
+            Stage::FrameBuffer(u) => u.cycles_per_frame(),
+            Stage::Fifo(_) | Stage::WidthConverter(_) => 0,
         }
     }
 
@@ -53,6 +93,7 @@ impl Stage {
             Stage::Mvu(u) => u.ports(),
             Stage::Fifo(u) => u.ports(),
             Stage::WidthConverter(u) => u.ports(),
+            Stage::FrameBuffer(u) => u.ports(),
         }
     }
 
@@ -62,6 +103,7 @@ impl Stage {
             Stage::Mvu(u) => u.verilog(),
             Stage::Fifo(u) => u.verilog(),
             Stage::WidthConverter(u) => u.verilog(),
+            Stage::FrameBuffer(u) => u.verilog(),
         }
     }
 
@@ -71,6 +113,7 @@ impl Stage {
             Stage::Mvu(u) => u.cost(),
             Stage::Fifo(u) => u.cost(),
             Stage::WidthConverter(u) => u.cost(),
+            Stage::FrameBuffer(u) => u.cost(),
         }
     }
 
@@ -79,6 +122,7 @@ impl Stage {
             Stage::Mvu(u) => StageModel::Mvu(u.model()),
             Stage::Fifo(u) => StageModel::Fifo(u.model()),
             Stage::WidthConverter(u) => StageModel::WidthConverter(u.model()),
+            Stage::FrameBuffer(u) => StageModel::FrameBuffer(u.model()),
         }
     }
 
@@ -99,19 +143,34 @@ pub struct NetworkParams {
     stages: Vec<Stage>,
     input: StreamShape,
     output: StreamShape,
+    in_codes: usize,
+    out_codes: usize,
 }
 
 impl NetworkParams {
     /// A chain of stages; each stage's input bus must be as wide as the previous one's output,
-    /// and the first and last stages must be MVUs.
+    /// and the first and last stages must be MVUs or frame buffers (they say how many codes an
+    /// image has).
     pub fn new(name: &str, stages: Vec<Stage>) -> Result<NetworkParams, UnitError> {
-        let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) = (stages.first(), stages.last())
-        else {
+        let in_codes = match stages.first() {
+            Some(Stage::Mvu(u)) => Some(u.vectors() as usize * (u.sf() * u.simd()) as usize),
+            Some(Stage::FrameBuffer(u)) => Some(u.sequence().frame as usize),
+            _ => None,
+        };
+        let out_codes = match stages.last() {
+            Some(Stage::Mvu(u)) => Some(u.vectors() as usize * (u.nf() * u.pe()) as usize),
+            Some(Stage::FrameBuffer(u)) => Some(u.sequence().outputs()),
+            _ => None,
+        };
+        let (Some(in_codes), Some(out_codes)) = (in_codes, out_codes) else {
             return Err(UnitError::Input(
-                "a network needs an MVU first and last".into(),
+                "a network needs an MVU or a frame buffer first and last".into(),
             ));
         };
-        let (input, output) = (first.input_shape(), last.output_shape());
+        let (input, output) = (
+            stages[0].input_shape(),
+            stages[stages.len() - 1].output_shape(),
+        );
         for (i, pair) in stages.windows(2).enumerate() {
             let (a, b) = (pair[0].data_width(false), pair[1].data_width(true));
             if a != b {
@@ -133,7 +192,35 @@ impl NetworkParams {
             stages,
             input,
             output,
+            in_codes,
+            out_codes,
         })
+    }
+
+    /// Input codes per image.
+    pub fn in_codes_per_image(&self) -> usize {
+        self.in_codes
+    }
+
+    /// Output codes per image.
+    pub fn out_codes_per_image(&self) -> usize {
+        self.out_codes
+    }
+
+    /// Output transfers per image.
+    pub fn out_transfers_per_image(&self) -> u64 {
+        (self.out_codes / self.output.lanes as usize) as u64
+    }
+
+    /// The ideal initiation interval: the slowest stage's cycles per image
+    /// ([`Stage::cycles_per_image`]).
+    pub fn initiation_interval(&self) -> u64 {
+        self.stages
+            .iter()
+            .map(Stage::cycles_per_image)
+            .max()
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// The stages in chain order.
@@ -224,14 +311,21 @@ impl Unit for NetworkParams {
                 ),
                 Stage::Fifo(u) => format!("{} depth {}", u.name(), u.depth()),
                 Stage::WidthConverter(u) => u.name(),
+                Stage::FrameBuffer(u) => format!(
+                    "{} frame {} outputs {} banks {}",
+                    u.name(),
+                    u.sequence().frame,
+                    u.sequence().outputs(),
+                    u.banks()
+                ),
             };
             v.push((self.instance(i), desc));
         }
         v
     }
 
-    /// The stream ports: `in_data` of the first MVU's input shape, `out_data` of the last
-    /// MVU's output shape.
+    /// The stream ports: `in_data` of the first stage's input shape, `out_data` of the last
+    /// stage's output shape.
     fn ports(&self) -> Vec<Port> {
         stream_ports(self.input, self.output)
     }
@@ -292,6 +386,8 @@ pub enum StageModel {
     Fifo(FifoModel),
     /// A width converter.
     WidthConverter(WidthConverterModel),
+    /// A frame buffer.
+    FrameBuffer(FrameBufferModel),
 }
 
 /// Calls the same method on whichever unit a stage holds (static dispatch: these run every
@@ -302,6 +398,7 @@ macro_rules! each {
             StageModel::Mvu($m) => $e,
             StageModel::Fifo($m) => $e,
             StageModel::WidthConverter($m) => $e,
+            StageModel::FrameBuffer($m) => $e,
         }
     };
 }
@@ -466,6 +563,7 @@ impl Model for NetworkModel {
                 StageModel::Mvu(m) => Model::reset(m),
                 StageModel::Fifo(m) => Model::reset(m),
                 StageModel::WidthConverter(m) => Model::reset(m),
+                StageModel::FrameBuffer(m) => Model::reset(m),
             }
         }
     }

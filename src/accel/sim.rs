@@ -3,7 +3,7 @@
 //! images and an output consumer, optionally with seeded backpressure.
 //!
 //! The driver follows the replay contract (sim/README.md): cycles 0 and 1 hold `rst`; from
-//! cycle 2 the input stream presents one chunk of `SIMD0` codes at a time and holds it until
+//! cycle 2 the input stream presents one chunk of the first stage's input lanes at a time and holds it until
 //! accepted (`in_valid ∧ in_ready` at the edge); the consumer takes an output when `out_ready`.
 //! With backpressure, a chunk not yet presented waits a random number of cycles (gaps in
 //! `valid`) and `out_ready` is withheld at random, both from a seeded generator, so the RTL
@@ -93,6 +93,8 @@ pub struct LayerActivity {
     pub layer: usize,
     /// Cycles per vector (`NF · SF`).
     pub fold: u64,
+    /// Vectors per image (a convolution: its output pixels; a dense layer: 1).
+    pub vectors: u64,
     /// Cycles in which the tile computed.
     pub busy: u64,
     /// Cycles waiting for input.
@@ -208,14 +210,9 @@ pub fn simulate(
     codes: &[i32],
     options: &SimOptions,
 ) -> Result<SimRun, SimError> {
-    let stages = net.stages();
-    let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) = (stages.first(), stages.last()) else {
-        return Err(SimError::Input("the network has no MVUs".into()));
-    };
-    let in_features = (first.sf() * first.simd()) as usize;
-    let out_lanes = last.pe() as usize;
-    let out_per_image = last.nf() as u64;
-    let out_features = out_lanes * last.nf() as usize;
+    let in_features = net.in_codes_per_image();
+    let out_per_image = net.out_transfers_per_image();
+    let out_features = net.out_codes_per_image();
     if codes.len() % in_features != 0 {
         return Err(SimError::Input(format!(
             "{} codes are not whole images of {in_features}",
@@ -245,14 +242,7 @@ pub fn simulate(
     let chunks: Vec<i64> = codes.iter().map(|&c| i64::from(c)).collect();
     let total_chunks = chunks.len() / chunk;
     let expected_out = images as u64 * out_per_image;
-    let ii: u64 = stages
-        .iter()
-        .filter_map(|s| match s {
-            Stage::Mvu(u) => Some(u.fold()),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(1);
+    let ii = net.initiation_interval();
     let max_cycles = if options.max_cycles > 0 {
         options.max_cycles
     } else {
@@ -395,6 +385,7 @@ pub fn simulate(
                 Some(LayerActivity {
                     layer: m.params().layer(),
                     fold: m.params().fold(),
+                    vectors: u64::from(m.params().vectors()),
                     busy: st.busy,
                     starved: st.starved,
                     blocked: st.blocked,
@@ -439,23 +430,11 @@ pub fn max_fifo_occupancy(net: &NetworkParams, images: usize) -> Vec<usize> {
         .filter(|s| matches!(s, Stage::Fifo(_)))
         .count();
     let mut max = vec![0usize; n_fifo];
-    let (Some(Stage::Mvu(first)), Some(Stage::Mvu(last))) =
-        (net.stages().first(), net.stages().last())
-    else {
-        return max;
-    };
-    let chunks = images * first.sf() as usize;
-    let expected = images as u64 * u64::from(last.nf());
-    let zeros = vec![0i64; first.simd() as usize];
-    let slowest = net
-        .stages()
-        .iter()
-        .filter_map(|s| match s {
-            Stage::Mvu(u) => Some(u.fold()),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(1);
+    let lanes = net.input_shape().lanes as usize;
+    let chunks = images * net.in_codes_per_image() / lanes;
+    let expected = images as u64 * net.out_transfers_per_image();
+    let zeros = vec![0i64; lanes];
+    let slowest = net.initiation_interval();
     let bound = (images as u64 + 4) * (slowest + 64) * 64;
     let (mut sent, mut got, mut t) = (0usize, 0u64, 0u64);
     while got < expected && t < bound {
@@ -614,5 +593,6 @@ fn stage_stream(s: &StageModel) -> &dyn StreamModel {
         StageModel::Mvu(m) => m,
         StageModel::Fifo(m) => m,
         StageModel::WidthConverter(m) => m,
+        StageModel::FrameBuffer(m) => m,
     }
 }

@@ -69,6 +69,16 @@ impl WidthConverterParams {
         self.in_lanes + self.out_lanes - 1
     }
 
+    /// Input stream shape.
+    pub fn input_shape(&self) -> StreamShape {
+        self.input()
+    }
+
+    /// Output stream shape.
+    pub fn output_shape(&self) -> StreamShape {
+        self.output()
+    }
+
     fn input(&self) -> StreamShape {
         StreamShape {
             lanes: self.in_lanes,
