@@ -5,6 +5,10 @@
 //! against external references in `qnn_golden.rs`) or are worked out by hand here; never from
 //! the simulator itself.
 
+mod common;
+
+use qforge::accel::frame_buffer::{FrameShape, Layout, ReadSequence};
+use qforge::accel::network::Stage;
 use qforge::accel::plan::{plan, ArchSpec, FifoDepth, Folding, LayerArch, PlanError};
 use qforge::accel::sim::{simulate, Backpressure, SimOptions};
 use qforge::accel::Unit;
@@ -319,4 +323,168 @@ fn vcd_trace_uses_the_rtl_signal_names() {
         .max()
         .unwrap();
     assert!(last < run.report.cycles * 10);
+}
+
+fn chw(c: u32, h: u32, w: u32) -> FrameShape {
+    FrameShape {
+        channels: c,
+        height: h,
+        width: w,
+        layout: Layout::Chw,
+    }
+}
+
+/// The frame buffer's read sequences against the golden convolution and pooling code: the
+/// im2col windows equal `Conv2d::window` pixel by pixel (padding taps zero), the pooled codes
+/// equal `MaxPool2d::apply`, from CHW and from HWC (pixel-major) frames.
+#[test]
+fn read_sequences_equal_the_golden_windows_and_pooling() {
+    use qforge::qnn::conv::{Conv2d, MaxPool2d};
+    let mut rng = qforge::accel::vectors::Rng::new(3);
+    for (c, h, w, k, stride, pad) in [(1, 8, 8, 3, 1, 1), (3, 5, 7, 3, 2, 1), (2, 6, 6, 2, 1, 0)] {
+        let conv = Conv2d {
+            in_channels: c,
+            out_channels: 1,
+            in_h: h,
+            in_w: w,
+            kernel_h: k,
+            kernel_w: k,
+            stride,
+            padding: pad,
+            weights: WeightScheme::Ternary,
+            codes: vec![0; c * k * k],
+            bias: vec![0],
+            accumulator: Default::default(),
+            output: qforge::qnn::LayerOutput::Accumulator,
+            acc_scale: vec![1.0],
+        };
+        let x: Vec<i64> = (0..c * h * w).map(|_| rng.below(31) as i64 - 15).collect();
+        let shape = chw(c as u32, h as u32, w as u32);
+        let seq = ReadSequence::im2col(shape, k as u32, k as u32, stride as u32, pad as u32);
+        let got = seq.apply(&x);
+        let (oh, ow) = conv.out_hw();
+        let mut want = Vec::new();
+        let mut win = Vec::new();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                conv.window(&x, oy, ox, &mut win);
+                want.extend_from_slice(&win);
+            }
+        }
+        assert_eq!(got, want, "im2col {c}x{h}x{w} k{k} s{stride} p{pad}");
+        // The same windows from the frame in pixel-major order.
+        let hwc = ReadSequence::reorder(shape, Layout::Hwc).apply(&x);
+        let from_hwc = ReadSequence::im2col(
+            FrameShape {
+                layout: Layout::Hwc,
+                ..shape
+            },
+            k as u32,
+            k as u32,
+            stride as u32,
+            pad as u32,
+        )
+        .apply(&hwc);
+        assert_eq!(from_hwc, want);
+        let pool = MaxPool2d {
+            channels: c,
+            in_h: h,
+            in_w: w,
+            kernel: k,
+            stride,
+        };
+        for (layout, frame) in [(Layout::Chw, &x), (Layout::Hwc, &hwc)] {
+            let seq = ReadSequence::max_pool(
+                FrameShape { layout, ..shape },
+                k as u32,
+                stride as u32,
+                Layout::Chw,
+            );
+            assert_eq!(seq.apply(frame), pool.apply(&x), "pool {layout:?}");
+        }
+    }
+}
+
+/// The digits CNN (conv 1→4 3×3 pad 1, ReLU, max pool 2, dense 64→10) on all 450 test images:
+/// the simulator's logits equal the golden engine's for several foldings and two quantizations,
+/// with and without backpressure.
+#[test]
+fn cnn_simulator_logits_equal_golden_on_all_digits_test_images() {
+    for q in ["quant_pot4_a4.ron", "quant_uniform8.ron"] {
+        let n = common::digits_cnn(q);
+        let (codes, labels) = digits_test_codes(&n, None).unwrap();
+        let explicit = ArchSpec {
+            folding: Folding::Explicit,
+            layers: vec![
+                LayerArch {
+                    index: 0,
+                    pe: Some(2),
+                    simd: Some(3),
+                    acc_bits: None,
+                    overflow: None,
+                },
+                LayerArch {
+                    index: 2,
+                    pe: Some(5),
+                    simd: Some(4),
+                    acc_bits: None,
+                    overflow: None,
+                },
+            ],
+            fifo_depth: FifoDepth::Auto,
+        };
+        for a in [
+            explicit,
+            ArchSpec::target(Folding::FullyFolded),
+            ArchSpec::target(Folding::FullyParallel),
+            ArchSpec::target(Folding::CyclesPerImage(256)),
+        ] {
+            let p = plan(&n, &a).unwrap();
+            let kinds: Vec<&str> = p.network.stages().iter().map(Stage::kind).collect();
+            let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
+            let correct = golden
+                .chunks(10)
+                .zip(&labels)
+                .filter(|(g, &l)| n.class_of(g) == l as usize)
+                .count();
+            assert!(correct > 300, "{q}: {correct} of 450 correct");
+            for bp in [None, Some(Backpressure::new(5))] {
+                let opts = SimOptions {
+                    backpressure: bp,
+                    ..SimOptions::default()
+                };
+                let run = simulate(&p.network, &codes, &opts).unwrap();
+                assert_eq!(run.outputs.len(), golden.len());
+                if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
+                    panic!(
+                        "{q} {}: image {} logit {}: simulator {} golden {}",
+                        p.describe(),
+                        i / 10,
+                        i % 10,
+                        run.outputs[i],
+                        golden[i]
+                    );
+                }
+                let r = &run.report;
+                if bp.is_none() {
+                    eprintln!(
+                        "{q} {} [{}]: {correct}/450 correct, {} cycles, latency {}, interval {}",
+                        p.describe(),
+                        kinds.join(" "),
+                        r.cycles,
+                        r.latency,
+                        r.measured_interval
+                    );
+                    // The convolution computes its 64 vectors per image, no more.
+                    for l in &r.layers {
+                        assert_eq!(l.busy, 450 * l.vectors * l.fold);
+                    }
+                    // Back to back, the slowest stage sets the pace exactly, and the total is
+                    // the first image's latency plus one interval per further image.
+                    assert_eq!(r.measured_interval, p.initiation_interval(), "{q}");
+                    assert_eq!(r.cycles, 2 + r.latency + 449 * p.initiation_interval());
+                }
+            }
+        }
+    }
 }

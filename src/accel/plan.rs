@@ -39,8 +39,10 @@
 //! ```
 
 use super::fifo::FifoParams;
+use super::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
 use super::mvu::{pe_kind_for, MvuFault, MvuLayer, MvuOutput, MvuParams};
 use super::network::{NetworkParams, Stage};
+use super::stream::StreamShape;
 use super::unit::UnitError;
 use super::width_converter::WidthConverterParams;
 use crate::qnn::{AccOverflow, Layer, LayerOutput, QNet};
@@ -183,10 +185,12 @@ impl ArchSpec {
 pub struct LayerPlan {
     /// Layer index.
     pub index: usize,
-    /// Inputs per vector.
+    /// Inputs per vector (a convolution: its window, `in_channels · kernel_h · kernel_w`).
     pub in_features: u32,
-    /// Outputs per vector.
+    /// Outputs per vector (a convolution: its output channels).
     pub out_features: u32,
+    /// Vectors per image (a convolution: its output pixels; a dense layer: 1).
+    pub vectors: u32,
     /// Output lanes.
     pub pe: u32,
     /// Input lanes.
@@ -206,6 +210,11 @@ impl LayerPlan {
     pub fn fold(&self) -> u64 {
         u64::from(self.out_features / self.pe) * u64::from(self.in_features / self.simd)
     }
+
+    /// Cycles per image: `vectors · fold`.
+    pub fn cycles_per_image(&self) -> u64 {
+        u64::from(self.vectors) * self.fold()
+    }
 }
 
 /// A validated hardware plan for a network.
@@ -214,18 +223,19 @@ pub struct Plan {
     /// The network the hardware computes (the input network with the plan's accumulator
     /// widths): the golden reference of the design.
     pub net: QNet,
-    /// Per layer.
+    /// Per layer with an MVU (dense and convolution layers; max pooling has none).
     pub layers: Vec<LayerPlan>,
-    /// FIFO depth after each layer but the last (0: no FIFO).
+    /// FIFO depth after each MVU but the last layer's (0: no FIFO).
     pub fifo_depths: Vec<u32>,
     /// The units, in chain order.
     pub network: NetworkParams,
 }
 
 impl Plan {
-    /// The initiation interval: the slowest layer's fold, in cycles per vector.
+    /// The initiation interval: the slowest stage's cycles per image (for a dense network the
+    /// slowest layer's fold; see [`NetworkParams::initiation_interval`]).
     pub fn initiation_interval(&self) -> u64 {
-        self.layers.iter().map(LayerPlan::fold).max().unwrap_or(0)
+        self.network.initiation_interval()
     }
 
     /// Total lanes `PE · SIMD`.
@@ -236,12 +246,20 @@ impl Plan {
             .sum()
     }
 
-    /// A one-line description: `l0 p4 s8 f64 | l1 p2 s8 f20 | ii 64`.
+    /// A one-line description: `l0 p4 s8 f64 | l1 p2 s8 f20 | ii 64`; a convolution's fold
+    /// shows its vectors per image (`f9x64`).
     pub fn describe(&self) -> String {
         let mut parts: Vec<String> = self
             .layers
             .iter()
-            .map(|l| format!("l{} p{} s{} f{}", l.index, l.pe, l.simd, l.fold()))
+            .map(|l| {
+                let v = if l.vectors > 1 {
+                    format!("x{}", l.vectors)
+                } else {
+                    String::new()
+                };
+                format!("l{} p{} s{} f{}{v}", l.index, l.pe, l.simd, l.fold())
+            })
             .collect();
         parts.push(format!("ii {}", self.initiation_interval()));
         parts.join(" | ")
@@ -299,27 +317,59 @@ fn fold_for(mw: u32, mh: u32, cycles: u64) -> (u32, u32) {
     best.map_or((mh, mw), |(_, p, s)| (p, s))
 }
 
+/// The matrix a layer's MVU computes: `mh × mw`, `vectors` times per image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MvuDims {
+    mw: u32,
+    mh: u32,
+    vectors: u32,
+}
+
+/// The MVU of layer `k`, if it has one; pooling has none, fixed-point layers are rejected.
+fn mvu_dims(k: usize, layer: &Layer) -> Result<Option<MvuDims>, PlanError> {
+    Ok(match layer {
+        Layer::Dense(d) => Some(MvuDims {
+            mw: d.in_features as u32,
+            mh: d.out_features as u32,
+            vectors: 1,
+        }),
+        Layer::Conv2d(c) => {
+            let (oh, ow) = c.out_hw();
+            Some(MvuDims {
+                mw: c.taps() as u32,
+                mh: c.out_channels as u32,
+                vectors: (oh * ow) as u32,
+            })
+        }
+        Layer::MaxPool2d(_) => None,
+        Layer::FixedDense(_) => {
+            return Err(PlanError::Rule(format!(
+                "layer {k}: fixed-point (hls4ml-style) layers have no MVU mapping; quantize to integer codes"
+            )))
+        }
+    })
+}
+
 /// Plans `net` with `spec`: validates every rule and resolves every default.
+///
+/// Dense layers become MVUs; a convolution becomes a frame buffer emitting its im2col windows
+/// and an MVU computing one output pixel per vector (`in_features` = the window, `out_features`
+/// = the output channels; its output stream is pixel-major); a max pooling becomes a frame
+/// buffer emitting channel-major pooled codes; a frame buffer also reorders a pixel-major
+/// tensor before a dense layer or the output. Frame buffers take their producer's lanes and
+/// emit their consumer's SIMD, so they need no width converter.
 pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
     net.validate()
         .map_err(|e| PlanError::Rule(format!("the network is invalid: {e}")))?;
     let n = net.layers.len();
-    let mut dims = Vec::with_capacity(n);
-    for (k, layer) in net.layers.iter().enumerate() {
-        match layer {
-            Layer::Dense(d) => dims.push((d.in_features as u32, d.out_features as u32)),
-            Layer::FixedDense(_) => {
-                return Err(PlanError::Rule(format!(
-                    "layer {k}: fixed-point (hls4ml-style) layers have no MVU mapping; quantize to integer codes"
-                )))
-            }
-            Layer::Conv2d(_) | Layer::MaxPool2d(_) => {
-                return Err(PlanError::Rule(format!(
-                    "layer {k}: convolution and pooling layers have no hardware mapping yet (dense layers only)"
-                )))
-            }
-        }
-    }
+    let dims: Vec<Option<MvuDims>> = net
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(k, l)| mvu_dims(k, l))
+        .collect::<Result<_, _>>()?;
+    let mvu_layers: Vec<usize> = (0..n).filter(|&k| dims[k].is_some()).collect();
+    let m = mvu_layers.len();
     for a in &spec.layers {
         if a.index >= n {
             return Err(PlanError::Rule(format!(
@@ -333,60 +383,90 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                 a.index
             )));
         }
+        if dims[a.index].is_none()
+            && (a.pe.is_some() || a.simd.is_some() || a.acc_bits.is_some() || a.overflow.is_some())
+        {
+            return Err(PlanError::Rule(format!(
+                "layer {} is a max pooling: it has no pe, simd or accumulator to choose",
+                a.index
+            )));
+        }
     }
     let entry = |k: usize| spec.layers.iter().find(|a| a.index == k);
+    let dim = |k: usize| {
+        dims[k].unwrap_or(MvuDims {
+            mw: 1,
+            mh: 1,
+            vectors: 1,
+        })
+    };
 
-    // Folding per layer.
-    let mut folds: Vec<(u32, u32)> = match spec.folding {
-        Folding::FullyParallel => dims.iter().map(|&(mw, mh)| (mh, mw)).collect(),
-        Folding::FullyFolded => vec![(1, 1); n],
+    // Folding per MVU layer (pooling layers keep (1, 1), unused).
+    let mut folds: Vec<(u32, u32)> = vec![(1, 1); n];
+    match spec.folding {
+        Folding::FullyParallel => {
+            for &k in &mvu_layers {
+                folds[k] = (dim(k).mh, dim(k).mw);
+            }
+        }
+        Folding::FullyFolded => {}
         Folding::CyclesPerImage(c) => {
             if c == 0 {
                 return Err(PlanError::Rule(
                     "cycles_per_image (0) must be at least 1".into(),
                 ));
             }
-            dims.iter().map(|&(mw, mh)| fold_for(mw, mh, c)).collect()
+            for &k in &mvu_layers {
+                let d = dim(k);
+                folds[k] = fold_for(d.mw, d.mh, c / u64::from(d.vectors));
+            }
         }
         Folding::PeBudget(budget) => {
-            if budget < n as u64 {
+            if budget < m as u64 {
                 return Err(PlanError::Rule(format!(
-                    "pe_budget ({budget}) must be at least the {n} lanes of a fully folded plan"
+                    "pe_budget ({budget}) must be at least the {m} lanes of a fully folded plan"
                 )));
             }
-            // Candidate intervals: every layer's possible folds; take the smallest that fits.
-            let mut candidates: Vec<u64> = dims
+            // Candidate intervals: every layer's possible cycles per image; take the smallest
+            // that fits.
+            let mut candidates: Vec<u64> = mvu_layers
                 .iter()
-                .flat_map(|&(mw, mh)| {
-                    divisors(mh).into_iter().flat_map(move |p| {
-                        divisors(mw)
-                            .into_iter()
-                            .map(move |s| u64::from(mh / p) * u64::from(mw / s))
+                .flat_map(|&k| {
+                    let d = dim(k);
+                    divisors(d.mh).into_iter().flat_map(move |p| {
+                        divisors(d.mw).into_iter().map(move |s| {
+                            u64::from(d.vectors) * u64::from(d.mh / p) * u64::from(d.mw / s)
+                        })
                     })
                 })
                 .collect();
             candidates.sort_unstable();
             candidates.dedup();
-            let mut chosen = None;
             for c in candidates {
-                let f: Vec<(u32, u32)> = dims.iter().map(|&(mw, mh)| fold_for(mw, mh, c)).collect();
+                let f: Vec<(u32, u32)> = mvu_layers
+                    .iter()
+                    .map(|&k| {
+                        let d = dim(k);
+                        fold_for(d.mw, d.mh, c / u64::from(d.vectors))
+                    })
+                    .collect();
                 let lanes: u64 = f.iter().map(|&(p, s)| u64::from(p) * u64::from(s)).sum();
                 if lanes <= budget {
-                    chosen = Some(f);
+                    for (&k, &pf) in mvu_layers.iter().zip(&f) {
+                        folds[k] = pf;
+                    }
                     break;
                 }
             }
-            chosen.unwrap_or_else(|| vec![(1, 1); n])
         }
         Folding::Explicit => {
-            let mut v = Vec::with_capacity(n);
-            for k in 0..n {
+            for &k in &mvu_layers {
                 match entry(k) {
                     Some(LayerArch {
                         pe: Some(p),
                         simd: Some(s),
                         ..
-                    }) => v.push((*p, *s)),
+                    }) => folds[k] = (*p, *s),
                     _ => {
                         return Err(PlanError::Rule(format!(
                             "folding explicit needs pe and simd for layer {k}"
@@ -394,10 +474,9 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                     }
                 }
             }
-            v
         }
-    };
-    for k in 0..n {
+    }
+    for &k in &mvu_layers {
         if let Some(a) = entry(k) {
             if let Some(p) = a.pe {
                 folds[k].0 = p;
@@ -406,81 +485,97 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                 folds[k].1 = s;
             }
         }
-        let (mw, mh) = dims[k];
+        let MvuDims { mw, mh, .. } = dim(k);
         let (p, s) = folds[k];
+        let conv = matches!(net.layers[k], Layer::Conv2d(_));
         if p == 0 || mh % p != 0 {
-            return Err(PlanError::Rule(format!(
-                "pe ({p}) must divide out_features ({mh}) of layer {k}"
-            )));
+            return Err(PlanError::Rule(if conv {
+                format!("pe ({p}) must divide out_channels ({mh}) of layer {k}")
+            } else {
+                format!("pe ({p}) must divide out_features ({mh}) of layer {k}")
+            }));
         }
         if s == 0 || mw % s != 0 {
-            return Err(PlanError::Rule(format!(
-                "simd ({s}) must divide in_features ({mw}) of layer {k}"
-            )));
+            return Err(PlanError::Rule(if conv {
+                format!(
+                    "simd ({s}) must divide the window (in_channels · kernel_h · kernel_w = {mw}) of layer {k}"
+                )
+            } else {
+                format!("simd ({s}) must divide in_features ({mw}) of layer {k}")
+            }));
         }
     }
 
     // Accumulators: the plan may narrow them, explicitly.
     let mut eff = net.clone();
-    let certs = net.certificates();
-    for (k, cert) in certs.iter().enumerate() {
-        let Layer::Dense(d) = &mut eff.layers[k] else {
-            continue;
+    for &k in &mvu_layers {
+        let Some(a) = entry(k) else { continue };
+        let Some(bits) = a.acc_bits else { continue };
+        let proven = net
+            .certificate_of(k)
+            .map_or(bits, |c: crate::qnn::accum::AccCertificate| c.proven_bits);
+        if bits < proven && a.overflow.is_none() {
+            return Err(PlanError::Rule(format!(
+                "acc_bits ({bits}) of layer {k} is below the proven bound ({proven} bits); state overflow: wrap to accept wrap-around"
+            )));
+        }
+        let acc = match &mut eff.layers[k] {
+            Layer::Dense(d) => &mut d.accumulator,
+            Layer::Conv2d(c) => &mut c.accumulator,
+            _ => continue,
         };
-        if let Some(a) = entry(k) {
-            if let Some(bits) = a.acc_bits {
-                if bits < cert.proven_bits && a.overflow.is_none() {
-                    return Err(PlanError::Rule(format!(
-                        "acc_bits ({bits}) of layer {k} is below the proven bound ({} bits); state overflow: wrap to accept wrap-around",
-                        cert.proven_bits
-                    )));
-                }
-                d.accumulator.bits = Some(bits);
-                if let Some(o) = a.overflow {
-                    d.accumulator.overflow = o;
-                }
-            }
+        acc.bits = Some(bits);
+        if let Some(o) = a.overflow {
+            acc.overflow = o;
         }
     }
-    let certs = eff.certificates();
-    let mut layers = Vec::with_capacity(n);
-    let mut mvus = Vec::with_capacity(n);
-    for (k, layer) in eff.layers.iter().enumerate() {
-        let Layer::Dense(d) = layer else { continue };
-        let cert = &certs[k];
-        if cert.bits < cert.proven_bits && d.accumulator.overflow == AccOverflow::Saturate {
+    let mut layers = Vec::with_capacity(m);
+    let mut mvus: Vec<Option<MvuParams>> = vec![None; n];
+    for &k in &mvu_layers {
+        let Some(cert) = eff.certificate_of(k) else {
+            continue;
+        };
+        let (weights, codes, bias, accumulator, out) = match &eff.layers[k] {
+            Layer::Dense(d) => (&d.weights, &d.codes, &d.bias, d.accumulator, &d.output),
+            Layer::Conv2d(c) => (&c.weights, &c.codes, &c.bias, c.accumulator, &c.output),
+            _ => continue,
+        };
+        if cert.bits < cert.proven_bits && accumulator.overflow == AccOverflow::Saturate {
             return Err(PlanError::Rule(format!(
                 "layer {k}: a saturating accumulator ({} bits) below the proven bound ({} bits) cannot be built: the MVU adds SIMD products at once, the golden model saturates after each; use overflow: wrap or the proven width",
                 cert.bits, cert.proven_bits
             )));
         }
         let input = eff.layer_input_format(k);
-        pe_kind_for(&d.weights, input).map_err(|e| PlanError::Rule(format!("layer {k}: {e}")))?;
-        let output = match &d.output {
+        pe_kind_for(weights, input).map_err(|e| PlanError::Rule(format!("layer {k}: {e}")))?;
+        let output = match out {
             LayerOutput::Accumulator => MvuOutput::Accumulator,
             LayerOutput::Requant(r) => MvuOutput::Requant(r.clone()),
         };
+        let d = dim(k);
         let (pe, simd) = folds[k];
         let mvu = MvuParams::new(
             MvuLayer {
                 layer: k,
-                in_features: d.in_features,
-                out_features: d.out_features,
+                in_features: d.mw as usize,
+                out_features: d.mh as usize,
                 input,
-                weights: &d.weights,
-                codes: &d.codes,
-                bias: &d.bias,
+                weights,
+                codes,
+                bias,
                 acc_bits: cert.bits,
                 output,
             },
             pe,
             simd,
         )
-        .map_err(|e| PlanError::Rule(e.to_string()))?;
+        .map_err(|e| PlanError::Rule(e.to_string()))?
+        .with_vectors(d.vectors);
         layers.push(LayerPlan {
             index: k,
-            in_features: d.in_features as u32,
-            out_features: d.out_features as u32,
+            in_features: d.mw,
+            out_features: d.mh,
+            vectors: d.vectors,
             pe,
             simd,
             kind: mvu.kind().name().to_string(),
@@ -488,9 +583,11 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             proven_bits: cert.proven_bits,
             multiplier: mvu.has_multiplier(),
         });
-        mvus.push(mvu);
+        mvus[k] = Some(mvu);
     }
     let name = network_name(&eff, &layers);
+    // A FIFO follows every MVU but the last layer's.
+    let fifos = mvu_layers.iter().filter(|&&k| k + 1 < n).count();
     let fifo_depths = match spec.fifo_depth {
         FifoDepth::Depth(d) => {
             if !(1..=4096).contains(&d) {
@@ -498,22 +595,24 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                     "fifo depth ({d}) must be between 1 and 4096"
                 )));
             }
-            vec![d; n - 1]
+            vec![d; fifos]
         }
         FifoDepth::Auto => {
-            // Deep enough to never fill: a whole vector of transfers.
-            let deep: Vec<u32> = mvus[..n - 1]
+            // Deep enough to never fill: a whole image of transfers.
+            let deep: Vec<u32> = mvu_layers
                 .iter()
-                .map(|u| (u.nf() + 2).min(4096))
+                .filter(|&&k| k + 1 < n)
+                .filter_map(|&k| mvus[k].as_ref())
+                .map(|u| (u64::from(u.nf()) * u64::from(u.vectors()) + 2).min(4096) as u32)
                 .collect();
-            let probe = chain(&name, &mvus, &deep)?;
+            let probe = chain(&name, &eff, &mvus, &deep)?;
             super::sim::max_fifo_occupancy(&probe, 8)
                 .into_iter()
                 .map(|o| o.max(2) as u32)
                 .collect()
         }
     };
-    let network = chain(&name, &mvus, &fifo_depths)?;
+    let network = chain(&name, &eff, &mvus, &fifo_depths)?;
     Ok(Plan {
         net: eff,
         layers,
@@ -535,25 +634,168 @@ fn network_name(net: &QNet, layers: &[LayerPlan]) -> String {
     format!("{}_{:08x}", folds.join("_"), h as u32)
 }
 
-/// MVUs joined by FIFOs (depth 0: none) and width converters where lanes differ.
-fn chain(name: &str, mvus: &[MvuParams], depths: &[u32]) -> Result<NetworkParams, PlanError> {
-    let mut stages = Vec::new();
-    for (k, u) in mvus.iter().enumerate() {
-        stages.push(Stage::Mvu(u.clone()));
-        if let Some(next) = mvus.get(k + 1) {
-            let shape = u.output_shape();
-            if depths[k] > 0 {
-                stages.push(Stage::Fifo(FifoParams::new(shape, depths[k])?));
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The stages of a network as they are appended: the stream so far (`None`: the network input,
+/// whose lanes the first consumer chooses).
+struct ChainBuilder {
+    stages: Vec<Stage>,
+    stream: Option<StreamShape>,
+}
+
+impl ChainBuilder {
+    /// Brings the stream into the order `seq` reads and the lanes and format of `want`: a frame
+    /// buffer unless `seq` is the identity, then a width converter if the lanes still differ.
+    /// `what` names the layer's operation for messages.
+    fn feed(
+        &mut self,
+        seq: ReadSequence,
+        want: StreamShape,
+        k: usize,
+        what: &str,
+    ) -> Result<(), PlanError> {
+        let fb_err = |e: UnitError| PlanError::Rule(format!("layer {k}: {what}: {e}"));
+        if seq.is_identity() {
+            if let Some(sh) = self.stream {
+                if sh.lanes != want.lanes {
+                    self.stages
+                        .push(Stage::WidthConverter(WidthConverterParams::new(
+                            sh.lanes,
+                            want.lanes,
+                            sh.lane_bits,
+                            sh.signed,
+                        )?));
+                }
             }
-            if shape.lanes != next.simd() {
-                stages.push(Stage::WidthConverter(WidthConverterParams::new(
-                    shape.lanes,
-                    next.simd(),
-                    shape.lane_bits,
-                    shape.signed,
-                )?));
+        } else {
+            let input = self.stream.unwrap_or(StreamShape {
+                lanes: gcd(seq.frame, want.lanes),
+                ..want
+            });
+            let fb = FrameBufferParams::new(input, want.lanes, seq, 2).map_err(fb_err)?;
+            self.stages.push(Stage::FrameBuffer(fb));
+        }
+        self.stream = Some(want);
+        Ok(())
+    }
+}
+
+fn frame(c: usize, h: usize, w: usize, layout: Layout) -> FrameShape {
+    FrameShape {
+        channels: c as u32,
+        height: h as u32,
+        width: w as u32,
+        layout,
+    }
+}
+
+/// The chain of units for `net` with its MVUs (one per dense or convolution layer) and the
+/// FIFO depths after each MVU but the last layer's (0: no FIFO).
+fn chain(
+    name: &str,
+    net: &QNet,
+    mvus: &[Option<MvuParams>],
+    depths: &[u32],
+) -> Result<NetworkParams, PlanError> {
+    let n = net.layers.len();
+    let mut b = ChainBuilder {
+        stages: Vec::new(),
+        stream: None,
+    };
+    // The tensor the stream carries and its order.
+    let mut tensor = match net.layers.first() {
+        Some(Layer::Conv2d(c)) => frame(c.in_channels, c.in_h, c.in_w, Layout::Chw),
+        _ => frame(net.in_features(), 1, 1, Layout::Chw),
+    };
+    let mut fifo = depths.iter();
+    let missing = |k: usize| PlanError::Rule(format!("layer {k} has no MVU"));
+    for (k, layer) in net.layers.iter().enumerate() {
+        match layer {
+            Layer::Dense(d) => {
+                let u = mvus[k].clone().ok_or_else(|| missing(k))?;
+                let what = "dense input in channel-major order";
+                b.feed(
+                    ReadSequence::reorder(tensor, Layout::Chw),
+                    u.input_shape(),
+                    k,
+                    what,
+                )?;
+                b.stream = Some(u.output_shape());
+                b.stages.push(Stage::Mvu(u));
+                tensor = frame(d.out_features, 1, 1, Layout::Chw);
+            }
+            Layer::Conv2d(c) => {
+                let u = mvu_checked(mvus, k)?;
+                let what = format!(
+                    "conv {}x{} stride {} padding {} on a {}x{}x{} input",
+                    c.kernel_h, c.kernel_w, c.stride, c.padding, c.in_channels, c.in_h, c.in_w
+                );
+                let seq = ReadSequence::im2col(
+                    tensor,
+                    c.kernel_h as u32,
+                    c.kernel_w as u32,
+                    c.stride as u32,
+                    c.padding as u32,
+                );
+                b.feed(seq, u.input_shape(), k, &what)?;
+                b.stream = Some(u.output_shape());
+                b.stages.push(Stage::Mvu(u));
+                let (oh, ow) = c.out_hw();
+                tensor = frame(c.out_channels, oh, ow, Layout::Hwc);
+            }
+            Layer::MaxPool2d(p) => {
+                let what = format!(
+                    "max pool {}x{} stride {} on a {}x{}x{} input",
+                    p.kernel, p.kernel, p.stride, p.channels, p.in_h, p.in_w
+                );
+                let seq =
+                    ReadSequence::max_pool(tensor, p.kernel as u32, p.stride as u32, Layout::Chw);
+                let sh = b.stream.ok_or_else(|| {
+                    PlanError::Rule(format!("layer {k}: max pooling cannot be the first layer"))
+                })?;
+                // Emit what a following dense layer reads; otherwise as wide as the input.
+                let lanes = match net.layers.get(k + 1) {
+                    Some(Layer::Dense(_)) => mvu_checked(mvus, k + 1)?.simd(),
+                    _ => gcd(seq.outputs() as u32, sh.lanes),
+                };
+                b.feed(seq, StreamShape { lanes, ..sh }, k, &what)?;
+                let (oh, ow) = p.out_hw();
+                tensor = frame(p.channels, oh, ow, Layout::Chw);
+            }
+            Layer::FixedDense(_) => return Err(missing(k)),
+        }
+        if matches!(b.stages.last(), Some(Stage::Mvu(_))) && k + 1 < n {
+            let depth = *fifo.next().ok_or_else(|| {
+                PlanError::Rule(format!("no FIFO depth is given after layer {k}"))
+            })?;
+            if let Some(sh) = b.stream {
+                if depth > 0 {
+                    b.stages.push(Stage::Fifo(FifoParams::new(sh, depth)?));
+                }
             }
         }
     }
-    Ok(NetworkParams::new(name, stages)?)
+    // The outputs leave in the golden network's (channel-major) order.
+    if let Some(sh) = b.stream {
+        b.feed(
+            ReadSequence::reorder(tensor, Layout::Chw),
+            sh,
+            n - 1,
+            "output in channel-major order",
+        )?;
+    }
+    Ok(NetworkParams::new(name, b.stages)?)
+}
+
+fn mvu_checked(mvus: &[Option<MvuParams>], k: usize) -> Result<MvuParams, PlanError> {
+    mvus.get(k)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| PlanError::Rule(format!("layer {k} has no MVU")))
 }
