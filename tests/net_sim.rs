@@ -488,3 +488,245 @@ fn cnn_simulator_logits_equal_golden_on_all_digits_test_images() {
         }
     }
 }
+
+fn relu_u3() -> qforge::qnn::LayerOutput {
+    qforge::qnn::LayerOutput::Requant(qforge::qnn::Requant {
+        multiplier: vec![3],
+        shift: vec![3],
+        scale_bits: 2,
+        rounding: qforge::num::rounding::RoundingMode::HalfEven,
+        relu: true,
+        output: qforge::qnn::IntFormat::new(3, false).unwrap(),
+        output_scale: 1.0,
+    })
+}
+
+/// A convolution with fixed pseudo-random weights.
+#[allow(clippy::too_many_arguments)]
+fn conv(
+    seed: u64,
+    (c, h, w): (usize, usize, usize),
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    weights: WeightScheme,
+    output: qforge::qnn::LayerOutput,
+) -> qforge::qnn::conv::Conv2d {
+    let mut rng = qforge::accel::vectors::Rng::new(seed);
+    let valid: Vec<u64> = (0..1u64 << weights.code_bits())
+        .filter(|&c| weights.level(c).is_some())
+        .collect();
+    qforge::qnn::conv::Conv2d {
+        in_channels: c,
+        out_channels,
+        in_h: h,
+        in_w: w,
+        kernel_h: kernel,
+        kernel_w: kernel,
+        stride,
+        padding,
+        codes: (0..out_channels * c * kernel * kernel)
+            .map(|_| valid[rng.below(valid.len() as u64) as usize])
+            .collect(),
+        weights,
+        bias: (0..out_channels).map(|_| rng.below(9) as i64 - 4).collect(),
+        accumulator: Default::default(),
+        output,
+        acc_scale: vec![1.0],
+    }
+}
+
+fn hand_net(layers: Vec<Layer>, input_bits: u32) -> QNet {
+    QNet {
+        name: "hand".into(),
+        input: qforge::qnn::InputQuant {
+            format: qforge::qnn::IntFormat::new(input_bits, false).unwrap(),
+            scale: 1.0,
+            rounding: qforge::num::rounding::RoundingMode::HalfEven,
+            fixed: None,
+        },
+        layers,
+    }
+}
+
+/// Convolutions chained without a dense layer, a stride-2 window, and a last convolution
+/// emitting raw accumulators: the chain ends with a frame buffer putting the pixel-major
+/// accumulators back into channel-major order.
+#[test]
+fn strided_conv_chain_with_accumulator_outputs_equals_golden() {
+    let net = hand_net(
+        vec![
+            Layer::Conv2d(conv(
+                1,
+                (1, 6, 6),
+                2,
+                3,
+                2,
+                1,
+                WeightScheme::Ternary,
+                relu_u3(),
+            )),
+            Layer::Conv2d(conv(
+                2,
+                (2, 3, 3),
+                3,
+                2,
+                1,
+                0,
+                WeightScheme::Uniform { bits: 3 },
+                qforge::qnn::LayerOutput::Accumulator,
+            )),
+        ],
+        4,
+    );
+    net.validate().unwrap();
+    let mut rng = qforge::accel::vectors::Rng::new(4);
+    let codes: Vec<i32> = (0..36 * 200).map(|_| rng.below(16) as i32).collect();
+    let golden = Engine::new(&net).unwrap().infer(&codes).unwrap();
+    for a in [
+        ArchSpec::target(Folding::FullyFolded),
+        ArchSpec::target(Folding::FullyParallel),
+        ArchSpec::target(Folding::PeBudget(5)),
+    ] {
+        let p = plan(&net, &a).unwrap();
+        let kinds: Vec<&str> = p.network.stages().iter().map(Stage::kind).collect();
+        assert_eq!(kinds.first(), Some(&"fb"));
+        assert_eq!(kinds.last(), Some(&"fb"), "{}", p.describe());
+        for bp in [None, Some(Backpressure::new(2))] {
+            let opts = SimOptions {
+                backpressure: bp,
+                ..SimOptions::default()
+            };
+            let run = simulate(&p.network, &codes, &opts).unwrap();
+            assert_eq!(run.outputs, golden, "{} {bp:?}", p.describe());
+        }
+    }
+}
+
+/// The bundled small CNN architecture (conv 8, pool, conv 16, pool, dense) quantized untrained:
+/// a pooled frame feeds a second convolution.
+#[test]
+fn two_conv_small_cnn_equals_golden() {
+    let model = qforge::nn::Architecture::small_cnn(10, &[1, 8, 8])
+        .build(&[1, 8, 8], 5)
+        .unwrap();
+    let spec = QuantSpec::load(&Path::new(ROOT).join("models/quant_pot4_a4.ron")).unwrap();
+    let n = quantize_float(&model, &spec).unwrap();
+    let (codes, _) = digits_test_codes(&n, Some(60)).unwrap();
+    let golden = Engine::new(&n).unwrap().infer(&codes).unwrap();
+    assert!(golden.iter().any(|&v| v != golden[0]));
+    for a in [
+        ArchSpec::target(Folding::CyclesPerImage(512)),
+        ArchSpec::target(Folding::PeBudget(40)),
+    ] {
+        let p = plan(&n, &a).unwrap();
+        let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+        assert_eq!(run.outputs, golden, "{}", p.describe());
+        assert_eq!(run.report.measured_interval, p.initiation_interval());
+    }
+}
+
+/// Convolution and pooling rules: the value, the rule and the layer in each message.
+#[test]
+fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
+    let n = common::digits_cnn("quant_pot4_a4.ron");
+    let entry = |index, pe, simd| LayerArch {
+        index,
+        pe,
+        simd,
+        acc_bits: None,
+        overflow: None,
+    };
+    let with = |layers| ArchSpec {
+        folding: Folding::FullyFolded,
+        layers,
+        fifo_depth: FifoDepth::Auto,
+    };
+    assert_eq!(
+        rule(plan(&n, &with(vec![entry(0, Some(3), None)]))),
+        "pe (3) must divide out_channels (4) of layer 0"
+    );
+    assert_eq!(
+        rule(plan(&n, &with(vec![entry(0, None, Some(2))]))),
+        "simd (2) must divide the window (in_channels · kernel_h · kernel_w = 9) of layer 0"
+    );
+    assert_eq!(
+        rule(plan(&n, &with(vec![entry(1, Some(1), None)]))),
+        "layer 1 is a max pooling: it has no pe, simd or accumulator to choose"
+    );
+    let explicit = ArchSpec {
+        folding: Folding::Explicit,
+        layers: vec![entry(0, Some(1), Some(1))],
+        fifo_depth: FifoDepth::Auto,
+    };
+    assert_eq!(
+        rule(plan(&n, &explicit)),
+        "folding explicit needs pe and simd for layer 2"
+    );
+    assert_eq!(
+        rule(plan(&n, &ArchSpec::target(Folding::PeBudget(1)))),
+        "pe_budget (1) must be at least the 2 lanes of a fully folded plan"
+    );
+    // A frame larger than a frame buffer holds.
+    let big = hand_net(
+        vec![Layer::Conv2d(conv(
+            3,
+            (1, 300, 300),
+            1,
+            3,
+            1,
+            1,
+            WeightScheme::Ternary,
+            qforge::qnn::LayerOutput::Accumulator,
+        ))],
+        4,
+    );
+    assert_eq!(
+        rule(plan(&big, &ArchSpec::target(Folding::FullyFolded))),
+        "layer 0: conv 3x3 stride 1 padding 1 on a 1x300x300 input: frame (90000) must be between 1 and 65536 and a multiple of in_lanes (1)"
+    );
+    // A stride that never reads one of the lanes the previous layer delivers.
+    let dense = qforge::qnn::Dense {
+        in_features: 4,
+        out_features: 16,
+        weights: WeightScheme::Ternary,
+        codes: vec![1; 64],
+        bias: vec![0; 16],
+        accumulator: Default::default(),
+        output: relu_u3(),
+        acc_scale: vec![1.0],
+    };
+    let skip = hand_net(
+        vec![
+            Layer::Dense(dense),
+            Layer::Conv2d(conv(
+                4,
+                (1, 4, 4),
+                1,
+                1,
+                2,
+                0,
+                WeightScheme::Ternary,
+                qforge::qnn::LayerOutput::Accumulator,
+            )),
+        ],
+        4,
+    );
+    let two_lanes = ArchSpec {
+        folding: Folding::FullyFolded,
+        layers: vec![entry(0, Some(2), None)],
+        fifo_depth: FifoDepth::Auto,
+    };
+    assert_eq!(
+        rule(plan(&skip, &two_lanes)),
+        "layer 1: conv 1x1 stride 2 padding 0 on a 1x4x4 input: in_lanes (2) leave input lane 1 never read: every lane must be read"
+    );
+    // With one lane per transfer the stride is no problem, and the convolution reads the dense
+    // layer's vector as its 1×4×4 input.
+    let p = plan(&skip, &ArchSpec::target(Folding::FullyFolded)).unwrap();
+    let codes: Vec<i32> = (0..4 * 50).map(|i| (i * 7 % 16) as i32).collect();
+    let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
+    let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+    assert_eq!(run.outputs, golden);
+}

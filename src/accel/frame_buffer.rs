@@ -186,6 +186,21 @@ impl ReadSequence {
         }
     }
 
+    /// This sequence read from the outputs of `first` (a sequence without reduction): one
+    /// sequence doing both, reading `first`'s input frame. With `first` a reorder this views a
+    /// tensor in one layout as another tensor of the same size.
+    pub fn after(&self, first: &ReadSequence) -> ReadSequence {
+        ReadSequence {
+            frame: first.frame,
+            reads: self
+                .reads
+                .iter()
+                .map(|a| a.and_then(|a| first.reads.get(a as usize).copied().flatten()))
+                .collect(),
+            group: self.group,
+        }
+    }
+
     /// Outputs per frame.
     pub fn outputs(&self) -> usize {
         self.reads.len() / self.group.max(1) as usize

@@ -736,13 +736,16 @@ fn chain(
                     "conv {}x{} stride {} padding {} on a {}x{}x{} input",
                     c.kernel_h, c.kernel_w, c.stride, c.padding, c.in_channels, c.in_h, c.in_w
                 );
+                // The layer reads its input as its own CHW tensor (the golden network passes
+                // tensors flattened in channel-major order).
                 let seq = ReadSequence::im2col(
-                    tensor,
+                    frame(c.in_channels, c.in_h, c.in_w, Layout::Chw),
                     c.kernel_h as u32,
                     c.kernel_w as u32,
                     c.stride as u32,
                     c.padding as u32,
-                );
+                )
+                .after(&ReadSequence::reorder(tensor, Layout::Chw));
                 b.feed(seq, u.input_shape(), k, &what)?;
                 b.stream = Some(u.output_shape());
                 b.stages.push(Stage::Mvu(u));
@@ -754,8 +757,13 @@ fn chain(
                     "max pool {}x{} stride {} on a {}x{}x{} input",
                     p.kernel, p.kernel, p.stride, p.channels, p.in_h, p.in_w
                 );
-                let seq =
-                    ReadSequence::max_pool(tensor, p.kernel as u32, p.stride as u32, Layout::Chw);
+                let seq = ReadSequence::max_pool(
+                    frame(p.channels, p.in_h, p.in_w, Layout::Chw),
+                    p.kernel as u32,
+                    p.stride as u32,
+                    Layout::Chw,
+                )
+                .after(&ReadSequence::reorder(tensor, Layout::Chw));
                 let sh = b.stream.ok_or_else(|| {
                     PlanError::Rule(format!("layer {k}: max pooling cannot be the first layer"))
                 })?;
