@@ -489,97 +489,12 @@ fn cnn_simulator_logits_equal_golden_on_all_digits_test_images() {
     }
 }
 
-fn relu_u3() -> qforge::qnn::LayerOutput {
-    qforge::qnn::LayerOutput::Requant(qforge::qnn::Requant {
-        multiplier: vec![3],
-        shift: vec![3],
-        scale_bits: 2,
-        rounding: qforge::num::rounding::RoundingMode::HalfEven,
-        relu: true,
-        output: qforge::qnn::IntFormat::new(3, false).unwrap(),
-        output_scale: 1.0,
-    })
-}
-
-/// A convolution with fixed pseudo-random weights.
-#[allow(clippy::too_many_arguments)]
-fn conv(
-    seed: u64,
-    (c, h, w): (usize, usize, usize),
-    out_channels: usize,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    weights: WeightScheme,
-    output: qforge::qnn::LayerOutput,
-) -> qforge::qnn::conv::Conv2d {
-    let mut rng = qforge::accel::vectors::Rng::new(seed);
-    let valid: Vec<u64> = (0..1u64 << weights.code_bits())
-        .filter(|&c| weights.level(c).is_some())
-        .collect();
-    qforge::qnn::conv::Conv2d {
-        in_channels: c,
-        out_channels,
-        in_h: h,
-        in_w: w,
-        kernel_h: kernel,
-        kernel_w: kernel,
-        stride,
-        padding,
-        codes: (0..out_channels * c * kernel * kernel)
-            .map(|_| valid[rng.below(valid.len() as u64) as usize])
-            .collect(),
-        weights,
-        bias: (0..out_channels).map(|_| rng.below(9) as i64 - 4).collect(),
-        accumulator: Default::default(),
-        output,
-        acc_scale: vec![1.0],
-    }
-}
-
-fn hand_net(layers: Vec<Layer>, input_bits: u32) -> QNet {
-    QNet {
-        name: "hand".into(),
-        input: qforge::qnn::InputQuant {
-            format: qforge::qnn::IntFormat::new(input_bits, false).unwrap(),
-            scale: 1.0,
-            rounding: qforge::num::rounding::RoundingMode::HalfEven,
-            fixed: None,
-        },
-        layers,
-    }
-}
-
 /// Convolutions chained without a dense layer, a stride-2 window, and a last convolution
 /// emitting raw accumulators: the chain ends with a frame buffer putting the pixel-major
 /// accumulators back into channel-major order.
 #[test]
 fn strided_conv_chain_with_accumulator_outputs_equals_golden() {
-    let net = hand_net(
-        vec![
-            Layer::Conv2d(conv(
-                1,
-                (1, 6, 6),
-                2,
-                3,
-                2,
-                1,
-                WeightScheme::Ternary,
-                relu_u3(),
-            )),
-            Layer::Conv2d(conv(
-                2,
-                (2, 3, 3),
-                3,
-                2,
-                1,
-                0,
-                WeightScheme::Uniform { bits: 3 },
-                qforge::qnn::LayerOutput::Accumulator,
-            )),
-        ],
-        4,
-    );
+    let net = common::strided_conv_chain();
     net.validate().unwrap();
     let mut rng = qforge::accel::vectors::Rng::new(4);
     let codes: Vec<i32> = (0..36 * 200).map(|_| rng.below(16) as i32).collect();
@@ -669,8 +584,8 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
         "pe_budget (1) must be at least the 2 lanes of a fully folded plan"
     );
     // A frame larger than a frame buffer holds.
-    let big = hand_net(
-        vec![Layer::Conv2d(conv(
+    let big = common::hand_net(
+        vec![Layer::Conv2d(common::conv(
             3,
             (1, 300, 300),
             1,
@@ -694,13 +609,13 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
         codes: vec![1; 64],
         bias: vec![0; 16],
         accumulator: Default::default(),
-        output: relu_u3(),
+        output: common::relu_u3(),
         acc_scale: vec![1.0],
     };
-    let skip = hand_net(
+    let skip = common::hand_net(
         vec![
             Layer::Dense(dense),
-            Layer::Conv2d(conv(
+            Layer::Conv2d(common::conv(
                 4,
                 (1, 4, 4),
                 1,

@@ -1,11 +1,15 @@
-//! The small digits CNN the convolution tests share: conv 1→4 channels 3×3 (padding 1), ReLU,
+//! Networks the convolution tests share (each test file uses a part, hence `dead_code`).
+//!
+//! The small digits CNN: conv 1→4 channels 3×3 (padding 1), ReLU,
 //! max pool 2, flatten, dense 64→10, trained here from a fixed seed for two epochs (a second in
 //! a release build) and quantized with a bundled quantization file.
+
+#![allow(dead_code)]
 
 use qforge::flow::quantize_float;
 use qforge::nn::{self, Architecture, LayerSpec};
 use qforge::qnn::quantize::QuantSpec;
-use qforge::qnn::QNet;
+use qforge::qnn::{Layer, QNet, WeightScheme};
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -50,4 +54,98 @@ pub fn digits_cnn(spec: &str) -> QNet {
     let mut net = quantize_float(&digits_cnn_float(), &spec).unwrap();
     net.name = "digits_cnn".into();
     net
+}
+
+/// A requantization to 3-bit codes with ReLU (× 3, >> 3).
+pub fn relu_u3() -> qforge::qnn::LayerOutput {
+    qforge::qnn::LayerOutput::Requant(qforge::qnn::Requant {
+        multiplier: vec![3],
+        shift: vec![3],
+        scale_bits: 2,
+        rounding: qforge::num::rounding::RoundingMode::HalfEven,
+        relu: true,
+        output: qforge::qnn::IntFormat::new(3, false).unwrap(),
+        output_scale: 1.0,
+    })
+}
+
+/// A convolution with fixed pseudo-random weights.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    seed: u64,
+    (c, h, w): (usize, usize, usize),
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    weights: WeightScheme,
+    output: qforge::qnn::LayerOutput,
+) -> qforge::qnn::conv::Conv2d {
+    let mut rng = qforge::accel::vectors::Rng::new(seed);
+    let valid: Vec<u64> = (0..1u64 << weights.code_bits())
+        .filter(|&c| weights.level(c).is_some())
+        .collect();
+    qforge::qnn::conv::Conv2d {
+        in_channels: c,
+        out_channels,
+        in_h: h,
+        in_w: w,
+        kernel_h: kernel,
+        kernel_w: kernel,
+        stride,
+        padding,
+        codes: (0..out_channels * c * kernel * kernel)
+            .map(|_| valid[rng.below(valid.len() as u64) as usize])
+            .collect(),
+        weights,
+        bias: (0..out_channels).map(|_| rng.below(9) as i64 - 4).collect(),
+        accumulator: Default::default(),
+        output,
+        acc_scale: vec![1.0],
+    }
+}
+
+/// A network of `layers` on unsigned `input_bits`-bit inputs of scale 1.
+pub fn hand_net(layers: Vec<Layer>, input_bits: u32) -> QNet {
+    QNet {
+        name: "hand".into(),
+        input: qforge::qnn::InputQuant {
+            format: qforge::qnn::IntFormat::new(input_bits, false).unwrap(),
+            scale: 1.0,
+            rounding: qforge::num::rounding::RoundingMode::HalfEven,
+            fixed: None,
+        },
+        layers,
+    }
+}
+
+/// Two convolutions without a dense layer on 6×6 unsigned 4-bit inputs: 1→2 channels 3×3
+/// stride 2 padding 1 (ternary weights, ReLU to 3 bits), then 2→3 channels 2×2 (3-bit uniform
+/// weights, raw accumulators out).
+pub fn strided_conv_chain() -> QNet {
+    hand_net(
+        vec![
+            Layer::Conv2d(conv(
+                1,
+                (1, 6, 6),
+                2,
+                3,
+                2,
+                1,
+                WeightScheme::Ternary,
+                relu_u3(),
+            )),
+            Layer::Conv2d(conv(
+                2,
+                (2, 3, 3),
+                3,
+                2,
+                1,
+                0,
+                WeightScheme::Uniform { bits: 3 },
+                qforge::qnn::LayerOutput::Accumulator,
+            )),
+        ],
+        4,
+    )
 }
