@@ -640,7 +640,7 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
     // With one lane per transfer the stride is no problem, and the convolution reads the dense
     // layer's vector as its 1×4×4 input.
     let p = plan(&skip, &ArchSpec::target(Folding::FullyFolded)).unwrap();
-    let codes: Vec<i32> = (0..4 * 50).map(|i| (i * 7 % 16) as i32).collect();
+    let codes: Vec<i32> = (0..4 * 50).map(|i| i * 7 % 16).collect();
     let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
     let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
     assert_eq!(run.outputs, golden);
