@@ -1,5 +1,5 @@
-//! Hardware plans: how each layer of a [`QNet`] maps to a matrix-vector unit, and the streams
-//! between them. An architecture file ([`ArchSpec`], RON) states a folding target and optional
+//! Hardware plans: how each layer of a [`QNet`] maps to matrix-vector units and frame buffers,
+//! and the streams between them. An architecture file ([`ArchSpec`], RON) states a folding target and optional
 //! per-layer choices; [`plan`] validates it against the network and resolves every default.
 //!
 //! ```text
@@ -23,12 +23,27 @@
 //! * the requantization unit: a multiplier, shift, rounding and clamp, or a pure shift when
 //!   every `M` is 1 (ReLU fused as the clamp at 0); the last layer emits raw accumulators;
 //! * between layers a FIFO (depth chosen by simulation unless given) and, where a layer's PE
-//!   differs from the next layer's SIMD, a width converter.
+//!   differs from the next layer's SIMD, a width converter;
+//! * a convolution: a frame buffer ([`super::frame_buffer`]) holding the input image and
+//!   emitting its im2col windows (`[c][ky][kx]` per output pixel, zero taps for the padding),
+//!   and an MVU with `in_features = in_channels · kernel_h · kernel_w`, `out_features =
+//!   out_channels`, one vector per output pixel (its output stream is pixel-major); PE divides
+//!   the output channels, SIMD the window;
+//! * a max pooling: a frame buffer emitting the maximum of each window, channel-major;
+//! * a pixel-major tensor before a dense layer or the output: a frame buffer reordering it to
+//!   the golden network's channel-major (CHW) order.
+//!
+//! A frame buffer takes its producer's lanes and emits its consumer's SIMD, so no width converter
+//! surrounds it; with two banks it takes the next image while emitting the current one. Folding
+//! targets count a convolution's cycles per image (`vectors · NF · SF`). Not supported (each
+//! rejected with a message naming the layer and the rule): fixed-point layers, frames over
+//! 65,536 codes, and a stride that never reads some lane of the producer's transfers (a
+//! narrower producer PE avoids it).
 //!
 //! Folding targets: `fully_parallel` (PE = out_features, SIMD = in_features: one cycle per
 //! vector), `fully_folded` (PE = SIMD = 1), `cycles_per_image(N)` (per layer the fewest lanes
-//! whose fold `NF · SF` is at most N — the pipeline's initiation interval is the slowest layer's
-//! fold), `pe_budget(N)` (at most N lanes `PE · SIMD` in total, the smallest initiation interval
+//! whose cycles per image `vectors · NF · SF` are at most N — the pipeline's initiation interval
+//! is the slowest stage's), `pe_budget(N)` (at most N lanes `PE · SIMD` in total, the smallest initiation interval
 //! that allows), `explicit` (every layer given in `layers`). Per-layer entries override the
 //! target's choice for that layer.
 //!

@@ -241,9 +241,15 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
     );
     println!("plan     {}", design.plan.describe());
     for l in &r.layers {
+        // A convolution folds each of its vectors (output pixels): `fold x vectors`.
+        let fold = if l.vectors > 1 {
+            format!("{}x{}", l.fold, l.vectors)
+        } else {
+            l.fold.to_string()
+        };
         println!(
             "layer {}  fold {:>5}  busy {:>8}  starved {:>8}  blocked {:>8}  utilization {:.3}",
-            l.layer, l.fold, l.busy, l.starved, l.blocked, l.utilization
+            l.layer, fold, l.busy, l.starved, l.blocked, l.utilization
         );
     }
     println!(
