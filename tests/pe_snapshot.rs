@@ -42,6 +42,32 @@ fn pe_and_array_verilog_match_snapshots() {
     );
 }
 
+/// A frame buffer: 2×2 max pooling of a 1×4×4 frame arriving two codes per transfer, signed
+/// 3-bit codes, two banks.
+#[test]
+fn frame_buffer_verilog_matches_snapshot() {
+    use qforge::accel::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
+    use qforge::accel::stream::StreamShape;
+    let input = FrameShape {
+        channels: 1,
+        height: 4,
+        width: 4,
+        layout: Layout::Chw,
+    };
+    let seq = ReadSequence::max_pool(input, 2, 2, Layout::Chw);
+    let shape = StreamShape {
+        lanes: 2,
+        lane_bits: 3,
+        signed: true,
+    };
+    check(
+        FrameBufferParams::new(shape, 1, seq, 2)
+            .unwrap()
+            .verilog()
+            .unwrap(),
+    );
+}
+
 #[test]
 fn generation_is_deterministic() {
     let a: Vec<String> = small_pot()
