@@ -4,6 +4,21 @@
 //! consecutive reads. Convolution windows (im2col), max-pooling windows and layout changes
 //! (pixel-major to channel-major before a dense layer) are all read sequences.
 //!
+//! ```
+//! use qforge::accel::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
+//! use qforge::accel::stream::StreamShape;
+//! use qforge::accel::Unit;
+//! // 2×2 max pooling of a 1×4×4 image arriving 4 codes per transfer, one code out per transfer.
+//! let image = FrameShape { channels: 1, height: 4, width: 4, layout: Layout::Chw };
+//! let seq = ReadSequence::max_pool(image, 2, 2, Layout::Chw);
+//! let x: Vec<i64> = (0..16).collect();
+//! assert_eq!(seq.apply(&x), vec![5, 7, 13, 15]);
+//! let shape = StreamShape { lanes: 4, lane_bits: 4, signed: false };
+//! let fb = FrameBufferParams::new(shape, 1, seq, 2).unwrap();
+//! assert_eq!(fb.cycles_per_frame(), 4); // 4 transfers in, 4 out, overlapped
+//! assert!(fb.verilog().unwrap()[0].name.starts_with("qf_frame_buffer_i4_o1_b4_n16_g4_"));
+//! ```
+//!
 //! ```text
 //!              ┌───────────────────────────────────────────────────────────────────────┐
 //!  in_data  ──▶│ bank[wbank][w·in_lanes + i] ← lane i        (w: write transfer count) │
