@@ -403,6 +403,16 @@ impl FrameBufferParams {
         (self.seq.outputs() / self.out_lanes as usize) as u64
     }
 
+    /// A model of the control path only: the same handshakes as [`Unit::model`]'s, no values
+    /// stored (`out_data` stays zero); the values come from [`FrameBufferParams::forward`].
+    pub fn control_model(&self) -> FrameBufferModel {
+        FrameBufferModel {
+            values: false,
+            mem: Vec::new(),
+            ..self.model()
+        }
+    }
+
     /// Cycles per frame when the producer and consumer never stall: `max(in, out)` transfers
     /// with two banks, `in + out` with one.
     pub fn cycles_per_frame(&self) -> u64 {
@@ -413,8 +423,9 @@ impl FrameBufferParams {
         }
     }
 
-    /// The stream of outputs for a stream of whole frames.
-    pub fn forward_stream(&self, input: &[i64]) -> Vec<i64> {
+    /// The output stream for an input stream of whole frames (the unit's values, computed at
+    /// once).
+    pub fn forward(&self, input: &[i64]) -> Vec<i64> {
         input
             .chunks(self.seq.frame as usize)
             .flat_map(|f| self.seq.apply(f))
@@ -627,6 +638,7 @@ impl Unit for FrameBufferParams {
     fn model(&self) -> FrameBufferModel {
         let mut m = FrameBufferModel {
             params: self.clone(),
+            values: true,
             mem: vec![0; (self.banks * self.seq.frame) as usize],
             full: [false; 2],
             wb: 0,
@@ -675,6 +687,8 @@ impl Unit for FrameBufferParams {
 #[derive(Clone, Debug)]
 pub struct FrameBufferModel {
     params: FrameBufferParams,
+    /// Whether the banks and `out_data` are kept (false: the control path only, `out_data` zero).
+    values: bool,
     mem: Vec<i64>,
     full: [bool; 2],
     wb: usize,
@@ -691,6 +705,9 @@ impl FrameBufferModel {
     }
 
     fn refresh(&mut self) {
+        if !self.values {
+            return;
+        }
         let p = &self.params;
         let n = p.seq.frame as usize;
         let base = self.rb * n;
@@ -736,9 +753,11 @@ impl StreamModel for FrameBufferModel {
             }
         }
         if push {
-            let lanes = p.input.lanes as usize;
-            let at = self.wb * p.seq.frame as usize + self.w as usize * lanes;
-            self.mem[at..at + lanes].copy_from_slice(&in_data[..lanes]);
+            if self.values {
+                let lanes = p.input.lanes as usize;
+                let at = self.wb * p.seq.frame as usize + self.w as usize * lanes;
+                self.mem[at..at + lanes].copy_from_slice(&in_data[..lanes]);
+            }
             if self.w + 1 == p.write_transfers() {
                 self.w = 0;
                 self.full[self.wb] = true;
@@ -819,6 +838,52 @@ mod tests {
         assert_eq!(back, x);
         assert!(ReadSequence::reorder(s, Layout::Chw).is_identity());
         assert!(!ReadSequence::reorder(s, Layout::Hwc).is_identity());
+    }
+
+    /// The control model's handshakes equal the full model's under random valid/ready, and the
+    /// full model's output transfers carry exactly [`FrameBufferParams::forward`]'s stream.
+    #[test]
+    fn control_model_and_forward_agree_with_the_stepped_model() {
+        let input = FrameShape {
+            layout: Layout::Hwc,
+            ..chw(2, 4, 4)
+        };
+        for (seq, banks) in [
+            (ReadSequence::im2col(input, 3, 3, 1, 1), 2),
+            (ReadSequence::max_pool(input, 2, 2, Layout::Chw), 1),
+        ] {
+            let shape = StreamShape {
+                lanes: 2,
+                lane_bits: 5,
+                signed: true,
+            };
+            let fb = FrameBufferParams::new(shape, 2, seq, banks).unwrap();
+            let (mut full, mut ctrl) = (fb.model(), fb.control_model());
+            let frames: Vec<i64> = (0..32 * 5).map(|i| (i * 7 % 31) - 15).collect();
+            let (mut sent, mut got) = (0usize, Vec::new());
+            let mut rng = crate::accel::vectors::Rng::new(1);
+            for _ in 0..4000 {
+                let valid = sent < frames.len() / 2 && rng.chance(3, 4);
+                let ready = rng.chance(2, 3);
+                assert_eq!(full.out_valid(), ctrl.out_valid());
+                assert_eq!(full.in_ready(ready), ctrl.in_ready(ready));
+                if full.out_valid() && ready {
+                    got.extend_from_slice(full.out_data());
+                }
+                let data = if valid {
+                    &frames[sent * 2..sent * 2 + 2]
+                } else {
+                    &[0, 0][..]
+                };
+                if valid && full.in_ready(ready) {
+                    sent += 1;
+                }
+                full.clock(valid, data, ready);
+                ctrl.clock(valid, data, ready);
+            }
+            assert_eq!(sent, frames.len() / 2);
+            assert_eq!(got, fb.forward(&frames));
+        }
     }
 
     #[test]
