@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qforge::accel::plan::{plan, ArchSpec};
-use qforge::accel::sim::{simulate, SimOptions};
+use qforge::accel::sim::{simulate, Datapath, SimOptions};
 use qforge::flow::{
     build_net_design, digits_test_codes, quantize_float, write_net_design, NetDesignOptions,
 };
@@ -45,6 +45,19 @@ fn bench(c: &mut Criterion) {
                     simulate(&p.network, black_box(&codes), &SimOptions::default())
                         .expect("simulate"),
                 )
+            })
+        });
+        // The same simulator stepping every cycle with every unit computing its values: what
+        // the fast paths (values of whole streams at once, repeated periods crossed at once)
+        // gain.
+        let every_cycle = SimOptions {
+            datapath: Datapath::Stepped,
+            every_cycle: true,
+            ..SimOptions::default()
+        };
+        g.bench_function("cycle_simulator_every_cycle", |b| {
+            b.iter(|| {
+                black_box(simulate(&p.network, black_box(&codes), &every_cycle).expect("simulate"))
             })
         });
         // Baseline: Verilator on the same design and images.

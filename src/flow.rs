@@ -216,7 +216,7 @@ pub fn build_net_design(
             backpressure: options.backpressure.map(Backpressure::new),
             record: true,
             vcd: options.vcd.clone(),
-            max_cycles: 0,
+            ..SimOptions::default()
         },
     )?;
     // The same run again without recording, for the simulator's own speed.

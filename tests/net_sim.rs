@@ -10,7 +10,7 @@ mod common;
 use qforge::accel::frame_buffer::{FrameShape, Layout, ReadSequence};
 use qforge::accel::network::Stage;
 use qforge::accel::plan::{plan, ArchSpec, FifoDepth, Folding, LayerArch, PlanError};
-use qforge::accel::sim::{simulate, Backpressure, SimOptions};
+use qforge::accel::sim::{simulate, Backpressure, Datapath, SimOptions, SimReport};
 use qforge::accel::Unit;
 use qforge::flow::{digits_test_codes, quantize_float};
 use qforge::nn::Model;
@@ -102,6 +102,114 @@ fn simulator_logits_equal_golden_on_all_digits_test_images() {
                 }
             }
         }
+    }
+}
+
+/// Everything but the wall-clock time.
+fn comparable(r: &SimReport) -> String {
+    let mut r = r.clone();
+    r.seconds = 0.0;
+    r.stepped_cycles = 0;
+    format!("{r:?}")
+}
+
+/// The fast paths (values of whole streams at once, quiet stretches and repeated steady-state
+/// periods crossed at once) against the slow reference: every unit's model computing its values
+/// while stepping every single cycle. Outputs, cycles, per-layer counters and every image's
+/// completion cycle must be identical, and the fast path must really have skipped cycles.
+#[test]
+fn fast_paths_equal_stepping_every_cycle() {
+    for q in [
+        "quant_uniform8.ron",
+        "quant_pot4_a4.ron",
+        "quant_ternary_a4.ron",
+    ] {
+        let n = net(q);
+        let (codes, _) = digits_test_codes(&n, Some(120)).unwrap();
+        for a in [
+            arch("arch_parallel.ron"),
+            arch("arch_folded.ron"),
+            arch("arch_mixed.ron"),
+            ArchSpec::balanced_default(),
+            ArchSpec::target(Folding::PeBudget(24)),
+        ] {
+            let p = plan(&n, &a).unwrap();
+            check_fast_paths(&p, &codes, q);
+        }
+    }
+}
+
+/// The fast paths of `p` on `codes` against stepping every cycle with every model computing
+/// its values (see [`fast_paths_equal_stepping_every_cycle`]).
+fn check_fast_paths(p: &qforge::accel::plan::Plan, codes: &[i32], q: &str) {
+    for bp in [None, Some(Backpressure::new(5))] {
+        let reference = simulate(
+            &p.network,
+            codes,
+            &SimOptions {
+                backpressure: bp,
+                datapath: Datapath::Stepped,
+                every_cycle: true,
+                ..SimOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(reference.report.stepped_cycles, reference.report.cycles);
+        for (datapath, every_cycle) in [
+            (Datapath::Batched, false),
+            (Datapath::Batched, true),
+            (Datapath::Stepped, false),
+        ] {
+            let run = simulate(
+                &p.network,
+                codes,
+                &SimOptions {
+                    backpressure: bp,
+                    datapath,
+                    every_cycle,
+                    ..SimOptions::default()
+                },
+            )
+            .unwrap();
+            let what = format!("{q} {} {bp:?} {datapath:?} {every_cycle}", p.describe());
+            assert_eq!(run.outputs, reference.outputs, "{what}");
+            assert_eq!(
+                comparable(&run.report),
+                comparable(&reference.report),
+                "{what}"
+            );
+            if bp.is_none() && !every_cycle && datapath == Datapath::Batched {
+                // Many images back to back: all but the first few periods repeat.
+                assert!(
+                    run.report.stepped_cycles * 4 < run.report.cycles,
+                    "{what}: {} of {} cycles stepped",
+                    run.report.stepped_cycles,
+                    run.report.cycles
+                );
+            }
+        }
+    }
+}
+
+/// The same for convolutional networks: frame buffers first, in the middle and last.
+#[test]
+fn cnn_fast_paths_equal_stepping_every_cycle() {
+    let n = common::digits_cnn("quant_pot4_a4.ron");
+    let (codes, _) = digits_test_codes(&n, Some(60)).unwrap();
+    for a in [
+        ArchSpec::target(Folding::CyclesPerImage(256)),
+        ArchSpec::target(Folding::FullyParallel),
+    ] {
+        check_fast_paths(&plan(&n, &a).unwrap(), &codes, "digits cnn");
+    }
+    let chain = common::strided_conv_chain();
+    let mut rng = qforge::accel::vectors::Rng::new(6);
+    let codes: Vec<i32> = (0..36 * 60).map(|_| rng.below(16) as i32).collect();
+    for a in [
+        ArchSpec::target(Folding::FullyFolded),
+        ArchSpec::target(Folding::PeBudget(5)),
+    ] {
+        check_fast_paths(&plan(&chain, &a).unwrap(), &codes, "conv chain");
     }
 }
 

@@ -215,6 +215,10 @@ impl StreamModel for FifoModel {
 
     fn skip(&mut self, _cycles: u64, _in_valid: bool, _out_ready: bool) {}
 
+    fn control_state(&self, out: &mut Vec<u64>) {
+        out.push(self.count as u64);
+    }
+
     fn reset_state(&mut self) {
         self.count = 0;
         self.regs.iter_mut().for_each(|v| *v = 0);

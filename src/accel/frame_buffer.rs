@@ -785,6 +785,19 @@ impl StreamModel for FrameBufferModel {
 
     fn skip(&mut self, _cycles: u64, _in_valid: bool, _out_ready: bool) {}
 
+    /// The banks relative to the write and read pointers, not by number: the two banks are
+    /// interchangeable, so states that differ only by which bank is which give the same
+    /// handshakes, and double buffering repeats with a period of one frame, not two.
+    fn control_state(&self, out: &mut Vec<u64>) {
+        out.extend_from_slice(&[
+            u64::from(self.full[self.wb]),
+            u64::from(self.full[self.rb]),
+            u64::from(self.wb == self.rb),
+            self.w,
+            self.r,
+        ]);
+    }
+
     fn reset_state(&mut self) {
         self.mem.iter_mut().for_each(|v| *v = 0);
         self.full = [false; 2];

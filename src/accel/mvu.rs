@@ -45,6 +45,8 @@
 //! the requantization multiplier (`4.5 · ACC · MB` LUT4 as for uniform PEs, none for pure
 //! shifts) and clamp (`2 · QW` LUT4); the output register `PE · OB` flip-flops and the counters.
 
+mod batch;
+
 use super::pe::{Overflow, PeKind, PeParams};
 use super::pe_array::PeArrayParams;
 use super::pe_uniform::UniformWeights;
@@ -821,7 +823,7 @@ impl Unit for MvuParams {
     }
 
     fn model(&self) -> MvuModel {
-        MvuModel::new(self.clone())
+        MvuModel::new(self.clone(), true)
     }
 
     fn verilog(&self) -> Result<Vec<Module>, UnitError> {
@@ -884,9 +886,16 @@ pub struct MvuStats {
 
 /// The MVU's behaviour: its registers as integers; the tile computes with the PE's semantics
 /// (exact lane sums, accumulators wrapped to the layer's width by [`PeParams::fit`]).
+///
+/// A *control-only* model ([`MvuParams::control_model`]) steps the same counters and
+/// handshakes without computing values: the control path of the unit does not depend on the
+/// data, so its timing is the full model's, while `out_data` stays zero (the values then come
+/// from [`MvuParams::forward`]).
 #[derive(Clone, Debug)]
 pub struct MvuModel {
     params: MvuParams,
+    /// Whether the tile computes values (false: control only).
+    values: bool,
     sf: u32,
     nf: u32,
     waddr: u32,
@@ -904,11 +913,25 @@ pub struct MvuModel {
     stats: MvuStats,
 }
 
+impl MvuParams {
+    /// A model that steps the control path only (see [`MvuModel`]).
+    pub fn control_model(&self) -> MvuModel {
+        MvuModel::new(
+            MvuParams {
+                codes: Vec::new(),
+                levels: Vec::new(),
+                ..self.clone()
+            },
+            false,
+        )
+    }
+}
+
 impl MvuModel {
-    fn new(params: MvuParams) -> MvuModel {
+    fn new(params: MvuParams, values: bool) -> MvuModel {
         let (pe, simd) = (params.pe as usize, params.simd as usize);
-        let mut rom_levels = Vec::with_capacity(params.levels.len());
-        for a in 0..params.fold() as u32 {
+        let mut rom_levels = Vec::with_capacity(if values { params.levels.len() } else { 0 });
+        for a in 0..if values { params.fold() as u32 } else { 0 } {
             let (sf, nf) = (a % params.sf(), a / params.sf());
             for r in 0..params.pe {
                 let c = (nf * params.pe + r) as usize;
@@ -924,21 +947,30 @@ impl MvuModel {
         }
         let fits = |v: i64| i16::try_from(v).is_ok();
         let input_fits = fits(params.input.min()) && fits(params.input.max());
-        let narrow = (params.acc_bits <= 32 && input_fits && rom_levels.iter().all(|&l| fits(l)))
-            .then(|| {
-                (
-                    rom_levels.iter().map(|&l| l as i16).collect(),
-                    vec![0i16; params.in_features as usize],
-                )
-            });
+        let narrow =
+            (values && params.acc_bits <= 32 && input_fits && rom_levels.iter().all(|&l| fits(l)))
+                .then(|| {
+                    (
+                        rom_levels.iter().map(|&l| l as i16).collect(),
+                        vec![0i16; params.in_features as usize],
+                    )
+                });
         MvuModel {
+            values,
             narrow,
             sf: 0,
             nf: 0,
             waddr: 0,
             done: false,
             res_nf: 0,
-            ibuf: vec![0; params.in_features as usize],
+            ibuf: vec![
+                0;
+                if values {
+                    params.in_features as usize
+                } else {
+                    0
+                }
+            ],
             acc: vec![0; pe],
             out_valid: false,
             out_data: vec![0; pe],
@@ -962,6 +994,13 @@ impl MvuModel {
         self.stats
     }
 
+    /// Adds `times` × `delta` to the counters.
+    pub(crate) fn add_stats(&mut self, delta: MvuStats, times: u64) {
+        self.stats.busy += delta.busy * times;
+        self.stats.starved += delta.starved * times;
+        self.stats.blocked += delta.blocked * times;
+    }
+
     /// The unit's configuration.
     pub fn params(&self) -> &MvuParams {
         &self.params
@@ -975,7 +1014,9 @@ impl MvuModel {
         let at = self.sf as usize * simd;
         let clear = self.sf == 0;
         let base = self.waddr as usize * pe * simd;
-        if let Some((rom, ibuf)) = &self.narrow {
+        if !self.values {
+            // Control only: the counters below.
+        } else if let Some((rom, ibuf)) = &self.narrow {
             let x = &ibuf[at..at + simd];
             let word = &rom[base..base + pe * simd];
             let sh = 32 - p.acc_bits;
@@ -1046,7 +1087,7 @@ impl StreamModel for MvuModel {
         let first = self.nf == 0;
         let fire = can_fire && (!first || in_valid);
         let transfer = self.done && b_free;
-        if transfer {
+        if transfer && self.values {
             let base = (self.res_nf * p.pe) as usize;
             for (lane, (o, &a)) in self.out_data.iter_mut().zip(&self.acc).enumerate() {
                 *o = p.finish_channel(a, base + lane);
@@ -1056,7 +1097,7 @@ impl StreamModel for MvuModel {
         let mut fire_last = false;
         if fire {
             self.stats.busy += 1;
-            if first {
+            if first && self.values {
                 let simd = p.simd as usize;
                 let at = self.sf as usize * simd;
                 self.ibuf[at..at + simd].copy_from_slice(&in_data[..simd]);
@@ -1100,14 +1141,31 @@ impl StreamModel for MvuModel {
             self.stats.blocked += cycles;
         } else if self.nf != 0 {
             self.stats.busy += cycles;
-            for _ in 0..cycles {
-                self.fire_once();
+            if self.values {
+                for _ in 0..cycles {
+                    self.fire_once();
+                }
+            } else {
+                // quiet() allowed no group end: the counters only count up.
+                let k = cycles as u32;
+                self.sf += k;
+                self.waddr += k;
             }
         } else if !in_valid {
             self.stats.starved += cycles;
         }
         // quiet() allowed no output transfer: out_valid and out_data hold.
         let _ = b_free;
+    }
+
+    fn control_state(&self, out: &mut Vec<u64>) {
+        out.extend([
+            u64::from(self.sf),
+            u64::from(self.nf),
+            u64::from(self.waddr),
+            u64::from(self.res_nf),
+            u64::from(self.done) | u64::from(self.out_valid) << 1,
+        ]);
     }
 
     fn reset_state(&mut self) {

@@ -25,7 +25,7 @@
 
 use super::fifo::{FifoModel, FifoParams};
 use super::frame_buffer::{FrameBufferModel, FrameBufferParams};
-use super::mvu::{MvuModel, MvuParams};
+use super::mvu::{MvuModel, MvuParams, MvuStats};
 use super::stream::{header, step_ports, stream_ports, StreamModel, StreamShape};
 use super::unit::{Cost, Model, Unit, UnitError};
 use super::width_converter::{WidthConverterModel, WidthConverterParams};
@@ -114,6 +114,27 @@ impl Stage {
             Stage::Fifo(u) => u.cost(),
             Stage::WidthConverter(u) => u.cost(),
             Stage::FrameBuffer(u) => u.cost(),
+        }
+    }
+
+    /// The stage's output stream for a whole input stream (codes in transfer order, lanes in
+    /// order): an MVU maps each input vector to its output vector with its own arithmetic
+    /// ([`MvuParams::forward`]); a frame buffer maps each frame to its read sequence's outputs
+    /// ([`FrameBufferParams::forward`]); FIFOs and width converters pass the codes on unchanged.
+    pub fn forward(&self, input: &[i64]) -> Vec<i64> {
+        match self {
+            Stage::Mvu(u) => u.forward(input),
+            Stage::FrameBuffer(u) => u.forward(input),
+            Stage::Fifo(_) | Stage::WidthConverter(_) => input.to_vec(),
+        }
+    }
+
+    fn control_model(&self) -> StageModel {
+        match self {
+            Stage::Mvu(u) => StageModel::Mvu(u.control_model()),
+            Stage::Fifo(u) => StageModel::Fifo(u.model()),
+            Stage::WidthConverter(u) => StageModel::WidthConverter(u.model()),
+            Stage::FrameBuffer(u) => StageModel::FrameBuffer(u.control_model()),
         }
     }
 
@@ -236,6 +257,31 @@ impl NetworkParams {
     /// The output stream's shape.
     pub fn output_shape(&self) -> StreamShape {
         self.output
+    }
+
+    /// The network's outputs for whole input images ([`NetworkParams::in_codes_per_image`]
+    /// codes each), every stage's stream computed at once ([`Stage::forward`]): the values the
+    /// streams carry, in order.
+    pub fn forward(&self, codes: &[i64]) -> Vec<i64> {
+        let mut stream: Option<Vec<i64>> = None;
+        for s in &self.stages {
+            if let Stage::Mvu(_) | Stage::FrameBuffer(_) = s {
+                // FIFOs and width converters are the identity.
+                stream = Some(s.forward(stream.as_deref().unwrap_or(codes)));
+            }
+        }
+        stream.unwrap_or_else(|| codes.to_vec())
+    }
+
+    /// A model of the control path only: the same timing as [`Unit::model`]'s, no values
+    /// (see [`MvuModel`]).
+    pub fn control_model(&self) -> NetworkModel {
+        let models: Vec<StageModel> = self.stages.iter().map(Stage::control_model).collect();
+        NetworkModel {
+            params: self.clone(),
+            ready: vec![false; models.len() + 1],
+            stages: models,
+        }
     }
 
     /// The instance name of stage `i`.
@@ -437,6 +483,10 @@ impl StreamModel for StageModel {
     fn skip(&mut self, cycles: u64, in_valid: bool, out_ready: bool) {
         each!(self, m => m.skip(cycles, in_valid, out_ready))
     }
+
+    fn control_state(&self, out: &mut Vec<u64>) {
+        each!(self, m => m.control_state(out))
+    }
 }
 
 /// The network's behaviour: the stages' models, stepped together.
@@ -457,6 +507,29 @@ impl NetworkModel {
     /// The configuration.
     pub fn params(&self) -> &NetworkParams {
         &self.params
+    }
+
+    /// The activity counters of the MVUs, in chain order.
+    pub fn mvu_stats(&self) -> Vec<MvuStats> {
+        self.stages
+            .iter()
+            .filter_map(|s| match s {
+                StageModel::Mvu(m) => Some(m.stats()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Adds `times` × `delta[i]` to the counters of the `i`-th MVU (for periods crossed at
+    /// once).
+    pub(crate) fn add_mvu_stats(&mut self, delta: &[MvuStats], times: u64) {
+        let mvus = self.stages.iter_mut().filter_map(|s| match s {
+            StageModel::Mvu(m) => Some(m),
+            _ => None,
+        });
+        for (m, d) in mvus.zip(delta) {
+            m.add_stats(*d, times);
+        }
     }
 
     /// Whether each stage's output transfers this cycle, given `out_ready` (valid ∧ ready).
@@ -546,6 +619,12 @@ impl StreamModel for NetworkModel {
             };
             let ready = self.ready[i + 1];
             self.stages[i].skip(cycles, valid, ready);
+        }
+    }
+
+    fn control_state(&self, out: &mut Vec<u64>) {
+        for s in &self.stages {
+            s.control_state(out);
         }
     }
 

@@ -18,6 +18,7 @@
 //! println!("{} cycles, ii {}", run.report.cycles, run.report.initiation_interval);
 //! ```
 
+use super::mvu::MvuStats;
 use super::network::{NetworkModel, NetworkParams, Stage, StageModel};
 use super::stream::StreamModel;
 use super::unit::Unit;
@@ -47,6 +48,19 @@ impl Backpressure {
     }
 }
 
+/// Where the simulator takes the values of the streams from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Datapath {
+    /// Every stage's whole output stream computed at once from its input stream
+    /// ([`NetworkParams::forward`], each unit's own arithmetic), while the control path steps
+    /// without values: the control of every unit here ignores the data, so the timing is the
+    /// same, and the `k`-th transfer of a stream carries the `k`-th chunk of its values.
+    #[default]
+    Batched,
+    /// Every unit's model computes its values as it steps (every fire's multiply-adds).
+    Stepped,
+}
+
 /// What to simulate and record.
 #[derive(Clone, Debug, Default)]
 pub struct SimOptions {
@@ -58,6 +72,11 @@ pub struct SimOptions {
     pub vcd: Option<std::path::PathBuf>,
     /// Give up after this many cycles (0: a bound from the plan's folds).
     pub max_cycles: u64,
+    /// Where the values come from.
+    pub datapath: Datapath,
+    /// Step every cycle: no crossing of quiet stretches, no steady-state jumps (the slow
+    /// reference the fast paths are checked against).
+    pub every_cycle: bool,
 }
 
 /// A simulation that could not complete.
@@ -124,7 +143,10 @@ pub struct SimReport {
     pub latency: u64,
     /// Cycle of each image's last output transfer.
     pub done_at: Vec<u64>,
-    /// Wall-clock seconds of the simulation loop.
+    /// Cycles evaluated one at a time; the others were crossed at once (quiet stretches,
+    /// repeated steady-state periods).
+    pub stepped_cycles: u64,
+    /// Wall-clock seconds of the whole simulation, values included.
     pub seconds: f64,
 }
 
@@ -172,7 +194,8 @@ fn set_lanes(b: &mut Bits, at: u32, codes: &[i64], lane_bits: u32) {
     }
 }
 
-/// `tb_in` and `tb_out` of one cycle.
+/// `tb_in` and `tb_out` of one cycle; `out_data` is the output stream's current head.
+#[allow(clippy::too_many_arguments)]
 fn trace_line(
     model: &NetworkModel,
     in_w: u32,
@@ -181,6 +204,7 @@ fn trace_line(
     in_valid: bool,
     data: &[i64],
     out_ready: bool,
+    out_data: &[i64],
 ) -> (Bits, Bits) {
     let p = model.params();
     let mut si = Bits::zero(in_w);
@@ -192,7 +216,7 @@ fn trace_line(
     let out_valid = model.out_valid();
     so.set(0, out_valid);
     if out_valid {
-        set_lanes(&mut so, 1, model.out_data(), p.output_shape().lane_bits);
+        set_lanes(&mut so, 1, out_data, p.output_shape().lane_bits);
     }
     so.set(out_w - 1, model.in_ready(out_ready));
     (si, so)
@@ -204,13 +228,32 @@ struct Vcd {
     last: Vec<Option<u128>>,
 }
 
+/// The control state at the end of an image, for finding the steady state.
+struct Snapshot {
+    t: u64,
+    control: Vec<u64>,
+    next_chunk: usize,
+    out_count: u64,
+    done: usize,
+    stats: Vec<MvuStats>,
+}
+
 /// Simulates `net` on `codes` (whole images of input codes, `in_features` each).
+///
+/// Besides crossing quiet stretches at once, the simulator finds the steady state: without
+/// backpressure the inputs are constant (a chunk always presented, the output always ready), so
+/// when the control registers at the end of an image equal those at the end of the previous
+/// image, every following period repeats that one exactly for as long as input remains, and
+/// those periods are crossed at once (their counts, stalls and output cycles added period by
+/// period). Recording vectors, a VCD or [`SimOptions::every_cycle`] turn this off.
 pub fn simulate(
     net: &NetworkParams,
     codes: &[i32],
     options: &SimOptions,
 ) -> Result<SimRun, SimError> {
+    let start = std::time::Instant::now();
     let in_features = net.in_codes_per_image();
+    let out_lanes = net.output_shape().lanes as usize;
     let out_per_image = net.out_transfers_per_image();
     let out_features = net.out_codes_per_image();
     if codes.len() % in_features != 0 {
@@ -254,7 +297,15 @@ pub fn simulate(
         (images as u64 + 4) * (ii + 8) * slow + 10_000
     };
 
-    let mut model: NetworkModel = net.model();
+    // The output stream's values, when computed at once.
+    let values = match options.datapath {
+        Datapath::Batched => Some(net.forward(&chunks)),
+        Datapath::Stepped => None,
+    };
+    let mut model: NetworkModel = match options.datapath {
+        Datapath::Batched => net.control_model(),
+        Datapath::Stepped => net.model(),
+    };
     let (in_w, out_w) = wrapper_widths(net);
     let mut trace = options.record.then(|| Trace {
         in_width: in_w,
@@ -268,14 +319,17 @@ pub fn simulate(
         None => None,
     };
     let mut rng = options.backpressure.map(|b| (b, Rng::new(b.seed)));
-    let zeros = vec![0i64; chunk];
+    let skip_quiet = rng.is_none() && !options.every_cycle;
+    let jump = skip_quiet && values.is_some() && trace.is_none() && vcd.is_none();
+    let zeros = vec![0i64; chunk.max(out_lanes)];
     let mut outputs = Vec::with_capacity(images * out_features);
     let mut next_chunk = 0usize;
     let mut presenting = false;
     let mut out_count = 0u64;
     let mut first_accept: Option<u64> = None;
     let mut done_at = Vec::with_capacity(images);
-    let start = std::time::Instant::now();
+    let mut last_image: Option<Snapshot> = None;
+    let mut stepped = 0u64;
     let mut t = 0u64;
     loop {
         let rst = t < 2;
@@ -297,16 +351,24 @@ pub fn simulate(
         let data: &[i64] = if in_valid {
             &chunks[next_chunk * chunk..(next_chunk + 1) * chunk]
         } else {
-            &zeros
+            &zeros[..chunk]
+        };
+        // The output stream's current head: the next transfer's codes.
+        let head: &[i64] = match &values {
+            Some(v) => {
+                let at = out_count as usize * out_lanes;
+                v.get(at..at + out_lanes).unwrap_or(&zeros[..out_lanes])
+            }
+            None => model.out_data(),
         };
         // Without backpressure the inputs hold while nothing happens: cross such stretches at
         // once (the state and every interface signal are those of cycle-by-cycle stepping).
-        if !rst && rng.is_none() {
+        if !rst && skip_quiet {
             let k = model.quiet(in_valid, out_ready).min(max_cycles - t);
             if k >= 2 {
                 if let Some(tr) = &mut trace {
                     let (si, so) =
-                        trace_line(&model, in_w, out_w, false, in_valid, data, out_ready);
+                        trace_line(&model, in_w, out_w, false, in_valid, data, out_ready, head);
                     for _ in 0..k {
                         tr.stimulus.push(si.clone());
                         tr.expected.push(so.clone());
@@ -314,7 +376,7 @@ pub fn simulate(
                     }
                 }
                 if let Some(v) = &mut vcd {
-                    write_vcd_cycle(v, t, &model, rst, in_valid, data, out_ready)?;
+                    write_vcd_cycle(v, t, &model, rst, in_valid, data, out_ready, head)?;
                 }
                 model.skip(k, in_valid, out_ready);
                 t += k;
@@ -328,25 +390,28 @@ pub fn simulate(
                 continue;
             }
         }
+        stepped += 1;
         let in_ready = model.in_ready(out_ready);
         let out_valid = model.out_valid();
         if let Some(tr) = &mut trace {
-            let (si, so) = trace_line(&model, in_w, out_w, rst, in_valid, data, out_ready);
+            let (si, so) = trace_line(&model, in_w, out_w, rst, in_valid, data, out_ready, head);
             tr.stimulus.push(si);
             tr.expected.push(so);
             tr.check.push(t > 0);
         }
         if let Some(v) = &mut vcd {
-            write_vcd_cycle(v, t, &model, rst, in_valid, data, out_ready)?;
+            write_vcd_cycle(v, t, &model, rst, in_valid, data, out_ready, head)?;
         }
+        let mut image_done = false;
         if rst {
             model.reset_state();
         } else {
             if out_valid && out_ready {
-                outputs.extend_from_slice(model.out_data());
+                outputs.extend_from_slice(head);
                 out_count += 1;
                 if out_count % out_per_image == 0 {
                     done_at.push(t);
+                    image_done = true;
                 }
             }
             if in_valid && in_ready {
@@ -359,6 +424,60 @@ pub fn simulate(
         t += 1;
         if out_count == expected_out {
             break;
+        }
+        if image_done && jump {
+            let now = Snapshot {
+                t,
+                control: {
+                    let mut c = vec![u64::from(presenting)];
+                    model.control_state(&mut c);
+                    c
+                },
+                next_chunk,
+                out_count,
+                done: done_at.len(),
+                stats: model.mvu_stats(),
+            };
+            if let Some(prev) = last_image.as_ref().filter(|p| p.control == now.control) {
+                let m = repeats(prev, &now, total_chunks, max_cycles);
+                if m > 0 {
+                    let period = now.t - prev.t;
+                    let delta: Vec<MvuStats> = now
+                        .stats
+                        .iter()
+                        .zip(&prev.stats)
+                        .map(|(a, b)| MvuStats {
+                            busy: a.busy - b.busy,
+                            starved: a.starved - b.starved,
+                            blocked: a.blocked - b.blocked,
+                        })
+                        .collect();
+                    let dones: Vec<u64> = done_at[prev.done..].to_vec();
+                    for k in 1..=m {
+                        done_at.extend(dones.iter().map(|d| d + k * period));
+                    }
+                    model.add_mvu_stats(&delta, m);
+                    let d_out = (now.out_count - prev.out_count) * m;
+                    if let Some(v) = &values {
+                        let at = out_count as usize * out_lanes;
+                        outputs.extend_from_slice(&v[at..at + d_out as usize * out_lanes]);
+                    }
+                    out_count += d_out;
+                    next_chunk += (now.next_chunk - prev.next_chunk) * m as usize;
+                    t += period * m;
+                }
+            }
+            last_image = Some(Snapshot {
+                t,
+                next_chunk,
+                out_count,
+                done: done_at.len(),
+                stats: model.mvu_stats(),
+                ..now
+            });
+            if out_count == expected_out {
+                break;
+            }
         }
         if t >= max_cycles {
             return Err(SimError::Stuck {
@@ -413,17 +532,35 @@ pub fn simulate(
             measured_interval,
             latency,
             done_at,
+            stepped_cycles: stepped,
             seconds,
         },
         trace,
     })
 }
 
+/// How many more periods like the one from `prev` to `now` (equal control registers at both
+/// ends) repeat exactly: each must keep the input presented throughout, so the input must not
+/// run out before its end, and the run must stay below `max_cycles`.
+fn repeats(prev: &Snapshot, now: &Snapshot, total_chunks: usize, max_cycles: u64) -> u64 {
+    let chunks = (now.next_chunk - prev.next_chunk) as u64;
+    let period = now.t - prev.t;
+    let left = total_chunks.saturating_sub(now.next_chunk) as u64;
+    if chunks == 0 || period == 0 || left == 0 {
+        return 0;
+    }
+    // After m periods at most `now.next_chunk + m·chunks` chunks have been taken, which must
+    // stay below the total so that a chunk is presented in every cycle of them.
+    let by_input = (left - 1) / chunks;
+    let by_time = max_cycles.saturating_sub(now.t + 1) / period;
+    by_input.min(by_time)
+}
+
 /// The largest occupancy of each FIFO (chain order) while `images` vectors stream back to back
 /// into an always-ready consumer. The control path does not depend on the data, so zero
 /// inputs show every timing.
 pub fn max_fifo_occupancy(net: &NetworkParams, images: usize) -> Vec<usize> {
-    let mut model = net.model();
+    let mut model = net.control_model();
     let n_fifo = net
         .stages()
         .iter()
@@ -531,6 +668,7 @@ fn pack_u128(codes: &[i64], bits: u32) -> u128 {
     v
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_vcd_cycle(
     v: &mut Vcd,
     t: u64,
@@ -539,6 +677,7 @@ fn write_vcd_cycle(
     in_valid: bool,
     data: &[i64],
     out_ready: bool,
+    out_data: &[i64],
 ) -> Result<(), SimError> {
     let p = model.params();
     let mut vals: Vec<(u128, u32)> = vec![
@@ -551,7 +690,7 @@ fn write_vcd_cycle(
         (u128::from(model.in_ready(out_ready)), 1),
         (u128::from(model.out_valid()), 1),
         (
-            pack_u128(model.out_data(), p.output_shape().lane_bits),
+            pack_u128(out_data, p.output_shape().lane_bits),
             p.output_shape().width(),
         ),
         (u128::from(out_ready), 1),

@@ -43,6 +43,11 @@ pub trait StreamModel {
     /// have allowed at least that many: the same state as `cycles` calls of
     /// [`StreamModel::clock`].
     fn skip(&mut self, cycles: u64, in_valid: bool, out_ready: bool);
+    /// Appends the control registers (counters, flags, occupancy; no data) to `out`. The
+    /// control path of every unit here ignores the data, so two states with equal control
+    /// registers produce the same handshakes from then on under the same `in_valid` and
+    /// `out_ready`.
+    fn control_state(&self, out: &mut Vec<u64>);
 }
 
 /// The shape of a stream: lanes per transfer, bits per lane, signedness of the codes.

@@ -286,6 +286,10 @@ impl StreamModel for WidthConverterModel {
 
     fn skip(&mut self, _cycles: u64, _in_valid: bool, _out_ready: bool) {}
 
+    fn control_state(&self, out: &mut Vec<u64>) {
+        out.push(self.buf.len() as u64);
+    }
+
     fn reset_state(&mut self) {
         self.buf.clear();
         self.out.iter_mut().for_each(|v| *v = 0);

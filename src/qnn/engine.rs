@@ -16,7 +16,8 @@ use super::fixed_dense::FixedDense;
 use super::format::{signed_width, wrap};
 use super::kernels::{dot_i16_i32, dot_i32_i32, dot_i32_i64};
 use super::net::{Layer, QNet};
-use super::requant::{shr_round_i64, Requant};
+use super::requant::Requant;
+use crate::num::rounding::shr_round_i64;
 use crate::num::rounding::RoundingMode;
 use rayon::prelude::*;
 

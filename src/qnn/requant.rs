@@ -152,45 +152,9 @@ fn frexp(x: f64) -> (f64, i32) {
     (mant, exp)
 }
 
-/// `round(v / 2^s)` in 64-bit arithmetic, for `s` in 1..=62; the same result as
-/// [`shr_round`] for every `v`.
-#[inline]
-pub fn shr_round_i64(v: i64, s: u32, mode: RoundingMode) -> i64 {
-    let q = v >> s;
-    let r = v & ((1i64 << s) - 1);
-    if r == 0 {
-        return q;
-    }
-    let half = 1i64 << (s - 1);
-    let up = match mode {
-        RoundingMode::Floor => false,
-        RoundingMode::Ceil => true,
-        RoundingMode::TowardZero => v < 0,
-        RoundingMode::AwayFromZero => v >= 0,
-        _ if r < half => false,
-        _ if r > half => true,
-        RoundingMode::HalfToPosInf => true,
-        RoundingMode::HalfToNegInf => false,
-        RoundingMode::HalfTowardZero => v < 0,
-        RoundingMode::HalfAwayFromZero => v >= 0,
-        RoundingMode::HalfEven => q & 1 != 0,
-        RoundingMode::HalfOdd => q & 1 == 0,
-    };
-    q + i64::from(up)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn shr_round_i64_agrees_with_exact(v in any::<i64>(), s in 1u32..=62, m in 0usize..10) {
-            let mode = RoundingMode::ALL[m];
-            prop_assert_eq!(i128::from(shr_round_i64(v, s, mode)), shr_round(i128::from(v), s, mode));
-        }
-    }
 
     #[test]
     fn multiplier_for_by_hand() {

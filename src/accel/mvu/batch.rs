@@ -1,0 +1,217 @@
+//! The MVU's values a whole stream at a time: each input vector's output vector with the
+//! unit's own arithmetic (the PE kind's weight levels, the accumulator's wrap at the layer's
+//! width, the bias, the requantization), batched, for the simulator's value path.
+//!
+//! The order of a channel's sum does not matter here: the accumulator either wraps (modular
+//! arithmetic, the same result in every order) or is at least as wide as the proven bound (no
+//! overflow at all). So the sum runs over whole input vectors, input by input, skipping zero
+//! codes, with the weights transposed so that one input updates every channel at once: a loop
+//! LLVM vectorises across channels.
+
+use super::{MvuOutput, MvuParams};
+use crate::num::rounding::ShiftRounder;
+
+/// Vectors per task when a stream is split across threads.
+const PART: usize = 96;
+
+/// The weights in the form a kernel reads them.
+enum Kernel {
+    /// Levels as i32, transposed and padded to whole [`BLOCK`]s: `w[j · stride + c]`.
+    I32(Vec<i32>),
+    /// Levels transposed: `w[j · out + c]`.
+    I64(Vec<i64>),
+}
+
+impl MvuParams {
+    /// The output vectors (`out_features` codes each, channel order) for `input`, whole input
+    /// vectors of `in_features` codes each (a trailing partial vector is ignored): the codes
+    /// the unit emits, group after group, for that input stream. Long streams are split
+    /// across threads.
+    pub fn forward(&self, input: &[i64]) -> Vec<i64> {
+        use rayon::prelude::*;
+        let (inf, outf) = (self.in_features as usize, self.out_features as usize);
+        let n = input.len() / inf.max(1);
+        let input = &input[..n * inf];
+        // Levels transposed: `wt[j · out + c]` is channel c's weight on input j.
+        let mut wt = vec![0i64; inf * outf];
+        for c in 0..outf {
+            for j in 0..inf {
+                wt[j * outf + c] = self.kind.level(self.codes[c * inf + j]);
+            }
+        }
+        let fits = |v: i64| i32::try_from(v).is_ok();
+        let kernel = if self.acc_bits <= 32
+            && fits(self.input.min())
+            && fits(self.input.max())
+            && wt.iter().all(|&l| fits(l))
+        {
+            // Exact modulo 2^32, hence modulo 2^acc_bits.
+            let stride = outf.div_ceil(BLOCK) * BLOCK;
+            let mut padded = vec![0i32; inf * stride];
+            for (p, w) in padded.chunks_exact_mut(stride).zip(wt.chunks_exact(outf)) {
+                for (p, &w) in p.iter_mut().zip(w) {
+                    *p = w as i32;
+                }
+            }
+            Kernel::I32(padded)
+        } else {
+            // Exact modulo 2^64, hence modulo 2^acc_bits (at most 64).
+            Kernel::I64(wt)
+        };
+        let mut out = vec![0i64; n * outf];
+        if n > PART {
+            out.par_chunks_mut(PART * outf)
+                .zip(input.par_chunks(PART * inf))
+                .for_each(|(o, x)| self.forward_part(&kernel, x, o));
+        } else {
+            self.forward_part(&kernel, input, &mut out);
+        }
+        out
+    }
+
+    /// [`MvuParams::forward`] of some whole vectors into `out`.
+    fn forward_part(&self, kernel: &Kernel, input: &[i64], out: &mut [i64]) {
+        let (inf, outf) = (self.in_features as usize, self.out_features as usize);
+        let n = input.len() / inf;
+        match kernel {
+            Kernel::I32(w) => {
+                let x: Vec<i32> = input.iter().map(|&v| v as i32).collect();
+                let mut acc = vec![0i32; n * outf];
+                accumulate_i32(&x, w, inf, outf, &mut acc);
+                self.finish_all(&acc, out);
+            }
+            Kernel::I64(wt) => {
+                let mut acc = vec![0i64; n * outf];
+                for (x, acc) in input.chunks_exact(inf).zip(acc.chunks_exact_mut(outf)) {
+                    for (j, &xj) in x.iter().enumerate() {
+                        if xj == 0 {
+                            continue;
+                        }
+                        for (a, &w) in acc.iter_mut().zip(&wt[j * outf..(j + 1) * outf]) {
+                            *a = a.wrapping_add(xj.wrapping_mul(w));
+                        }
+                    }
+                }
+                self.finish_all(&acc, out);
+            }
+        }
+    }
+}
+
+impl MvuParams {
+    /// [`MvuParams::finish_channel`] of every accumulator (`out_features` per vector, each
+    /// wrapped modulo 2^64 at least) into `out`. The bias is added modulo 2^64 and the sum
+    /// wrapped at the accumulator's width (the same ring); when the products with the
+    /// multipliers fit i64 the requantization runs in i64 with [`ShiftRounder`]s.
+    fn finish_all<T: Copy + Into<i64>>(&self, acc: &[T], out: &mut [i64]) {
+        let outf = self.out_features as usize;
+        let sh = 64 - self.acc_bits;
+        let wrap = |a: i64, b: i64| (a.wrapping_add(b) << sh) >> sh;
+        let pairs = out.chunks_exact_mut(outf).zip(acc.chunks_exact(outf));
+        let r = match &self.output {
+            MvuOutput::Accumulator => {
+                for (o, a) in pairs {
+                    for ((o, &a), &b) in o.iter_mut().zip(a).zip(&self.bias) {
+                        *o = wrap(a.into(), b);
+                    }
+                }
+                return;
+            }
+            MvuOutput::Requant(r) => r,
+        };
+        let (m, s): (Vec<i64>, Vec<i32>) = (0..outf).map(|c| r.params(c)).unzip();
+        // |v| ≤ 2^(acc_bits − 1) and |M| < 2^m_bits: the product stays below 2^62.
+        let m_bits = m
+            .iter()
+            .map(|&m| 64 - m.unsigned_abs().leading_zeros())
+            .max();
+        let rounders: Option<Vec<ShiftRounder>> = s
+            .iter()
+            .map(|&s| {
+                u32::try_from(s)
+                    .ok()
+                    .and_then(|s| ShiftRounder::new(s, r.rounding))
+            })
+            .collect();
+        let (lo, hi) = (r.low(), r.high());
+        match rounders {
+            Some(rounders) if m_bits.is_some_and(|b| self.acc_bits + b <= 62) => {
+                for (o, a) in pairs {
+                    for (c, (o, &a)) in o.iter_mut().zip(a).enumerate() {
+                        let v = wrap(a.into(), self.bias[c]);
+                        *o = rounders[c].apply(v * m[c]).clamp(lo, hi);
+                    }
+                }
+            }
+            _ => {
+                for (o, a) in pairs {
+                    for (c, (o, &a)) in o.iter_mut().zip(a).enumerate() {
+                        *o = r.apply(i128::from(wrap(a.into(), self.bias[c])), c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Channels per register block of the i32 kernel (one 512-bit register).
+const BLOCK: usize = 16;
+
+/// `acc[v · out + c] = Σ_j x[v · in + j] · w[j · stride + c]` modulo 2^32 for every vector
+/// `v` (weights padded to whole [`BLOCK`]s of channels, `stride` = whole blocks), compiled for
+/// the widest vector unit the CPU has. Each block of channels is held in registers across the
+/// whole sum.
+fn accumulate_i32(x: &[i32], wt: &[i32], inf: usize, outf: usize, acc: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU supports the features the function is compiled for.
+            return unsafe { accumulate_i32_avx512(x, wt, inf, outf, acc) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { accumulate_i32_avx2(x, wt, inf, outf, acc) };
+        }
+    }
+    accumulate_i32_generic(x, wt, inf, outf, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+unsafe fn accumulate_i32_avx512(x: &[i32], wt: &[i32], inf: usize, outf: usize, acc: &mut [i32]) {
+    accumulate_i32_generic(x, wt, inf, outf, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn accumulate_i32_avx2(x: &[i32], wt: &[i32], inf: usize, outf: usize, acc: &mut [i32]) {
+    accumulate_i32_generic(x, wt, inf, outf, acc)
+}
+
+/// The kernel on block-padded weights `wt[j · stride + c]`, `stride` = whole blocks. The
+/// non-zero inputs of a vector are gathered first (without branches: zero codes, common after
+/// a ReLU, would otherwise cost a mispredicted branch each), then each block of channels sums
+/// over them in registers.
+#[inline(always)]
+fn accumulate_i32_generic(x: &[i32], wt: &[i32], inf: usize, outf: usize, acc: &mut [i32]) {
+    let stride = outf.div_ceil(BLOCK) * BLOCK;
+    let mut nonzero: Vec<(i32, usize)> = vec![(0, 0); inf];
+    for (x, acc) in x.chunks_exact(inf).zip(acc.chunks_exact_mut(outf)) {
+        let mut n = 0;
+        for (j, &xj) in x.iter().enumerate() {
+            nonzero[n] = (xj, j * stride);
+            n += usize::from(xj != 0);
+        }
+        for (b, out) in acc.chunks_mut(BLOCK).enumerate() {
+            let mut a = [0i32; BLOCK];
+            for &(xj, row) in &nonzero[..n] {
+                let at = row + b * BLOCK;
+                let w: &[i32; BLOCK] = wt[at..at + BLOCK].try_into().expect("whole blocks");
+                for k in 0..BLOCK {
+                    a[k] = a[k].wrapping_add(xj.wrapping_mul(w[k]));
+                }
+            }
+            out.copy_from_slice(&a[..out.len()]);
+        }
+    }
+}
