@@ -471,6 +471,7 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                 codes: &d.codes,
                 bias: &d.bias,
                 acc_bits: cert.bits,
+                overflow: d.accumulator.overflow,
                 output,
             },
             pe,
