@@ -193,7 +193,7 @@ fn narrow_wrapping_accumulator_matches_in_verilator() {
 
 /// Saturating accumulators narrower than the proven bound in both layers (the MVUs' PE rows
 /// are chains of saturating adders), built and replayed on all 450 images under a mixed
-/// folding with SIMD 8 and a fully folded one.
+/// folding with SIMD 8, a fully folded and a fully parallel one.
 #[test]
 fn narrow_saturating_accumulators_match_in_verilator() {
     let n = net("quant_uniform8.ron");
@@ -219,6 +219,10 @@ fn narrow_saturating_accumulators_match_in_verilator() {
             narrow(Folding::Explicit, [(Some(4), Some(8)), (Some(2), Some(8))]),
         ),
         ("folded", narrow(Folding::FullyFolded, [(None, None); 2])),
+        (
+            "parallel",
+            narrow(Folding::FullyParallel, [(None, None); 2]),
+        ),
     ] {
         let d = build_net_design(&n, &a, &codes, &NetDesignOptions::default()).unwrap();
         assert_eq!(d.images, 450);
