@@ -894,7 +894,8 @@ pub struct PeInputs {
 }
 
 impl PeInputs {
-    /// The port values (`rst`, `en`, `clear`, `act`, `wgt`) for a PE.
+    /// The port values (`rst`, `en`, `clear`, `act`, `wgt`, and `init` for
+    /// [`Overflow::SaturateEach`] PEs, from the first start value, 0 when there is none) for a PE.
     pub fn to_ports(&self, pe: &PeParams) -> Vec<Bits> {
         let a = if pe.kind == PeKind::Binary {
             1
