@@ -9,8 +9,7 @@
 //! ```
 //!
 //! `wgt` holds row 0's SIMD codes in the least significant bits, then row 1's, and so on;
-//! with [`Overflow::SaturateEach`](super::pe::Overflow::SaturateEach) rows, `init` holds each
-//! row's start value the same way.
+//! with [`Overflow::SaturateEach`] rows, `init` holds each row's start value the same way.
 //! Latency: the PE's. Cost: `pe` × the PE's cost (the rows share nothing but wires).
 //!
 //! ```
