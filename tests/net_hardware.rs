@@ -193,6 +193,52 @@ fn narrow_wrapping_accumulator_matches_in_verilator() {
     assert_eq!(r.mismatches, 0, "{:?}", r.failure);
 }
 
+/// Saturating accumulators narrower than the proven bound in both layers (the MVUs' PE rows
+/// are chains of saturating adders), built and replayed on all 450 images under a mixed
+/// folding with SIMD 8, a fully folded and a fully parallel one.
+#[test]
+fn narrow_saturating_accumulators_match_in_verilator() {
+    let n = net("quant_uniform8.ron");
+    let certs = n.certificates();
+    let narrow = |folding, folds: [(Option<u32>, Option<u32>); 2]| ArchSpec {
+        folding,
+        layers: (0..2)
+            .map(|k| LayerArch {
+                index: k,
+                pe: folds[k].0,
+                simd: folds[k].1,
+                acc_bits: Some(certs[k].proven_bits - 3),
+                overflow: Some(qforge::qnn::AccOverflow::Saturate),
+            })
+            .collect(),
+        fifo_depth: FifoDepth::Auto,
+    };
+    let (codes, _) = digits_test_codes(&n, None).unwrap();
+    let wide = qforge::qnn::Engine::new(&n).unwrap().infer(&codes).unwrap();
+    for (fold, a) in [
+        (
+            "mixed",
+            narrow(Folding::Explicit, [(Some(4), Some(8)), (Some(2), Some(8))]),
+        ),
+        ("folded", narrow(Folding::FullyFolded, [(None, None); 2])),
+        (
+            "parallel",
+            narrow(Folding::FullyParallel, [(None, None); 2]),
+        ),
+    ] {
+        let d = build_net_design(&n, &a, &codes, &NetDesignOptions::default()).unwrap();
+        assert_eq!(d.images, 450);
+        // The narrowed network saturates: its logits differ from the proven-width network's.
+        assert_ne!(d.golden, wide);
+        assert_eq!(d.run.outputs, d.golden);
+        let name = format!("uniform8_narrow_saturate_{fold}");
+        let r = prove(&name, &d);
+        assert_eq!(r.mismatches, 0, "{name}: {:?}", r.failure);
+        assert_eq!(r.cycles, d.run.report.cycles, "{name}");
+        assert_eq!(r.checked, r.cycles - 1, "{name}");
+    }
+}
+
 /// Planted faults pass lint and are caught only by the replay.
 #[test]
 fn planted_faults_are_caught_by_the_replay() {

@@ -327,12 +327,15 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
     assert_eq!(
         rule(plan(&n, &narrow(None))),
         format!(
-            "acc_bits ({}) of layer 0 is below the proven bound ({proven} bits); state overflow: wrap to accept wrap-around",
+            "acc_bits ({}) of layer 0 is below the proven bound ({proven} bits); state overflow: wrap or saturate to accept overflow",
             proven - 2
         )
     );
-    assert!(rule(plan(&n, &narrow(Some(AccOverflow::Saturate))))
-        .starts_with("layer 0: a saturating accumulator"));
+    // With an overflow mode stated, both wrap-around and saturation are built.
+    for o in [AccOverflow::Wrap, AccOverflow::Saturate] {
+        let p = plan(&n, &narrow(Some(o))).unwrap();
+        assert_eq!(p.layers[0].acc_bits, proven - 2);
+    }
     // Binary weights with multi-bit activations have no PE kind.
     let mut b = n.clone();
     if let Layer::Dense(d) = &mut b.layers[1] {
@@ -383,6 +386,148 @@ fn narrow_wrapping_accumulators_match_the_narrowed_golden_network() {
     // ...and the simulator follows the narrowed network exactly.
     let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
     assert_eq!(run.outputs, golden);
+}
+
+/// Both layers' accumulators narrowed below the proven bound with saturation, for `folding`
+/// (a target, or explicit PE × SIMD per layer).
+fn narrow_saturating(
+    n: &QNet,
+    folding: Folding,
+    folds: [(Option<u32>, Option<u32>); 2],
+) -> ArchSpec {
+    let certs = n.certificates();
+    ArchSpec {
+        folding,
+        layers: (0..2)
+            .map(|k| LayerArch {
+                index: k,
+                pe: folds[k].0,
+                simd: folds[k].1,
+                acc_bits: Some(certs[k].proven_bits - SATURATING_NARROWING[k]),
+                overflow: Some(AccOverflow::Saturate),
+            })
+            .collect(),
+        fifo_depth: FifoDepth::Auto,
+    }
+}
+
+/// How many bits below the proven bound each layer's saturating accumulator is narrowed.
+const SATURATING_NARROWING: [u32; 2] = [3, 3];
+
+/// A layer's accumulators summed the way an MVU without per-product saturation would: each
+/// chunk of `simd` products at once, saturated, the bias added (and saturated) at the end.
+fn chunkwise_saturating(
+    levels: &[i64],
+    bias: &[i64],
+    x: &[i64],
+    simd: usize,
+    bits: u32,
+) -> Vec<i128> {
+    let sat = |v: i128| v.clamp(-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1);
+    bias.iter()
+        .enumerate()
+        .map(|(j, &b)| {
+            let row = &levels[j * x.len()..(j + 1) * x.len()];
+            let mut acc = 0i128;
+            for (w, v) in row.chunks(simd).zip(x.chunks(simd)) {
+                let chunk: i128 = w
+                    .iter()
+                    .zip(v)
+                    .map(|(&l, &a)| i128::from(l) * i128::from(a))
+                    .sum();
+                acc = sat(acc + chunk);
+            }
+            sat(acc + i128::from(b))
+        })
+        .collect()
+}
+
+/// A saturating accumulator narrower than the proven bound: the MVU saturates after the bias
+/// and after each product in input order, exactly as the golden engine does on the same
+/// narrowed network, under fully folded, mixed (SIMD 8) and fully parallel foldings.
+#[test]
+fn narrow_saturating_accumulators_match_the_narrowed_golden_network() {
+    let n = net("quant_uniform8.ron");
+    let (codes, _) = digits_test_codes(&n, None).unwrap();
+    let wide = Engine::new(&n).unwrap().infer(&codes).unwrap();
+    for a in [
+        narrow_saturating(&n, Folding::FullyFolded, [(None, None); 2]),
+        narrow_saturating(
+            &n,
+            Folding::Explicit,
+            [(Some(4), Some(8)), (Some(2), Some(8))],
+        ),
+        narrow_saturating(&n, Folding::FullyParallel, [(None, None); 2]),
+    ] {
+        let p = plan(&n, &a).unwrap();
+        for (k, l) in p.layers.iter().enumerate() {
+            assert_eq!(l.acc_bits, l.proven_bits - SATURATING_NARROWING[k]);
+        }
+        let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
+        // The narrowing changes some logits relative to the proven-width network...
+        let changed = (0..450)
+            .filter(|i| golden[i * 10..i * 10 + 10] != wide[i * 10..i * 10 + 10])
+            .count();
+        assert!(changed > 0, "{}: nothing saturates", p.describe());
+        // ...the order of the saturating additions matters for this network: summing each
+        // chunk at once with the bias last gives other accumulators in layer 0...
+        let Layer::Dense(d) = &p.net.layers[0] else {
+            panic!("layer 0 is dense")
+        };
+        let levels = d.levels();
+        let simd = p.layers[0].simd as usize;
+        let reordered = (0..450)
+            .filter(|&i| {
+                let x: Vec<i64> = codes[i * 64..(i + 1) * 64]
+                    .iter()
+                    .map(|&c| i64::from(c))
+                    .collect();
+                let bits = p.layers[0].acc_bits;
+                let golden0: Vec<i128> = (0..d.out_features)
+                    .map(|j| {
+                        qforge::qnn::exact::accumulate(
+                            &levels[j * 64..(j + 1) * 64],
+                            d.bias[j],
+                            &x,
+                            bits,
+                            AccOverflow::Saturate,
+                        )
+                    })
+                    .collect();
+                golden0 != chunkwise_saturating(&levels, &d.bias, &x, simd, bits)
+            })
+            .count();
+        assert!(reordered > 0, "{}: the order never matters", p.describe());
+        // ...and the simulator follows the narrowed network exactly, with the values of
+        // whole streams at once and with every unit computing while it steps.
+        let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+        let stepped = SimOptions {
+            datapath: Datapath::Stepped,
+            ..SimOptions::default()
+        };
+        assert_eq!(
+            simulate(&p.network, &codes, &stepped).unwrap().outputs,
+            run.outputs,
+            "{}",
+            p.describe()
+        );
+        eprintln!(
+            "{}: {changed} images with other logits than the wide network, {reordered} with other layer-0 accumulators in chunk order",
+            p.describe()
+        );
+        assert_eq!(run.outputs.len(), golden.len());
+        if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
+            panic!(
+                "{}: image {} logit {}: simulator {} golden {}",
+                p.describe(),
+                i / 10,
+                i % 10,
+                run.outputs[i],
+                golden[i]
+            );
+        }
+        assert_eq!(run.report.images, 450);
+    }
 }
 
 /// The VCD names the RTL's signals: the top's ports and each stage instance's handshakes.
@@ -752,4 +897,41 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
     let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
     let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
     assert_eq!(run.outputs, golden);
+}
+
+/// A convolution's accumulator narrower than its proven bound, wrapping or saturating: the MVU
+/// takes the window in the golden order (`[c][ky][kx]`, padding taps adding zero), so it wraps
+/// and saturates exactly where the golden engine does on the narrowed network.
+#[test]
+fn narrow_conv_accumulators_match_the_narrowed_golden_network() {
+    let n = common::digits_cnn("quant_uniform8.ron");
+    let (codes, _) = digits_test_codes(&n, None).unwrap();
+    let wide = Engine::new(&n).unwrap().infer(&codes).unwrap();
+    let proven = n.certificate_of(0).unwrap().proven_bits;
+    for overflow in [AccOverflow::Wrap, AccOverflow::Saturate] {
+        for (pe, simd) in [(1, 1), (2, 3), (4, 9)] {
+            let a = ArchSpec {
+                folding: Folding::FullyFolded,
+                layers: vec![LayerArch {
+                    index: 0,
+                    pe: Some(pe),
+                    simd: Some(simd),
+                    acc_bits: Some(proven - 3),
+                    overflow: Some(overflow),
+                }],
+                fifo_depth: FifoDepth::Auto,
+            };
+            let p = plan(&n, &a).unwrap();
+            let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
+            assert_ne!(golden, wide, "{overflow:?}: the narrowing changes nothing");
+            let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+            assert_eq!(run.outputs, golden, "{overflow:?} {}", p.describe());
+            let stepped = SimOptions {
+                datapath: Datapath::Stepped,
+                ..SimOptions::default()
+            };
+            let run = simulate(&p.network, &codes, &stepped).unwrap();
+            assert_eq!(run.outputs, golden, "{overflow:?} {} stepped", p.describe());
+        }
+    }
 }

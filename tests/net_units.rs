@@ -14,10 +14,11 @@ use qforge::accel::vectors::{
     expected_hex, replay_sources, replay_wrapper, stimulus_hex, Part, Rng,
 };
 use qforge::accel::width_converter::WidthConverterParams;
+use qforge::accel::{Overflow, PeParams};
 use qforge::hdl::{print_module, Bits, Dir};
 use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
-use qforge::qnn::{IntFormat, Requant, WeightScheme};
+use qforge::qnn::{AccOverflow, IntFormat, Requant, WeightScheme};
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions};
 use std::path::Path;
 
@@ -285,6 +286,7 @@ fn mvus_match_their_verilog() {
                 codes: &codes,
                 bias: &bias,
                 acc_bits: acc_bits.max(12),
+                overflow: AccOverflow::Wrap,
                 output,
             },
             pe,
@@ -300,4 +302,86 @@ fn mvus_match_their_verilog() {
         parts.push(Part::from_unit(&u, stim).unwrap());
     }
     run("units_mvu", parts);
+}
+
+/// MVUs whose saturating accumulators are narrower than the proven width: each PE row is a
+/// chain of saturating adders starting from its channel's saturated bias. Biases reach beyond
+/// the accumulator's range and accumulators are a bit wider than one product, so saturation
+/// happens from the start value on and within chunks; several foldings (one and several
+/// output groups and input chunks), every weight kind, requantized and raw outputs.
+#[test]
+fn saturating_mvus_match_their_verilog() {
+    let mut rng = Rng::new(17);
+    let mut parts = Vec::new();
+    let kinds = [
+        WeightScheme::Uniform { bits: 4 },
+        WeightScheme::Pot(PotFormat::new(2, true, true).unwrap()),
+        WeightScheme::Apot(ApotFormat::li2020(2, 2, true).unwrap()),
+        WeightScheme::Ternary,
+    ];
+    let (mw, mh) = (12usize, 6usize);
+    for (k, (pe, simd)) in [(3, 4), (1, 1), (6, 12), (2, 3), (3, 2), (1, 4)]
+        .into_iter()
+        .enumerate()
+    {
+        let scheme = &kinds[k % kinds.len()];
+        let input = IntFormat::new(5, k % 2 == 0).unwrap();
+        let codes = random_codes(&mut rng, scheme, mw * mh);
+        let levels: Vec<i64> = codes.iter().map(|&c| scheme.level(c).unwrap()).collect();
+        let ranges =
+            qforge::qnn::accum::output_ranges(&levels, &vec![0; mh], mw, input.min(), input.max());
+        let lo = ranges.iter().map(|r| r.0).min().unwrap();
+        let hi = ranges.iter().map(|r| r.1).max().unwrap();
+        let proven = qforge::qnn::format::signed_width(lo, hi);
+        // Three bits below the proven width, but at least one lane's product.
+        let kind = qforge::accel::mvu::pe_kind_for(scheme, input).unwrap();
+        let row = PeParams::new(kind, input.bits, input.signed, simd, 64, Overflow::Wrap).unwrap();
+        let acc_bits = (proven - 3).max(row.min_acc_bits());
+        assert!(acc_bits < proven);
+        let reach = 1i64 << acc_bits;
+        let bias: Vec<i64> = (0..mh)
+            .map(|_| rng.below(2 * reach as u64 + 1) as i64 - reach)
+            .collect();
+        let output = if k % 3 == 2 {
+            MvuOutput::Accumulator
+        } else {
+            MvuOutput::Requant(Requant {
+                multiplier: (0..mh).map(|_| 1 + rng.below(200) as i64).collect(),
+                shift: (0..mh).map(|j| [5, 7, 6, 3, 0, 4][j]).collect(),
+                scale_bits: 8,
+                rounding: RoundingMode::ALL[k],
+                relu: k % 2 == 1,
+                output: IntFormat::new(4, k % 4 != 1).unwrap(),
+                output_scale: 1.0,
+            })
+        };
+        let layer = |overflow| MvuLayer {
+            layer: k,
+            in_features: mw,
+            out_features: mh,
+            input,
+            weights: scheme,
+            codes: &codes,
+            bias: &bias,
+            acc_bits,
+            overflow,
+            output: output.clone(),
+        };
+        let u = MvuParams::new(layer(AccOverflow::Saturate), pe, simd).unwrap();
+        assert!(u.saturates_each_product(), "{}", u.name());
+        assert!(u.name().ends_with("_sateach"), "{}", u.name());
+        // The same layer wrapping is another unit, with the tile of today's wrapping MVUs.
+        let w = MvuParams::new(layer(AccOverflow::Wrap), pe, simd).unwrap();
+        assert!(!w.saturates_each_product());
+        assert_ne!(u.name(), w.name());
+        assert!(u.cost().lut > w.cost().lut, "{}", u.name());
+        let stim = stimulus(
+            &u,
+            300 + k as u64,
+            60 + (k as u64 * 7) % 40,
+            50 + (k as u64 * 13) % 50,
+        );
+        parts.push(Part::from_unit(&u, stim).unwrap());
+    }
+    run("units_mvu_saturating", parts);
 }

@@ -151,9 +151,10 @@ fn pe(
 
 /// The grid: every kind; activations 2, 4, 8, 16 bits, signed and unsigned; weights 1 to 8 bits;
 /// SIMD 1, 4, 8 (and 64 for binary); accumulators from the narrowest allowed to generous; wrap
-/// and saturate; with and without input and output registers.
+/// and saturate (at once, or after each product from a start value); with and without input and
+/// output registers.
 fn grid() -> Vec<Vec<PeParams>> {
-    use Overflow::{Saturate as S, Wrap as W};
+    use Overflow::{Saturate as S, SaturateEach as E, Wrap as W};
     let uniform_group = vec![
         pe(uniform(1), 2, true, 1, 0, W, false, false),
         pe(uniform(2), 4, true, 4, 0, S, false, false),
@@ -195,7 +196,17 @@ fn grid() -> Vec<Vec<PeParams>> {
         pe(PeKind::Ternary, 8, false, 4, 0, S, true, false),
         pe(PeKind::Ternary, 4, false, 1, 12, W, false, false),
     ];
-    vec![uniform_group, shift_group, xnor_group]
+    let chain_group = vec![
+        pe(uniform(4), 4, true, 4, 0, E, false, false),
+        pe(uniform(8), 8, false, 8, 20, E, true, false),
+        pe(pot(3, true, true), 8, true, 8, 0, E, false, true),
+        pe(pot(2, true, false), 4, false, 1, 0, E, false, false),
+        pe(apot(2, 2, true), 8, true, 4, 0, E, false, false),
+        pe(apot(1, 3, false), 4, true, 8, 14, E, true, true),
+        pe(PeKind::Ternary, 4, true, 8, 0, E, false, false),
+        pe(PeKind::Ternary, 8, false, 1, 0, E, false, false),
+    ];
+    vec![uniform_group, shift_group, xnor_group, chain_group]
 }
 
 fn grid_parts(configs: &[PeParams], seed: u64) -> Vec<Part> {
@@ -246,6 +257,19 @@ fn pe_arrays_lint_clean_and_replay_without_mismatch() {
         (
             pe(uniform(4), 4, true, 8, 0, Overflow::Wrap, false, false),
             2,
+        ),
+        (
+            pe(
+                pot(2, true, true),
+                4,
+                true,
+                4,
+                0,
+                Overflow::SaturateEach,
+                false,
+                false,
+            ),
+            3,
         ),
         (
             pe(

@@ -43,7 +43,7 @@ fn fit(value: i128, bits: u32, overflow: Overflow) -> i128 {
     let modulus = 1i128 << bits;
     let (lo, hi) = (-(modulus / 2), modulus / 2 - 1);
     match overflow {
-        Overflow::Saturate => value.max(lo).min(hi),
+        Overflow::Saturate | Overflow::SaturateEach => value.max(lo).min(hi),
         Overflow::Wrap => {
             let mut v = value % modulus;
             if v < 0 {
@@ -86,7 +86,20 @@ fn reference_with_acc(pe: &PeParams, inputs: &[PeInputs], acc_bits: u32) -> Vec<
         };
         out_stage = acc;
         if let Some(s) = seen {
-            if s.en {
+            if s.en && pe.overflow() == Overflow::SaturateEach {
+                // From the start value (read modulo 2^acc_bits) on clear, one product at a
+                // time, lane 0 first, clamping after each.
+                let mut v = if s.clear {
+                    fit(i128::from(s.init[0]), acc_bits, Overflow::Wrap)
+                } else {
+                    acc
+                };
+                for i in 0..pe.simd() as usize {
+                    let p = activation(pe, s.act[i]) * weight_level(pe.kind(), s.wgt[i]);
+                    v = fit(v + p, acc_bits, Overflow::SaturateEach);
+                }
+                acc = v;
+            } else if s.en {
                 let mut dot = 0i128;
                 for i in 0..pe.simd() as usize {
                     dot += activation(pe, s.act[i]) * weight_level(pe.kind(), s.wgt[i]);
@@ -118,6 +131,10 @@ fn configs() -> Vec<PeParams> {
         mk(PeKind::Binary, 1, true, 4, 4, Overflow::Saturate).with_output_reg(true),
         mk(PeKind::Ternary, 16, true, 8, 17, Overflow::Saturate),
         mk(PeKind::Ternary, 4, false, 4, 6, Overflow::Wrap).with_input_reg(true),
+        mk(u(4), 4, true, 4, 9, Overflow::SaturateEach),
+        mk(pot(3, true, true), 8, true, 8, 17, Overflow::SaturateEach).with_input_reg(true),
+        mk(apot(2, 2, true), 8, true, 3, 16, Overflow::SaturateEach).with_output_reg(true),
+        mk(PeKind::Ternary, 4, false, 8, 6, Overflow::SaturateEach),
     ]
 }
 
@@ -143,7 +160,7 @@ fn narrow_accumulators_really_wrap_and_saturate() {
         let hi = (1i128 << (pe.acc_bits() - 1)) - 1;
         let lo = -(1i128 << (pe.acc_bits() - 1));
         match pe.overflow() {
-            Overflow::Saturate => {
+            Overflow::Saturate | Overflow::SaturateEach => {
                 assert!(outs.contains(&hi), "{}: never saturates high", pe.name());
                 assert!(outs.contains(&lo), "{}: never saturates low", pe.name());
             }
@@ -175,6 +192,7 @@ fn array_rows_equal_single_pes() {
             clear: rng.chance(1, 20),
             act: (0..4).map(|_| rng.below(256)).collect(),
             wgt: (0..12).map(|_| rng.below(16)).collect(),
+            init: Vec::new(),
         })
         .collect();
     for r in 0..3 {

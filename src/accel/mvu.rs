@@ -31,6 +31,11 @@
 //! * The accumulators wrap at the layer's accumulator width, which is at least the proven width
 //!   (no overflow) or narrower with wrap-around (exactly the golden model's ring arithmetic,
 //!   whatever the order of the sum). The bias is added at the end, modulo the same width.
+//! * A saturating accumulator narrower than the proven width follows the golden order instead,
+//!   as saturation does not commute: each PE row is a chain of SIMD saturating adders
+//!   ([`Overflow::SaturateEach`]) whose accumulator starts a group from its channel's saturated
+//!   bias (selected by `nf`) and adds the chunk's products in input order (`sf · SIMD + lane`),
+//!   saturating after each, so the bias is not added at the end.
 //!
 //! **Latency**: an output group is at `out_valid` 2 cycles after the fire of its last chunk
 //! (1 for the accumulators, 1 for the output register). With input chunks arriving every cycle
@@ -41,7 +46,8 @@
 //! **Cost** ([`MvuParams::cost`]): the PE array's estimate ([`super::pe_array`]); the ROM as
 //! logic, about one LUT4 per 8 weight bits per word bit beyond the first (a mux tree Yosys packs
 //! into LUT4s, constant leaves folded); the input buffer `SF · SIMD · A` flip-flops when
-//! `NF > 1` plus a read mux of as many LUT4; per lane the bias adder (`ACC` LUT4 and carries),
+//! `NF > 1` plus a read mux of as many LUT4; per lane the bias adder (`ACC` LUT4 and carries;
+//! none for chains of saturating adders, whose rows' estimate has the start value's mux),
 //! the requantization multiplier (`4.5 · ACC · MB` LUT4 as for uniform PEs, none for pure
 //! shifts) and clamp (`2 · QW` LUT4); the output register `PE · OB` flip-flops and the counters.
 
@@ -56,9 +62,10 @@ use super::stream::{
 use super::unit::{Cost, Model, Unit, UnitError};
 use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 use crate::num::rounding::RoundingMode;
-use crate::qnn::format::{signed_width, wrap};
+use crate::qnn::accum::output_ranges;
+use crate::qnn::format::{saturate, signed_width, wrap};
 use crate::qnn::kernels::dot_i16_i32;
-use crate::qnn::{IntFormat, Requant, WeightScheme};
+use crate::qnn::{AccOverflow, IntFormat, Requant, WeightScheme};
 
 /// A deliberate design error in the generated Verilog (the model stays correct), for showing
 /// that the replay catches what lint cannot.
@@ -126,6 +133,10 @@ pub struct MvuParams {
     levels: Vec<i64>,
     bias: Vec<i64>,
     acc_bits: u32,
+    overflow: AccOverflow,
+    /// Saturation after each product, from the saturated bias: a saturating accumulator
+    /// narrower than the proven width.
+    saturate_each: bool,
     output: MvuOutput,
     hw: Option<RequantHw>,
     fault: MvuFault,
@@ -151,8 +162,12 @@ pub struct MvuLayer<'a> {
     pub codes: &'a [u64],
     /// Bias per output, in accumulator units.
     pub bias: &'a [i64],
-    /// Accumulator width (the golden model's: proven, or narrower with wrap-around).
+    /// Accumulator width (the golden model's: proven, or narrower).
     pub acc_bits: u32,
+    /// What the accumulator does below the proven width: wrap, or saturate after the bias and
+    /// after each product in input order (the golden model's order, which the tile then
+    /// follows).
+    pub overflow: AccOverflow,
     /// Requantized codes or raw accumulators.
     pub output: MvuOutput,
 }
@@ -217,20 +232,30 @@ impl MvuParams {
                 ),
             ));
         }
+        let levels: Vec<i64> = l
+            .codes
+            .iter()
+            .map(|&c| l.weights.level(c).unwrap_or(0))
+            .collect();
+        // Saturation changes results only below the proven width; there the order matters.
+        let ranges = output_ranges(&levels, l.bias, mw as usize, l.input.min(), l.input.max());
+        let lo = ranges.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = ranges.iter().map(|r| r.1).max().unwrap_or(0);
+        let saturate_each =
+            l.overflow == AccOverflow::Saturate && l.acc_bits < signed_width(lo, hi);
         let row = PeParams::new(
             kind.clone(),
             l.input.bits,
             l.input.signed,
             simd,
             l.acc_bits,
-            Overflow::Wrap,
+            if saturate_each {
+                Overflow::SaturateEach
+            } else {
+                Overflow::Wrap
+            },
         )
         .map_err(|e| bad("pe", format!("layer {k}"), e.to_string()))?;
-        let levels: Vec<i64> = l
-            .codes
-            .iter()
-            .map(|&c| l.weights.level(c).unwrap_or(0))
-            .collect();
         let mut p = MvuParams {
             layer: k,
             in_features: mw,
@@ -243,6 +268,8 @@ impl MvuParams {
             levels,
             bias: l.bias.to_vec(),
             acc_bits: l.acc_bits,
+            overflow: l.overflow,
+            saturate_each,
             output: l.output,
             hw: None,
             fault: MvuFault::None,
@@ -318,6 +345,24 @@ impl MvuParams {
         self.acc_bits
     }
 
+    /// The accumulator's overflow mode, as the layer states it.
+    pub fn overflow(&self) -> AccOverflow {
+        self.overflow
+    }
+
+    /// Whether the tile saturates after each product, starting from the saturated bias (a
+    /// saturating accumulator narrower than the proven width), rather than adding a chunk's
+    /// products at once and the bias at the end.
+    pub fn saturates_each_product(&self) -> bool {
+        self.saturate_each
+    }
+
+    /// The accumulator's start value for channel `c` with saturation after each product: the
+    /// saturated bias.
+    fn start_value(&self, c: usize) -> i64 {
+        saturate(i128::from(self.bias[c]), self.acc_bits) as i64
+    }
+
     /// The PE kind.
     pub fn kind(&self) -> &PeKind {
         &self.kind
@@ -357,7 +402,8 @@ impl MvuParams {
             .is_some_and(|h| h.mult.iter().any(|&m| m != 1))
     }
 
-    /// The PE of each row (wrap-around accumulator of the layer's width).
+    /// The PE of each row: a wrap-around accumulator of the layer's width, or a chain of
+    /// saturating adders ([`MvuParams::saturates_each_product`]).
     pub fn pe_params(&self) -> PeParams {
         self.row.clone()
     }
@@ -397,6 +443,9 @@ impl MvuParams {
             add(i128::from(b));
         }
         add(i128::from(self.acc_bits));
+        if self.saturate_each {
+            add(-1);
+        }
         add(i128::from(self.input.bits) * 2 + i128::from(self.input.signed));
         add(self.kind.code_bits() as i128);
         add(self.kind.name().len() as i128 + self.kind.level_range().1 as i128);
@@ -412,10 +461,15 @@ impl MvuParams {
         format!("{:08x}", h as u32)
     }
 
-    /// The output of channel `c` for an accumulator value `acc` (already wrapped): the golden
-    /// requantization or the raw value.
+    /// The output of channel `c` for an accumulator value `acc` (already wrapped or saturated):
+    /// the golden requantization or the raw value. The bias is added here unless the
+    /// accumulator started from it.
     fn finish_channel(&self, acc: i64, c: usize) -> i64 {
-        let v = wrap(i128::from(acc) + i128::from(self.bias[c]), self.acc_bits);
+        let v = if self.saturate_each {
+            i128::from(acc)
+        } else {
+            wrap(i128::from(acc) + i128::from(self.bias[c]), self.acc_bits)
+        };
         match &self.output {
             MvuOutput::Requant(r) => r.apply(v, c),
             MvuOutput::Accumulator => v as i64,
@@ -540,18 +594,18 @@ impl MvuParams {
             Some(sf) => sf.eq(&uconst(sfw, 0)?)?,
             None => one.clone(),
         };
-        let acc = m.instance(
-            array,
-            "pes",
-            &[
-                ("clk", clk),
-                ("rst", rst),
-                ("en", fire.clone()),
-                ("clear", clear),
-                ("act", x),
-                ("wgt", wgt),
-            ],
-        )?;
+        let mut conns = vec![
+            ("clk", clk),
+            ("rst", rst),
+            ("en", fire.clone()),
+            ("clear", clear),
+            ("act", x),
+            ("wgt", wgt),
+        ];
+        if self.saturate_each {
+            conns.push(("init", self.start_values(&mut m, nf.as_ref())?));
+        }
+        let acc = m.instance(array, "pes", &conns)?;
         let acc = acc[0].clone();
 
         // The group whose accumulators are finished.
@@ -561,7 +615,8 @@ impl MvuParams {
         };
         let bias_of = |c: usize| i128::from(self.bias[c]);
         let mult_of = |c: usize| self.hw.as_ref().map_or(0, |h| h.mult[c] as i128);
-        let need_group = nf.is_some() && (lane_consts_vary(&bias_of) || lane_consts_vary(&mult_of));
+        let bias_at_end = !self.saturate_each && lane_consts_vary(&bias_of);
+        let need_group = nf.is_some() && (bias_at_end || lane_consts_vary(&mult_of));
         let res_nf = match (&nf, need_group) {
             (Some(nf), true) => {
                 Some(m.reg_next("res_nf_r", nf.clone(), 0, Some(fire_last.clone()))?)
@@ -593,10 +648,14 @@ impl MvuParams {
         let mut lanes = Vec::new();
         for p in 0..self.pe {
             let accp = acc.slice((p + 1) * ab - 1, p * ab)?.as_signed();
-            let bias = per_lane(&mut m, "bias", p, Ty::signed(ab), &|c| {
-                i128::from(wrap(i128::from(self.bias[c]), ab) as i64)
-            })?;
-            let v = m.wire(&format!("v{p}"), accp.add(&bias)?)?;
+            let v = if self.saturate_each {
+                m.wire(&format!("v{p}"), accp)?
+            } else {
+                let bias = per_lane(&mut m, "bias", p, Ty::signed(ab), &|c| {
+                    i128::from(wrap(i128::from(self.bias[c]), ab) as i64)
+                })?;
+                m.wire(&format!("v{p}"), accp.add(&bias)?)?
+            };
             let y = match &self.hw {
                 None => v.as_unsigned(),
                 Some(hw) => {
@@ -617,6 +676,32 @@ impl MvuParams {
         m.output("out_data", out_data)?;
         m.output("out_valid", out_valid)?;
         m.finish()
+    }
+
+    /// The PE rows' start values, lane 0 in the least significant bits: each lane's saturated
+    /// bias for the group being computed (`nf`), a constant where it is the same in every group.
+    fn start_values(&self, m: &mut ModuleBuilder, nf: Option<&Expr>) -> Result<Expr, HdlError> {
+        let ab = self.acc_bits;
+        let (pe, groups) = (self.pe as usize, self.nf() as usize);
+        let mut lanes = Vec::with_capacity(pe);
+        for p in 0..pe {
+            let vals: Vec<i128> = (0..groups)
+                .map(|g| i128::from(self.start_value(g * pe + p)))
+                .collect();
+            let v = match nf {
+                Some(sel) if vals.iter().any(|&v| v != vals[0]) => {
+                    let opts = vals
+                        .iter()
+                        .map(|&v| Expr::int(Ty::signed(ab), v))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    select(m, &format!("init{p}"), sel, opts)?
+                }
+                _ => Expr::int(Ty::signed(ab), vals[0])?,
+            };
+            lanes.push(v.as_unsigned());
+        }
+        lanes.reverse();
+        m.wire("init", Expr::concat(&lanes)?)
     }
 
     /// `clamp(round(v · M' >> S0))` of one lane, as an unsigned `ob`-bit code.
@@ -768,10 +853,11 @@ fn requant_hw(r: &Requant, channels: usize, acc_bits: u32) -> Result<RequantHw, 
 impl Unit for MvuParams {
     type Model = MvuModel;
 
-    /// `qf_mvu_l<layer>_<kind>_mw<MW>_mh<MH>_p<PE>_s<SIMD>_<hash of weights and constants>`.
+    /// `qf_mvu_l<layer>_<kind>_mw<MW>_mh<MH>_p<PE>_s<SIMD>_<hash of weights and constants>`,
+    /// then `_sateach` for saturation after each product.
     fn name(&self) -> String {
         format!(
-            "qf_mvu_l{}_{}_mw{}_mh{}_p{}_s{}_{}{}",
+            "qf_mvu_l{}_{}_mw{}_mh{}_p{}_s{}_{}{}{}",
             self.layer,
             self.kind.name(),
             self.in_features,
@@ -779,6 +865,7 @@ impl Unit for MvuParams {
             self.pe,
             self.simd,
             self.tag,
+            if self.saturate_each { "_sateach" } else { "" },
             match self.fault {
                 MvuFault::None => "",
                 MvuFault::FoldCounter => "_fault_fold",
@@ -800,6 +887,9 @@ impl Unit for MvuParams {
             p("kind", self.kind.name().to_string()),
             p("acc_bits", self.acc_bits.to_string()),
         ];
+        if self.saturate_each {
+            v.push(p("overflow", "saturate_each".into()));
+        }
         match (&self.output, &self.hw) {
             (MvuOutput::Requant(r), Some(hw)) => {
                 v.push(p("output", r.output.to_string()));
@@ -855,18 +945,20 @@ impl Unit for MvuParams {
         let ab = u64::from(self.acc_bits);
         let ob = u64::from(self.output_shape().lane_bits);
         let pe = u64::from(self.pe);
+        // The bias adder; a chain of saturating adders starts from the bias instead.
+        let bias = if self.saturate_each { 0 } else { ab };
         let per_lane = match &self.hw {
             Some(hw) if self.has_multiplier() => {
-                ab + 9 * ab * u64::from(hw.m_bits) / 2 + 2 * (ab + u64::from(hw.m_bits))
+                bias + 9 * ab * u64::from(hw.m_bits) / 2 + 2 * (ab + u64::from(hw.m_bits))
             }
-            Some(_) => ab + 2 * ab,
-            None => ab,
+            Some(_) => bias + 2 * ab,
+            None => bias,
         };
         let counters = 3 * u64::from(counter_bits(depth.max(2)));
         Cost {
             lut: array.lut + rom + ibuf_bits + pe * per_lane + 2 * counters + 8,
             ff: array.ff + ibuf_bits + pe * ob + counters + 2,
-            carry: array.carry + pe * ab + counters,
+            carry: array.carry + pe * bias + counters,
             dsp: 0,
             bram: 0,
         }
@@ -947,14 +1039,17 @@ impl MvuModel {
         }
         let fits = |v: i64| i16::try_from(v).is_ok();
         let input_fits = fits(params.input.min()) && fits(params.input.max());
-        let narrow =
-            (values && params.acc_bits <= 32 && input_fits && rom_levels.iter().all(|&l| fits(l)))
-                .then(|| {
-                    (
-                        rom_levels.iter().map(|&l| l as i16).collect(),
-                        vec![0i16; params.in_features as usize],
-                    )
-                });
+        let narrow = (values
+            && params.acc_bits <= 32
+            && !params.saturate_each
+            && input_fits
+            && rom_levels.iter().all(|&l| fits(l)))
+        .then(|| {
+            (
+                rom_levels.iter().map(|&l| l as i16).collect(),
+                vec![0i16; params.in_features as usize],
+            )
+        });
         MvuModel {
             values,
             narrow,
@@ -1016,6 +1111,11 @@ impl MvuModel {
         let base = self.waddr as usize * pe * simd;
         if !self.values {
             // Control only: the counters below.
+        } else if p.saturate_each {
+            let x = &self.ibuf[at..at + simd];
+            let word = &self.rom_levels[base..base + pe * simd];
+            let first = self.nf as usize * pe;
+            accumulate_saturating(p, x, word, &mut self.acc, clear.then_some(first));
         } else if let Some((rom, ibuf)) = &self.narrow {
             let x = &ibuf[at..at + simd];
             let word = &rom[base..base + pe * simd];
@@ -1064,6 +1164,26 @@ impl MvuModel {
         let b_free = !self.out_valid || out_ready;
         let can_fire = !self.done || b_free;
         can_fire && (self.nf != 0 || in_valid)
+    }
+}
+
+/// One fire with saturation after each product: per PE row, the accumulator (or, with `start`
+/// = the group's first channel, that row's channel's saturated bias) plus each of the row's
+/// SIMD products in input order, saturated after each, exactly as [`crate::qnn::exact`].
+fn accumulate_saturating(
+    p: &MvuParams,
+    x: &[i64],
+    word: &[i64],
+    acc: &mut [i64],
+    start: Option<usize>,
+) {
+    let simd = p.simd as usize;
+    for (r, (a, w)) in acc.iter_mut().zip(word.chunks_exact(simd)).enumerate() {
+        let mut s = i128::from(start.map_or(*a, |c| p.start_value(c + r)));
+        for (&v, &l) in x.iter().zip(w) {
+            s = saturate(s + i128::from(v) * i128::from(l), p.acc_bits);
+        }
+        *a = s as i64;
     }
 }
 

@@ -20,6 +20,11 @@
 //!   where `S` is that cycle's exact lane sum and `⊕` adds then wraps to `acc_bits` bits or
 //!   saturates to the `acc_bits`-bit two's complement range. With `en` low it holds. `rst`
 //!   (synchronous, active high) clears every register.
+//! * [`Overflow::SaturateEach`] replaces the adder tree by a chain of SIMD saturating adders:
+//!   the accumulator loads `sat(… sat(sat(b + p_0) + p_1) … + p_{SIMD−1})` with `p_i` lane `i`'s
+//!   product and `b = clear ? init : acc`, where `init` is an extra `acc_bits`-bit input port (a
+//!   start value, e.g. a bias). This is the golden model's step-by-step saturation; binary PEs,
+//!   whose lanes have no separate products, do not offer it.
 //!
 //! **Latency** (every kind): `1 + input_reg + output_reg` cycles from the inputs to the `acc`
 //! output that includes them: the accumulator is a register, the optional input stage registers
@@ -27,7 +32,9 @@
 //!
 //! **Cost** ([`PeParams::cost`]): the kind's lane estimate times SIMD (see each kind's file),
 //! plus `w` LUT4 and `w` carries per adder of width `w` (the tree and the accumulator), two more
-//! LUT4 per accumulator bit for saturation, and one flip-flop per register bit.
+//! LUT4 per accumulator bit for saturation, and one flip-flop per register bit. A chain of
+//! saturating adders costs per lane one adder of the accumulator's width and its saturation,
+//! plus the `init` mux.
 //!
 //! ```
 //! use qforge::accel::{Overflow, PeKind, PeParams, Unit};
@@ -53,6 +60,10 @@ pub enum Overflow {
     Wrap,
     /// Clamp to the most negative or most positive `acc_bits`-bit value.
     Saturate,
+    /// Clamp after each lane's product, adding the lanes one after another (lane 0 first) to a
+    /// start value that `clear` loads from the `init` port: step-by-step saturating
+    /// accumulation, which differs from [`Overflow::Saturate`] once the range is left.
+    SaturateEach,
 }
 
 impl Overflow {
@@ -61,6 +72,7 @@ impl Overflow {
         match self {
             Overflow::Wrap => "wrap",
             Overflow::Saturate => "sat",
+            Overflow::SaturateEach => "sateach",
         }
     }
 }
@@ -281,6 +293,13 @@ impl PeParams {
         if !(1..=1024).contains(&simd) {
             return Err(bad("simd", simd, "must be between 1 and 1024"));
         }
+        if kind == PeKind::Binary && overflow == Overflow::SaturateEach {
+            return Err(bad(
+                "overflow",
+                overflow.name(),
+                "is not offered by binary PEs: their lanes have no separate products",
+            ));
+        }
         if let PeKind::Uniform(u) = &kind {
             UniformWeights::new(u.w_bits)?;
         }
@@ -492,13 +511,19 @@ impl PeParams {
             .sum()
     }
 
+    /// `value` modulo `2^acc_bits`, as a two's complement value (how the `init` port reads it).
+    fn wrapped(&self, value: i128) -> i128 {
+        let k = 128 - self.acc_bits;
+        (value << k) >> k
+    }
+
     /// `value` wrapped or saturated to the accumulator.
     pub fn fit(&self, value: i128) -> i128 {
         let w = self.acc_bits;
         let lo = -(1i128 << (w - 1));
         let hi = (1i128 << (w - 1)) - 1;
         match self.overflow {
-            Overflow::Saturate => value.clamp(lo, hi),
+            Overflow::Saturate | Overflow::SaturateEach => value.clamp(lo, hi),
             Overflow::Wrap => {
                 let m = value.rem_euclid(1i128 << w);
                 if m > hi {
@@ -536,10 +561,20 @@ impl PeParams {
             act = m.reg_next("act_r", act, 0, None)?;
             wgt = m.reg_next("wgt_r", wgt, 0, None)?;
         }
+        let mut init = if self.overflow == Overflow::SaturateEach {
+            Some(m.input("init", Ty::unsigned(self.acc_bits))?)
+        } else {
+            None
+        };
+        if self.input_reg {
+            if let Some(i) = init {
+                init = Some(m.reg_next("init_r", i, 0, None)?);
+            }
+        }
         let wa = self.acc_bits;
         let cap = match self.overflow {
             Overflow::Wrap => wa,
-            Overflow::Saturate => u32::MAX,
+            Overflow::Saturate | Overflow::SaturateEach => u32::MAX,
         };
         // The lane sum as a tree of values plus the sign carries that complete them.
         let (tree, carries) = if self.kind == PeKind::Binary {
@@ -548,8 +583,7 @@ impl PeParams {
             let p = self.product_bits();
             let a = self.a_bits;
             let wb = self.w_bits();
-            let mut values = Vec::new();
-            let mut carry_bits = Vec::new();
+            let mut lanes = Vec::new();
             for i in 0..self.simd {
                 let raw = act.slice((i + 1) * a - 1, i * a)?;
                 let x = if self.a_signed {
@@ -566,6 +600,15 @@ impl PeParams {
                     PeKind::Ternary => pe_ternary::lane(&mut m, &x, &code, p, i)?,
                     PeKind::Binary => unreachable_lane()?,
                 };
+                lanes.push(lane);
+            }
+            if let Some(init) = &init {
+                let (acc, next) = self.saturating_chain(&mut m, lanes, &clear, init)?;
+                return self.drive_acc(m, acc, next, en);
+            }
+            let mut values = Vec::new();
+            let mut carry_bits = Vec::new();
+            for lane in lanes {
                 values.push(lane.value);
                 if let Some(c) = lane.carry {
                     carry_bits.push(c);
@@ -592,7 +635,7 @@ impl PeParams {
         let base = m.wire("base", Expr::mux(&clear, &zero, &acc)?)?;
         let width = match self.overflow {
             Overflow::Wrap => wa,
-            Overflow::Saturate => wa.max(tree.width()) + 1,
+            Overflow::Saturate | Overflow::SaturateEach => wa.max(tree.width()) + 1,
         };
         let tree_ext = if self.fault == Fault::ReversedSignExtension && width > tree.width() {
             let k = width - tree.width();
@@ -613,16 +656,58 @@ impl PeParams {
         let sum = sum.as_signed();
         let next = match self.overflow {
             Overflow::Wrap => sum,
-            Overflow::Saturate => {
-                let full = m.wire("full", sum)?;
-                let top = full.slice(width - 1, wa - 1)?;
-                let fits = m.wire("fits", top.reduce_and().or(&top.reduce_or().not())?)?;
-                let neg = full.msb();
-                let limit = Expr::concat(&[neg.clone(), neg.not().repeat(wa - 1)?])?.as_signed();
-                let low = full.slice(wa - 1, 0)?.as_signed();
-                Expr::mux(&fits, &low, &limit)?
-            }
+            Overflow::Saturate | Overflow::SaturateEach => saturate(&mut m, "", sum, wa)?,
         };
+        self.drive_acc(m, acc, next, en)
+    }
+
+    /// The accumulator's next value through a chain of saturating adders: `base = clear ? init
+    /// : acc`, then `chain_i = sat(chain_{i−1} + p_i)` for the lanes in order, each lane's
+    /// product `p_i` completed by its sign carry first. Returns the accumulator register and
+    /// its next value.
+    fn saturating_chain(
+        &self,
+        m: &mut ModuleBuilder,
+        lanes: Vec<Lane>,
+        clear: &Expr,
+        init: &Expr,
+    ) -> Result<(Expr, Expr), HdlError> {
+        let wa = self.acc_bits;
+        let acc = m.reg("acc_r", Ty::signed(wa), 0)?;
+        let mut s = m.wire("base", Expr::mux(clear, &init.as_signed(), &acc)?)?;
+        for (i, lane) in lanes.into_iter().enumerate() {
+            let pw = lane.value.width();
+            // The product fits the lane's width, so the carry-in completes it modulo 2^pw.
+            let prod = match lane.carry {
+                Some(c) => m.wire(
+                    &format!("product{i}"),
+                    lane.value.as_unsigned().add(&c.zext(pw)?)?.as_signed(),
+                )?,
+                None => lane.value.as_signed(),
+            };
+            let width = wa.max(pw) + 1;
+            let prod_ext = if self.fault == Fault::ReversedSignExtension && width > pw {
+                let k = width - pw;
+                Expr::concat(&[prod.clone(), prod.msb().repeat(k)?])?.as_signed()
+            } else {
+                prod.sext(width)?
+            };
+            let sum = s.sext(width)?.add(&prod_ext)?;
+            let next = saturate(m, &i.to_string(), sum, wa)?;
+            s = m.wire(&format!("chain{i}"), next)?;
+        }
+        Ok((acc, s))
+    }
+
+    /// Drives the accumulator register with `next` when `en`, adds the optional output stage
+    /// and finishes the module.
+    fn drive_acc(
+        &self,
+        mut m: ModuleBuilder,
+        acc: Expr,
+        next: Expr,
+        en: Expr,
+    ) -> Result<Module, HdlError> {
         m.drive_reg("acc_r", next, Some(en))?;
         let out = if self.output_reg {
             m.reg_next("acc_q", acc, 0, None)?
@@ -632,6 +717,22 @@ impl PeParams {
         m.output("acc", out.as_unsigned())?;
         m.finish()
     }
+}
+
+/// `sum` (signed, wider than `wa`) clamped to the `wa`-bit two's complement range, through
+/// wires `full<suffix>` and `fits<suffix>`.
+fn saturate(m: &mut ModuleBuilder, suffix: &str, sum: Expr, wa: u32) -> Result<Expr, HdlError> {
+    let width = sum.width();
+    let full = m.wire(&format!("full{suffix}"), sum)?;
+    let top = full.slice(width - 1, wa - 1)?;
+    let fits = m.wire(
+        &format!("fits{suffix}"),
+        top.reduce_and().or(&top.reduce_or().not())?,
+    )?;
+    let neg = full.msb();
+    let limit = Expr::concat(&[neg.clone(), neg.not().repeat(wa - 1)?])?.as_signed();
+    let low = full.slice(wa - 1, 0)?.as_signed();
+    Expr::mux(&fits, &low, &limit)
 }
 
 fn unreachable_lane() -> Result<Lane, HdlError> {
@@ -691,23 +792,28 @@ impl Unit for PeParams {
         v
     }
 
-    /// `clk`, `rst`, `en`, `clear`, `act[SIMD·A]`, `wgt[SIMD·W]` → `acc[ACC]` (all unsigned
-    /// bit vectors; `acc` holds a two's complement value).
+    /// `clk`, `rst`, `en`, `clear`, `act[SIMD·A]`, `wgt[SIMD·W]`, with
+    /// [`Overflow::SaturateEach`] also `init[ACC]`, → `acc[ACC]` (all unsigned bit vectors;
+    /// `init` and `acc` hold two's complement values).
     fn ports(&self) -> Vec<Port> {
         let a = if self.kind == PeKind::Binary {
             1
         } else {
             self.a_bits
         };
-        vec![
+        let mut v = vec![
             Port::input("clk", Ty::bit()),
             Port::input("rst", Ty::bit()),
             Port::input("en", Ty::bit()),
             Port::input("clear", Ty::bit()),
             Port::input("act", Ty::unsigned(self.simd * a)),
             Port::input("wgt", Ty::unsigned(self.simd * self.w_bits())),
-            Port::output("acc", Ty::unsigned(self.acc_bits)),
-        ]
+        ];
+        if self.overflow == Overflow::SaturateEach {
+            v.push(Port::input("init", Ty::unsigned(self.acc_bits)));
+        }
+        v.push(Port::output("acc", Ty::unsigned(self.acc_bits)));
+        v
     }
 
     fn model(&self) -> PeModel {
@@ -725,6 +831,8 @@ impl Unit for PeParams {
 
     /// Lane estimate of the kind × SIMD, plus `w` LUT4 and carries per adder of width `w` in
     /// the tree and accumulator, `2·ACC` LUT4 for saturation, and a flip-flop per register bit.
+    /// A chain of saturating adders: per lane an `ACC`-bit adder and `2·ACC` LUT4 of
+    /// saturation, plus `ACC` LUT4 for the `init` mux, instead of the tree.
     fn cost(&self) -> Cost {
         let p = u64::from(self.product_bits());
         let simd = u64::from(self.simd);
@@ -742,10 +850,12 @@ impl Unit for PeParams {
             (simd - 1) * (p + u64::from(32 - self.simd.leading_zeros()) / 2)
         };
         let acc = u64::from(self.acc_bits);
-        let sat = if self.overflow == Overflow::Saturate {
-            2 * acc
-        } else {
-            0
+        let (tree, sat) = match self.overflow {
+            Overflow::Wrap => (tree, 0),
+            Overflow::Saturate => (tree, 2 * acc),
+            // SIMD adders of the accumulator's width (the first one counted below) with
+            // saturation each, and the init mux.
+            Overflow::SaturateEach => ((simd - 1) * acc, 2 * acc * simd + acc),
         };
         let ports = self.ports();
         let in_bits: u64 = ports
@@ -778,10 +888,14 @@ pub struct PeInputs {
     pub act: Vec<u64>,
     /// Weight codes.
     pub wgt: Vec<u64>,
+    /// Start values for the `init` port of [`Overflow::SaturateEach`] PEs, one per PE row
+    /// (read modulo `2^acc_bits`); empty for PEs without that port.
+    pub init: Vec<i64>,
 }
 
 impl PeInputs {
-    /// The port values (`rst`, `en`, `clear`, `act`, `wgt`) for a PE.
+    /// The port values (`rst`, `en`, `clear`, `act`, `wgt`, and `init` for
+    /// [`Overflow::SaturateEach`] PEs, from the first start value, 0 when there is none) for a PE.
     pub fn to_ports(&self, pe: &PeParams) -> Vec<Bits> {
         let a = if pe.kind == PeKind::Binary {
             1
@@ -795,13 +909,18 @@ impl PeInputs {
                 .collect();
             Bits::concat_lsb_first(&fields)
         };
-        vec![
+        let mut v = vec![
             Bits::from_i128_wrapping(1, i128::from(self.rst)),
             Bits::from_i128_wrapping(1, i128::from(self.en)),
             Bits::from_i128_wrapping(1, i128::from(self.clear)),
             pack(&self.act, a),
             pack(&self.wgt, pe.w_bits()),
-        ]
+        ];
+        if pe.overflow == Overflow::SaturateEach {
+            let init = self.init.first().copied().unwrap_or(0);
+            v.push(Bits::from_i128_wrapping(pe.acc_bits, i128::from(init)));
+        }
+        v
     }
 
     fn from_ports(pe: &PeParams, v: &[Bits]) -> PeInputs {
@@ -822,6 +941,11 @@ impl PeInputs {
             clear: v[2].get(0),
             act: codes(&v[3], a),
             wgt: codes(&v[4], w),
+            init: if pe.overflow == Overflow::SaturateEach {
+                vec![v[5].to_i128() as i64]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -862,7 +986,15 @@ impl PeModel {
             self.out = self.acc;
         }
         if let Some(eff) = staged {
-            if eff.en {
+            if eff.en && self.params.overflow == Overflow::SaturateEach {
+                let p = &self.params;
+                let init = p.wrapped(i128::from(eff.init.first().copied().unwrap_or(0)));
+                let mut s = if eff.clear { init } else { self.acc };
+                for (&a, &w) in eff.act.iter().zip(&eff.wgt) {
+                    s = p.fit(s + i128::from(p.activation(a)) * i128::from(p.kind.level(w)));
+                }
+                self.acc = s;
+            } else if eff.en {
                 let base = if eff.clear { 0 } else { self.acc };
                 self.acc = self
                     .params

@@ -8,7 +8,8 @@
 //!  clk, rst, en, clear: shared by every row
 //! ```
 //!
-//! `wgt` holds row 0's SIMD codes in the least significant bits, then row 1's, and so on.
+//! `wgt` holds row 0's SIMD codes in the least significant bits, then row 1's, and so on;
+//! with [`Overflow::SaturateEach`] rows, `init` holds each row's start value the same way.
 //! Latency: the PE's. Cost: `pe` × the PE's cost (the rows share nothing but wires).
 //!
 //! ```
@@ -19,7 +20,7 @@
 //! assert_eq!(array.verilog().unwrap().len(), 2); // the PE, then the array
 //! ```
 
-use super::pe::{PeInputs, PeModel, PeParams};
+use super::pe::{Overflow, PeInputs, PeModel, PeParams};
 use super::unit::{check_inputs, Cost, Model, Unit, UnitError};
 use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 
@@ -53,6 +54,11 @@ impl PeArrayParams {
         self.pe
     }
 
+    /// Whether the rows have an `init` port (chains of saturating adders).
+    fn has_init(&self) -> bool {
+        self.row.overflow() == Overflow::SaturateEach
+    }
+
     fn build(&self, pe_module: &Module) -> Result<Module, HdlError> {
         let params = self.parameters();
         let header: Vec<String> = std::iter::once("unit: pe_array".to_string())
@@ -66,22 +72,28 @@ impl PeArrayParams {
         let clear = m.input("clear", Ty::bit())?;
         let act = m.input("act", ports[4].ty)?;
         let wgt = m.input("wgt", ports[5].ty)?;
+        let init = if self.has_init() {
+            Some(m.input("init", ports[6].ty)?)
+        } else {
+            None
+        };
         let row_w = self.row.simd() * self.row.w_bits();
+        let ab = self.row.acc_bits();
         let mut outs = Vec::new();
         for r in 0..self.pe {
             let w = wgt.slice((r + 1) * row_w - 1, r * row_w)?;
-            let o = m.instance(
-                pe_module,
-                &format!("row{r}"),
-                &[
-                    ("clk", clk.clone()),
-                    ("rst", rst.clone()),
-                    ("en", en.clone()),
-                    ("clear", clear.clone()),
-                    ("act", act.clone()),
-                    ("wgt", w),
-                ],
-            )?;
+            let mut conns = vec![
+                ("clk", clk.clone()),
+                ("rst", rst.clone()),
+                ("en", en.clone()),
+                ("clear", clear.clone()),
+                ("act", act.clone()),
+                ("wgt", w),
+            ];
+            if let Some(i) = &init {
+                conns.push(("init", i.slice((r + 1) * ab - 1, r * ab)?));
+            }
+            let o = m.instance(pe_module, &format!("row{r}"), &conns)?;
             outs.extend(o);
         }
         outs.reverse();
@@ -106,11 +118,13 @@ impl Unit for PeArrayParams {
         v
     }
 
-    /// `clk`, `rst`, `en`, `clear`, `act[SIMD·A]`, `wgt[PE·SIMD·W]` → `acc[PE·ACC]`.
+    /// `clk`, `rst`, `en`, `clear`, `act[SIMD·A]`, `wgt[PE·SIMD·W]`, with the rows' `init`
+    /// also `init[PE·ACC]`, → `acc[PE·ACC]`.
     fn ports(&self) -> Vec<Port> {
         let mut p = self.row.ports();
-        p[5].ty = Ty::unsigned(self.pe * p[5].ty.width);
-        p[6].ty = Ty::unsigned(self.pe * p[6].ty.width);
+        for port in p.iter_mut().skip(5) {
+            port.ty = Ty::unsigned(self.pe * port.ty.width);
+        }
         p
     }
 
@@ -155,6 +169,7 @@ impl PeArrayModel {
             .map(|(r, m)| {
                 let row_in = PeInputs {
                     wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
+                    init: inp.init.get(r).map(|&v| vec![v]).unwrap_or_default(),
                     ..inp.clone()
                 };
                 m.step_inputs(&row_in)
@@ -171,10 +186,14 @@ impl Model for PeArrayModel {
     fn step(&mut self, inputs: &[Bits]) -> Result<Vec<Bits>, UnitError> {
         check_inputs(&self.params.ports(), inputs)?;
         let row_w = self.params.row.simd() * self.params.row.w_bits();
+        let ab = self.params.row.acc_bits();
         let mut outs = Vec::new();
         for (r, m) in self.rows.iter_mut().enumerate() {
             let mut v = inputs.to_vec();
             v[4] = inputs[4].field(r as u32 * row_w, row_w);
+            if self.params.has_init() {
+                v[5] = inputs[5].field(r as u32 * ab, ab);
+            }
             outs.extend(m.step(&v)?);
         }
         Ok(vec![Bits::concat_lsb_first(&outs)])
@@ -190,16 +209,19 @@ pub fn array_ports(array: &PeArrayParams, inp: &PeInputs) -> Vec<Bits> {
         ..inp.clone()
     }
     .to_ports(row);
-    let rows: Vec<Bits> = (0..array.pe() as usize)
+    let rows: Vec<Vec<Bits>> = (0..array.pe() as usize)
         .map(|r| {
             PeInputs {
                 wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
+                init: inp.init.get(r).map(|&v| vec![v]).unwrap_or_default(),
                 ..inp.clone()
             }
-            .to_ports(row)[4]
-                .clone()
+            .to_ports(row)
         })
         .collect();
-    v[4] = Bits::concat_lsb_first(&rows);
+    for (k, port) in v.iter_mut().enumerate().skip(4) {
+        let fields: Vec<Bits> = rows.iter().map(|r| r[k].clone()).collect();
+        *port = Bits::concat_lsb_first(&fields);
+    }
     v
 }

@@ -8,7 +8,8 @@
 //!     // fully_parallel | fully_folded | cycles_per_image(N) | pe_budget(N) | explicit
 //!     folding: explicit,
 //!     // per layer (0-based): pe divides out_features, simd divides in_features; optional
-//!     // accumulator width (narrower than the proven width needs an explicit overflow: wrap)
+//!     // accumulator width (narrower than the proven width needs an explicit overflow: wrap
+//!     // or saturate)
 //!     layers: [(index: 0, pe: 4, simd: 8), (index: 1, pe: 2, simd: 8)],
 //!     // FIFO depth between consecutive layers: auto (measured by simulation) or depth(N)
 //!     fifo_depth: auto,
@@ -137,7 +138,9 @@ pub struct LayerArch {
     /// Accumulator width; below the proven width it needs `overflow`.
     #[serde(default)]
     pub acc_bits: Option<u32>,
-    /// What a narrower accumulator does on overflow (only `wrap` can be built).
+    /// What a narrower accumulator does on overflow: `wrap`, or `saturate` (after the bias and
+    /// after each product in input order, as the golden model does; the MVU's PE rows then
+    /// become chains of saturating adders).
     #[serde(default)]
     pub overflow: Option<AccOverflow>,
 }
@@ -531,7 +534,7 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             .map_or(bits, |c: crate::qnn::accum::AccCertificate| c.proven_bits);
         if bits < proven && a.overflow.is_none() {
             return Err(PlanError::Rule(format!(
-                "acc_bits ({bits}) of layer {k} is below the proven bound ({proven} bits); state overflow: wrap to accept wrap-around"
+                "acc_bits ({bits}) of layer {k} is below the proven bound ({proven} bits); state overflow: wrap or saturate to accept overflow"
             )));
         }
         let acc = match &mut eff.layers[k] {
@@ -555,12 +558,6 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             Layer::Conv2d(c) => (&c.weights, &c.codes, &c.bias, c.accumulator, &c.output),
             _ => continue,
         };
-        if cert.bits < cert.proven_bits && accumulator.overflow == AccOverflow::Saturate {
-            return Err(PlanError::Rule(format!(
-                "layer {k}: a saturating accumulator ({} bits) below the proven bound ({} bits) cannot be built: the MVU adds SIMD products at once, the golden model saturates after each; use overflow: wrap or the proven width",
-                cert.bits, cert.proven_bits
-            )));
-        }
         let input = eff.layer_input_format(k);
         pe_kind_for(weights, input).map_err(|e| PlanError::Rule(format!("layer {k}: {e}")))?;
         let output = match out {
@@ -579,6 +576,7 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
                 codes,
                 bias,
                 acc_bits: cert.bits,
+                overflow: accumulator.overflow,
                 output,
             },
             pe,

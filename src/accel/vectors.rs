@@ -18,7 +18,7 @@
 //! assert_eq!(trace.in_width, 1 + 1 + 1 + 8 + 4); // rst, en, clear, act, wgt
 //! ```
 
-use super::pe::{PeInputs, PeKind, PeParams};
+use super::pe::{Overflow, PeInputs, PeKind, PeParams};
 use super::unit::{Model, Unit, UnitError};
 use crate::hdl::{Bits, Dir, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 
@@ -317,6 +317,7 @@ pub fn pe_stimulus_lanes(
                 clear,
                 act,
                 wgt,
+                init: Vec::new(),
             })
         }
     };
@@ -414,6 +415,23 @@ pub fn pe_stimulus_lanes(
     while out.len() < cycles {
         let (en, clear, act, wgt) = random_cycle(&mut rng, (9, 10), (1, 16));
         push(&mut out, en, clear, act, wgt);
+    }
+    if pe.overflow() == Overflow::SaturateEach {
+        // Start values for every row: the extremes (saturation from the first lane on), zero
+        // and random values of the accumulator's range.
+        let w = pe.acc_bits();
+        let (lo, hi) = (-(1i64 << (w - 1)), (1i64 << (w - 1)) - 1);
+        let mut r = Rng::new(seed ^ 0x1417);
+        for c in out.iter_mut() {
+            c.init = (0..nw / simd)
+                .map(|_| match r.below(8) {
+                    0 => lo,
+                    1 => hi,
+                    2 => 0,
+                    _ => lo + r.below((hi - lo) as u64 + 1) as i64,
+                })
+                .collect();
+        }
     }
     for (t, c) in out.iter_mut().enumerate() {
         c.rst = reset_at(t, cycles);

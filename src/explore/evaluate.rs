@@ -24,7 +24,7 @@
 //! Quantizing and measuring accuracy depend only on the quantization axes, so points that differ
 //! in folding or FPGA share one quantized network (computed once, by whichever thread gets there
 //! first). A point the quantizer or the planner rejects (a width a scheme cannot have, binary
-//! weights with integer activations, a saturating accumulator below the proven width) is
+//! weights with integer activations, an accumulator narrower than one lane's product) is
 //! [`Outcome::Skipped`] with the reason; only a failure of the machinery (a simulation that
 //! stalls, Yosys crashing) is an `Err`.
 //!

@@ -25,8 +25,13 @@ use std::collections::BTreeMap;
 /// parameters: `pe` (1: one row), `simd`, `a_bits`, `w_bits` (the weight code width),
 /// `acc_bits`, `sat` (1 when the accumulator saturates), and per kind `exp_bits` (PoT) or
 /// `terms` and `term_bits` (APoT). Binary PEs have no model (`None`): the networks qforge
-/// plans never use them.
+/// plans never use them; nor have chains of saturating adders
+/// ([`Overflow::SaturateEach`](crate::accel::Overflow::SaturateEach)), whose datapath the
+/// features (fitted to adder trees) do not describe: their analytic cost stands.
 pub fn pe_unit(pe: &PeParams) -> Option<(String, BTreeMap<String, f64>)> {
+    if pe.overflow() == crate::accel::Overflow::SaturateEach {
+        return None;
+    }
     let mut p = BTreeMap::new();
     let mut put = |k: &str, v: u32| {
         p.insert(k.to_string(), f64::from(v));

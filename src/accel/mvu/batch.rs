@@ -10,6 +10,7 @@
 
 use super::{MvuOutput, MvuParams};
 use crate::num::rounding::ShiftRounder;
+use crate::qnn::format::saturate;
 
 /// Vectors per task when a stream is split across threads.
 const PART: usize = 96;
@@ -39,6 +40,9 @@ impl MvuParams {
                 wt[j * outf + c] = self.kind.level(self.codes[c * inf + j]);
             }
         }
+        if self.saturate_each {
+            return self.forward_saturating(input, &wt);
+        }
         let fits = |v: i64| i32::try_from(v).is_ok();
         let kernel = if self.acc_bits <= 32
             && fits(self.input.min())
@@ -65,6 +69,27 @@ impl MvuParams {
                 .for_each(|(o, x)| self.forward_part(&kernel, x, o));
         } else {
             self.forward_part(&kernel, input, &mut out);
+        }
+        out
+    }
+
+    /// [`MvuParams::forward`] with saturation after each product: the order matters, so each
+    /// channel starts from its saturated bias and adds its products in input order, as the
+    /// tile does (`wt` transposed as in [`MvuParams::forward`]).
+    fn forward_saturating(&self, input: &[i64], wt: &[i64]) -> Vec<i64> {
+        let (inf, outf) = (self.in_features as usize, self.out_features as usize);
+        let mut out = Vec::with_capacity(input.len() / inf * outf);
+        for x in input.chunks_exact(inf) {
+            for c in 0..outf {
+                let mut s = i128::from(self.start_value(c));
+                for (j, &v) in x.iter().enumerate() {
+                    s = saturate(
+                        s + i128::from(v) * i128::from(wt[j * outf + c]),
+                        self.acc_bits,
+                    );
+                }
+                out.push(self.finish_channel(s as i64, c));
+            }
         }
         out
     }
