@@ -406,9 +406,21 @@ fn cnn_arch() -> ArchSpec {
     }
 }
 
+/// The explicit folding with the convolution's accumulator 3 bits below its proven bound,
+/// saturating after each product as the golden model does.
+fn saturating_cnn_arch() -> ArchSpec {
+    let n = common::digits_cnn("quant_uniform8.ron");
+    let proven = n.certificate_of(0).unwrap().proven_bits;
+    let mut a = cnn_arch();
+    a.layers[0].acc_bits = Some(proven - 3);
+    a.layers[0].overflow = Some(qforge::qnn::AccOverflow::Saturate);
+    a
+}
+
 /// The digits CNN (conv 1→4 3×3 pad 1, ReLU, max pool 2, dense 64→10) through Verilator on all
 /// 450 test images: frame buffers, MVUs and FIFOs equal the simulator in every cycle, for two
-/// foldings and two quantizations, and under backpressure.
+/// foldings and two quantizations, under backpressure, and with a narrow saturating
+/// convolution accumulator.
 #[test]
 fn digits_cnn_matches_cycle_for_cycle() {
     for (q, fold, a, bp) in [
@@ -420,6 +432,12 @@ fn digits_cnn_matches_cycle_for_cycle() {
             None,
         ),
         ("quant_uniform8.ron", "explicit", cnn_arch(), Some(8)),
+        (
+            "quant_uniform8.ron",
+            "saturating",
+            saturating_cnn_arch(),
+            None,
+        ),
     ] {
         let n = common::digits_cnn(q);
         let (codes, _) = digits_test_codes(&n, None).unwrap();
