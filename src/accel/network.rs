@@ -11,6 +11,10 @@
 //!  in_valid ───────────▶│ MVU 0  │──▶│ FIFO │──▶│ P0 → S1  │──▶│ MVU 1  │──▶ ... ──▶ out_data [PEn·ACCn]
 //!  in_ready ◀───────────│        │◀──│      │◀──│ (if ≠)   │◀──│        │◀── ... ◀── out_ready
 //!                       └────────┘   └──────┘   └──────────┘   └────────┘            out_valid
+//!
+//!  a CNN (conv, max pool, dense), the digits one of the tests:
+//!  in [1 code] ─▶ fb (im2col, 3×3 windows) ─▶ MVU (conv, 64 vectors) ─▶ FIFO ─▶ fb (2×2 max,
+//!  pixel-major in, channel-major out) ─▶ MVU (dense) ─▶ out
 //! ```
 //!
 //! Ports (the stream ports of [`super::stream`]): `clk`, `rst` (synchronous, active high),
@@ -18,8 +22,9 @@
 //! image in chunk `i / L0`, lane `i % L0`, images in the golden network's CHW order),
 //! `in_valid`, `out_ready` → `in_ready`, `out_data` (the last stage's lanes, raw accumulators
 //! of `ACC` bits each, two's complement, for a final dense or convolution layer; output `j` in
-//! transfer `j / lanes`, lane `j % lanes`), `out_valid`. Instances are `u<i>_<kind>` in chain order; their output wires are
-//! `u<i>_<kind>_in_ready`, `..._out_data`, `..._out_valid` (the names the simulator's VCD uses).
+//! transfer `j / lanes`, lane `j % lanes`), `out_valid`. Instances are `u<i>_<kind>` in chain
+//! order; their output wires are `u<i>_<kind>_in_ready`, `..._out_data`, `..._out_valid` (the
+//! names the simulator's VCD uses).
 //!
 //! **Latency**: the sum of the stages' (see each unit). **Cost**: the sum of the stages' costs.
 
