@@ -40,7 +40,8 @@
 //! `out_lanes`, every address below `frame`, and every input lane read at least once (entries
 //! never read are not stored, so no flip-flop is left without a reader).
 //!
-//! **Latency**: 1 cycle from the last input transfer of a frame to its first output transfer.
+//! **Latency**: 1 cycle from the last input transfer of a frame to its first output transfer
+//! (`out_valid` in the next cycle), once the previous frame has been emitted.
 //! **Throughput**: per frame `frame / in_lanes` input transfers and `outputs / out_lanes`
 //! output transfers, one per cycle each; with two banks the two overlap, so the unit takes a
 //! frame every `max(in, out)` cycles (plus the consumer's stalls), with one bank every
