@@ -171,15 +171,18 @@ impl NetworkParams {
 
     /// The network's outputs for whole input vectors (`in_features` codes each), every stage's
     /// stream computed at once ([`Stage::forward`]): the values the streams carry, in order.
-    pub fn forward(&self, codes: &[i64]) -> Vec<i64> {
+    pub fn forward(&self, codes: &[i32]) -> Vec<i64> {
         let mut stream: Option<Vec<i64>> = None;
         for s in &self.stages {
             if let Stage::Mvu(u) = s {
                 // FIFOs and width converters are the identity.
-                stream = Some(u.forward(stream.as_deref().unwrap_or(codes)));
+                stream = Some(match &stream {
+                    Some(x) => u.forward(x),
+                    None => u.forward(codes),
+                });
             }
         }
-        stream.unwrap_or_else(|| codes.to_vec())
+        stream.unwrap_or_else(|| codes.iter().map(|&c| i64::from(c)).collect())
     }
 
     /// A model of the control path only: the same timing as [`Unit::model`]'s, no values
