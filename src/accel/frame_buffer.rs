@@ -51,6 +51,7 @@
 //! stored entries (about one LUT4 per entry bit) and its address ROM (one LUT4 per 8 ROM bits),
 //! `group − 1` comparators per lane, and the counters.
 
+use super::mvu::Code;
 use super::stream::{
     counter_bits, header, select, step_ports, stream_ports, uconst, StreamModel, StreamShape,
 };
@@ -426,10 +427,15 @@ impl FrameBufferParams {
 
     /// The output stream for an input stream of whole frames (the unit's values, computed at
     /// once).
-    pub fn forward(&self, input: &[i64]) -> Vec<i64> {
+    pub fn forward<T: Code>(&self, input: &[T]) -> Vec<i64> {
+        let mut frame = Vec::with_capacity(self.seq.frame as usize);
         input
             .chunks(self.seq.frame as usize)
-            .flat_map(|f| self.seq.apply(f))
+            .flat_map(|f| {
+                frame.clear();
+                frame.extend(f.iter().map(|&v| v.into()));
+                self.seq.apply(&frame)
+            })
             .collect()
     }
 

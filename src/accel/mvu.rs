@@ -53,6 +53,8 @@
 
 mod batch;
 
+pub use batch::Code;
+
 use super::pe::{Overflow, PeKind, PeParams};
 use super::pe_array::PeArrayParams;
 use super::pe_uniform::UniformWeights;
@@ -131,6 +133,8 @@ pub struct MvuParams {
     kind: PeKind,
     codes: Vec<u64>,
     levels: Vec<i64>,
+    /// The levels as the PE decodes the codes, transposed: `[in][out]`, for the batched values.
+    levels_by_input: Vec<i64>,
     bias: Vec<i64>,
     acc_bits: u32,
     overflow: AccOverflow,
@@ -237,6 +241,13 @@ impl MvuParams {
             .iter()
             .map(|&c| l.weights.level(c).unwrap_or(0))
             .collect();
+        let (inf, outf) = (mw as usize, mh as usize);
+        let mut levels_by_input = vec![0i64; inf * outf];
+        for (c, row) in l.codes.chunks_exact(inf).enumerate() {
+            for (j, &code) in row.iter().enumerate() {
+                levels_by_input[j * outf + c] = kind.level(code);
+            }
+        }
         // Saturation changes results only below the proven width; there the order matters.
         let ranges = output_ranges(&levels, l.bias, mw as usize, l.input.min(), l.input.max());
         let lo = ranges.iter().map(|r| r.0).min().unwrap_or(0);
@@ -266,6 +277,7 @@ impl MvuParams {
             kind,
             codes: l.codes.to_vec(),
             levels,
+            levels_by_input,
             bias: l.bias.to_vec(),
             acc_bits: l.acc_bits,
             overflow: l.overflow,
@@ -1012,6 +1024,7 @@ impl MvuParams {
             MvuParams {
                 codes: Vec::new(),
                 levels: Vec::new(),
+                levels_by_input: Vec::new(),
                 ..self.clone()
             },
             false,
@@ -1073,6 +1086,7 @@ impl MvuModel {
             stats: MvuStats::default(),
             params: MvuParams {
                 levels: Vec::new(),
+                levels_by_input: Vec::new(),
                 ..params
             },
         }

@@ -30,7 +30,7 @@
 
 use super::fifo::{FifoModel, FifoParams};
 use super::frame_buffer::{FrameBufferModel, FrameBufferParams};
-use super::mvu::{MvuModel, MvuParams, MvuStats};
+use super::mvu::{Code, MvuModel, MvuParams, MvuStats};
 use super::stream::{header, step_ports, stream_ports, StreamModel, StreamShape};
 use super::unit::{Cost, Model, Unit, UnitError};
 use super::width_converter::{WidthConverterModel, WidthConverterParams};
@@ -126,11 +126,11 @@ impl Stage {
     /// order): an MVU maps each input vector to its output vector with its own arithmetic
     /// ([`MvuParams::forward`]); a frame buffer maps each frame to its read sequence's outputs
     /// ([`FrameBufferParams::forward`]); FIFOs and width converters pass the codes on unchanged.
-    pub fn forward(&self, input: &[i64]) -> Vec<i64> {
+    pub fn forward<T: Code>(&self, input: &[T]) -> Vec<i64> {
         match self {
             Stage::Mvu(u) => u.forward(input),
             Stage::FrameBuffer(u) => u.forward(input),
-            Stage::Fifo(_) | Stage::WidthConverter(_) => input.to_vec(),
+            Stage::Fifo(_) | Stage::WidthConverter(_) => input.iter().map(|&v| v.into()).collect(),
         }
     }
 
@@ -267,15 +267,18 @@ impl NetworkParams {
     /// The network's outputs for whole input images ([`NetworkParams::in_codes_per_image`]
     /// codes each), every stage's stream computed at once ([`Stage::forward`]): the values the
     /// streams carry, in order.
-    pub fn forward(&self, codes: &[i64]) -> Vec<i64> {
+    pub fn forward(&self, codes: &[i32]) -> Vec<i64> {
         let mut stream: Option<Vec<i64>> = None;
         for s in &self.stages {
             if let Stage::Mvu(_) | Stage::FrameBuffer(_) = s {
                 // FIFOs and width converters are the identity.
-                stream = Some(s.forward(stream.as_deref().unwrap_or(codes)));
+                stream = Some(match &stream {
+                    Some(x) => s.forward(x),
+                    None => s.forward(codes),
+                });
             }
         }
-        stream.unwrap_or_else(|| codes.to_vec())
+        stream.unwrap_or_else(|| codes.iter().map(|&c| i64::from(c)).collect())
     }
 
     /// A model of the control path only: the same timing as [`Unit::model`]'s, no values

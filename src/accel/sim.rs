@@ -282,8 +282,7 @@ pub fn simulate(
     }
     let images = codes.len() / in_features;
     let chunk = ishape.lanes as usize;
-    let chunks: Vec<i64> = codes.iter().map(|&c| i64::from(c)).collect();
-    let total_chunks = chunks.len() / chunk;
+    let total_chunks = codes.len() / chunk;
     let expected_out = images as u64 * out_per_image;
     let ii = net.initiation_interval();
     let max_cycles = if options.max_cycles > 0 {
@@ -299,7 +298,7 @@ pub fn simulate(
 
     // The output stream's values, when computed at once.
     let values = match options.datapath {
-        Datapath::Batched => Some(net.forward(&chunks)),
+        Datapath::Batched => Some(net.forward(codes)),
         Datapath::Stepped => None,
     };
     let mut model: NetworkModel = match options.datapath {
@@ -320,6 +319,13 @@ pub fn simulate(
     };
     let mut rng = options.backpressure.map(|b| (b, Rng::new(b.seed)));
     let skip_quiet = rng.is_none() && !options.every_cycle;
+    // The input codes as the models and the records take them; a control-only model with
+    // nothing recorded never reads them.
+    let chunks: Vec<i64> = if values.is_none() || trace.is_some() || vcd.is_some() {
+        codes.iter().map(|&c| i64::from(c)).collect()
+    } else {
+        Vec::new()
+    };
     let jump = skip_quiet && values.is_some() && trace.is_none() && vcd.is_none();
     let zeros = vec![0i64; chunk.max(out_lanes)];
     let mut outputs = Vec::with_capacity(images * out_features);
@@ -348,7 +354,7 @@ pub fn simulate(
             };
             (presenting, ready)
         };
-        let data: &[i64] = if in_valid {
+        let data: &[i64] = if in_valid && !chunks.is_empty() {
             &chunks[next_chunk * chunk..(next_chunk + 1) * chunk]
         } else {
             &zeros[..chunk]

@@ -12,6 +12,11 @@ use super::{MvuOutput, MvuParams};
 use crate::num::rounding::ShiftRounder;
 use crate::qnn::format::saturate;
 
+/// A code of a stream: i32 as the network's input arrives, i64 between stages.
+pub trait Code: Copy + Into<i64> + Send + Sync {}
+impl Code for i32 {}
+impl Code for i64 {}
+
 /// Vectors per task when a stream is split across threads.
 const PART: usize = 96;
 
@@ -28,20 +33,15 @@ impl MvuParams {
     /// vectors of `in_features` codes each (a trailing partial vector is ignored): the codes
     /// the unit emits, group after group, for that input stream. Long streams are split
     /// across threads.
-    pub fn forward(&self, input: &[i64]) -> Vec<i64> {
+    pub fn forward<T: Code>(&self, input: &[T]) -> Vec<i64> {
         use rayon::prelude::*;
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let n = input.len() / inf.max(1);
         let input = &input[..n * inf];
         // Levels transposed: `wt[j · out + c]` is channel c's weight on input j.
-        let mut wt = vec![0i64; inf * outf];
-        for c in 0..outf {
-            for j in 0..inf {
-                wt[j * outf + c] = self.kind.level(self.codes[c * inf + j]);
-            }
-        }
+        let wt = &self.levels_by_input;
         if self.saturate_each {
-            return self.forward_saturating(input, &wt);
+            return self.forward_saturating(input, wt);
         }
         let fits = |v: i64| i32::try_from(v).is_ok();
         let kernel = if self.acc_bits <= 32
@@ -60,7 +60,7 @@ impl MvuParams {
             Kernel::I32(padded)
         } else {
             // Exact modulo 2^64, hence modulo 2^acc_bits (at most 64).
-            Kernel::I64(wt)
+            Kernel::I64(wt.clone())
         };
         let mut out = vec![0i64; n * outf];
         if n > PART {
@@ -76,17 +76,15 @@ impl MvuParams {
     /// [`MvuParams::forward`] with saturation after each product: the order matters, so each
     /// channel starts from its saturated bias and adds its products in input order, as the
     /// tile does (`wt` transposed as in [`MvuParams::forward`]).
-    fn forward_saturating(&self, input: &[i64], wt: &[i64]) -> Vec<i64> {
+    fn forward_saturating<T: Code>(&self, input: &[T], wt: &[i64]) -> Vec<i64> {
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let mut out = Vec::with_capacity(input.len() / inf * outf);
         for x in input.chunks_exact(inf) {
             for c in 0..outf {
                 let mut s = i128::from(self.start_value(c));
                 for (j, &v) in x.iter().enumerate() {
-                    s = saturate(
-                        s + i128::from(v) * i128::from(wt[j * outf + c]),
-                        self.acc_bits,
-                    );
+                    let product = i128::from(v.into()) * i128::from(wt[j * outf + c]);
+                    s = saturate(s + product, self.acc_bits);
                 }
                 out.push(self.finish_channel(s as i64, c));
             }
@@ -95,12 +93,12 @@ impl MvuParams {
     }
 
     /// [`MvuParams::forward`] of some whole vectors into `out`.
-    fn forward_part(&self, kernel: &Kernel, input: &[i64], out: &mut [i64]) {
+    fn forward_part<T: Code>(&self, kernel: &Kernel, input: &[T], out: &mut [i64]) {
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let n = input.len() / inf;
         match kernel {
             Kernel::I32(w) => {
-                let x: Vec<i32> = input.iter().map(|&v| v as i32).collect();
+                let x: Vec<i32> = input.iter().map(|&v| v.into() as i32).collect();
                 let mut acc = vec![0i32; n * outf];
                 accumulate_i32(&x, w, inf, outf, &mut acc);
                 self.finish_all(&acc, out);
@@ -109,6 +107,7 @@ impl MvuParams {
                 let mut acc = vec![0i64; n * outf];
                 for (x, acc) in input.chunks_exact(inf).zip(acc.chunks_exact_mut(outf)) {
                     for (j, &xj) in x.iter().enumerate() {
+                        let xj: i64 = xj.into();
                         if xj == 0 {
                             continue;
                         }
