@@ -247,8 +247,8 @@ fn folding_targets_by_hand() {
             .filter(|&ii| {
                 let need = |mw: u64, mh: u64| -> u64 {
                     let mut best = u64::MAX;
-                    for pe in (1..=mh).filter(|d| mh % d == 0) {
-                        for simd in (1..=mw).filter(|d| mw % d == 0) {
+                    for pe in (1..=mh).filter(|d| mh.is_multiple_of(*d)) {
+                        for simd in (1..=mw).filter(|d| mw.is_multiple_of(*d)) {
                             if (mh / pe) * (mw / simd) <= ii {
                                 best = best.min(pe * simd);
                             }

@@ -296,7 +296,7 @@ impl FrameBufferParams {
         if !(1..=2).contains(&banks) {
             return Err(bad("banks", banks, "must be 1 or 2".into()));
         }
-        if !(1..=65536).contains(&seq.frame) || seq.frame % input.lanes != 0 {
+        if !(1..=65536).contains(&seq.frame) || !seq.frame.is_multiple_of(input.lanes) {
             return Err(bad(
                 "frame",
                 seq.frame,
@@ -306,7 +306,10 @@ impl FrameBufferParams {
                 ),
             ));
         }
-        if seq.group == 0 || seq.reads.is_empty() || seq.reads.len() % seq.group as usize != 0 {
+        if seq.group == 0
+            || seq.reads.is_empty()
+            || !seq.reads.len().is_multiple_of(seq.group as usize)
+        {
             return Err(bad(
                 "reads",
                 seq.reads.len(),
@@ -317,7 +320,7 @@ impl FrameBufferParams {
             return Err(bad("reads", seq.reads.len(), "must be at most 2^20".into()));
         }
         let outputs = seq.outputs();
-        if outputs % out_lanes as usize != 0 {
+        if !outputs.is_multiple_of(out_lanes as usize) {
             return Err(bad(
                 "outputs",
                 outputs,

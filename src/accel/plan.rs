@@ -309,7 +309,7 @@ impl Plan {
 }
 
 fn divisors(n: u32) -> Vec<u32> {
-    (1..=n).filter(|d| n % d == 0).collect()
+    (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
 /// The fewest lanes `(pe, simd)` for an `mh × mw` layer with a fold of at most `cycles`; ties

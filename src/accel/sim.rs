@@ -256,7 +256,7 @@ pub fn simulate(
     let out_lanes = net.output_shape().lanes as usize;
     let out_per_image = net.out_transfers_per_image();
     let out_features = net.out_codes_per_image();
-    if codes.len() % in_features != 0 {
+    if !codes.len().is_multiple_of(in_features) {
         return Err(SimError::Input(format!(
             "{} codes are not whole images of {in_features}",
             codes.len()
@@ -415,7 +415,7 @@ pub fn simulate(
             if out_valid && out_ready {
                 outputs.extend_from_slice(head);
                 out_count += 1;
-                if out_count % out_per_image == 0 {
+                if out_count.is_multiple_of(out_per_image) {
                     done_at.push(t);
                     image_done = true;
                 }

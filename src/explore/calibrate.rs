@@ -62,7 +62,7 @@ pub fn pe_grid(size: GridSize) -> Result<Vec<Design>> {
         let mut i = 0u32;
         move || {
             i += 1;
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 10
             } else {
                 4

@@ -472,7 +472,7 @@ pub fn weight_quantizer(
             let magnitude = bits.saturating_sub(1);
             let split = [2u32, 3]
                 .into_iter()
-                .find(|t| magnitude % t == 0 && (1..=4).contains(&(magnitude / t)));
+                .find(|t| magnitude.is_multiple_of(*t) && (1..=4).contains(&(magnitude / t)));
             let Some(terms) = split else {
                 return Err(format!(
                     "apot {bits}-bit weights: the {magnitude} magnitude bits do not split into 2 or 3 equal terms of 1 to 4 bits"

@@ -99,7 +99,7 @@ impl Model {
     pub fn forward(&self, inputs: &[f32]) -> Result<Vec<f32>, NnError> {
         let shapes = self.shapes()?;
         let size = self.input_size();
-        if inputs.len() % size != 0 {
+        if !inputs.len().is_multiple_of(size) {
             return Err(NnError::Input(format!(
                 "batch has {} values, not a multiple of the input size {size}",
                 inputs.len()

@@ -536,7 +536,7 @@ impl Engine {
     }
 
     fn check_input(&self, x: &[i32]) -> Result<usize, QnnError> {
-        if x.len() % self.in_features != 0 {
+        if !x.len().is_multiple_of(self.in_features) {
             return Err(QnnError::InputShape {
                 got: x.len(),
                 features: self.in_features,

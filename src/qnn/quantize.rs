@@ -332,7 +332,7 @@ pub fn quantize_model(
         )));
     }
     let in_f = model.input_size();
-    if calibration.is_empty() || calibration.len() % in_f != 0 {
+    if calibration.is_empty() || !calibration.len().is_multiple_of(in_f) {
         return Err(q_err(format!(
             "calibration data has {} values, expected a positive multiple of {in_f}",
             calibration.len()

@@ -128,7 +128,7 @@ impl Bits {
         let mut out = Bits::zero(width);
         let n = out.words.len().min(self.words.len());
         out.words[..n].copy_from_slice(&self.words[..n]);
-        if width % 64 != 0 {
+        if !width.is_multiple_of(64) {
             if let Some(last) = out.words.last_mut() {
                 *last &= (1u64 << (width % 64)) - 1;
             }
