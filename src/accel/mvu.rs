@@ -52,6 +52,7 @@
 //! shifts) and clamp (`2 · QW` LUT4); the output register `PE · OB` flip-flops and the counters.
 
 mod batch;
+mod pairs;
 
 pub use batch::Code;
 

@@ -254,6 +254,12 @@ impl ShiftRounder {
         })
     }
 
+    /// The shift and the three bias terms: `(x + base + [x < 0]·if_negative +
+    /// [floor odd]·if_odd) >> shift`, for code that applies many rounders side by side.
+    pub fn parts(&self) -> (u32, i64, i64, i64) {
+        (self.shift, self.base, self.if_negative, self.if_odd)
+    }
+
     /// `x / 2^shift` rounded; `x` must lie in `(−2^62, 2^62)`.
     #[inline(always)]
     pub fn apply(&self, x: i64) -> i64 {

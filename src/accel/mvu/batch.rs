@@ -8,6 +8,7 @@
 //! codes, with the weights transposed so that one input updates every channel at once: a loop
 //! LLVM vectorises across channels.
 
+use super::pairs::PairWeights;
 use super::{MvuOutput, MvuParams};
 use crate::num::rounding::ShiftRounder;
 use crate::qnn::format::saturate;
@@ -17,11 +18,10 @@ pub trait Code: Copy + Into<i64> + Send + Sync {}
 impl Code for i32 {}
 impl Code for i64 {}
 
-/// Vectors per task when a stream is split across threads.
-const PART: usize = 96;
-
 /// The weights in the form a kernel reads them.
 enum Kernel {
+    /// i16 pairs for the VNNI kernel (sums exact modulo 2^32).
+    Pairs(PairWeights),
     /// Levels as i32, transposed and padded to whole [`BLOCK`]s: `w[j · stride + c]`.
     I32(Vec<i32>),
     /// Levels transposed: `w[j · out + c]`.
@@ -31,10 +31,9 @@ enum Kernel {
 impl MvuParams {
     /// The output vectors (`out_features` codes each, channel order) for `input`, whole input
     /// vectors of `in_features` codes each (a trailing partial vector is ignored): the codes
-    /// the unit emits, group after group, for that input stream. Long streams are split
-    /// across threads.
+    /// the unit emits, group after group, for that input stream. One thread: for the streams
+    /// of a test set, waking a second costs more than it saves.
     pub fn forward<T: Code>(&self, input: &[T]) -> Vec<i64> {
-        use rayon::prelude::*;
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let n = input.len() / inf.max(1);
         let input = &input[..n * inf];
@@ -43,34 +42,41 @@ impl MvuParams {
         if self.saturate_each {
             return self.forward_saturating(input, wt);
         }
-        let fits = |v: i64| i32::try_from(v).is_ok();
-        let kernel = if self.acc_bits <= 32
-            && fits(self.input.min())
-            && fits(self.input.max())
-            && wt.iter().all(|&l| fits(l))
-        {
-            // Exact modulo 2^32, hence modulo 2^acc_bits.
-            let stride = outf.div_ceil(BLOCK) * BLOCK;
-            let mut padded = vec![0i32; inf * stride];
-            for (p, w) in padded.chunks_exact_mut(stride).zip(wt.chunks_exact(outf)) {
-                for (p, &w) in p.iter_mut().zip(w) {
-                    *p = w as i32;
-                }
-            }
-            Kernel::I32(padded)
-        } else {
-            // Exact modulo 2^64, hence modulo 2^acc_bits (at most 64).
-            Kernel::I64(wt.clone())
-        };
+        let kernel = (self.acc_bits <= 32 && self.input_fits(16))
+            .then(|| PairWeights::new(wt, inf, outf).map(Kernel::Pairs))
+            .flatten()
+            .or_else(|| self.i32_kernel())
+            .unwrap_or_else(|| Kernel::I64(wt.clone()));
         let mut out = vec![0i64; n * outf];
-        if n > PART {
-            out.par_chunks_mut(PART * outf)
-                .zip(input.par_chunks(PART * inf))
-                .for_each(|(o, x)| self.forward_part(&kernel, x, o));
-        } else {
-            self.forward_part(&kernel, input, &mut out);
-        }
+        self.forward_part(&kernel, input, &mut out);
         out
+    }
+
+    /// Whether every input code fits a signed integer of `bits` bits.
+    fn input_fits(&self, bits: u32) -> bool {
+        let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        self.input.min() >= lo && self.input.max() <= hi
+    }
+
+    /// The i32 kernel, when the accumulator is at most 32 bits wide (the sums are exact modulo
+    /// 2^32, hence modulo 2^acc_bits) and codes and levels fit i32.
+    fn i32_kernel(&self) -> Option<Kernel> {
+        let (inf, outf) = (self.in_features as usize, self.out_features as usize);
+        let wt = &self.levels_by_input;
+        if self.acc_bits > 32
+            || !self.input_fits(32)
+            || wt.iter().any(|&l| i32::try_from(l).is_err())
+        {
+            return None;
+        }
+        let stride = outf.div_ceil(BLOCK) * BLOCK;
+        let mut padded = vec![0i32; inf * stride];
+        for (p, w) in padded.chunks_exact_mut(stride).zip(wt.chunks_exact(outf)) {
+            for (p, &w) in p.iter_mut().zip(w) {
+                *p = w as i32;
+            }
+        }
+        Some(Kernel::I32(padded))
     }
 
     /// [`MvuParams::forward`] with saturation after each product: the order matters, so each
@@ -97,6 +103,12 @@ impl MvuParams {
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let n = input.len() / inf;
         match kernel {
+            Kernel::Pairs(w) => {
+                let x: Vec<i32> = input.iter().map(|&v| v.into() as i32).collect();
+                let mut acc = vec![0i32; n * outf];
+                w.accumulate(&x, inf, outf, &mut acc);
+                self.finish_all(&acc, out);
+            }
             Kernel::I32(w) => {
                 let x: Vec<i32> = input.iter().map(|&v| v.into() as i32).collect();
                 let mut acc = vec![0i32; n * outf];
@@ -160,12 +172,19 @@ impl MvuParams {
         let (lo, hi) = (r.low(), r.high());
         match rounders {
             Some(rounders) if m_bits.is_some_and(|b| self.acc_bits + b <= 62) => {
-                for (o, a) in pairs {
-                    for (c, (o, &a)) in o.iter_mut().zip(a).enumerate() {
-                        let v = wrap(a.into(), self.bias[c]);
-                        *o = rounders[c].apply(v * m[c]).clamp(lo, hi);
-                    }
-                }
+                let parts: Vec<(u32, i64, i64, i64)> = rounders.iter().map(|r| r.parts()).collect();
+                let lanes = Lanes {
+                    bias: &self.bias,
+                    m: &m,
+                    shift: &parts.iter().map(|p| u64::from(p.0)).collect::<Vec<_>>(),
+                    base: &parts.iter().map(|p| p.1).collect::<Vec<_>>(),
+                    if_negative: &parts.iter().map(|p| p.2).collect::<Vec<_>>(),
+                    if_odd: &parts.iter().map(|p| p.3).collect::<Vec<_>>(),
+                    sh,
+                    lo,
+                    hi,
+                };
+                lanes.requantize(acc, out);
             }
             _ => {
                 for (o, a) in pairs {
@@ -173,6 +192,58 @@ impl MvuParams {
                         *o = r.apply(i128::from(wrap(a.into(), self.bias[c])), c);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Per-channel requantization constants side by side (one array each), so that the loop over
+/// a vector's channels runs in vector registers: the [`ShiftRounder`] arithmetic lane by lane.
+struct Lanes<'a> {
+    bias: &'a [i64],
+    m: &'a [i64],
+    shift: &'a [u64],
+    base: &'a [i64],
+    if_negative: &'a [i64],
+    if_odd: &'a [i64],
+    /// `64 − acc_bits`: the accumulator's wrap.
+    sh: u32,
+    lo: i64,
+    hi: i64,
+}
+
+impl Lanes<'_> {
+    fn requantize<T: Copy + Into<i64>>(&self, acc: &[T], out: &mut [i64]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512dq")
+                && std::is_x86_feature_detected!("avx512vl")
+            {
+                // SAFETY: the CPU supports the features the function is compiled for.
+                return unsafe { self.requantize_avx512(acc, out) };
+            }
+        }
+        self.requantize_generic(acc, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2")]
+    unsafe fn requantize_avx512<T: Copy + Into<i64>>(&self, acc: &[T], out: &mut [i64]) {
+        self.requantize_generic(acc, out)
+    }
+
+    #[inline(always)]
+    fn requantize_generic<T: Copy + Into<i64>>(&self, acc: &[T], out: &mut [i64]) {
+        let n = self.bias.len();
+        for (o, a) in out.chunks_exact_mut(n).zip(acc.chunks_exact(n)) {
+            for c in 0..n {
+                let v = (a[c].into().wrapping_add(self.bias[c]) << self.sh) >> self.sh;
+                let x = v * self.m[c];
+                let negative = (x >> 63) & 1;
+                let odd = (x >> self.shift[c]) & 1;
+                let bias = self.base[c] + negative * self.if_negative[c] + odd * self.if_odd[c];
+                o[c] = ((x + bias) >> self.shift[c]).clamp(self.lo, self.hi);
             }
         }
     }
@@ -236,6 +307,114 @@ fn accumulate_i32_generic(x: &[i32], wt: &[i32], inf: usize, outf: usize, acc: &
                 }
             }
             out.copy_from_slice(&a[..out.len()]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{MvuLayer, MvuOutput, MvuParams};
+    use super::*;
+    use crate::num::rounding::RoundingMode;
+    use crate::qnn::{AccOverflow, IntFormat, Requant, WeightScheme};
+
+    fn rng(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *state >> 33
+    }
+
+    /// Every kernel the batched values may use (VNNI pairs when the CPU has them, i32 blocks,
+    /// i64) gives the golden step-by-step result: `wrap(bias)`, then `wrap(acc + level · x)` in
+    /// input order, then the requantization, on random layers whose accumulators wrap often.
+    #[test]
+    fn every_kernel_equals_the_step_by_step_semantics() {
+        let mut seed = 7u64;
+        for case in 0..40 {
+            let (inf, outf) = (
+                1 + (rng(&mut seed) % 40) as usize,
+                1 + (rng(&mut seed) % 37) as usize,
+            );
+            let signed = case % 2 == 0;
+            let input = IntFormat::new(2 + (case % 7) as u32, signed).unwrap();
+            let weights = WeightScheme::Uniform { bits: 8 };
+            let codes: Vec<u64> = (0..inf * outf).map(|_| rng(&mut seed) % 256).collect();
+            let bias: Vec<i64> = (0..outf)
+                .map(|_| (rng(&mut seed) % 4001) as i64 - 2000)
+                .collect();
+            // Narrow enough to wrap on most outputs.
+            let acc_bits = 16 + (case % 6) as u32;
+            let output = if case % 3 == 0 {
+                MvuOutput::Accumulator
+            } else {
+                MvuOutput::Requant(Requant {
+                    multiplier: (0..outf)
+                        .map(|_| 1 + (rng(&mut seed) % 200) as i64)
+                        .collect(),
+                    shift: (0..outf).map(|_| (rng(&mut seed) % 12) as i32).collect(),
+                    scale_bits: 8,
+                    rounding: RoundingMode::ALL[case % 10],
+                    relu: case % 4 == 1,
+                    output: IntFormat::new(4, case % 5 != 0).unwrap(),
+                    output_scale: 1.0,
+                })
+            };
+            let p = MvuParams::new(
+                MvuLayer {
+                    layer: 0,
+                    in_features: inf,
+                    out_features: outf,
+                    input,
+                    weights: &weights,
+                    codes: &codes,
+                    bias: &bias,
+                    acc_bits,
+                    overflow: AccOverflow::Wrap,
+                    output: output.clone(),
+                },
+                1,
+                1,
+            )
+            .unwrap();
+            let n = 9;
+            let x: Vec<i64> = (0..n * inf)
+                .map(|_| {
+                    input.min() + (rng(&mut seed) % (input.max() - input.min() + 1) as u64) as i64
+                })
+                .collect();
+            let levels: Vec<i64> = codes.iter().map(|&c| weights.level(c).unwrap()).collect();
+            let golden: Vec<i64> = x
+                .chunks_exact(inf)
+                .flat_map(|v| {
+                    (0..outf).map(|c| {
+                        let acc = crate::qnn::exact::accumulate(
+                            &levels[c * inf..(c + 1) * inf],
+                            bias[c],
+                            v,
+                            acc_bits,
+                            AccOverflow::Wrap,
+                        );
+                        match &output {
+                            MvuOutput::Accumulator => acc as i64,
+                            MvuOutput::Requant(r) => r.apply(acc, c),
+                        }
+                    })
+                })
+                .collect();
+            let mut kernels = vec![Kernel::I64(p.levels_by_input.clone())];
+            kernels.extend(p.i32_kernel());
+            kernels.extend(PairWeights::new(&p.levels_by_input, inf, outf).map(Kernel::Pairs));
+            assert!(
+                kernels.len() >= 2,
+                "the i32 kernel applies to every case here"
+            );
+            for k in &kernels {
+                let mut out = vec![0i64; n * outf];
+                p.forward_part(k, &x, &mut out);
+                assert_eq!(out, golden, "case {case}");
+            }
+            assert_eq!(p.forward(&x), golden, "case {case}");
         }
     }
 }
