@@ -935,3 +935,20 @@ fn narrow_conv_accumulators_match_the_narrowed_golden_network() {
         }
     }
 }
+
+/// Input codes outside the first layer's input format are refused, naming the first offender.
+#[test]
+fn out_of_range_input_codes_are_refused_with_their_index() {
+    let n = net("quant_pot4_a4.ron");
+    let p = plan(&n, &arch("arch_mixed.ron")).unwrap();
+    let (mut codes, _) = digits_test_codes(&n, Some(3)).unwrap();
+    codes[100] = 256;
+    codes[150] = -1;
+    let err = simulate(&p.network, &codes, &SimOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "input: code 256 at index 100 is outside the input range [0, 255]"
+    );
+}

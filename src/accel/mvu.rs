@@ -1021,15 +1021,34 @@ pub struct MvuModel {
 impl MvuParams {
     /// A model that steps the control path only (see [`MvuModel`]).
     pub fn control_model(&self) -> MvuModel {
-        MvuModel::new(
-            MvuParams {
-                codes: Vec::new(),
-                levels: Vec::new(),
-                levels_by_input: Vec::new(),
-                ..self.clone()
-            },
-            false,
-        )
+        MvuModel::new(self.without_weights(), false)
+    }
+
+    /// The same configuration without its weights (codes and levels empty), for models and
+    /// descriptions that need the rest only; copying the weights would cost more than the rest.
+    pub(crate) fn without_weights(&self) -> MvuParams {
+        MvuParams {
+            layer: self.layer,
+            in_features: self.in_features,
+            out_features: self.out_features,
+            pe: self.pe,
+            simd: self.simd,
+            input: self.input,
+            kind: self.kind.clone(),
+            codes: Vec::new(),
+            levels: Vec::new(),
+            levels_by_input: Vec::new(),
+            bias: self.bias.clone(),
+            acc_bits: self.acc_bits,
+            overflow: self.overflow,
+            saturate_each: self.saturate_each,
+            output: self.output.clone(),
+            hw: self.hw.clone(),
+            fault: self.fault,
+            tag: self.tag.clone(),
+            row: self.row.clone(),
+            vectors: self.vectors,
+        }
     }
 }
 

@@ -285,8 +285,20 @@ impl NetworkParams {
     /// (see [`MvuModel`]).
     pub fn control_model(&self) -> NetworkModel {
         let models: Vec<StageModel> = self.stages.iter().map(Stage::control_model).collect();
+        let stages = self
+            .stages
+            .iter()
+            .map(|s| match s {
+                Stage::Mvu(u) => Stage::Mvu(u.without_weights()),
+                other => other.clone(),
+            })
+            .collect();
         NetworkModel {
-            params: self.clone(),
+            params: NetworkParams {
+                stages,
+                name: self.name.clone(),
+                ..*self
+            },
             ready: vec![false; models.len() + 1],
             stages: models,
         }

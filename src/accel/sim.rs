@@ -271,13 +271,19 @@ pub fn simulate(
     } else {
         (0, (1i64 << ishape.lane_bits) - 1)
     };
-    if let Some((i, &c)) = codes
+    // The extremes first (a loop that vectorises), the offending index only on failure.
+    let (min, max) = codes
         .iter()
-        .enumerate()
-        .find(|(_, &c)| i64::from(c) < lo || i64::from(c) > hi)
+        .fold((i32::MAX, i32::MIN), |(a, b), &c| (a.min(c), b.max(c)));
+    let in_range = codes.is_empty() || (i64::from(min) >= lo && i64::from(max) <= hi);
+    let outside = |c: i32| i64::from(c) < lo || i64::from(c) > hi;
+    if let Some(i) = (!in_range)
+        .then(|| codes.iter().position(|&c| outside(c)))
+        .flatten()
     {
         return Err(SimError::Input(format!(
-            "code {c} at index {i} is outside the input range [{lo}, {hi}]"
+            "code {} at index {i} is outside the input range [{lo}, {hi}]",
+            codes[i]
         )));
     }
     let images = codes.len() / in_features;
