@@ -23,7 +23,7 @@ use qforge::qnn::{
 };
 use qforge::verify::manifest::Manifest;
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions, ReplayReport};
-use qforge::verify::yosys::{synth, SynthOptions, Target};
+use qforge::verify::yosys::{synth, SynthOptions, SynthReport, Target};
 use std::path::{Path, PathBuf};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -40,6 +40,26 @@ fn arch(file: &str) -> ArchSpec {
 
 fn out_dir(name: &str) -> PathBuf {
     Path::new(ROOT).join("target/net-tests").join(name)
+}
+
+/// The network's Verilog written to a fresh folder `name` and synthesized for iCE40.
+fn synth_ice40(name: &str, net: &qforge::accel::network::NetworkParams) -> SynthReport {
+    let dir = out_dir(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut sources = Vec::new();
+    for m in net.verilog().unwrap() {
+        let f = dir.join(format!("{}.v", m.name));
+        std::fs::write(&f, qforge::hdl::print_module(&m)).unwrap();
+        sources.push(f);
+    }
+    synth(
+        &sources,
+        &net.name(),
+        Target::Ice40,
+        &SynthOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn options() -> ReplayOptions {
@@ -334,22 +354,7 @@ fn small_plan_synthesizes_for_ice40_without_latches() {
     let p = plan(&n, &a).unwrap();
     // A width converter (2 → 4 lanes) sits between the layers.
     assert!(p.network.stages().iter().any(|s| s.kind() == "wc"));
-    let dir = out_dir("tiny_synth");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut sources = Vec::new();
-    for m in p.network.verilog().unwrap() {
-        let f = dir.join(format!("{}.v", m.name));
-        std::fs::write(&f, qforge::hdl::print_module(&m)).unwrap();
-        sources.push(f);
-    }
-    let r = synth(
-        &sources,
-        &p.network.name(),
-        Target::Ice40,
-        &SynthOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let r = synth_ice40("tiny_synth", &p.network);
     eprintln!("tiny net on ice40: {:?}", r.cells);
     assert!(r.luts > 0 && r.ffs > 0, "{:?}", r.cells);
     // The estimate and synthesis agree on order of magnitude.
@@ -500,22 +505,7 @@ fn strided_conv_chain_matches_cycle_for_cycle_and_synthesizes() {
         }
     }
     let p = plan(&n, &ArchSpec::target(Folding::PeBudget(5))).unwrap();
-    let dir = out_dir("conv_chain_synth");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut sources = Vec::new();
-    for m in p.network.verilog().unwrap() {
-        let f = dir.join(format!("{}.v", m.name));
-        std::fs::write(&f, qforge::hdl::print_module(&m)).unwrap();
-        sources.push(f);
-    }
-    let r = synth(
-        &sources,
-        &p.network.name(),
-        Target::Ice40,
-        &SynthOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let r = synth_ice40("conv_chain_synth", &p.network);
     eprintln!(
         "conv chain on ice40: {} LUT4, {} FF; estimate {:?}",
         r.luts,

@@ -65,17 +65,12 @@ fn simulator_logits_equal_golden_on_all_digits_test_images() {
                     ..SimOptions::default()
                 };
                 let run = simulate(&p.network, &codes, &opts).unwrap();
-                assert_eq!(run.outputs.len(), golden.len());
-                if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
-                    panic!(
-                        "{q} {}: image {} logit {}: simulator {} golden {}",
-                        p.describe(),
-                        i / 10,
-                        i % 10,
-                        run.outputs[i],
-                        golden[i]
-                    );
-                }
+                common::assert_same_outputs(
+                    &format!("{q} {}", p.describe()),
+                    &run.outputs,
+                    &golden,
+                    10,
+                );
                 let r = &run.report;
                 assert_eq!(r.images, 450);
                 assert_eq!(r.done_at.len(), 450);
@@ -515,17 +510,7 @@ fn narrow_saturating_accumulators_match_the_narrowed_golden_network() {
             "{}: {changed} images with other logits than the wide network, {reordered} with other layer-0 accumulators in chunk order",
             p.describe()
         );
-        assert_eq!(run.outputs.len(), golden.len());
-        if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
-            panic!(
-                "{}: image {} logit {}: simulator {} golden {}",
-                p.describe(),
-                i / 10,
-                i % 10,
-                run.outputs[i],
-                golden[i]
-            );
-        }
+        common::assert_same_outputs(&p.describe(), &run.outputs, &golden, 10);
         assert_eq!(run.report.images, 450);
     }
 }
@@ -707,17 +692,12 @@ fn cnn_simulator_logits_equal_golden_on_all_digits_test_images() {
                     ..SimOptions::default()
                 };
                 let run = simulate(&p.network, &codes, &opts).unwrap();
-                assert_eq!(run.outputs.len(), golden.len());
-                if let Some(i) = (0..golden.len()).find(|&i| golden[i] != run.outputs[i]) {
-                    panic!(
-                        "{q} {}: image {} logit {}: simulator {} golden {}",
-                        p.describe(),
-                        i / 10,
-                        i % 10,
-                        run.outputs[i],
-                        golden[i]
-                    );
-                }
+                common::assert_same_outputs(
+                    &format!("{q} {}", p.describe()),
+                    &run.outputs,
+                    &golden,
+                    10,
+                );
                 let r = &run.report;
                 if bp.is_none() {
                     eprintln!(

@@ -1,4 +1,6 @@
-//! Networks the convolution tests share (each test file uses a part, hence `dead_code`).
+//! What the network tests share (each test file uses a part, hence `dead_code`): the
+//! comparison of simulated outputs with the golden engine's, and the networks of the
+//! convolution tests.
 //!
 //! The small digits CNN: conv 1→4 channels 3×3 (padding 1), ReLU,
 //! max pool 2, flatten, dense 64→10, trained here from a fixed seed for two epochs (a second in
@@ -148,4 +150,19 @@ pub fn strided_conv_chain() -> QNet {
         ],
         4,
     )
+}
+
+/// Panics at the first output where `simulated` differs from `golden` (`per_image` outputs per
+/// image), naming `what`, the image, the output and both values; also when the lengths differ.
+pub fn assert_same_outputs(what: &str, simulated: &[i64], golden: &[i64], per_image: usize) {
+    assert_eq!(simulated.len(), golden.len(), "{what}: output count");
+    if let Some(i) = (0..golden.len()).find(|&i| golden[i] != simulated[i]) {
+        panic!(
+            "{what}: image {} output {}: simulator {} golden {}",
+            i / per_image,
+            i % per_image,
+            simulated[i],
+            golden[i]
+        );
+    }
 }
