@@ -24,8 +24,8 @@ enum Kernel {
     Pairs(PairWeights),
     /// Levels as i32, transposed and padded to whole [`BLOCK`]s: `w[j · stride + c]`.
     I32(Vec<i32>),
-    /// Levels transposed: `w[j · out + c]`.
-    I64(Vec<i64>),
+    /// i64 sums over the unit's transposed levels (`levels_by_input`), exact modulo 2^64.
+    I64,
 }
 
 impl MvuParams {
@@ -46,9 +46,9 @@ impl MvuParams {
             .then(|| PairWeights::new(wt, inf, outf).map(Kernel::Pairs))
             .flatten()
             .or_else(|| self.i32_kernel())
-            .unwrap_or_else(|| Kernel::I64(wt.clone()));
+            .unwrap_or(Kernel::I64);
         let mut out = vec![0i64; n * outf];
-        self.forward_part(&kernel, input, &mut out);
+        self.forward_with(&kernel, input, &mut out);
         out
     }
 
@@ -98,24 +98,21 @@ impl MvuParams {
         out
     }
 
-    /// [`MvuParams::forward`] of some whole vectors into `out`.
-    fn forward_part<T: Code>(&self, kernel: &Kernel, input: &[T], out: &mut [i64]) {
+    /// [`MvuParams::forward`] of whole vectors into `out`, with `kernel`.
+    fn forward_with<T: Code>(&self, kernel: &Kernel, input: &[T], out: &mut [i64]) {
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let n = input.len() / inf;
+        let mut in_i32 = |sum: &dyn Fn(&[i32], &mut [i32])| {
+            let x: Vec<i32> = input.iter().map(|&v| v.into() as i32).collect();
+            let mut acc = vec![0i32; n * outf];
+            sum(&x, &mut acc);
+            self.finish_all(&acc, out);
+        };
         match kernel {
-            Kernel::Pairs(w) => {
-                let x: Vec<i32> = input.iter().map(|&v| v.into() as i32).collect();
-                let mut acc = vec![0i32; n * outf];
-                w.accumulate(&x, inf, outf, &mut acc);
-                self.finish_all(&acc, out);
-            }
-            Kernel::I32(w) => {
-                let x: Vec<i32> = input.iter().map(|&v| v.into() as i32).collect();
-                let mut acc = vec![0i32; n * outf];
-                accumulate_i32(&x, w, inf, outf, &mut acc);
-                self.finish_all(&acc, out);
-            }
-            Kernel::I64(wt) => {
+            Kernel::Pairs(w) => in_i32(&|x, acc| w.accumulate(x, inf, outf, acc)),
+            Kernel::I32(w) => in_i32(&|x, acc| accumulate_i32(x, w, inf, outf, acc)),
+            Kernel::I64 => {
+                let wt = &self.levels_by_input;
                 let mut acc = vec![0i64; n * outf];
                 for (x, acc) in input.chunks_exact(inf).zip(acc.chunks_exact_mut(outf)) {
                     for (j, &xj) in x.iter().enumerate() {
@@ -402,7 +399,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let mut kernels = vec![Kernel::I64(p.levels_by_input.clone())];
+            let mut kernels = vec![Kernel::I64];
             kernels.extend(p.i32_kernel());
             kernels.extend(PairWeights::new(&p.levels_by_input, inf, outf).map(Kernel::Pairs));
             assert!(
@@ -411,7 +408,7 @@ mod tests {
             );
             for k in &kernels {
                 let mut out = vec![0i64; n * outf];
-                p.forward_part(k, &x, &mut out);
+                p.forward_with(k, &x, &mut out);
                 assert_eq!(out, golden, "case {case}");
             }
             assert_eq!(p.forward(&x), golden, "case {case}");
