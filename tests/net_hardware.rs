@@ -62,6 +62,16 @@ fn synth_ice40(name: &str, net: &qforge::accel::network::NetworkParams) -> Synth
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// [`prove`], then the proof's figures: zero mismatches, as many RTL cycles as simulated, and
+/// every cycle after the first compared (out_valid, out_data and in_ready equal the simulator's
+/// in every cycle, so every output appears at the predicted cycle).
+fn prove_exact(name: &str, design: &NetDesign) {
+    let r = prove(name, design);
+    assert_eq!(r.mismatches, 0, "{name}: {:?}", r.failure);
+    assert_eq!(r.cycles, design.run.report.cycles, "{name}");
+    assert_eq!(r.checked, r.cycles - 1, "{name}");
+}
+
 fn options() -> ReplayOptions {
     ReplayOptions {
         cache_dir: Some(Path::new(ROOT).join("target/qf-verilator-cache")),
@@ -111,12 +121,7 @@ fn matrix(spec: &str) {
         assert_eq!(d.run.outputs, d.golden);
         assert_eq!(d.images, 450);
         let name = format!("{}_{fold}", spec.trim_end_matches(".ron"));
-        let r = prove(&name, &d);
-        assert_eq!(r.mismatches, 0, "{name}: {:?}", r.failure);
-        // Every cycle after the first is compared: the RTL's out_valid, out_data and in_ready
-        // equal the simulator's in every cycle, so every logit appears at the same cycle.
-        assert_eq!(r.cycles, d.run.report.cycles, "{name}");
-        assert_eq!(r.checked, r.cycles - 1, "{name}");
+        prove_exact(&name, &d);
     }
 }
 
@@ -146,9 +151,7 @@ fn apot2_a4_mixed_folding_matches_cycle_for_cycle() {
         &NetDesignOptions::default(),
     )
     .unwrap();
-    let r = prove("apot2_a4_mixed", &d);
-    assert_eq!(r.mismatches, 0, "{:?}", r.failure);
-    assert_eq!(r.checked, r.cycles - 1);
+    prove_exact("apot2_a4_mixed", &d);
 }
 
 /// Random input gaps and output stalls: the simulator, told the same pattern, still matches the
@@ -176,9 +179,7 @@ fn backpressure_matches_cycle_for_cycle() {
         assert_eq!(d.run.outputs, d.golden);
         // The stalls cost cycles.
         assert!(d.run.report.cycles > calm.run.report.cycles);
-        let r = prove(&format!("pot4_a4_{fold}_backpressure{seed}"), &d);
-        assert_eq!(r.mismatches, 0, "seed {seed}: {:?}", r.failure);
-        assert_eq!(r.checked, r.cycles - 1);
+        prove_exact(&format!("pot4_a4_{fold}_backpressure{seed}"), &d);
     }
 }
 
@@ -186,31 +187,16 @@ fn backpressure_matches_cycle_for_cycle() {
 #[test]
 fn narrow_wrapping_accumulator_matches_in_verilator() {
     let n = net("quant_uniform8.ron");
-    let proven = n.certificates()[0].proven_bits;
-    let a = ArchSpec {
-        folding: Folding::Explicit,
-        layers: vec![
-            LayerArch {
-                index: 0,
-                pe: Some(4),
-                simd: Some(8),
-                acc_bits: Some(proven - 3),
-                overflow: Some(qforge::qnn::AccOverflow::Wrap),
-            },
-            LayerArch {
-                index: 1,
-                pe: Some(2),
-                simd: Some(8),
-                acc_bits: None,
-                overflow: None,
-            },
-        ],
-        fifo_depth: FifoDepth::Auto,
-    };
+    let a = common::narrowed_arch(
+        &n,
+        Folding::Explicit,
+        [(Some(4), Some(8)), (Some(2), Some(8))],
+        qforge::qnn::AccOverflow::Wrap,
+        [3, 0],
+    );
     let (codes, _) = digits_test_codes(&n, Some(100)).unwrap();
     let d = build_net_design(&n, &a, &codes, &NetDesignOptions::default()).unwrap();
-    let r = prove("uniform8_narrow_wrap", &d);
-    assert_eq!(r.mismatches, 0, "{:?}", r.failure);
+    prove_exact("uniform8_narrow_wrap", &d);
 }
 
 /// Saturating accumulators narrower than the proven bound in both layers (the MVUs' PE rows
@@ -219,19 +205,14 @@ fn narrow_wrapping_accumulator_matches_in_verilator() {
 #[test]
 fn narrow_saturating_accumulators_match_in_verilator() {
     let n = net("quant_uniform8.ron");
-    let certs = n.certificates();
-    let narrow = |folding, folds: [(Option<u32>, Option<u32>); 2]| ArchSpec {
-        folding,
-        layers: (0..2)
-            .map(|k| LayerArch {
-                index: k,
-                pe: folds[k].0,
-                simd: folds[k].1,
-                acc_bits: Some(certs[k].proven_bits - 3),
-                overflow: Some(qforge::qnn::AccOverflow::Saturate),
-            })
-            .collect(),
-        fifo_depth: FifoDepth::Auto,
+    let narrow = |folding, folds| {
+        common::narrowed_arch(
+            &n,
+            folding,
+            folds,
+            qforge::qnn::AccOverflow::Saturate,
+            [3, 3],
+        )
     };
     let (codes, _) = digits_test_codes(&n, None).unwrap();
     let wide = qforge::qnn::Engine::new(&n).unwrap().infer(&codes).unwrap();
@@ -252,10 +233,7 @@ fn narrow_saturating_accumulators_match_in_verilator() {
         assert_ne!(d.golden, wide);
         assert_eq!(d.run.outputs, d.golden);
         let name = format!("uniform8_narrow_saturate_{fold}");
-        let r = prove(&name, &d);
-        assert_eq!(r.mismatches, 0, "{name}: {:?}", r.failure);
-        assert_eq!(r.cycles, d.run.report.cycles, "{name}");
-        assert_eq!(r.checked, r.cycles - 1, "{name}");
+        prove_exact(&name, &d);
     }
 }
 
@@ -387,9 +365,7 @@ fn small_pure_shift_network_matches_cycle_for_cycle() {
                 },
             )
             .unwrap();
-            let r = prove(&format!("tiny_{name}_{bp:?}"), &d);
-            assert_eq!(r.mismatches, 0, "{name} {bp:?}: {:?}", r.failure);
-            assert_eq!(r.checked, r.cycles - 1);
+            prove_exact(&format!("tiny_{name}_{bp:?}"), &d);
         }
     }
 }
@@ -460,10 +436,7 @@ fn digits_cnn_matches_cycle_for_cycle() {
         assert_eq!(d.images, 450);
         assert!(d.plan.network.stages().iter().any(|s| s.kind() == "fb"));
         let name = format!("cnn_{}_{fold}_{bp:?}", q.trim_end_matches(".ron"));
-        let r = prove(&name, &d);
-        assert_eq!(r.mismatches, 0, "{name}: {:?}", r.failure);
-        assert_eq!(r.cycles, d.run.report.cycles, "{name}");
-        assert_eq!(r.checked, r.cycles - 1, "{name}");
+        prove_exact(&name, &d);
         eprintln!(
             "{name}: {} | {} cycles, interval {}, latency {}",
             d.plan.describe(),
@@ -499,9 +472,7 @@ fn strided_conv_chain_matches_cycle_for_cycle_and_synthesizes() {
             .unwrap();
             let kinds: Vec<&str> = d.plan.network.stages().iter().map(|s| s.kind()).collect();
             assert_eq!((kinds[0], kinds[kinds.len() - 1]), ("fb", "fb"));
-            let r = prove(&format!("conv_chain_{name}_{bp:?}"), &d);
-            assert_eq!(r.mismatches, 0, "{name} {bp:?}: {:?}", r.failure);
-            assert_eq!(r.checked, r.cycles - 1);
+            prove_exact(&format!("conv_chain_{name}_{bp:?}"), &d);
         }
     }
     let p = plan(&n, &ArchSpec::target(Folding::PeBudget(5))).unwrap();

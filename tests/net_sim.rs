@@ -351,26 +351,13 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
 fn narrow_wrapping_accumulators_match_the_narrowed_golden_network() {
     let n = net("quant_uniform8.ron");
     let proven = n.certificates()[0].proven_bits;
-    let a = ArchSpec {
-        folding: Folding::Explicit,
-        layers: vec![
-            LayerArch {
-                index: 0,
-                pe: Some(4),
-                simd: Some(8),
-                acc_bits: Some(proven - 3),
-                overflow: Some(AccOverflow::Wrap),
-            },
-            LayerArch {
-                index: 1,
-                pe: Some(2),
-                simd: Some(8),
-                acc_bits: None,
-                overflow: None,
-            },
-        ],
-        fifo_depth: FifoDepth::Auto,
-    };
+    let a = common::narrowed_arch(
+        &n,
+        Folding::Explicit,
+        [(Some(4), Some(8)), (Some(2), Some(8))],
+        AccOverflow::Wrap,
+        [3, 0],
+    );
     let p = plan(&n, &a).unwrap();
     assert_eq!(p.layers[0].acc_bits, proven - 3);
     let (codes, _) = digits_test_codes(&n, None).unwrap();
@@ -383,27 +370,19 @@ fn narrow_wrapping_accumulators_match_the_narrowed_golden_network() {
     assert_eq!(run.outputs, golden);
 }
 
-/// Both layers' accumulators narrowed below the proven bound with saturation, for `folding`
-/// (a target, or explicit PE × SIMD per layer).
+/// Both layers' accumulators saturating, [`SATURATING_NARROWING`] bits below the proven bound.
 fn narrow_saturating(
     n: &QNet,
     folding: Folding,
     folds: [(Option<u32>, Option<u32>); 2],
 ) -> ArchSpec {
-    let certs = n.certificates();
-    ArchSpec {
+    common::narrowed_arch(
+        n,
         folding,
-        layers: (0..2)
-            .map(|k| LayerArch {
-                index: k,
-                pe: folds[k].0,
-                simd: folds[k].1,
-                acc_bits: Some(certs[k].proven_bits - SATURATING_NARROWING[k]),
-                overflow: Some(AccOverflow::Saturate),
-            })
-            .collect(),
-        fifo_depth: FifoDepth::Auto,
-    }
+        folds,
+        AccOverflow::Saturate,
+        SATURATING_NARROWING,
+    )
 }
 
 /// How many bits below the proven bound each layer's saturating accumulator is narrowed.

@@ -6,7 +6,7 @@ use qforge::accel::plan::{plan, ArchSpec, Folding as PlanFolding};
 use qforge::accel::sim::{simulate, SimOptions};
 use qforge::accel::Unit;
 use qforge::explore::area_model::{model_report, AreaModel, Resource};
-use qforge::explore::calibrate::{calibrate, pe_grid, GridSize};
+use qforge::explore::calibrate::{calibrate, pe_grid, Design, GridSize};
 use qforge::explore::evaluate::{AreaMode, EvaluatorOptions, NetworkEvaluator, CLOCK_MHZ};
 use qforge::explore::evaluator::{Evaluator, Outcome};
 use qforge::explore::grid::Grid;
@@ -22,11 +22,25 @@ use qforge::quant::calibrate::Clipping;
 use qforge::quant::quantizer::{Scheme, TensorQuantizer};
 use qforge::quant::tensor::Granularity;
 use qforge::quant::uniform::{ScaleConstraint, UniformConfig};
-use qforge::verify::yosys::{synth, SynthOptions, Target};
+use qforge::verify::yosys::{synth, SynthOptions, SynthReport, Target};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A calibration design's Verilog written to `dir/pe.v` and synthesized for iCE40 by Yosys.
+fn synth_ice40(dir: &Path, d: &Design) -> SynthReport {
+    let src = dir.join("pe.v");
+    let text: String = d
+        .verilog()
+        .unwrap()
+        .iter()
+        .map(qforge::hdl::print_module)
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&src, text).unwrap();
+    synth(&[src], &d.name(), Target::Ice40, &SynthOptions::default()).unwrap()
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -250,16 +264,7 @@ fn tiny_calibration_reproduces_its_yosys_numbers_within_the_printed_error() {
     }
     // The samples are Yosys's numbers: synthesize the first design again, directly.
     let d = &designs[0];
-    let src = dir.join("pe.v");
-    let text: String = d
-        .verilog()
-        .unwrap()
-        .iter()
-        .map(qforge::hdl::print_module)
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&src, text).unwrap();
-    let fresh = synth(&[src], &d.name(), Target::Ice40, &SynthOptions::default()).unwrap();
+    let fresh = synth_ice40(&dir, d);
     assert_eq!(result.model.measurements[0].luts, fresh.luts as f64);
     assert_eq!(result.model.measurements[0].carries, fresh.carries as f64);
     let _ = std::fs::remove_dir_all(&dir);
@@ -280,16 +285,7 @@ fn committed_coefficients_predict_a_fresh_yosys_run_within_their_recorded_error(
         })
         .unwrap();
     let (kind, params) = pe_unit(d).unwrap();
-    let src = dir.join("pe.v");
-    let text: String = d
-        .verilog()
-        .unwrap()
-        .iter()
-        .map(qforge::hdl::print_module)
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&src, text).unwrap();
-    let fresh = synth(&[src], &d.name(), Target::Ice40, &SynthOptions::default()).unwrap();
+    let fresh = synth_ice40(&dir, d);
     let predicted = model.predict(&kind, &params).unwrap();
     let recorded = report
         .lines

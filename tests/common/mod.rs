@@ -8,10 +8,11 @@
 
 #![allow(dead_code)]
 
+use qforge::accel::plan::{ArchSpec, FifoDepth, Folding, LayerArch};
 use qforge::flow::quantize_float;
 use qforge::nn::{self, Architecture, LayerSpec};
 use qforge::qnn::quantize::QuantSpec;
-use qforge::qnn::{Layer, QNet, WeightScheme};
+use qforge::qnn::{AccOverflow, Layer, QNet, WeightScheme};
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -164,5 +165,31 @@ pub fn assert_same_outputs(what: &str, simulated: &[i64], golden: &[i64], per_im
             simulated[i],
             golden[i]
         );
+    }
+}
+
+/// An architecture for the two-layer `n`: layer `k` folded as `folds[k]` (pe, simd), with its
+/// accumulator `narrowing[k]` bits below the proven bound and `overflow` (narrowing 0: the
+/// proven width, no overflow mode).
+pub fn narrowed_arch(
+    n: &QNet,
+    folding: Folding,
+    folds: [(Option<u32>, Option<u32>); 2],
+    overflow: AccOverflow,
+    narrowing: [u32; 2],
+) -> ArchSpec {
+    let certs = n.certificates();
+    ArchSpec {
+        folding,
+        layers: (0..2)
+            .map(|k| LayerArch {
+                index: k,
+                pe: folds[k].0,
+                simd: folds[k].1,
+                acc_bits: (narrowing[k] > 0).then(|| certs[k].proven_bits - narrowing[k]),
+                overflow: (narrowing[k] > 0).then_some(overflow),
+            })
+            .collect(),
+        fifo_depth: FifoDepth::Auto,
     }
 }
