@@ -19,10 +19,17 @@ run() { # name, args...: run a command, keep its stdout (minus timing lines) and
   "$bin" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr"
   echo "$name: exit $?" >>"$log"
   set -e
-  sed -i -e '/^timing /d' -e '/M cycles\/s/d' -e "s#$out#OUT#g" -e "/^wall time /d" -e "s/ ([0-9.]* s)$//" "$out/$name.stdout" "$out/$name.stderr"
+  sed -i -e '/^timing /d' -e '/M cycles\/s/d' -e "s#$out#OUT#g" -e "/^wall time /d" -e "/^throughput /d" -e "s/\"seconds\":[^,]*,\"mac_per_s\":[^,]*,//" -e "s/ ([0-9.]* s)$//" "$out/$name.stdout" "$out/$name.stderr"
 }
 run train_cnn train --data digits --arch cnn --epochs 2 --seed 1 -o "$out/cnn.ron"
 sed -i 1d "$out/cnn.ron" # its header names the output path
+for q in models/quant_*.ron; do
+  name=quantize_$(basename "$q" .ron)
+  run "$name" quantize --model models/digits_mlp.ron --spec "$q" -o "$out/$name.ron" --certificates
+  run "eval_$name" eval --model "$out/$name.ron" --data digits --json
+done
+run quantize_cnn quantize --model "$out/cnn.ron" --spec models/quant_uniform4.ron -o "$out/quantize_cnn.ron"
+run eval_cnn eval --model "$out/cnn.ron" --quant models/quant_pot4_a4.ron --data digits --json
 run net_default hdl net --model models/digits_mlp.ron -o "$out/net_default"
 run net_bp hdl net --model models/digits_mlp.ron --backpressure 7 --images 40 -o "$out/net_bp"
 for q in models/quant_*.ron; do
