@@ -6,6 +6,7 @@
 //!
 //! | module    | purpose                                                      | may import            |
 //! |-----------|--------------------------------------------------------------|-----------------------|
+//! | [`hash`]  | stable FNV-1a hashing over explicit fields                   | –                     |
 //! | [`num`]   | exact number formats: fixed point, PoT/APoT/binary codes     | –                     |
 //! | [`quant`] | quantizers and calibration                                   | num                   |
 //! | [`nn`]    | float networks, RON I/O, training, data sets                 | –                     |
@@ -20,6 +21,7 @@
 pub mod accel;
 pub mod explore;
 pub mod flow;
+pub mod hash;
 pub mod hdl;
 pub mod nn;
 pub mod num;

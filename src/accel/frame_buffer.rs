@@ -56,6 +56,7 @@ use super::stream::{
     counter_bits, header, select, step_ports, stream_ports, uconst, StreamModel, StreamShape,
 };
 use super::unit::{Cost, Model, Unit, UnitError};
+use crate::hash::Fnv1a64;
 use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 
 /// The order of a 3-D code tensor (channels × height × width) in a stream.
@@ -359,20 +360,15 @@ impl FrameBufferParams {
     }
 
     fn hash_tag(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut add = |v: u64| {
-            for b in v.to_le_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        add(u64::from(self.seq.frame));
-        add(u64::from(self.seq.group));
-        add(u64::from(self.banks));
-        add(u64::from(self.input.signed));
+        let mut h = Fnv1a64::new();
+        h.u64(u64::from(self.seq.frame))
+            .u64(u64::from(self.seq.group))
+            .u64(u64::from(self.banks))
+            .u64(u64::from(self.input.signed));
         for &a in &self.seq.reads {
-            add(a.map_or(u64::MAX, u64::from));
+            h.u64(a.map_or(u64::MAX, u64::from));
         }
-        format!("{:08x}", h as u32)
+        h.tag32()
     }
 
     /// The read sequence.

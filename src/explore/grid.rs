@@ -23,6 +23,7 @@ use crate::explore::sweep_file::{
     AccumulatorPolicy, Calibration, Constraint, Folding, FpgaTarget, LayerOverride, SweepFile,
     WeightScheme,
 };
+use crate::hash::{fnv1a64, Fnv1a64};
 use serde::{Deserialize, Serialize};
 
 /// The axis values of one point: everything an evaluator needs besides the model.
@@ -194,8 +195,7 @@ impl Grid {
                                                 .iter()
                                                 .all(|&c| config.satisfies(c))
                                             {
-                                                hasher.update(config.key().as_bytes());
-                                                hasher.update(b"\n");
+                                                hasher.str(&config.key()).u8(b'\n');
                                                 points.push(Point {
                                                     index: points.len(),
                                                     id: config.id(),
@@ -272,29 +272,4 @@ impl std::fmt::Display for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
     }
-}
-
-/// FNV-1a, 64 bit: tiny, stable across platforms and Rust versions (unlike `DefaultHasher`).
-struct Fnv1a64(u64);
-
-impl Fnv1a64 {
-    fn new() -> Self {
-        Fnv1a64(0xcbf2_9ce4_8422_2325)
-    }
-    fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// FNV-1a 64 of a byte string.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h = Fnv1a64::new();
-    h.update(bytes);
-    h.finish()
 }

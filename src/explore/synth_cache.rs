@@ -16,9 +16,9 @@
 use crate::accel::network::NetworkParams;
 use crate::accel::unit::Unit;
 use crate::explore::error::{ExploreError, Result};
-use crate::explore::grid::fnv1a64;
 use crate::explore::results::write_atomic;
 use crate::explore::sweep_file::FpgaTarget;
+use crate::hash::fnv1a64;
 use crate::hdl::{print_module, Module};
 use crate::verify::tools::{locate, Tool};
 use crate::verify::yosys::{synth, SynthOptions, Target};

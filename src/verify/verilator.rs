@@ -346,18 +346,20 @@ impl Build<'_> {
     }
 
     fn key(&self) -> Result<String> {
-        let mut h = Fnv::new();
-        h.add(TESTBENCH.as_bytes());
-        h.add(self.verilator.path.as_os_str().as_encoded_bytes());
+        // Stable across Rust releases (unlike `DefaultHasher`), so cache keys survive toolchain
+        // updates; each field length first.
+        let mut h = crate::hash::Fnv1a64::new();
+        h.field(TESTBENCH.as_bytes());
+        h.field(self.verilator.path.as_os_str().as_encoded_bytes());
         for f in self.flags() {
-            h.add(f.as_bytes());
+            h.field(f.as_bytes());
         }
         for s in self.sources {
             let text = std::fs::read(s).map_err(|e| Error::io(s, e))?;
-            h.add(s.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
-            h.add(&text);
+            h.field(s.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
+            h.field(&text);
         }
-        Ok(format!("{:016x}", h.0))
+        Ok(format!("{:016x}", h.finish()))
     }
 
     /// Returns the simulator binary, the build time, whether it was cached, and the scratch folder
@@ -450,23 +452,6 @@ pub(crate) fn tail(text: &str) -> String {
         "no output".to_string()
     } else {
         lines[start..].join(" | ")
-    }
-}
-
-/// 64-bit FNV-1a: stable across Rust releases, unlike `DefaultHasher`, so cache keys survive
-/// toolchain updates.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn add(&mut self, bytes: &[u8]) {
-        // Length first, so ("ab","c") and ("a","bc") differ.
-        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
     }
 }
 
