@@ -64,6 +64,7 @@ use super::pe_array::PeArrayParams;
 use super::pe_uniform::UniformWeights;
 use super::stream::{counter_bits, stream_ports, StreamShape};
 use super::unit::{Cost, Unit, UnitError};
+use crate::hash::Fnv1a64;
 use crate::hdl::{Module, Port};
 use crate::num::rounding::RoundingMode;
 use crate::qnn::accum::output_ranges;
@@ -177,47 +178,204 @@ pub struct MvuLayer<'a> {
     pub output: MvuOutput,
 }
 
-fn bad(name: &'static str, value: impl ToString, rule: String) -> UnitError {
-    UnitError::BadParameter {
-        name,
-        value: value.to_string(),
-        rule,
+/// Whose matrix an MVU computes, which names its dimensions in messages: a dense layer's
+/// `in_features × out_features`, or a convolution's window `in_channels · kernel_h ·
+/// kernel_w` × `out_channels`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatrixOf {
+    /// A dense layer.
+    Dense,
+    /// A convolution, one output pixel per vector.
+    Conv,
+}
+
+impl MatrixOf {
+    /// The output dimension and its size, as messages name it.
+    fn outputs(self, n: u32) -> String {
+        match self {
+            MatrixOf::Dense => format!("out_features ({n})"),
+            MatrixOf::Conv => format!("out_channels ({n})"),
+        }
+    }
+
+    /// The input dimension and its size, as messages name it.
+    fn inputs(self, n: u32) -> String {
+        match self {
+            MatrixOf::Dense => format!("in_features ({n})"),
+            MatrixOf::Conv => format!("the window (in_channels · kernel_h · kernel_w = {n})"),
+        }
     }
 }
 
+/// A layer an MVU cannot be built for; each message names the layer, the value and the rule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MvuError {
+    /// PE does not divide the outputs.
+    #[error("pe ({pe}) must divide {} of layer {layer}", .matrix.outputs(*.outputs))]
+    PeDivide {
+        /// The layer.
+        layer: usize,
+        /// PE rows asked for.
+        pe: u32,
+        /// Outputs per vector.
+        outputs: u32,
+        /// How the dimension is named.
+        matrix: MatrixOf,
+    },
+    /// SIMD does not divide the inputs.
+    #[error("simd ({simd}) must divide {} of layer {layer}", .matrix.inputs(*.inputs))]
+    SimdDivide {
+        /// The layer.
+        layer: usize,
+        /// SIMD lanes asked for.
+        simd: u32,
+        /// Inputs per vector.
+        inputs: u32,
+        /// How the dimension is named.
+        matrix: MatrixOf,
+    },
+    /// The weight scheme has no PE kind for the layer's activations.
+    #[error("layer {layer}: {message}")]
+    NoPeKind {
+        /// The layer.
+        layer: usize,
+        /// Why, naming the scheme and the rule.
+        message: String,
+    },
+    /// The weight codes do not fill the matrix.
+    #[error(
+        "codes ({codes}) of layer {layer} must number in_features × out_features ({expected})"
+    )]
+    CodeCount {
+        /// The layer.
+        layer: usize,
+        /// Codes given.
+        codes: usize,
+        /// `in_features · out_features`.
+        expected: usize,
+    },
+    /// One bias per output is needed.
+    #[error("bias ({bias}) of layer {layer} must number out_features ({expected})")]
+    BiasCount {
+        /// The layer.
+        layer: usize,
+        /// Biases given.
+        bias: usize,
+        /// `out_features`.
+        expected: usize,
+    },
+    /// The PE of a row rejected its parameters.
+    #[error("pe (layer {layer}) {error}")]
+    Row {
+        /// The layer.
+        layer: usize,
+        /// The PE's error.
+        error: Box<UnitError>,
+    },
+    /// The accumulator cannot hold one lane's product, or is wider than 64 bits.
+    #[error("acc_bits ({bits}) of layer {layer} must be between {need} (one lane's product in the PE) and 64")]
+    AccBits {
+        /// The layer.
+        layer: usize,
+        /// The accumulator width.
+        bits: u32,
+        /// The width of one lane's product.
+        need: u32,
+    },
+    /// A channel's multiplier and shift cannot share the layer's one shift.
+    #[error("requant (layer {layer}) multiplier ({multiplier}) and shift ({shift}) do not fit one shift of {s0}")]
+    RequantShift {
+        /// The layer.
+        layer: usize,
+        /// The channel's multiplier.
+        multiplier: i64,
+        /// The channel's shift.
+        shift: i32,
+        /// The shared shift.
+        s0: u32,
+    },
+    /// The requantization product is too wide for the datapath.
+    #[error("requant (layer {layer}) the product of a {acc_bits}-bit accumulator and a {m_bits}-bit multiplier exceeds 120 bits")]
+    RequantProduct {
+        /// The layer.
+        layer: usize,
+        /// The accumulator width.
+        acc_bits: u32,
+        /// The widest multiplier.
+        m_bits: u32,
+    },
+    /// The requantized output range is wider than 32 bits.
+    #[error("requant (layer {layer}) output range [{lo}, {hi}] is wider than 32 bits")]
+    RequantRange {
+        /// The layer.
+        layer: usize,
+        /// The smallest output.
+        lo: i64,
+        /// The largest output.
+        hi: i64,
+    },
+}
+
 impl MvuParams {
-    /// Validates a layer against a folding: `pe` must divide `out_features`, `simd` must
+    /// Validates a dense layer against a folding: `pe` must divide `out_features`, `simd` must
     /// divide `in_features`, the scheme must have a PE kind, the accumulator must hold one
-    /// lane's product, and requantization must fit 126-bit arithmetic.
-    pub fn new(l: MvuLayer<'_>, pe: u32, simd: u32) -> Result<MvuParams, UnitError> {
+    /// lane's product, and requantization must fit 126-bit arithmetic. This is the one place
+    /// these rules are checked; [`super::plan`] relies on it.
+    pub fn new(l: MvuLayer<'_>, pe: u32, simd: u32) -> Result<MvuParams, MvuError> {
+        MvuParams::validated(l, pe, simd, MatrixOf::Dense)
+    }
+
+    /// The MVU of a convolution: `l` is its matrix (`in_features` the window, `out_features`
+    /// the output channels), computed once per output pixel, `vectors` pixels per image. The
+    /// rules are [`MvuParams::new`]'s; messages name the output channels and the window.
+    pub fn conv(l: MvuLayer<'_>, pe: u32, simd: u32, vectors: u32) -> Result<MvuParams, MvuError> {
+        Ok(MvuParams::validated(l, pe, simd, MatrixOf::Conv)?.with_vectors(vectors))
+    }
+
+    fn validated(
+        l: MvuLayer<'_>,
+        pe: u32,
+        simd: u32,
+        matrix: MatrixOf,
+    ) -> Result<MvuParams, MvuError> {
         let k = l.layer;
         let (mw, mh) = (l.in_features as u32, l.out_features as u32);
         if pe == 0 || mh % pe != 0 {
-            return Err(bad(
-                "pe",
+            return Err(MvuError::PeDivide {
+                layer: k,
                 pe,
-                format!("must divide out_features ({mh}) of layer {k}"),
-            ));
+                outputs: mh,
+                matrix,
+            });
         }
         if simd == 0 || mw % simd != 0 {
-            return Err(bad(
-                "simd",
+            return Err(MvuError::SimdDivide {
+                layer: k,
                 simd,
-                format!("must divide in_features ({mw}) of layer {k}"),
-            ));
+                inputs: mw,
+                matrix,
+            });
         }
         let kind = pe_kind_for(l.weights, l.input)
-            .map_err(|e| bad("weights", l.weights.name(), format!("of layer {k}: {e}")))?;
-        if l.codes.len() != (mw * mh) as usize || l.bias.len() != mh as usize {
-            return Err(bad(
-                "codes",
-                l.codes.len(),
-                format!(
-                    "of layer {k} must number in_features × out_features ({})",
-                    mw * mh
-                ),
-            ));
+            .map_err(|message| MvuError::NoPeKind { layer: k, message })?;
+        if l.codes.len() != (mw * mh) as usize {
+            return Err(MvuError::CodeCount {
+                layer: k,
+                codes: l.codes.len(),
+                expected: (mw * mh) as usize,
+            });
         }
+        if l.bias.len() != mh as usize {
+            return Err(MvuError::BiasCount {
+                layer: k,
+                bias: l.bias.len(),
+                expected: mh as usize,
+            });
+        }
+        let row_err = |error| MvuError::Row {
+            layer: k,
+            error: Box::new(error),
+        };
         let row = PeParams::new(
             kind.clone(),
             l.input.bits,
@@ -226,16 +384,14 @@ impl MvuParams {
             64,
             Overflow::Wrap,
         )
-        .map_err(|e| bad("pe", format!("layer {k}"), e.to_string()))?;
+        .map_err(row_err)?;
         let need = row.min_acc_bits();
         if l.acc_bits < need || l.acc_bits > 64 {
-            return Err(bad(
-                "acc_bits",
-                l.acc_bits,
-                format!(
-                    "of layer {k} must be between {need} (one lane's product in the PE) and 64"
-                ),
-            ));
+            return Err(MvuError::AccBits {
+                layer: k,
+                bits: l.acc_bits,
+                need,
+            });
         }
         let levels: Vec<i64> = l
             .codes
@@ -267,7 +423,7 @@ impl MvuParams {
                 Overflow::Wrap
             },
         )
-        .map_err(|e| bad("pe", format!("layer {k}"), e.to_string()))?;
+        .map_err(row_err)?;
         let mut p = MvuParams {
             layer: k,
             in_features: mw,
@@ -291,10 +447,7 @@ impl MvuParams {
             vectors: 1,
         };
         if let MvuOutput::Requant(r) = &p.output {
-            p.hw = Some(
-                requant_hw(r, mh as usize, l.acc_bits)
-                    .map_err(|rule| bad("requant", format!("layer {k}"), rule))?,
-            );
+            p.hw = Some(requant_hw(r, mh as usize, l.acc_bits, k)?);
         }
         p.tag = p.hash_tag();
         Ok(p)
@@ -403,11 +556,6 @@ impl MvuParams {
         }
     }
 
-    /// Latency from the fire of a group's last chunk to its `out_valid`.
-    pub fn output_latency(&self) -> u32 {
-        2
-    }
-
     /// Whether the multiplier of requantization is built (false: a pure shift, or logits).
     pub fn has_multiplier(&self) -> bool {
         self.hw
@@ -427,35 +575,31 @@ impl MvuParams {
     }
 
     fn hash_tag(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut add = |v: i128| {
-            for b in v.to_le_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
+        // Every field is fed as a 16-byte i128, the encoding the names have always used.
+        let mut h = Fnv1a64::new();
         for &c in &self.codes {
-            add(i128::from(c));
+            h.i128(i128::from(c));
         }
         for &b in &self.bias {
-            add(i128::from(b));
+            h.i128(i128::from(b));
         }
-        add(i128::from(self.acc_bits));
+        h.i128(i128::from(self.acc_bits));
         if self.saturate_each {
-            add(-1);
+            h.i128(-1);
         }
-        add(i128::from(self.input.bits) * 2 + i128::from(self.input.signed));
-        add(self.kind.code_bits() as i128);
-        add(self.kind.name().len() as i128 + self.kind.level_range().1 as i128);
+        h.i128(i128::from(self.input.bits) * 2 + i128::from(self.input.signed));
+        h.i128(self.kind.code_bits() as i128);
+        h.i128(self.kind.name().len() as i128 + self.kind.level_range().1 as i128);
         if let Some(hw) = &self.hw {
-            add(i128::from(hw.s0));
+            h.i128(i128::from(hw.s0));
             for &m in &hw.mult {
-                add(m as i128);
+                h.i128(m as i128);
             }
-            add(i128::from(hw.lo));
-            add(i128::from(hw.hi));
-            add(hw.rounding as i128);
+            h.i128(i128::from(hw.lo));
+            h.i128(i128::from(hw.hi));
+            h.i128(hw.rounding as i128);
         }
-        format!("{:08x}", h as u32)
+        h.tag32()
     }
 
     /// The output of channel `c` for an accumulator value `acc` (already wrapped or saturated):
@@ -475,17 +619,25 @@ impl MvuParams {
 }
 
 /// The shift/multiplier form of a requantization for `channels` channels of `acc_bits`-bit
-/// accumulators.
-fn requant_hw(r: &Requant, channels: usize, acc_bits: u32) -> Result<RequantHw, String> {
+/// accumulators of layer `layer`.
+fn requant_hw(
+    r: &Requant,
+    channels: usize,
+    acc_bits: u32,
+    layer: usize,
+) -> Result<RequantHw, MvuError> {
     let params: Vec<(i64, i32)> = (0..channels).map(|c| r.params(c)).collect();
     let s0 = params.iter().map(|p| p.1).max().unwrap_or(0).max(0) as u32;
     let mut mult = Vec::with_capacity(channels);
     for &(m, s) in &params {
         let k = s0 as i64 - i64::from(s);
         if m < 0 || k > 100 {
-            return Err(format!(
-                "multiplier ({m}) and shift ({s}) do not fit one shift of {s0}"
-            ));
+            return Err(MvuError::RequantShift {
+                layer,
+                multiplier: m,
+                shift: s,
+                s0,
+            });
         }
         let v = (m as u128) << k;
         mult.push(v);
@@ -493,14 +645,16 @@ fn requant_hw(r: &Requant, channels: usize, acc_bits: u32) -> Result<RequantHw, 
     let max = mult.iter().copied().max().unwrap_or(1);
     let m_bits = (128 - max.leading_zeros()).max(1);
     if acc_bits + m_bits + 2 > 120 {
-        return Err(format!(
-            "the product of a {acc_bits}-bit accumulator and a {m_bits}-bit multiplier exceeds 120 bits"
-        ));
+        return Err(MvuError::RequantProduct {
+            layer,
+            acc_bits,
+            m_bits,
+        });
     }
     let lo = r.low();
     let hi = r.high();
     if signed_width(i128::from(lo), i128::from(hi)) > 33 {
-        return Err(format!("output range [{lo}, {hi}] is wider than 32 bits"));
+        return Err(MvuError::RequantRange { layer, lo, hi });
     }
     Ok(RequantHw {
         s0,

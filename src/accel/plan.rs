@@ -56,16 +56,20 @@
 
 use super::fifo::FifoParams;
 use super::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
-use super::mvu::{pe_kind_for, MvuFault, MvuLayer, MvuOutput, MvuParams};
+use super::mvu::{MatrixOf, MvuError, MvuFault, MvuLayer, MvuOutput, MvuParams};
 use super::network::{NetworkParams, Stage};
 use super::stream::StreamShape;
 use super::unit::UnitError;
 use super::width_converter::WidthConverterParams;
-use crate::qnn::{AccOverflow, Layer, LayerOutput, QNet};
+use crate::hash::Fnv1a64;
+use crate::qnn::{AccOverflow, Layer, LayerOutput, QNet, QnnError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// A plan that cannot be built; each message names the value and the rule.
+/// A plan that cannot be built; each message names the value and the rule (and the layer).
+///
+/// A variant that holds another error prints it in its own message and does not report it as
+/// its `source`, so a chain printed with its causes names each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The architecture file does not parse.
@@ -88,10 +92,100 @@ pub enum PlanError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A rule of the plan is broken.
-    #[error("{0}")]
-    Rule(String),
-    /// A unit rejected its parameters.
+    /// The network itself is invalid.
+    #[error("the network is invalid: {0}")]
+    InvalidNet(QnnError),
+    /// A fixed-point (hls4ml-style) layer, which has no hardware mapping.
+    #[error("layer {layer}: fixed-point (hls4ml-style) layers have no MVU mapping; quantize to integer codes")]
+    FixedPoint {
+        /// The layer.
+        layer: usize,
+    },
+    /// A per-layer entry names a layer the network does not have.
+    #[error("layer index ({index}) must be below the number of layers ({layers})")]
+    LayerIndex {
+        /// The entry's index.
+        index: usize,
+        /// The network's layer count.
+        layers: usize,
+    },
+    /// Two per-layer entries name the same layer.
+    #[error("layer {index} is given more than once")]
+    RepeatedLayer {
+        /// The layer.
+        index: usize,
+    },
+    /// A per-layer entry chooses PE, SIMD or an accumulator for a max pooling.
+    #[error("layer {index} is a max pooling: it has no pe, simd or accumulator to choose")]
+    PoolingChoice {
+        /// The layer.
+        index: usize,
+    },
+    /// `cycles_per_image(0)`.
+    #[error("cycles_per_image (0) must be at least 1")]
+    ZeroCycles,
+    /// A lane budget below one lane per MVU.
+    #[error("pe_budget ({budget}) must be at least the {lanes} lanes of a fully folded plan")]
+    PeBudget {
+        /// The budget.
+        budget: u64,
+        /// Lanes of the fully folded plan (one per MVU).
+        lanes: usize,
+    },
+    /// `folding: explicit` without PE and SIMD for a layer.
+    #[error("folding explicit needs pe and simd for layer {layer}")]
+    ExplicitFolding {
+        /// The layer.
+        layer: usize,
+    },
+    /// An accumulator below the proven width without an overflow mode.
+    #[error("acc_bits ({bits}) of layer {layer} is below the proven bound ({proven} bits); state overflow: wrap or saturate to accept overflow")]
+    NarrowAccumulator {
+        /// The layer.
+        layer: usize,
+        /// The width asked for.
+        bits: u32,
+        /// The proven width.
+        proven: u32,
+    },
+    /// A layer's MVU rejected its parameters (the message names the layer).
+    #[error(transparent)]
+    Mvu(#[from] MvuError),
+    /// A FIFO depth outside 1..=4096.
+    #[error("fifo depth ({depth}) must be between 1 and 4096")]
+    FifoDepth {
+        /// The depth.
+        depth: u32,
+    },
+    /// The frame buffer feeding a layer rejected its parameters.
+    #[error("layer {layer}: {what}: {error}")]
+    FrameBuffer {
+        /// The layer the frame buffer feeds.
+        layer: usize,
+        /// What the frame buffer does, e.g. `conv 3x3 stride 1 padding 1 on a 1x8x8 input`.
+        what: String,
+        /// The frame buffer's error.
+        error: Box<UnitError>,
+    },
+    /// A max pooling with no producer.
+    #[error("layer {layer}: max pooling cannot be the first layer")]
+    PoolingFirst {
+        /// The layer.
+        layer: usize,
+    },
+    /// A dense or convolution layer without an MVU (a network the planner cannot map).
+    #[error("layer {layer} has no MVU")]
+    NoMvu {
+        /// The layer.
+        layer: usize,
+    },
+    /// Fewer FIFO depths than MVUs that need a FIFO.
+    #[error("no FIFO depth is given after layer {layer}")]
+    NoFifoDepth {
+        /// The layer.
+        layer: usize,
+    },
+    /// A width converter, FIFO or the network rejected its parameters.
     #[error(transparent)]
     Unit(#[from] UnitError),
 }
@@ -338,33 +432,49 @@ fn fold_for(mw: u32, mh: u32, cycles: u64) -> (u32, u32) {
 /// The matrix a layer's MVU computes: `mh × mw`, `vectors` times per image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct MvuDims {
+    /// The layer.
+    layer: usize,
     mw: u32,
     mh: u32,
     vectors: u32,
+    /// A dense layer's or a convolution's (for the names of the dimensions in messages).
+    matrix: MatrixOf,
+}
+
+impl MvuDims {
+    /// Cycles per image with `pe` output and `simd` input lanes.
+    fn cycles(&self, pe: u32, simd: u32) -> u64 {
+        u64::from(self.vectors) * u64::from(self.mh / pe) * u64::from(self.mw / simd)
+    }
+
+    /// The fewest lanes reaching at most `cycles` per image.
+    fn fold_within(&self, cycles: u64) -> (u32, u32) {
+        fold_for(self.mw, self.mh, cycles / u64::from(self.vectors))
+    }
 }
 
 /// The MVU of layer `k`, if it has one; pooling has none, fixed-point layers are rejected.
 fn mvu_dims(k: usize, layer: &Layer) -> Result<Option<MvuDims>, PlanError> {
     Ok(match layer {
         Layer::Dense(d) => Some(MvuDims {
+            layer: k,
             mw: d.in_features as u32,
             mh: d.out_features as u32,
             vectors: 1,
+            matrix: MatrixOf::Dense,
         }),
         Layer::Conv2d(c) => {
             let (oh, ow) = c.out_hw();
             Some(MvuDims {
+                layer: k,
                 mw: c.taps() as u32,
                 mh: c.out_channels as u32,
                 vectors: (oh * ow) as u32,
+                matrix: MatrixOf::Conv,
             })
         }
         Layer::MaxPool2d(_) => None,
-        Layer::FixedDense(_) => {
-            return Err(PlanError::Rule(format!(
-                "layer {k}: fixed-point (hls4ml-style) layers have no MVU mapping; quantize to integer codes"
-            )))
-        }
+        Layer::FixedDense(_) => return Err(PlanError::FixedPoint { layer: k }),
     })
 }
 
@@ -376,9 +486,12 @@ fn mvu_dims(k: usize, layer: &Layer) -> Result<Option<MvuDims>, PlanError> {
 /// buffer emitting channel-major pooled codes; a frame buffer also reorders a pixel-major
 /// tensor before a dense layer or the output. Frame buffers take their producer's lanes and
 /// emit their consumer's SIMD, so they need no width converter.
+///
+/// The steps, in the order their errors are reported: the per-layer entries, the folding
+/// target, the accumulator widths, then layer by layer the MVU ([`MvuParams::new`] checks PE,
+/// SIMD, the PE kind, the accumulator and the requantization), the FIFO depths and the chain.
 pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
-    net.validate()
-        .map_err(|e| PlanError::Rule(format!("the network is invalid: {e}")))?;
+    net.validate().map_err(PlanError::InvalidNet)?;
     let n = net.layers.len();
     let dims: Vec<Option<MvuDims>> = net
         .layers
@@ -386,156 +499,152 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
         .enumerate()
         .map(|(k, l)| mvu_dims(k, l))
         .collect::<Result<_, _>>()?;
-    let mvu_layers: Vec<usize> = (0..n).filter(|&k| dims[k].is_some()).collect();
-    let m = mvu_layers.len();
+    check_entries(spec, &dims)?;
+    let mvu_dims: Vec<MvuDims> = dims.iter().flatten().copied().collect();
+    let folds = layer_folds(spec, &mvu_dims)?;
+    let eff = with_accumulators(net, spec, &mvu_dims)?;
+    let mut layers = Vec::with_capacity(mvu_dims.len());
+    let mut mvus: Vec<Option<MvuParams>> = vec![None; n];
+    for (d, &(pe, simd)) in mvu_dims.iter().zip(&folds) {
+        if let Some((mvu, layer)) = layer_mvu(&eff, d, pe, simd)? {
+            layers.push(layer);
+            mvus[d.layer] = Some(mvu);
+        }
+    }
+    let name = network_name(&eff, &layers);
+    let fifo_depths = fifo_depths(spec.fifo_depth, &name, &eff, &mvus)?;
+    let network = chain(&name, &eff, &mvus, &fifo_depths)?;
+    Ok(Plan {
+        net: eff,
+        layers,
+        fifo_depths,
+        network,
+    })
+}
+
+/// Checks the per-layer entries: an existing layer, at most once, nothing to choose for pooling.
+fn check_entries(spec: &ArchSpec, dims: &[Option<MvuDims>]) -> Result<(), PlanError> {
+    let n = dims.len();
     for a in &spec.layers {
         if a.index >= n {
-            return Err(PlanError::Rule(format!(
-                "layer index ({}) must be below the number of layers ({n})",
-                a.index
-            )));
+            return Err(PlanError::LayerIndex {
+                index: a.index,
+                layers: n,
+            });
         }
         if spec.layers.iter().filter(|b| b.index == a.index).count() > 1 {
-            return Err(PlanError::Rule(format!(
-                "layer {} is given more than once",
-                a.index
-            )));
+            return Err(PlanError::RepeatedLayer { index: a.index });
         }
         if dims[a.index].is_none()
             && (a.pe.is_some() || a.simd.is_some() || a.acc_bits.is_some() || a.overflow.is_some())
         {
-            return Err(PlanError::Rule(format!(
-                "layer {} is a max pooling: it has no pe, simd or accumulator to choose",
-                a.index
-            )));
+            return Err(PlanError::PoolingChoice { index: a.index });
         }
     }
-    let entry = |k: usize| spec.layers.iter().find(|a| a.index == k);
-    let dim = |k: usize| {
-        dims[k].unwrap_or(MvuDims {
-            mw: 1,
-            mh: 1,
-            vectors: 1,
-        })
+    Ok(())
+}
+
+/// The `(pe, simd)` of every MVU layer: the folding target's choice, then the per-layer
+/// entries' PE and SIMD where given.
+fn layer_folds(spec: &ArchSpec, mvus: &[MvuDims]) -> Result<Vec<(u32, u32)>, PlanError> {
+    let mut folds = match spec.folding {
+        Folding::FullyParallel => fully_parallel(mvus),
+        Folding::FullyFolded => fully_folded(mvus),
+        Folding::CyclesPerImage(c) => cycles_per_image(mvus, c)?,
+        Folding::PeBudget(budget) => pe_budget(mvus, budget)?,
+        Folding::Explicit => explicit(mvus, &spec.layers)?,
     };
-
-    // Folding per MVU layer (pooling layers keep (1, 1), unused).
-    let mut folds: Vec<(u32, u32)> = vec![(1, 1); n];
-    match spec.folding {
-        Folding::FullyParallel => {
-            for &k in &mvu_layers {
-                folds[k] = (dim(k).mh, dim(k).mw);
-            }
-        }
-        Folding::FullyFolded => {}
-        Folding::CyclesPerImage(c) => {
-            if c == 0 {
-                return Err(PlanError::Rule(
-                    "cycles_per_image (0) must be at least 1".into(),
-                ));
-            }
-            for &k in &mvu_layers {
-                let d = dim(k);
-                folds[k] = fold_for(d.mw, d.mh, c / u64::from(d.vectors));
-            }
-        }
-        Folding::PeBudget(budget) => {
-            if budget < m as u64 {
-                return Err(PlanError::Rule(format!(
-                    "pe_budget ({budget}) must be at least the {m} lanes of a fully folded plan"
-                )));
-            }
-            // Candidate intervals: every layer's possible cycles per image; take the smallest
-            // that fits.
-            let mut candidates: Vec<u64> = mvu_layers
-                .iter()
-                .flat_map(|&k| {
-                    let d = dim(k);
-                    divisors(d.mh).into_iter().flat_map(move |p| {
-                        divisors(d.mw).into_iter().map(move |s| {
-                            u64::from(d.vectors) * u64::from(d.mh / p) * u64::from(d.mw / s)
-                        })
-                    })
-                })
-                .collect();
-            candidates.sort_unstable();
-            candidates.dedup();
-            for c in candidates {
-                let f: Vec<(u32, u32)> = mvu_layers
-                    .iter()
-                    .map(|&k| {
-                        let d = dim(k);
-                        fold_for(d.mw, d.mh, c / u64::from(d.vectors))
-                    })
-                    .collect();
-                let lanes: u64 = f.iter().map(|&(p, s)| u64::from(p) * u64::from(s)).sum();
-                if lanes <= budget {
-                    for (&k, &pf) in mvu_layers.iter().zip(&f) {
-                        folds[k] = pf;
-                    }
-                    break;
-                }
-            }
-        }
-        Folding::Explicit => {
-            for &k in &mvu_layers {
-                match entry(k) {
-                    Some(LayerArch {
-                        pe: Some(p),
-                        simd: Some(s),
-                        ..
-                    }) => folds[k] = (*p, *s),
-                    _ => {
-                        return Err(PlanError::Rule(format!(
-                            "folding explicit needs pe and simd for layer {k}"
-                        )))
-                    }
-                }
-            }
+    for (d, fold) in mvus.iter().zip(&mut folds) {
+        if let Some(a) = spec.layers.iter().find(|a| a.index == d.layer) {
+            fold.0 = a.pe.unwrap_or(fold.0);
+            fold.1 = a.simd.unwrap_or(fold.1);
         }
     }
-    for &k in &mvu_layers {
-        if let Some(a) = entry(k) {
-            if let Some(p) = a.pe {
-                folds[k].0 = p;
-            }
-            if let Some(s) = a.simd {
-                folds[k].1 = s;
-            }
-        }
-        let MvuDims { mw, mh, .. } = dim(k);
-        let (p, s) = folds[k];
-        let conv = matches!(net.layers[k], Layer::Conv2d(_));
-        if p == 0 || mh % p != 0 {
-            return Err(PlanError::Rule(if conv {
-                format!("pe ({p}) must divide out_channels ({mh}) of layer {k}")
-            } else {
-                format!("pe ({p}) must divide out_features ({mh}) of layer {k}")
-            }));
-        }
-        if s == 0 || mw % s != 0 {
-            return Err(PlanError::Rule(if conv {
-                format!(
-                    "simd ({s}) must divide the window (in_channels · kernel_h · kernel_w = {mw}) of layer {k}"
-                )
-            } else {
-                format!("simd ({s}) must divide in_features ({mw}) of layer {k}")
-            }));
+    Ok(folds)
+}
+
+/// `fully_parallel`: PE = out_features, SIMD = in_features.
+fn fully_parallel(mvus: &[MvuDims]) -> Vec<(u32, u32)> {
+    mvus.iter().map(|d| (d.mh, d.mw)).collect()
+}
+
+/// `fully_folded`: PE = SIMD = 1.
+fn fully_folded(mvus: &[MvuDims]) -> Vec<(u32, u32)> {
+    vec![(1, 1); mvus.len()]
+}
+
+/// `cycles_per_image(N)`: per layer the fewest lanes with at most N cycles per image.
+fn cycles_per_image(mvus: &[MvuDims], cycles: u64) -> Result<Vec<(u32, u32)>, PlanError> {
+    if cycles == 0 {
+        return Err(PlanError::ZeroCycles);
+    }
+    Ok(mvus.iter().map(|d| d.fold_within(cycles)).collect())
+}
+
+/// `pe_budget(N)`: the smallest initiation interval whose foldings take at most N lanes.
+fn pe_budget(mvus: &[MvuDims], budget: u64) -> Result<Vec<(u32, u32)>, PlanError> {
+    if budget < mvus.len() as u64 {
+        return Err(PlanError::PeBudget {
+            budget,
+            lanes: mvus.len(),
+        });
+    }
+    // Candidate intervals: every layer's possible cycles per image; take the smallest that fits.
+    let mut candidates: Vec<u64> = mvus
+        .iter()
+        .flat_map(|d| {
+            divisors(d.mh)
+                .into_iter()
+                .flat_map(move |p| divisors(d.mw).into_iter().map(move |s| d.cycles(p, s)))
+        })
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    for c in candidates {
+        let folds: Vec<(u32, u32)> = mvus.iter().map(|d| d.fold_within(c)).collect();
+        let lanes: u64 = folds
+            .iter()
+            .map(|&(p, s)| u64::from(p) * u64::from(s))
+            .sum();
+        if lanes <= budget {
+            return Ok(folds);
         }
     }
+    // The largest candidate is the fully folded plan, which the budget covers.
+    Ok(fully_folded(mvus))
+}
 
-    // Accumulators: the plan may narrow them, explicitly.
+/// `explicit`: every MVU layer's entry gives PE and SIMD.
+fn explicit(mvus: &[MvuDims], entries: &[LayerArch]) -> Result<Vec<(u32, u32)>, PlanError> {
+    mvus.iter()
+        .map(|d| match entries.iter().find(|a| a.index == d.layer) {
+            Some(LayerArch {
+                pe: Some(p),
+                simd: Some(s),
+                ..
+            }) => Ok((*p, *s)),
+            _ => Err(PlanError::ExplicitFolding { layer: d.layer }),
+        })
+        .collect()
+}
+
+/// `net` with the accumulator widths the entries give: a width below the proven one needs an
+/// overflow mode.
+fn with_accumulators(net: &QNet, spec: &ArchSpec, mvus: &[MvuDims]) -> Result<QNet, PlanError> {
     let mut eff = net.clone();
-    for &k in &mvu_layers {
-        let Some(a) = entry(k) else { continue };
+    for d in mvus {
+        let k = d.layer;
+        let Some(a) = spec.layers.iter().find(|a| a.index == k) else {
+            continue;
+        };
         let Some(bits) = a.acc_bits else { continue };
-        let proven = net
-            .certificate_of(k)
-            .map_or(bits, |c: crate::qnn::accum::AccCertificate| c.proven_bits);
+        let proven = net.certificate_of(k).map_or(bits, |c| c.proven_bits);
         if bits < proven && a.overflow.is_none() {
-            return Err(PlanError::Rule(format!(
-                "acc_bits ({bits}) of layer {k} is below the proven bound ({proven} bits); state overflow: wrap or saturate to accept overflow"
-            )));
+            return Err(PlanError::NarrowAccumulator {
+                layer: k,
+                bits,
+                proven,
+            });
         }
         let acc = match &mut eff.layers[k] {
             Layer::Dense(d) => &mut d.accumulator,
@@ -547,104 +656,107 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
             acc.overflow = o;
         }
     }
-    let mut layers = Vec::with_capacity(m);
-    let mut mvus: Vec<Option<MvuParams>> = vec![None; n];
-    for &k in &mvu_layers {
-        let Some(cert) = eff.certificate_of(k) else {
-            continue;
-        };
-        let (weights, codes, bias, accumulator, out) = match &eff.layers[k] {
-            Layer::Dense(d) => (&d.weights, &d.codes, &d.bias, d.accumulator, &d.output),
-            Layer::Conv2d(c) => (&c.weights, &c.codes, &c.bias, c.accumulator, &c.output),
-            _ => continue,
-        };
-        let input = eff.layer_input_format(k);
-        pe_kind_for(weights, input).map_err(|e| PlanError::Rule(format!("layer {k}: {e}")))?;
-        let output = match out {
+    Ok(eff)
+}
+
+/// The MVU of one dense or convolution layer of `net` (which holds the plan's accumulator
+/// widths) and its row of the plan; `None` for a layer without an accumulator certificate.
+fn layer_mvu(
+    net: &QNet,
+    d: &MvuDims,
+    pe: u32,
+    simd: u32,
+) -> Result<Option<(MvuParams, LayerPlan)>, PlanError> {
+    let k = d.layer;
+    let Some(cert) = net.certificate_of(k) else {
+        return Ok(None);
+    };
+    let (weights, codes, bias, accumulator, out) = match &net.layers[k] {
+        Layer::Dense(l) => (&l.weights, &l.codes, &l.bias, l.accumulator, &l.output),
+        Layer::Conv2d(c) => (&c.weights, &c.codes, &c.bias, c.accumulator, &c.output),
+        _ => return Ok(None),
+    };
+    let layer = MvuLayer {
+        layer: k,
+        in_features: d.mw as usize,
+        out_features: d.mh as usize,
+        input: net.layer_input_format(k),
+        weights,
+        codes,
+        bias,
+        acc_bits: cert.bits,
+        overflow: accumulator.overflow,
+        output: match out {
             LayerOutput::Accumulator => MvuOutput::Accumulator,
             LayerOutput::Requant(r) => MvuOutput::Requant(r.clone()),
-        };
-        let d = dim(k);
-        let (pe, simd) = folds[k];
-        let mvu = MvuParams::new(
-            MvuLayer {
-                layer: k,
-                in_features: d.mw as usize,
-                out_features: d.mh as usize,
-                input,
-                weights,
-                codes,
-                bias,
-                acc_bits: cert.bits,
-                overflow: accumulator.overflow,
-                output,
-            },
-            pe,
-            simd,
-        )
-        .map_err(|e| PlanError::Rule(e.to_string()))?
-        .with_vectors(d.vectors);
-        layers.push(LayerPlan {
-            index: k,
-            in_features: d.mw,
-            out_features: d.mh,
-            vectors: d.vectors,
-            pe,
-            simd,
-            kind: mvu.kind().name().to_string(),
-            acc_bits: cert.bits,
-            proven_bits: cert.proven_bits,
-            multiplier: mvu.has_multiplier(),
-        });
-        mvus[k] = Some(mvu);
-    }
-    let name = network_name(&eff, &layers);
-    // A FIFO follows every MVU but the last layer's.
-    let fifos = mvu_layers.iter().filter(|&&k| k + 1 < n).count();
-    let fifo_depths = match spec.fifo_depth {
+        },
+    };
+    let mvu = match d.matrix {
+        MatrixOf::Dense => MvuParams::new(layer, pe, simd)?,
+        MatrixOf::Conv => MvuParams::conv(layer, pe, simd, d.vectors)?,
+    };
+    let row = LayerPlan {
+        index: k,
+        in_features: d.mw,
+        out_features: d.mh,
+        vectors: d.vectors,
+        pe,
+        simd,
+        kind: mvu.kind().name().to_string(),
+        acc_bits: cert.bits,
+        proven_bits: cert.proven_bits,
+        multiplier: mvu.has_multiplier(),
+    };
+    Ok(Some((mvu, row)))
+}
+
+/// The depth of the FIFO after each MVU but the last layer's: the given depth, or the largest
+/// occupancy a simulation with FIFOs that never fill reaches (at least 2).
+fn fifo_depths(
+    depth: FifoDepth,
+    name: &str,
+    net: &QNet,
+    mvus: &[Option<MvuParams>],
+) -> Result<Vec<u32>, PlanError> {
+    let n = net.layers.len();
+    let followed: Vec<usize> = (0..n)
+        .filter(|&k| k + 1 < n && matches!(net.layers[k], Layer::Dense(_) | Layer::Conv2d(_)))
+        .collect();
+    match depth {
         FifoDepth::Depth(d) => {
             if !(1..=4096).contains(&d) {
-                return Err(PlanError::Rule(format!(
-                    "fifo depth ({d}) must be between 1 and 4096"
-                )));
+                return Err(PlanError::FifoDepth { depth: d });
             }
-            vec![d; fifos]
+            Ok(vec![d; followed.len()])
         }
         FifoDepth::Auto => {
             // Deep enough to never fill: a whole image of transfers.
-            let deep: Vec<u32> = mvu_layers
+            let deep: Vec<u32> = followed
                 .iter()
-                .filter(|&&k| k + 1 < n)
                 .filter_map(|&k| mvus[k].as_ref())
                 .map(|u| (u64::from(u.nf()) * u64::from(u.vectors()) + 2).min(4096) as u32)
                 .collect();
-            let probe = chain(&name, &eff, &mvus, &deep)?;
-            super::sim::max_fifo_occupancy(&probe, 8)
+            let probe = chain(name, net, mvus, &deep)?;
+            Ok(super::sim::max_fifo_occupancy(&probe, 8)
                 .into_iter()
                 .map(|o| o.max(2) as u32)
-                .collect()
+                .collect())
         }
-    };
-    let network = chain(&name, &eff, &mvus, &fifo_depths)?;
-    Ok(Plan {
-        net: eff,
-        layers,
-        fifo_depths,
-        network,
-    })
+    }
 }
 
-/// The network's module name part: the layers' foldings and a hash of the MVUs' names.
+/// The network's module name part: the layers' foldings and a hash of the layers.
+///
+/// The hash is fed the layers' `Debug` text: every generated network name carries it, and
+/// hashing explicit fields instead would rename every network design.
 fn network_name(net: &QNet, layers: &[LayerPlan]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in format!("{:?}", net.layers).bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let mut h = Fnv1a64::new();
+    h.str(&format!("{:?}", net.layers));
     let folds: Vec<String> = layers
         .iter()
         .map(|l| format!("p{}s{}", l.pe, l.simd))
         .collect();
-    format!("{}_{:08x}", folds.join("_"), h as u32)
+    format!("{}_{}", folds.join("_"), h.tag32())
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
@@ -673,7 +785,11 @@ impl ChainBuilder {
         k: usize,
         what: &str,
     ) -> Result<(), PlanError> {
-        let fb_err = |e: UnitError| PlanError::Rule(format!("layer {k}: {what}: {e}"));
+        let fb_err = |error: UnitError| PlanError::FrameBuffer {
+            layer: k,
+            what: what.to_string(),
+            error: Box::new(error),
+        };
         if seq.is_identity() {
             if let Some(sh) = self.stream {
                 if sh.lanes != want.lanes {
@@ -727,7 +843,7 @@ fn chain(
         _ => frame(net.in_features(), 1, 1, Layout::Chw),
     };
     let mut fifo = depths.iter();
-    let missing = |k: usize| PlanError::Rule(format!("layer {k} has no MVU"));
+    let missing = |layer: usize| PlanError::NoMvu { layer };
     for (k, layer) in net.layers.iter().enumerate() {
         match layer {
             Layer::Dense(d) => {
@@ -777,9 +893,7 @@ fn chain(
                     Layout::Chw,
                 )
                 .after(&ReadSequence::reorder(tensor, Layout::Chw));
-                let sh = b.stream.ok_or_else(|| {
-                    PlanError::Rule(format!("layer {k}: max pooling cannot be the first layer"))
-                })?;
+                let sh = b.stream.ok_or(PlanError::PoolingFirst { layer: k })?;
                 // Emit what a following dense layer reads; otherwise as wide as the input.
                 let lanes = match net.layers.get(k + 1) {
                     Some(Layer::Dense(_)) => mvu_checked(mvus, k + 1)?.simd(),
@@ -792,9 +906,7 @@ fn chain(
             Layer::FixedDense(_) => return Err(missing(k)),
         }
         if matches!(b.stages.last(), Some(Stage::Mvu(_))) && k + 1 < n {
-            let depth = *fifo.next().ok_or_else(|| {
-                PlanError::Rule(format!("no FIFO depth is given after layer {k}"))
-            })?;
+            let depth = *fifo.next().ok_or(PlanError::NoFifoDepth { layer: k })?;
             if let Some(sh) = b.stream {
                 if depth > 0 {
                     b.stages.push(Stage::Fifo(FifoParams::new(sh, depth)?));
@@ -818,5 +930,5 @@ fn mvu_checked(mvus: &[Option<MvuParams>], k: usize) -> Result<MvuParams, PlanEr
     mvus.get(k)
         .cloned()
         .flatten()
-        .ok_or_else(|| PlanError::Rule(format!("layer {k} has no MVU")))
+        .ok_or(PlanError::NoMvu { layer: k })
 }

@@ -84,7 +84,7 @@ impl MvuParams {
 
 impl MvuModel {
     pub(super) fn new(params: MvuParams, values: bool) -> MvuModel {
-        let (pe, simd) = (params.pe as usize, params.simd as usize);
+        let pe = params.pe as usize;
         let mut rom_levels = Vec::with_capacity(if values { params.levels.len() } else { 0 });
         for a in 0..if values { params.fold() as u32 } else { 0 } {
             let (sf, nf) = (a % params.sf(), a / params.sf());
@@ -140,12 +140,6 @@ impl MvuModel {
                 ..params
             },
         }
-        .with_simd_check(simd)
-    }
-
-    fn with_simd_check(self, simd: usize) -> Self {
-        debug_assert_eq!(simd as u32, self.params.simd);
-        self
     }
 
     /// The activity counters so far.
@@ -221,13 +215,6 @@ impl MvuModel {
             self.waddr + 1
         };
         last
-    }
-
-    /// Whether the tile fires this cycle, given the stream inputs.
-    pub fn fires(&self, in_valid: bool, out_ready: bool) -> bool {
-        let b_free = !self.out_valid || out_ready;
-        let can_fire = !self.done || b_free;
-        can_fire && (self.nf != 0 || in_valid)
     }
 }
 
