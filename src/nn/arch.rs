@@ -162,13 +162,11 @@ impl Architecture {
                 LayerSpec::MaxPool2d { kernel, stride } => Layer::MaxPool2d { kernel, stride },
                 LayerSpec::Flatten => Layer::Flatten,
             };
-            shape = layer
-                .output_shape(&shape)
-                .map_err(|message| NnError::Layer {
-                    index,
-                    kind: layer.kind(),
-                    message,
-                })?;
+            shape = layer.output_shape(&shape).map_err(|error| NnError::Shape {
+                index,
+                kind: layer.kind(),
+                error,
+            })?;
             layers.push(layer);
         }
         Model::new(self.name.clone(), input_shape.to_vec(), layers)

@@ -86,8 +86,8 @@ impl Layer {
     }
 
     /// The output shape for a given input shape, after checking the layer's own parameter lengths.
-    /// The error text names both shapes (or the bad parameter); the caller adds the layer index.
-    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+    /// The error names both shapes (or the bad parameter); the caller adds the layer index.
+    pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, LayerError> {
         match self {
             Layer::Dense {
                 in_features,
@@ -102,11 +102,10 @@ impl Layer {
                 )?;
                 check_len("bias", bias.len(), *out_features)?;
                 if input != [*in_features] {
-                    return Err(format!(
-                        "input shape {} does not match the expected {}",
-                        shape_str(input),
-                        shape_str(&[*in_features])
-                    ));
+                    return Err(LayerError::DenseInput {
+                        input: input.to_vec(),
+                        in_features: *in_features,
+                    });
                 }
                 Ok(vec![*out_features])
             }
@@ -127,15 +126,18 @@ impl Layer {
                 )?;
                 check_len("bias", bias.len(), *out_channels)?;
                 if *stride == 0 || *kernel_h == 0 || *kernel_w == 0 {
-                    return Err("stride and kernel sizes must be at least 1".into());
+                    return Err(LayerError::ConvZero);
                 }
                 let [c, h, w] = chw(input)?;
                 let (h, w) = (padded(h, *padding)?, padded(w, *padding)?);
                 if c != *in_channels || h < *kernel_h || w < *kernel_w {
-                    return Err(format!(
-                        "input shape {} does not fit in_channels {in_channels}, kernel {kernel_h}x{kernel_w}, padding {padding}",
-                        shape_str(input)
-                    ));
+                    return Err(LayerError::ConvInput {
+                        input: input.to_vec(),
+                        in_channels: *in_channels,
+                        kernel_h: *kernel_h,
+                        kernel_w: *kernel_w,
+                        padding: *padding,
+                    });
                 }
                 Ok(vec![
                     *out_channels,
@@ -146,14 +148,14 @@ impl Layer {
             Layer::Relu => Ok(input.to_vec()),
             Layer::MaxPool2d { kernel, stride } => {
                 if *stride == 0 || *kernel == 0 {
-                    return Err("kernel and stride must be at least 1".into());
+                    return Err(LayerError::PoolZero);
                 }
                 let [c, h, w] = chw(input)?;
                 if h < *kernel || w < *kernel {
-                    return Err(format!(
-                        "input shape {} is smaller than the kernel {kernel}",
-                        shape_str(input)
-                    ));
+                    return Err(LayerError::PoolInput {
+                        input: input.to_vec(),
+                        kernel: *kernel,
+                    });
                 }
                 Ok(vec![
                     c,
@@ -174,15 +176,13 @@ impl Layer {
                 check_len("running_mean", running_mean.len(), n)?;
                 check_len("running_var", running_var.len(), n)?;
                 if eps.is_nan() || *eps < 0.0 {
-                    return Err(format!("eps ({eps}) must be non-negative"));
+                    return Err(LayerError::Eps { eps: *eps });
                 }
                 if input.first() != Some(&n) || !(input.len() == 1 || input.len() == 3) {
-                    return Err(format!(
-                        "input shape {} does not match the expected {} or {}",
-                        shape_str(input),
-                        shape_str(&[n]),
-                        format_args!("[{n}, H, W]")
-                    ));
+                    return Err(LayerError::BatchNormInput {
+                        input: input.to_vec(),
+                        features: n,
+                    });
                 }
                 Ok(input.to_vec())
             }
@@ -201,12 +201,120 @@ impl Layer {
     }
 }
 
+/// A layer that does not fit its input or its own parameters; each message names both shapes
+/// (or the bad parameter). [`NnError::Shape`](super::NnError::Shape) adds the layer.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum LayerError {
+    /// A parameter tensor of the wrong length.
+    #[error("{what} has {got} values, expected {expected}")]
+    Length {
+        /// The parameter.
+        what: &'static str,
+        /// Values given.
+        got: usize,
+        /// Values the layer's sizes need.
+        expected: usize,
+    },
+    /// Sizes whose product overflows.
+    #[error("sizes {sizes:?} are too large")]
+    TooLarge {
+        /// The sizes.
+        sizes: Vec<usize>,
+    },
+    /// A padding that overflows the padded size.
+    #[error("padding {padding} is too large")]
+    Padding {
+        /// The padding.
+        padding: usize,
+    },
+    /// An input that is not `[channels, height, width]`.
+    #[error("input shape {input:?} must be [channels, height, width]")]
+    NotChw {
+        /// The input shape.
+        input: Vec<usize>,
+    },
+    /// A dense layer's input of the wrong shape.
+    #[error("input shape {input:?} does not match the expected [{in_features}]")]
+    DenseInput {
+        /// The input shape.
+        input: Vec<usize>,
+        /// The layer's inputs.
+        in_features: usize,
+    },
+    /// A convolution with a zero stride or kernel size.
+    #[error("stride and kernel sizes must be at least 1")]
+    ConvZero,
+    /// A convolution's input of the wrong channels or smaller than the kernel.
+    #[error("input shape {input:?} does not fit in_channels {in_channels}, kernel {kernel_h}x{kernel_w}, padding {padding}")]
+    ConvInput {
+        /// The input shape.
+        input: Vec<usize>,
+        /// The layer's input channels.
+        in_channels: usize,
+        /// Kernel height.
+        kernel_h: usize,
+        /// Kernel width.
+        kernel_w: usize,
+        /// Padding.
+        padding: usize,
+    },
+    /// A max pooling with a zero kernel or stride.
+    #[error("kernel and stride must be at least 1")]
+    PoolZero,
+    /// A max pooling's input smaller than the kernel.
+    #[error("input shape {input:?} is smaller than the kernel {kernel}")]
+    PoolInput {
+        /// The input shape.
+        input: Vec<usize>,
+        /// The kernel size.
+        kernel: usize,
+    },
+    /// A negative or NaN batch-norm epsilon.
+    #[error("eps ({eps}) must be non-negative")]
+    Eps {
+        /// The epsilon.
+        eps: f32,
+    },
+    /// A batch norm's input whose channels differ from its features.
+    #[error(
+        "input shape {input:?} does not match the expected [{features}] or [{features}, H, W]"
+    )]
+    BatchNormInput {
+        /// The input shape.
+        input: Vec<usize>,
+        /// The batch norm's features.
+        features: usize,
+    },
+    /// [`fold_batchnorm`] given something else than a batch norm to fold.
+    #[error("expected a BatchNorm to fold, got {kind}")]
+    NotBatchNorm {
+        /// The layer kind given.
+        kind: &'static str,
+    },
+    /// [`fold_batchnorm`] given a layer a batch norm cannot fold into.
+    #[error("a BatchNorm folds only into Dense or Conv2d, not {kind}")]
+    FoldTarget {
+        /// The layer kind given.
+        kind: &'static str,
+    },
+    /// A batch norm whose features differ from the outputs of the layer before.
+    #[error("BatchNorm has {features} features but the layer before has {outputs} outputs")]
+    FoldFeatures {
+        /// The batch norm's features.
+        features: usize,
+        /// The outputs of the layer before.
+        outputs: usize,
+    },
+}
+
 /// The product of `values`, or an error when it overflows.
-pub(crate) fn product(values: &[usize]) -> Result<usize, String> {
+pub(crate) fn product(values: &[usize]) -> Result<usize, LayerError> {
     values
         .iter()
         .try_fold(1usize, |acc, &v| acc.checked_mul(v))
-        .ok_or_else(|| format!("sizes {values:?} are too large"))
+        .ok_or_else(|| LayerError::TooLarge {
+            sizes: values.to_vec(),
+        })
 }
 
 /// Windows along one axis of `size` (padding included) for a `kernel` moved by `stride`.
@@ -295,35 +403,38 @@ impl ConvGeometry {
     }
 }
 
-fn padded(size: usize, padding: usize) -> Result<usize, String> {
+fn padded(size: usize, padding: usize) -> Result<usize, LayerError> {
     padding
         .checked_mul(2)
         .and_then(|p| p.checked_add(size))
-        .ok_or_else(|| format!("padding {padding} is too large"))
+        .ok_or(LayerError::Padding { padding })
 }
 
-fn check_len(what: &str, got: usize, expected: usize) -> Result<(), String> {
+fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), LayerError> {
     if got == expected {
         Ok(())
     } else {
-        Err(format!("{what} has {got} values, expected {expected}"))
+        Err(LayerError::Length {
+            what,
+            got,
+            expected,
+        })
     }
 }
 
-fn chw(input: &[usize]) -> Result<[usize; 3], String> {
+fn chw(input: &[usize]) -> Result<[usize; 3], LayerError> {
     match input {
         [c, h, w] => Ok([*c, *h, *w]),
-        _ => Err(format!(
-            "input shape {} must be [channels, height, width]",
-            shape_str(input)
-        )),
+        _ => Err(LayerError::NotChw {
+            input: input.to_vec(),
+        }),
     }
 }
 
 /// Folds an inference-time [`Layer::BatchNorm`] into the Dense or Conv2d before it, so that
 /// `fold(prev, bn)(x) == bn(prev(x))`: each output channel `o` gets `s = gamma[o] / sqrt(var[o] + eps)`,
 /// its weights are multiplied by `s` and its bias becomes `(bias[o] - mean[o]) * s + beta[o]`.
-pub fn fold_batchnorm(prev: &Layer, bn: &Layer) -> Result<Layer, String> {
+pub fn fold_batchnorm(prev: &Layer, bn: &Layer) -> Result<Layer, LayerError> {
     let Layer::BatchNorm {
         gamma,
         beta,
@@ -332,7 +443,7 @@ pub fn fold_batchnorm(prev: &Layer, bn: &Layer) -> Result<Layer, String> {
         eps,
     } = bn
     else {
-        return Err(format!("expected a BatchNorm to fold, got {}", bn.kind()));
+        return Err(LayerError::NotBatchNorm { kind: bn.kind() });
     };
     let mut folded = prev.clone();
     let (weights, bias, outs) = match &mut folded {
@@ -348,22 +459,17 @@ pub fn fold_batchnorm(prev: &Layer, bn: &Layer) -> Result<Layer, String> {
             out_channels,
             ..
         } => (weights, bias, *out_channels),
-        other => {
-            return Err(format!(
-                "a BatchNorm folds only into Dense or Conv2d, not {}",
-                other.kind()
-            ))
-        }
+        other => return Err(LayerError::FoldTarget { kind: other.kind() }),
     };
     if gamma.len() != outs
         || beta.len() != outs
         || running_mean.len() != outs
         || running_var.len() != outs
     {
-        return Err(format!(
-            "BatchNorm has {} features but the layer before has {outs} outputs",
-            gamma.len()
-        ));
+        return Err(LayerError::FoldFeatures {
+            features: gamma.len(),
+            outputs: outs,
+        });
     }
     let per_out = weights.len() / outs.max(1);
     for o in 0..outs {

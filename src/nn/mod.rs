@@ -51,7 +51,7 @@ pub mod train;
 pub use arch::{Architecture, LayerSpec};
 pub use data::Dataset;
 pub use infer::{accuracy, argmax};
-pub use layer::{fold_batchnorm, Layer};
+pub use layer::{fold_batchnorm, Layer, LayerError};
 pub use model::Model;
 pub use rng::SplitMix64;
 pub use train::{train, EpochReport, Optimizer, TrainConfig};
@@ -88,6 +88,17 @@ pub enum NnError {
         kind: &'static str,
         /// What is wrong, naming both shapes for a mismatch.
         message: String,
+    },
+    /// A layer does not fit its input or its own parameters (the typed form of
+    /// [`NnError::Layer`], same text).
+    #[error("layer {index} ({kind}): {error}")]
+    Shape {
+        /// 0-based layer index.
+        index: usize,
+        /// Layer kind.
+        kind: &'static str,
+        /// What is wrong.
+        error: LayerError,
     },
     /// A data file is malformed (`path` may carry `:line`).
     #[error("{path}: {message}")]

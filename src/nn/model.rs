@@ -52,10 +52,10 @@ impl Model {
         for (index, layer) in self.layers.iter().enumerate() {
             let next = layer
                 .output_shape(&shapes[index])
-                .map_err(|message| NnError::Layer {
+                .map_err(|error| NnError::Shape {
                     index,
                     kind: layer.kind(),
-                    message,
+                    error,
                 })?;
             shapes.push(next);
         }
@@ -83,7 +83,9 @@ impl Model {
         })?;
         if let Err(err) = model.shapes() {
             let (line, col) = match &err {
-                NnError::Layer { index, kind, .. } if *kind != "input" => {
+                NnError::Layer { index, kind, .. } | NnError::Shape { index, kind, .. }
+                    if *kind != "input" =>
+                {
                     locate_layer(text, *index)
                 }
                 _ => locate_key(text, "input_shape"),

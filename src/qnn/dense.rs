@@ -79,7 +79,10 @@ impl WeightTensor<'_> {
             )));
         }
         if let LayerOutput::Requant(r) = self.output {
-            r.check(outputs).map_err(e)?;
+            r.check(outputs).map_err(|error| QnnError::InLayer {
+                layer,
+                error: Box::new(error),
+            })?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The error type of the integer network.
 
+use super::format::IntFormat;
 use crate::num::codes::CodeError;
 
 /// Anything that makes an integer network invalid or unusable.
@@ -19,6 +20,57 @@ pub enum QnnError {
     /// A weight-code format is invalid.
     #[error(transparent)]
     Code(#[from] CodeError),
+    /// An error of one layer (the layer's message names the value and the rule).
+    #[error("layer {layer}: {error}")]
+    InLayer {
+        /// Index of the layer (0-based).
+        layer: usize,
+        /// What is wrong.
+        error: Box<QnnError>,
+    },
+    /// An activation code format outside the supported widths (a signed format needs 2 bits).
+    #[error(
+        "activation bits ({bits}) must be between {} and {} for a {} format",
+        if *.signed { 2 } else { 1 },
+        IntFormat::MAX_BITS,
+        if *.signed { "signed" } else { "unsigned" }
+    )]
+    ActivationBits {
+        /// The width.
+        bits: u32,
+        /// The signedness.
+        signed: bool,
+    },
+    /// A requantization multiplier width outside 1..=32.
+    #[error("scale_bits ({bits}) must be between 1 and 32")]
+    ScaleBits {
+        /// The width.
+        bits: u32,
+    },
+    /// A requantization parameter list neither per tensor nor per channel.
+    #[error("{name} has {len} entries, expected 1 or out_features ({channels})")]
+    RequantEntries {
+        /// `multiplier` or `shift`.
+        name: &'static str,
+        /// Entries given.
+        len: usize,
+        /// The layer's outputs.
+        channels: usize,
+    },
+    /// A requantization multiplier outside `0 .. 2^scale_bits`.
+    #[error("multiplier ({multiplier}) must lie in 0..2^scale_bits ({limit})")]
+    Multiplier {
+        /// The multiplier.
+        multiplier: i64,
+        /// `2^scale_bits`.
+        limit: i64,
+    },
+    /// A requantization shift outside −62..=126.
+    #[error("shift ({shift}) must be between -62 and 126")]
+    Shift {
+        /// The shift.
+        shift: i32,
+    },
     /// An input batch does not match the network.
     #[error("input has {got} values, expected a multiple of {features} (in_features)")]
     InputShape {

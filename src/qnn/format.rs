@@ -1,5 +1,6 @@
 //! Integer activation codes: a width and a signedness, zero point 0.
 
+use super::error::QnnError;
 use serde::{Deserialize, Serialize};
 
 /// The code range of an activation tensor: `bits`-bit two's complement if `signed`, else unsigned.
@@ -16,23 +17,21 @@ impl IntFormat {
     /// Largest supported activation width.
     pub const MAX_BITS: u32 = 32;
 
-    /// A format, or a message naming the rule it breaks.
-    pub fn new(bits: u32, signed: bool) -> Result<Self, String> {
+    /// A format, or [`QnnError::ActivationBits`].
+    pub fn new(bits: u32, signed: bool) -> Result<Self, QnnError> {
         let f = IntFormat { bits, signed };
         f.check()?;
         Ok(f)
     }
 
     /// Checks `bits` (1..=32; a signed format needs at least 2 bits).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), QnnError> {
         let lo = if self.signed { 2 } else { 1 };
         if self.bits < lo || self.bits > Self::MAX_BITS {
-            return Err(format!(
-                "activation bits ({}) must be between {lo} and {} for a {} format",
-                self.bits,
-                Self::MAX_BITS,
-                if self.signed { "signed" } else { "unsigned" }
-            ));
+            return Err(QnnError::ActivationBits {
+                bits: self.bits,
+                signed: self.signed,
+            });
         }
         Ok(())
     }

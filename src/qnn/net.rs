@@ -187,7 +187,7 @@ pub struct QNet {
 impl QNet {
     /// Checks every layer and the chaining of sizes and formats.
     pub fn validate(&self) -> Result<(), QnnError> {
-        self.input.format.check().map_err(QnnError::Net)?;
+        self.input.format.check()?;
         if let Some(f) = self.input.fixed {
             if super::fixed_dense::int_format(f) != self.input.format {
                 return Err(QnnError::Net(format!(

@@ -251,7 +251,7 @@ fn activations(model: &Model, end: usize, x: &[f32]) -> Result<Vec<f64>, QnnErro
 
 /// The code format and scale for values calibrated from `values`.
 fn act_scale(spec: &ActSpec, values: &[f64], signed: bool) -> Result<(IntFormat, f64), QnnError> {
-    let fmt = IntFormat::new(spec.bits, signed).map_err(q_err)?;
+    let fmt = IntFormat::new(spec.bits, signed)?;
     if !(2..=16).contains(&spec.bits) {
         return Err(q_err(format!(
             "activation bits ({}) must be between 2 and 16",

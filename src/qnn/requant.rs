@@ -1,6 +1,7 @@
 //! Requantization of an accumulator to the next layer's activation code:
 //! `clamp(round((acc · M) >> S))`, with ReLU fused as a clamp at code 0.
 
+use super::error::QnnError;
 use super::format::IntFormat;
 use crate::num::rounding::{shr_round, RoundingMode};
 use serde::{Deserialize, Serialize};
@@ -32,22 +33,23 @@ pub struct Requant {
 
 impl Requant {
     /// Checks the parameters against a layer with `channels` outputs.
-    pub fn check(&self, channels: usize) -> Result<(), String> {
+    pub fn check(&self, channels: usize) -> Result<(), QnnError> {
         self.output.check()?;
         if !(1..=32).contains(&self.scale_bits) {
-            return Err(format!(
-                "scale_bits ({}) must be between 1 and 32",
-                self.scale_bits
-            ));
+            return Err(QnnError::ScaleBits {
+                bits: self.scale_bits,
+            });
         }
         for (name, len) in [
             ("multiplier", self.multiplier.len()),
             ("shift", self.shift.len()),
         ] {
             if len != 1 && len != channels {
-                return Err(format!(
-                    "{name} has {len} entries, expected 1 or out_features ({channels})"
-                ));
+                return Err(QnnError::RequantEntries {
+                    name,
+                    len,
+                    channels,
+                });
             }
         }
         if let Some(m) = self
@@ -55,13 +57,13 @@ impl Requant {
             .iter()
             .find(|&&m| m < 0 || m >= 1i64 << self.scale_bits)
         {
-            return Err(format!(
-                "multiplier ({m}) must lie in 0..2^scale_bits ({})",
-                1i64 << self.scale_bits
-            ));
+            return Err(QnnError::Multiplier {
+                multiplier: *m,
+                limit: 1i64 << self.scale_bits,
+            });
         }
         if let Some(s) = self.shift.iter().find(|&&s| !(-62..=126).contains(&s)) {
-            return Err(format!("shift ({s}) must be between -62 and 126"));
+            return Err(QnnError::Shift { shift: *s });
         }
         Ok(())
     }
