@@ -2,6 +2,7 @@
 //! merge and plot on synthetic results (figures made up, openly), a real run of the default
 //! sweep's first points, and a clear error when the sweep's model is missing.
 
+use qforge::explore::error::EvalError;
 use qforge::explore::evaluator::{AreaSource, Evaluator, Metrics, Outcome};
 use qforge::explore::grid::{Grid, PointConfig, Shard};
 use qforge::explore::runner::{run_sweep, RunOptions};
@@ -35,7 +36,7 @@ impl Evaluator for SyntheticEvaluator {
     fn tool_versions(&self) -> Vec<(String, String)> {
         vec![("synthetic".into(), "1".into())]
     }
-    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, EvalError> {
         let w = u64::from(p.weight_bits);
         Ok(Outcome::Done(Metrics {
             accuracy: 0.9 + 0.01 * w as f64,

@@ -1,6 +1,7 @@
 //! Plots and the index page drawn from a synthetic sweep's CSV (figures made up, openly): valid
 //! PNG (signature, chunk structure, IHDR size) and SVG (axis titles, legend entries).
 
+use qforge::explore::error::EvalError;
 use qforge::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outcome};
 use qforge::explore::grid::{Grid, PointConfig};
 use qforge::explore::plot::{draw_all, PLOT_SIZE};
@@ -30,7 +31,7 @@ impl Evaluator for SyntheticEvaluator {
     fn tool_versions(&self) -> Vec<(String, String)> {
         vec![("synthetic".into(), "1".into())]
     }
-    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, EvalError> {
         let w = f64::from(p.weight_bits);
         let a = f64::from(p.activation_bits);
         let lane = match p.weight_scheme {

@@ -2,7 +2,7 @@
 //! point with the documented columns, skipped points with their reasons, resume after an
 //! interruption, shards merged.
 
-use qforge::explore::error::ExploreError;
+use qforge::explore::error::{EvalError, ExploreError};
 use qforge::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outcome};
 use qforge::explore::grid::{Grid, PointConfig, Shard};
 use qforge::explore::merge::merge_results;
@@ -36,7 +36,7 @@ impl Evaluator for SyntheticEvaluator {
     fn tool_versions(&self) -> Vec<(String, String)> {
         vec![("synthetic".into(), "1".into())]
     }
-    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, EvalError> {
         if p.folding == Folding::CyclesPerImage(10) && p.activation_bits == 8 {
             return Ok(Outcome::Skipped(
                 "no folding reaches 10 cycles per image".into(),
@@ -89,7 +89,7 @@ impl Evaluator for SyntheticFailsAfter {
     fn tool_versions(&self) -> Vec<(String, String)> {
         SyntheticEvaluator.tool_versions()
     }
-    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, EvalError> {
         if self.count.fetch_add(1, Ordering::SeqCst) >= self.k {
             return Err("synthetic failure: simulated interruption".into());
         }
@@ -336,7 +336,7 @@ impl Evaluator for SyntheticNan {
     fn tool_versions(&self) -> Vec<(String, String)> {
         vec![]
     }
-    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+    fn evaluate(&self, p: &PointConfig) -> Result<Outcome, EvalError> {
         match SyntheticEvaluator.evaluate(p)? {
             Outcome::Done(mut m) => {
                 m.accuracy = f64::NAN;

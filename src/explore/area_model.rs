@@ -215,12 +215,6 @@ impl AreaSample {
             dsps: 0.0,
         }
     }
-
-    /// The same sample with a DSP count.
-    pub fn with_dsps(mut self, dsps: f64) -> AreaSample {
-        self.dsps = dsps;
-        self
-    }
 }
 
 /// A unit's estimated or measured cost.

@@ -1,5 +1,10 @@
-//! The one error type of the `explore` module area.
+//! The error types of the `explore` module area: [`ExploreError`] for everything a sweep, merge,
+//! plot or fit can run into, and [`EvalError`] for an evaluator's failure on one point. (A point
+//! that cannot be built is not an error: it is skipped with a
+//! [`SkipReason`](crate::explore::evaluator::SkipReason).)
 
+use crate::accel::sim::SimError;
+use crate::accel::unit::UnitError;
 use std::path::PathBuf;
 
 /// Everything that can go wrong while reading a sweep, running it, merging, plotting or fitting.
@@ -65,14 +70,14 @@ pub enum ExploreError {
     },
     /// An evaluator failed in a way that stops the sweep (rows written so far are kept; `--resume`
     /// continues from them).
-    #[error("evaluating point {id} ({label}): {message}")]
+    #[error("evaluating point {id} ({label}): {error}")]
     Evaluation {
-        /// The point id.
+        /// The point id (for a design synthesized on its own, its cache key or `-`).
         id: String,
-        /// The point label.
+        /// The point label (or the design's top module).
         label: String,
-        /// The evaluator's message.
-        message: String,
+        /// What failed.
+        error: Box<EvalError>,
     },
     /// No evaluator is wired into the sweep command.
     #[error("{0}")]
@@ -88,6 +93,63 @@ pub enum ExploreError {
     /// A least-squares fit or an area-model evaluation that cannot be done.
     #[error("area model: {0}")]
     Fit(String),
+}
+
+/// A failure of the machinery while evaluating a point (a simulation that cannot complete, Yosys
+/// failing, a cache that cannot be written): it stops the sweep.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The cycle simulation failed.
+    #[error("cycle simulation: {0}")]
+    Simulation(SimError),
+    /// The network's Verilog could not be generated.
+    #[error("verilog generation: {0}")]
+    Verilog(UnitError),
+    /// Yosys failed.
+    #[error("yosys: {0}")]
+    Yosys(crate::verify::Error),
+    /// A synthesis result could not be encoded for the cache.
+    #[error("cannot encode the cache entry: {0}")]
+    CacheEntry(serde_json::Error),
+    /// Yosys area was asked for without a cache.
+    #[error("yosys area without a cache")]
+    NoSynthCache,
+    /// Costing the point failed (the area model, or a synthesis run and its cache).
+    #[error("{0}")]
+    Area(Box<ExploreError>),
+    /// The evaluator returned figures that are not finite.
+    #[error(
+        "evaluator returned accuracy {accuracy} and throughput {throughput}: both must be finite"
+    )]
+    NotFinite {
+        /// The accuracy returned.
+        accuracy: f64,
+        /// The throughput returned.
+        throughput: f64,
+    },
+    /// The worker threads could not be started.
+    #[error("cannot start {jobs} worker threads: {error}")]
+    Threads {
+        /// Threads asked for.
+        jobs: usize,
+        /// The thread pool's error.
+        error: rayon::ThreadPoolBuildError,
+    },
+    /// An evaluator's own message: one outside this crate with nothing more to say.
+    #[error("{0}")]
+    Message(String),
+}
+
+impl From<&str> for EvalError {
+    fn from(message: &str) -> EvalError {
+        EvalError::Message(message.to_string())
+    }
+}
+
+impl From<String> for EvalError {
+    fn from(message: String) -> EvalError {
+        EvalError::Message(message)
+    }
 }
 
 impl ExploreError {

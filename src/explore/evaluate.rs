@@ -25,8 +25,9 @@
 //! in folding or FPGA share one quantized network (computed once, by whichever thread gets there
 //! first). A point the quantizer or the planner rejects (a width a scheme cannot have, binary
 //! weights with integer activations, an accumulator narrower than one lane's product) is
-//! [`Outcome::Skipped`] with the reason; only a failure of the machinery (a simulation that
-//! stalls, Yosys crashing) is an `Err`.
+//! [`Outcome::Skipped`] with its [`SkipReason`]; only a failure of the machinery (a simulation
+//! that stalls, Yosys crashing) is an `Err` ([`EvalError`]).
+
 //!
 //! ```no_run
 //! use qforge::explore::evaluate::{AreaMode, EvaluatorOptions, NetworkEvaluator};
@@ -46,8 +47,8 @@ use crate::accel::plan::{plan, ArchSpec, Folding as PlanFolding, Plan};
 use crate::accel::sim::{simulate, SimOptions};
 use crate::accel::unit::{Cost, Unit};
 use crate::explore::area_model::AreaModel;
-use crate::explore::error::{ExploreError, Result};
-use crate::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outcome};
+use crate::explore::error::{EvalError, ExploreError, Result};
+use crate::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outcome, SkipReason};
 use crate::explore::grid::PointConfig;
 use crate::explore::pe_features::pe_unit;
 use crate::explore::sweep_file::{
@@ -120,7 +121,7 @@ struct Quantized {
     accuracy: f64,
 }
 
-type Shared = Arc<OnceLock<std::result::Result<Arc<Quantized>, String>>>;
+type Shared = Arc<OnceLock<std::result::Result<Arc<Quantized>, SkipReason>>>;
 
 /// The evaluator `qforge sweep` uses.
 pub struct NetworkEvaluator {
@@ -204,11 +205,11 @@ impl NetworkEvaluator {
 
     /// The quantized network of a point (shared with every point of the same quantization
     /// axes); `Err` holds the quantizer's reason for rejecting it.
-    pub fn quantized_net(&self, point: &PointConfig) -> std::result::Result<QNet, String> {
+    pub fn quantized_net(&self, point: &PointConfig) -> std::result::Result<QNet, SkipReason> {
         self.quantize(point).map(|q| q.net.clone())
     }
 
-    fn quantize(&self, point: &PointConfig) -> std::result::Result<Arc<Quantized>, String> {
+    fn quantize(&self, point: &PointConfig) -> std::result::Result<Arc<Quantized>, SkipReason> {
         let key = quant_key(point);
         let cell = {
             let mut map = self.quantized.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,12 +224,11 @@ impl NetworkEvaluator {
                 .count();
             let spec = quant_spec(point, dense)?;
             let net = quantize_model(&self.model, &spec, &self.calibration)
-                .map_err(|e| format!("quantizer: {e}"))?;
-            let engine = Engine::new(&net).map_err(|e| format!("golden engine: {e}"))?;
+                .map_err(|e| SkipReason::Quantizer(Arc::new(e)))?;
+            let engine_err = |e| SkipReason::Engine(Arc::new(e));
+            let engine = Engine::new(&net).map_err(engine_err)?;
             let codes = net.quantize_inputs(&self.test.inputs);
-            let out = engine
-                .infer(&codes)
-                .map_err(|e| format!("golden engine: {e}"))?;
+            let out = engine.infer(&codes).map_err(engine_err)?;
             let n = net.out_features().max(1);
             let hits = out
                 .chunks_exact(n)
@@ -239,13 +239,6 @@ impl NetworkEvaluator {
             Ok(Arc::new(Quantized { net, accuracy }))
         })
         .clone()
-    }
-
-    /// Plans a point's accelerator (the point must quantize).
-    pub fn plan_point(&self, point: &PointConfig) -> std::result::Result<Plan, String> {
-        let q = self.quantize(point)?;
-        plan(&q.net, &ArchSpec::target(plan_folding(point.folding)))
-            .map_err(|e| format!("plan: {e}"))
     }
 
     /// The input codes of the first `n` test images for a network.
@@ -337,24 +330,24 @@ impl Evaluator for NetworkEvaluator {
         v
     }
 
-    fn evaluate(&self, point: &PointConfig) -> std::result::Result<Outcome, String> {
+    fn evaluate(&self, point: &PointConfig) -> std::result::Result<Outcome, EvalError> {
         let q = match self.quantize(point) {
             Ok(q) => q,
             Err(reason) => return Ok(Outcome::Skipped(reason)),
         };
         let plan = match plan(&q.net, &ArchSpec::target(plan_folding(point.folding))) {
             Ok(p) => p,
-            Err(e) => return Ok(Outcome::Skipped(format!("plan: {e}"))),
+            Err(e) => return Ok(Outcome::Skipped(e.into())),
         };
         let codes = self.test_codes(&plan.net, SIM_IMAGES);
         let run = simulate(&plan.network, &codes, &SimOptions::default())
-            .map_err(|e| format!("cycle simulation: {e}"))?;
+            .map_err(EvalError::Simulation)?;
         let cycles_per_image = run.report.measured_interval.max(1);
         let (layers, source, total) = match self.options.area {
             AreaMode::Model => {
                 let layers = self
                     .model_area(&plan, point.fpga)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| EvalError::Area(Box::new(e)))?;
                 let total = layers.iter().fold([0u64; 5], |t, l| {
                     [
                         t[0] + l.luts,
@@ -367,13 +360,10 @@ impl Evaluator for NetworkEvaluator {
                 (layers, AreaSource::Model, total)
             }
             AreaMode::Yosys => {
-                let cache = self
-                    .synth
-                    .as_ref()
-                    .ok_or_else(|| "yosys area without a cache".to_string())?;
+                let cache = self.synth.as_ref().ok_or(EvalError::NoSynthCache)?;
                 let r = cache
                     .synth_network(&plan.network, point.fpga)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| EvalError::Area(Box::new(e)))?;
                 (
                     Vec::new(),
                     AreaSource::Yosys,
@@ -443,7 +433,7 @@ pub fn weight_quantizer(
     scheme: WeightScheme,
     bits: u32,
     calibration: Calibration,
-) -> std::result::Result<TensorQuantizer, String> {
+) -> std::result::Result<TensorQuantizer, SkipReason> {
     let scheme = match scheme {
         WeightScheme::Uniform => Scheme::Uniform(UniformConfig {
             bits,
@@ -455,12 +445,10 @@ pub fn weight_quantizer(
         }),
         WeightScheme::Pot => {
             if bits < 2 {
-                return Err(format!(
-                    "pot weights need a sign and an exponent: {bits} bits is too few"
-                ));
+                return Err(SkipReason::PotTooFewBits { bits });
             }
             let format = PotFormat::new(bits - 1, true, true)
-                .map_err(|e| format!("pot {bits}-bit weights: {e}"))?;
+                .map_err(|error| SkipReason::PotFormat { bits, error })?;
             Scheme::Pot(PotConfig {
                 format,
                 domain: PotDomain::Linear,
@@ -474,12 +462,10 @@ pub fn weight_quantizer(
                 .into_iter()
                 .find(|t| magnitude.is_multiple_of(*t) && (1..=4).contains(&(magnitude / t)));
             let Some(terms) = split else {
-                return Err(format!(
-                    "apot {bits}-bit weights: the {magnitude} magnitude bits do not split into 2 or 3 equal terms of 1 to 4 bits"
-                ));
+                return Err(SkipReason::ApotSplit { bits });
             };
             let c = ApotConfig::new(magnitude / terms, terms, true, None)
-                .map_err(|e| format!("apot {bits}-bit weights: {e}"))?;
+                .map_err(|error| SkipReason::ApotFormat { bits, error })?;
             Scheme::Apot(c)
         }
         WeightScheme::Binary => Scheme::Binary,
@@ -499,12 +485,12 @@ pub fn weight_quantizer(
 /// width (layer 0: the network input; layer k: layer k − 1's output codes), its `weight_bits`
 /// that layer's weight width in the point's scheme. Activation ranges are calibrated with the
 /// point's method; requantization rounds half to even with a `scale_bits`-bit multiplier.
-pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSpec, String> {
+pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSpec, SkipReason> {
     if let Some(o) = p.layer_overrides.iter().find(|o| o.layer >= layers) {
-        return Err(format!(
-            "layer override for layer {} but the model has {layers} dense layers",
-            o.layer
-        ));
+        return Err(SkipReason::OverrideLayer {
+            layer: o.layer,
+            layers,
+        });
     }
     let act = |bits: u32| ActSpec {
         bits,

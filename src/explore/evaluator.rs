@@ -3,12 +3,13 @@
 //! The sweep machinery is generic over the evaluator. An evaluator quantizes the model for a
 //! point, measures its accuracy, plans the accelerator, runs its cycle model and costs it (area
 //! model or Yosys); it returns [`Outcome::Done`] with the [`Metrics`], or [`Outcome::Skipped`]
-//! with a reason when the point cannot be built (a folding target no plan reaches, an accumulator
-//! narrower than a product, a scheme a target cannot map). An `Err` is a failure of the machinery
-//! itself (a tool crashed, a disk filled): it stops the sweep, keeping every row written so far,
-//! and `--resume` continues from there.
+//! with a [`SkipReason`] when the point cannot be built (a folding target no plan reaches, an
+//! accumulator narrower than a product, a scheme a target cannot map). An `Err` ([`EvalError`])
+//! is a failure of the machinery itself (a tool crashed, a disk filled): it stops the sweep,
+//! keeping every row written so far, and `--resume` continues from there.
 //!
 //! ```
+//! use qforge::explore::error::EvalError;
 //! use qforge::explore::evaluator::{AreaSource, Evaluator, Metrics, Outcome};
 //! use qforge::explore::grid::PointConfig;
 //!
@@ -16,7 +17,7 @@
 //! struct SyntheticEvaluator;
 //! impl Evaluator for SyntheticEvaluator {
 //!     fn tool_versions(&self) -> Vec<(String, String)> { vec![("synthetic".into(), "0".into())] }
-//!     fn evaluate(&self, p: &PointConfig) -> Result<Outcome, String> {
+//!     fn evaluate(&self, p: &PointConfig) -> Result<Outcome, EvalError> {
 //!         if p.weight_bits > p.activation_bits {
 //!             return Ok(Outcome::Skipped("weights wider than activations".into()));
 //!         }
@@ -29,8 +30,14 @@
 //! }
 //! ```
 
+use crate::accel::plan::PlanError;
+use crate::explore::error::EvalError;
 use crate::explore::grid::PointConfig;
-use serde::{Deserialize, Serialize};
+use crate::num::codes::CodeError;
+use crate::qnn::QnnError;
+use crate::quant::error::QuantError;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::sync::Arc;
 
 /// Where a row's area figures come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +114,104 @@ pub struct Metrics {
     pub layers: Vec<LayerArea>,
 }
 
+/// Why a point cannot be built.
+///
+/// Its text (`Display`, one line) is what `results.csv` and `results.json` record; a reason read
+/// back from those files is [`SkipReason::Text`]. Two reasons are equal when their texts are, so a
+/// resumed row equals the one a fresh run writes. The errors it holds are shared (`Arc`): the
+/// points that share a quantized network share its reason too.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SkipReason {
+    /// PoT weights need a sign bit and at least one exponent bit.
+    #[error("pot weights need a sign and an exponent: {bits} bits is too few")]
+    PotTooFewBits {
+        /// The weight width.
+        bits: u32,
+    },
+    /// The PoT code format rejects the width.
+    #[error("pot {bits}-bit weights: {error}")]
+    PotFormat {
+        /// The weight width.
+        bits: u32,
+        /// The format's error.
+        error: CodeError,
+    },
+    /// APoT magnitude bits (all but the sign) that do not split into 2 or 3 equal terms of 1 to
+    /// 4 bits.
+    #[error("apot {bits}-bit weights: the {} magnitude bits do not split into 2 or 3 equal terms of 1 to 4 bits", .bits.saturating_sub(1))]
+    ApotSplit {
+        /// The weight width.
+        bits: u32,
+    },
+    /// The APoT quantizer rejects the width's split.
+    #[error("apot {bits}-bit weights: {error}")]
+    ApotFormat {
+        /// The weight width.
+        bits: u32,
+        /// The quantizer's error.
+        error: QuantError,
+    },
+    /// A layer override for a layer the model does not have.
+    #[error("layer override for layer {layer} but the model has {layers} dense layers")]
+    OverrideLayer {
+        /// The override's layer.
+        layer: usize,
+        /// The model's layers with weights.
+        layers: usize,
+    },
+    /// The quantizer rejects the point's spec.
+    #[error("quantizer: {0}")]
+    Quantizer(Arc<QnnError>),
+    /// The golden engine cannot run the quantized network.
+    #[error("golden engine: {0}")]
+    Engine(Arc<QnnError>),
+    /// The planner rejects the network for the point's folding target: a PE or SIMD count that
+    /// does not divide, an accumulator narrower than one lane's product, a weight scheme without
+    /// a PE kind for the activations, ... (each a [`PlanError`] with its values).
+    #[error("plan: {0}")]
+    Plan(Arc<PlanError>),
+    /// A reason known only by its text: read back from a results file, or given by an
+    /// evaluator that has nothing more to say.
+    #[error("{0}")]
+    Text(String),
+}
+
+impl PartialEq for SkipReason {
+    fn eq(&self, other: &SkipReason) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl From<&str> for SkipReason {
+    fn from(text: &str) -> SkipReason {
+        SkipReason::Text(text.to_string())
+    }
+}
+
+impl From<String> for SkipReason {
+    fn from(text: String) -> SkipReason {
+        SkipReason::Text(text)
+    }
+}
+
+impl From<PlanError> for SkipReason {
+    fn from(e: PlanError) -> SkipReason {
+        SkipReason::Plan(Arc::new(e))
+    }
+}
+
+impl Serialize for SkipReason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SkipReason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SkipReason, D::Error> {
+        String::deserialize(deserializer).map(SkipReason::Text)
+    }
+}
+
 /// The result of evaluating one point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,7 +219,7 @@ pub enum Outcome {
     /// The point was built and measured.
     Done(Metrics),
     /// The point cannot be built; the reason says why (one line).
-    Skipped(String),
+    Skipped(SkipReason),
 }
 
 /// Evaluates sweep points. Called from several threads at once.
@@ -123,7 +228,7 @@ pub trait Evaluator: Sync {
     /// in `meta.json`.
     fn tool_versions(&self) -> Vec<(String, String)>;
 
-    /// Evaluates one point. `Ok(Outcome::Skipped)` for impossible points; `Err(message)` only
-    /// when the machinery fails, which stops the sweep.
-    fn evaluate(&self, point: &PointConfig) -> Result<Outcome, String>;
+    /// Evaluates one point. `Ok(Outcome::Skipped)` for impossible points; `Err` only when the
+    /// machinery fails, which stops the sweep.
+    fn evaluate(&self, point: &PointConfig) -> Result<Outcome, EvalError>;
 }

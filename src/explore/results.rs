@@ -97,9 +97,10 @@ impl ResultRow {
             Outcome::Done(_) => cells.extend(["ok".to_string(), String::new()]),
             // One CSV record per line: a reason with line breaks is flattened here (the JSON
             // keeps it as given).
-            Outcome::Skipped(reason) => {
-                cells.extend(["skipped".to_string(), reason.replace(['\r', '\n'], " ")])
-            }
+            Outcome::Skipped(reason) => cells.extend([
+                "skipped".to_string(),
+                reason.to_string().replace(['\r', '\n'], " "),
+            ]),
         }
         cells.extend([
             c.weight_scheme.name().to_string(),

@@ -21,7 +21,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::explore::error::{ExploreError, Result};
+use crate::explore::error::{EvalError, ExploreError, Result};
 use crate::explore::evaluator::{Evaluator, Outcome};
 use crate::explore::grid::{Grid, Point, Shard};
 use crate::explore::meta::Meta;
@@ -112,24 +112,18 @@ pub fn run_sweep(
     bar.reset_eta();
     let work = || -> Result<()> {
         todo.par_iter().try_for_each(|point| {
-            let outcome =
-                evaluator
-                    .evaluate(&point.config)
-                    .map_err(|message| ExploreError::Evaluation {
-                        id: point.id.clone(),
-                        label: point.label.clone(),
-                        message,
-                    })?;
+            let failed = |error| ExploreError::Evaluation {
+                id: point.id.clone(),
+                label: point.label.clone(),
+                error: Box::new(error),
+            };
+            let outcome = evaluator.evaluate(&point.config).map_err(failed)?;
             if let Outcome::Done(m) = &outcome {
                 if !m.accuracy.is_finite() || !m.throughput_images_per_s.is_finite() {
-                    return Err(ExploreError::Evaluation {
-                        id: point.id.clone(),
-                        label: point.label.clone(),
-                        message: format!(
-                            "evaluator returned accuracy {} and throughput {}: both must be finite",
-                            m.accuracy, m.throughput_images_per_s
-                        ),
-                    });
+                    return Err(failed(EvalError::NotFinite {
+                        accuracy: m.accuracy,
+                        throughput: m.throughput_images_per_s,
+                    }));
                 }
             }
             let row = ResultRow::new(point, outcome);
@@ -142,10 +136,10 @@ pub fn run_sweep(
     let outcome = match options.jobs {
         Some(jobs) => match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
             Ok(pool) => pool.install(work),
-            Err(e) => Err(ExploreError::Evaluation {
+            Err(error) => Err(ExploreError::Evaluation {
                 id: "-".into(),
                 label: "-".into(),
-                message: format!("cannot start {jobs} worker threads: {e}"),
+                error: Box::new(EvalError::Threads { jobs, error }),
             }),
         },
         None => work(),

@@ -380,17 +380,25 @@ impl<'de, T: Deserialize<'de> + PartialEq> Deserialize<'de> for ListAxis<T> {
     }
 }
 
-fn check_list<T: PartialEq>(values: &[T]) -> std::result::Result<(), String> {
+/// An axis list that breaks a rule (the parser reports it at the list's position).
+#[derive(Debug, thiserror::Error)]
+enum AxisError {
+    #[error("axis is empty: give at least one value")]
+    Empty,
+    #[error("axis repeats a value (entries {first} and {second}): each value once")]
+    Repeated { first: usize, second: usize },
+}
+
+fn check_list<T: PartialEq>(values: &[T]) -> std::result::Result<(), AxisError> {
     if values.is_empty() {
-        return Err("axis is empty: give at least one value".into());
+        return Err(AxisError::Empty);
     }
     for (i, v) in values.iter().enumerate() {
         if let Some(j) = values[..i].iter().position(|w| w == v) {
-            return Err(format!(
-                "axis repeats a value (entries {} and {}): each value once",
-                j + 1,
-                i + 1
-            ));
+            return Err(AxisError::Repeated {
+                first: j + 1,
+                second: i + 1,
+            });
         }
     }
     Ok(())

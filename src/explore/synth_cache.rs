@@ -15,7 +15,7 @@
 
 use crate::accel::network::NetworkParams;
 use crate::accel::unit::Unit;
-use crate::explore::error::{ExploreError, Result};
+use crate::explore::error::{EvalError, ExploreError, Result};
 use crate::explore::results::write_atomic;
 use crate::explore::sweep_file::FpgaTarget;
 use crate::hash::fnv1a64;
@@ -153,7 +153,7 @@ impl SynthCache {
         let report = report.map_err(|e| ExploreError::Evaluation {
             id: key.clone(),
             label: top.to_string(),
-            message: format!("yosys: {e}"),
+            error: Box::new(EvalError::Yosys(e)),
         })?;
         self.synth_millis
             .fetch_add((report.seconds * 1000.0) as u64, Ordering::Relaxed);
@@ -170,7 +170,7 @@ impl SynthCache {
         let json = serde_json::to_vec(&c).map_err(|e| ExploreError::Evaluation {
             id: key,
             label: top.to_string(),
-            message: format!("cannot encode the cache entry: {e}"),
+            error: Box::new(EvalError::CacheEntry(e)),
         })?;
         write_atomic(&entry, &json)?;
         Ok(c)
@@ -181,7 +181,7 @@ impl SynthCache {
         let modules = net.verilog().map_err(|e| ExploreError::Evaluation {
             id: "-".into(),
             label: net.name(),
-            message: format!("verilog generation: {e}"),
+            error: Box::new(EvalError::Verilog(e)),
         })?;
         self.synth_modules(&modules, &net.name(), fpga)
     }
