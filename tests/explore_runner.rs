@@ -359,3 +359,66 @@ fn non_finite_metrics_stop_the_sweep_with_a_named_point() {
     );
     assert!(read_json(&dir).is_ok());
 }
+
+/// Layer overrides count the layers with weights (dense and convolution layers), as the
+/// quantizer does: in a conv → pool → dense model, override 1 is the dense layer (it was
+/// rejected as beyond the model's one dense layer, and an activation override for the dense
+/// layer's input was never applied).
+#[test]
+fn cnn_layer_overrides_index_the_layers_with_weights() {
+    use qforge::explore::evaluate::{EvaluatorOptions, NetworkEvaluator};
+    use qforge::nn::{Architecture, LayerSpec};
+    use qforge::qnn::{Layer, WeightScheme};
+    let dir = fresh_dir("cnn_overrides");
+    std::fs::create_dir_all(&dir).unwrap();
+    let arch = Architecture {
+        name: "cnn".into(),
+        layers: vec![
+            LayerSpec::Conv2d {
+                out_channels: 2,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+            },
+            LayerSpec::Relu,
+            LayerSpec::MaxPool2d {
+                kernel: 2,
+                stride: 2,
+            },
+            LayerSpec::Flatten,
+            LayerSpec::Dense { out_features: 10 },
+        ],
+    };
+    arch.build(&[1, 8, 8], 1)
+        .unwrap()
+        .save(dir.join("cnn.ron"), &[])
+        .unwrap();
+    let path = dir.join("sweep.ron");
+    std::fs::write(
+        &path,
+        "(name: \"cnn\", model: \"cnn.ron\", axes: (weight_scheme: [uniform], weight_bits: [4], \
+         activation_bits: [4], layer_overrides: [[(layer: 1, weight_bits: 8, activation_bits: 6)]], \
+         calibration: [minmax], scale_bits: [8], accumulator: [proven], \
+         folding: [fully_folded], fpga: [ice40]))",
+    )
+    .unwrap();
+    let sweep = SweepFile::load(&path).unwrap();
+    let options = EvaluatorOptions {
+        coefficients_dir: Some(dir.clone()),
+        ..EvaluatorOptions::default()
+    };
+    let ev = NetworkEvaluator::new(&sweep, &path, options).unwrap();
+    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let net = ev.quantized_net(&grid.points()[0].config).unwrap();
+    let Layer::Conv2d(conv) = &net.layers[0] else {
+        panic!("layer 0 is {:?}", net.layers[0])
+    };
+    assert_eq!(conv.weights, WeightScheme::Uniform { bits: 4 });
+    let Layer::Dense(dense) = &net.layers[2] else {
+        panic!("layer 2 is {:?}", net.layers[2])
+    };
+    assert_eq!(dense.weights, WeightScheme::Uniform { bits: 8 });
+    assert_eq!(net.layer_input_format(2).bits, 6);
+    assert_eq!(net.layer_input_format(0).bits, 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}

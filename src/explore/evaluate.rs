@@ -27,7 +27,9 @@
 //! weights with integer activations, an accumulator narrower than one lane's product) is
 //! [`Outcome::Skipped`] with its [`SkipReason`]; only a failure of the machinery (a simulation
 //! that stalls, Yosys crashing) is an `Err` ([`EvalError`]).
-
+//!
+//! Layer overrides count the layers with weights (dense and convolution layers) from 0, as the
+//! quantizer's [`LayerOverride::index`] does; pooling layers are not counted.
 //!
 //! ```no_run
 //! use qforge::explore::evaluate::{AreaMode, EvaluatorOptions, NetworkEvaluator};
@@ -216,13 +218,18 @@ impl NetworkEvaluator {
             map.entry(key).or_default().clone()
         };
         cell.get_or_init(|| {
-            let dense = self
+            let weighted = self
                 .model
                 .layers
                 .iter()
-                .filter(|l| matches!(l, crate::nn::Layer::Dense { .. }))
+                .filter(|l| {
+                    matches!(
+                        l,
+                        crate::nn::Layer::Dense { .. } | crate::nn::Layer::Conv2d { .. }
+                    )
+                })
                 .count();
-            let spec = quant_spec(point, dense)?;
+            let spec = quant_spec(point, weighted)?;
             let net = quantize_model(&self.model, &spec, &self.calibration)
                 .map_err(|e| SkipReason::Quantizer(Arc::new(e)))?;
             let engine_err = |e| SkipReason::Engine(Arc::new(e));
@@ -478,7 +485,8 @@ pub fn weight_quantizer(
     })
 }
 
-/// The quantization spec of a point for a network of `layers` dense layers.
+/// The quantization spec of a point for a network of `layers` layers with weights (dense and
+/// convolution layers; overrides count them from 0, pooling not counted).
 ///
 /// `activation_bits` is the width of every layer's input codes: the network input (layer 0)
 /// and each hidden layer's output. A layer override's `activation_bits` sets its layer's input

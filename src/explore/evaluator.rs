@@ -151,8 +151,9 @@ pub enum SkipReason {
         /// The quantizer's error.
         error: QuantError,
     },
-    /// A layer override for a layer the model does not have.
-    #[error("layer override for layer {layer} but the model has {layers} dense layers")]
+    /// A layer override for a layer the model does not have: overrides count the layers with
+    /// weights (dense and convolution layers), from 0.
+    #[error("layer override for layer {layer} but the model has {layers} layers with weights (dense or conv)")]
     OverrideLayer {
         /// The override's layer.
         layer: usize,

@@ -219,7 +219,8 @@ impl FpgaTarget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayerOverride {
-    /// Index of the layer (0 = first dense layer).
+    /// Index of the layer among the layers with weights (0 = the first dense or convolution
+    /// layer; pooling layers are not counted).
     pub layer: usize,
     /// Weight width of that layer, if it differs.
     #[serde(default)]

@@ -54,10 +54,11 @@ pub enum AccPolicy {
     },
 }
 
-/// Overrides for one Dense layer (0-based among the Dense layers).
+/// Overrides for one layer with weights (0-based among the Dense and Conv2d layers; pooling,
+/// ReLU, flatten and batch-norm layers are not counted).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerOverride {
-    /// Which Dense layer.
+    /// Which layer with weights.
     pub index: usize,
     /// Its weight quantizer.
     #[serde(default)]
@@ -325,6 +326,16 @@ pub fn quantize_model(
     calibration: &[f32],
 ) -> Result<QNet, QnnError> {
     let blocks = blocks(model)?;
+    let weighted = blocks
+        .iter()
+        .filter(|b| matches!(b.kind, BlockKind::Linear(_)))
+        .count();
+    if let Some(o) = spec.layers.iter().find(|o| o.index >= weighted) {
+        return Err(q_err(format!(
+            "layer override index ({}) must be below the number of layers with weights ({weighted})",
+            o.index
+        )));
+    }
     if !(1..=32).contains(&spec.scale_bits) {
         return Err(q_err(format!(
             "scale_bits ({}) must be between 1 and 32",
