@@ -11,7 +11,7 @@ use qforge::num::codes::PotFormat;
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::{
     Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet, Requant,
-    WeightScheme,
+    WeightCode,
 };
 use std::hint::black_box;
 
@@ -96,7 +96,7 @@ fn float_infer(layers: &[FloatLayer], x: &[f32], out: &mut [f32]) {
 
 /// Symmetric per-tensor quantization of the float MLP: `scheme` weights, 8-bit unsigned inputs
 /// (scale 1/16, exact for the digits), `act_bits` unsigned hidden activations.
-fn quantize(layers: &[FloatLayer], scheme: WeightScheme, act_bits: u32) -> QNet {
+fn quantize(layers: &[FloatLayer], scheme: WeightCode, act_bits: u32) -> QNet {
     let in_scale = 1.0 / 16.0;
     let act = IntFormat::new(act_bits, false).unwrap();
     let hidden_scale = 8.0 / act.max() as f64;
@@ -105,7 +105,7 @@ fn quantize(layers: &[FloatLayer], scheme: WeightScheme, act_bits: u32) -> QNet 
     for (k, l) in layers.iter().enumerate() {
         let wmax = l.w.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
         let (codes, w_scale): (Vec<u64>, f64) = match &scheme {
-            WeightScheme::Uniform { bits } => {
+            WeightCode::Uniform { bits } => {
                 let q = ((1i64 << (bits - 1)) - 1) as f64;
                 let s = wmax / q;
                 let c =
@@ -114,7 +114,7 @@ fn quantize(layers: &[FloatLayer], scheme: WeightScheme, act_bits: u32) -> QNet 
                         .collect();
                 (c, s)
             }
-            WeightScheme::Pot(p) => {
+            WeightCode::Pot(p) => {
                 let top = p.max_shift() as i32;
                 let s = wmax / f64::from(1u32 << top);
                 let c =
@@ -196,13 +196,13 @@ fn bench(c: &mut Criterion) {
     let nets = [
         (
             "uniform8",
-            quantize(&layers, WeightScheme::Uniform { bits: 8 }, 8),
+            quantize(&layers, WeightCode::Uniform { bits: 8 }, 8),
         ),
         (
             "pot4_a4",
             quantize(
                 &layers,
-                WeightScheme::Pot(PotFormat::new(3, true, true).unwrap()),
+                WeightCode::Pot(PotFormat::new(3, true, true).unwrap()),
                 4,
             ),
         ),

@@ -6,7 +6,7 @@ use qforge::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outc
 use qforge::explore::grid::{Grid, PointConfig};
 use qforge::explore::plot::{draw_all, PLOT_SIZE};
 use qforge::explore::runner::{run_sweep, RunOptions};
-use qforge::explore::sweep_file::{SweepFile, WeightScheme};
+use qforge::explore::sweep_file::{SweepFile, WeightFamily};
 use std::path::{Path, PathBuf};
 
 const SWEEP: &str = r#"(
@@ -35,10 +35,10 @@ impl Evaluator for SyntheticEvaluator {
         let w = f64::from(p.weight_bits);
         let a = f64::from(p.activation_bits);
         let lane = match p.weight_scheme {
-            WeightScheme::Uniform => 4.5 * w * a,
-            WeightScheme::Pot => 5.0 * a + 3.0 * w,
-            WeightScheme::Apot => 10.0 * a + 4.0 * w,
-            WeightScheme::Binary | WeightScheme::Ternary => 2.0 * a + 4.0,
+            WeightFamily::Uniform => 4.5 * w * a,
+            WeightFamily::Pot => 5.0 * a + 3.0 * w,
+            WeightFamily::Apot => 10.0 * a + 4.0 * w,
+            WeightFamily::Binary | WeightFamily::Ternary => 2.0 * a + 4.0,
         };
         let parallel = matches!(
             p.folding,
@@ -241,14 +241,14 @@ fn plots_are_valid_png_and_svg_with_titles_and_legends() {
     );
 
     // Scheme colours are the same in both scatter plots.
-    let colour = |file: &str, scheme: WeightScheme| {
+    let colour = |file: &str, scheme: WeightFamily| {
         let c = qforge::explore::plot::scheme_colour(scheme);
         let hex = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
         std::fs::read_to_string(dir.join(file))
             .unwrap()
             .contains(&hex)
     };
-    for s in WeightScheme::ALL {
+    for s in WeightFamily::ALL {
         assert!(
             colour("accuracy_vs_luts.svg", s) && colour("throughput_vs_luts.svg", s),
             "{s:?}"

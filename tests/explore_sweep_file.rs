@@ -3,7 +3,7 @@
 
 use qforge::explore::error::ExploreError;
 use qforge::explore::grid::{Grid, Shard};
-use qforge::explore::sweep_file::{SweepFile, WeightScheme};
+use qforge::explore::sweep_file::{SweepFile, WeightFamily};
 
 const SMALL: &str = r#"(
     name: "small",
@@ -55,7 +55,7 @@ fn constraints_filter_the_product_in_a_fixed_order() {
     // uniform: wb in 2..=4 with ab in {2,4}, wb <= ab: (2,2),(2,4),(3,4),(4,4) = 4
     // binary: wb=1: ab 2,4 = 2; ternary: wb=2: ab 2,4 = 2. Times 2 accumulators x 2 foldings.
     assert_eq!(grid.points().len(), (4 + 2 + 2) * 4);
-    let schemes: Vec<WeightScheme> = grid
+    let schemes: Vec<WeightFamily> = grid
         .points()
         .iter()
         .map(|p| p.config.weight_scheme)
@@ -179,7 +179,7 @@ fn layer_overrides_take_plain_values() {
     assert!(grid
         .points()
         .iter()
-        .all(|p| p.config.weight_scheme != WeightScheme::Binary
+        .all(|p| p.config.weight_scheme != WeightFamily::Binary
             || p.config.layer_overrides.is_empty()));
 }
 

@@ -19,7 +19,7 @@ use qforge::nn::Model;
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::quantize::QuantSpec;
 use qforge::qnn::{
-    Accumulator, Dense, InputQuant, IntFormat, Layer, LayerOutput, QNet, Requant, WeightScheme,
+    Accumulator, Dense, InputQuant, IntFormat, Layer, LayerOutput, QNet, Requant, WeightCode,
 };
 use qforge::verify::manifest::Manifest;
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions, ReplayReport};
@@ -269,7 +269,7 @@ fn tiny_net() -> QNet {
     let hidden = Dense {
         in_features: 8,
         out_features: 4,
-        weights: WeightScheme::Ternary,
+        weights: WeightCode::Ternary,
         codes: (0..32).map(|i| [0u64, 1, 3][i % 3]).collect(),
         bias: vec![3, -2, 0, 5],
         accumulator: Accumulator::default(),
@@ -287,7 +287,7 @@ fn tiny_net() -> QNet {
     let out = Dense {
         in_features: 4,
         out_features: 3,
-        weights: WeightScheme::Uniform { bits: 3 },
+        weights: WeightCode::Uniform { bits: 3 },
         codes: vec![1, 2, 3, 7, 6, 5, 0, 1, 2, 3, 4, 5],
         bias: vec![0, 1, -1],
         accumulator: Accumulator::default(),

@@ -15,7 +15,7 @@ use qforge::accel::Unit;
 use qforge::flow::{digits_test_codes, quantize_float};
 use qforge::nn::Model;
 use qforge::qnn::quantize::QuantSpec;
-use qforge::qnn::{AccOverflow, Engine, Layer, QNet, WeightScheme};
+use qforge::qnn::{AccOverflow, Engine, Layer, QNet, WeightCode};
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -334,7 +334,7 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
     // Binary weights with multi-bit activations have no PE kind.
     let mut b = n.clone();
     if let Layer::Dense(d) = &mut b.layers[1] {
-        d.weights = WeightScheme::Binary;
+        d.weights = WeightCode::Binary;
         d.codes = d.codes.iter().map(|&c| u64::from(c % 2 == 1)).collect();
     }
     assert_eq!(
@@ -568,7 +568,7 @@ fn read_sequences_equal_the_golden_windows_and_pooling() {
             kernel_w: k,
             stride,
             padding: pad,
-            weights: WeightScheme::Ternary,
+            weights: WeightCode::Ternary,
             codes: vec![0; c * k * k],
             bias: vec![0],
             accumulator: Default::default(),
@@ -804,7 +804,7 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
             3,
             1,
             1,
-            WeightScheme::Ternary,
+            WeightCode::Ternary,
             qforge::qnn::LayerOutput::Accumulator,
         ))],
         4,
@@ -817,7 +817,7 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
     let dense = qforge::qnn::Dense {
         in_features: 4,
         out_features: 16,
-        weights: WeightScheme::Ternary,
+        weights: WeightCode::Ternary,
         codes: vec![1; 64],
         bias: vec![0; 16],
         accumulator: Default::default(),
@@ -834,7 +834,7 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
                 1,
                 2,
                 0,
-                WeightScheme::Ternary,
+                WeightCode::Ternary,
                 qforge::qnn::LayerOutput::Accumulator,
             )),
         ],

@@ -18,7 +18,7 @@ use qforge::accel::{Overflow, PeParams};
 use qforge::hdl::{print_module, Bits, Dir};
 use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
-use qforge::qnn::{AccOverflow, IntFormat, Requant, WeightScheme};
+use qforge::qnn::{AccOverflow, IntFormat, Requant, WeightCode};
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions};
 use std::path::Path;
 
@@ -227,7 +227,7 @@ fn frame_buffers_match_their_verilog() {
     run("units_frame_buffer", parts);
 }
 
-fn random_codes(rng: &mut Rng, scheme: &WeightScheme, n: usize) -> Vec<u64> {
+fn random_codes(rng: &mut Rng, scheme: &WeightCode, n: usize) -> Vec<u64> {
     let valid: Vec<u64> = (0..1u64 << scheme.code_bits())
         .filter(|&c| scheme.level(c).is_some())
         .collect();
@@ -243,10 +243,10 @@ fn mvus_match_their_verilog() {
     let mut rng = Rng::new(5);
     let mut parts = Vec::new();
     let kinds = [
-        WeightScheme::Uniform { bits: 4 },
-        WeightScheme::Pot(PotFormat::new(2, true, true).unwrap()),
-        WeightScheme::Apot(ApotFormat::li2020(2, 2, true).unwrap()),
-        WeightScheme::Ternary,
+        WeightCode::Uniform { bits: 4 },
+        WeightCode::Pot(PotFormat::new(2, true, true).unwrap()),
+        WeightCode::Apot(ApotFormat::li2020(2, 2, true).unwrap()),
+        WeightCode::Ternary,
     ];
     let (mw, mh) = (12usize, 6usize);
     for (k, mode) in RoundingMode::ALL.into_iter().enumerate() {
@@ -314,10 +314,10 @@ fn saturating_mvus_match_their_verilog() {
     let mut rng = Rng::new(17);
     let mut parts = Vec::new();
     let kinds = [
-        WeightScheme::Uniform { bits: 4 },
-        WeightScheme::Pot(PotFormat::new(2, true, true).unwrap()),
-        WeightScheme::Apot(ApotFormat::li2020(2, 2, true).unwrap()),
-        WeightScheme::Ternary,
+        WeightCode::Uniform { bits: 4 },
+        WeightCode::Pot(PotFormat::new(2, true, true).unwrap()),
+        WeightCode::Apot(ApotFormat::li2020(2, 2, true).unwrap()),
+        WeightCode::Ternary,
     ];
     let (mw, mh) = (12usize, 6usize);
     for (k, (pe, simd)) in [(3, 4), (1, 1), (6, 12), (2, 3), (3, 2), (1, 4)]

@@ -12,9 +12,10 @@ use qforge::accel::pe_array::array_ports;
 use qforge::accel::vectors::{
     pe_stimulus, pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace,
 };
-use qforge::accel::{Fault, Overflow, PeArrayParams, PeKind, PeParams, UniformWeights, Unit};
+use qforge::accel::{Fault, Overflow, PeArrayParams, PeParams, Unit};
 use qforge::hdl::{print_module, Module};
 use qforge::num::codes::{ApotFormat, PotFormat};
+use qforge::num::weights::WeightCode;
 use qforge::verify::tools::{locate, run, Tool};
 use qforge::verify::vectors::{Bits as VBits, Cycle, VectorSet};
 use qforge::verify::verilator::{lint, replay_vectors, ReplayOptions, ReplayReport};
@@ -111,22 +112,22 @@ fn lint_and_replay_with(name: &str, parts: &[Part], extra: &[PathBuf]) -> Replay
     replay_vectors(&files, &vector_set(&trace), &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn uniform(w: u32) -> PeKind {
-    PeKind::Uniform(UniformWeights::new(w).unwrap())
+fn uniform(w: u32) -> WeightCode {
+    WeightCode::uniform(w).unwrap()
 }
 
-fn pot(e: u32, signed: bool, zero: bool) -> PeKind {
-    PeKind::Pot(PotFormat::new(e, signed, zero).unwrap())
+fn pot(e: u32, signed: bool, zero: bool) -> WeightCode {
+    WeightCode::Pot(PotFormat::new(e, signed, zero).unwrap())
 }
 
-fn apot(bits: u32, terms: u32, signed: bool) -> PeKind {
-    PeKind::Apot(ApotFormat::li2020(bits, terms, signed).unwrap())
+fn apot(bits: u32, terms: u32, signed: bool) -> WeightCode {
+    WeightCode::Apot(ApotFormat::li2020(bits, terms, signed).unwrap())
 }
 
 /// A PE; `acc` 0 means the narrowest accumulator the configuration allows.
 #[allow(clippy::too_many_arguments)]
 fn pe(
-    kind: PeKind,
+    kind: WeightCode,
     a: u32,
     signed: bool,
     simd: u32,
@@ -166,9 +167,9 @@ fn grid() -> Vec<Vec<PeParams>> {
         pe(uniform(8), 8, true, 8, 24, W, false, false),
         pe(uniform(8), 16, true, 1, 0, S, false, false),
         pe(uniform(8), 2, false, 4, 0, S, false, false),
-        pe(PeKind::Ternary, 2, true, 1, 0, W, false, false),
-        pe(PeKind::Ternary, 4, true, 4, 0, S, false, false),
-        pe(PeKind::Ternary, 8, true, 8, 0, W, false, false),
+        pe(WeightCode::Ternary, 2, true, 1, 0, W, false, false),
+        pe(WeightCode::Ternary, 4, true, 4, 0, S, false, false),
+        pe(WeightCode::Ternary, 8, true, 8, 0, W, false, false),
     ];
     let shift_group = vec![
         pe(pot(3, true, true), 8, true, 8, 20, S, false, false),
@@ -187,14 +188,14 @@ fn grid() -> Vec<Vec<PeParams>> {
         pe(apot(3, 2, true), 4, true, 1, 30, W, false, true),
     ];
     let xnor_group = vec![
-        pe(PeKind::Binary, 1, true, 1, 0, W, false, false),
-        pe(PeKind::Binary, 1, true, 4, 0, S, false, false),
-        pe(PeKind::Binary, 1, true, 8, 8, W, false, false),
-        pe(PeKind::Binary, 1, true, 64, 0, S, false, false),
-        pe(PeKind::Binary, 1, true, 64, 10, W, true, true),
-        pe(PeKind::Ternary, 16, true, 8, 24, S, false, true),
-        pe(PeKind::Ternary, 8, false, 4, 0, S, true, false),
-        pe(PeKind::Ternary, 4, false, 1, 12, W, false, false),
+        pe(WeightCode::Binary, 1, true, 1, 0, W, false, false),
+        pe(WeightCode::Binary, 1, true, 4, 0, S, false, false),
+        pe(WeightCode::Binary, 1, true, 8, 8, W, false, false),
+        pe(WeightCode::Binary, 1, true, 64, 0, S, false, false),
+        pe(WeightCode::Binary, 1, true, 64, 10, W, true, true),
+        pe(WeightCode::Ternary, 16, true, 8, 24, S, false, true),
+        pe(WeightCode::Ternary, 8, false, 4, 0, S, true, false),
+        pe(WeightCode::Ternary, 4, false, 1, 12, W, false, false),
     ];
     let chain_group = vec![
         pe(uniform(4), 4, true, 4, 0, E, false, false),
@@ -203,8 +204,8 @@ fn grid() -> Vec<Vec<PeParams>> {
         pe(pot(2, true, false), 4, false, 1, 0, E, false, false),
         pe(apot(2, 2, true), 8, true, 4, 0, E, false, false),
         pe(apot(1, 3, false), 4, true, 8, 14, E, true, true),
-        pe(PeKind::Ternary, 4, true, 8, 0, E, false, false),
-        pe(PeKind::Ternary, 8, false, 1, 0, E, false, false),
+        pe(WeightCode::Ternary, 4, true, 8, 0, E, false, false),
+        pe(WeightCode::Ternary, 8, false, 1, 0, E, false, false),
     ];
     vec![uniform_group, shift_group, xnor_group, chain_group]
 }
@@ -273,7 +274,7 @@ fn pe_arrays_lint_clean_and_replay_without_mismatch() {
         ),
         (
             pe(
-                PeKind::Ternary,
+                WeightCode::Ternary,
                 4,
                 true,
                 4,
@@ -365,9 +366,9 @@ fn yosys_synthesizes_every_kind_without_latches() {
             false,
             false,
         ),
-        pe(PeKind::Binary, 1, true, 16, 0, o, false, false),
+        pe(WeightCode::Binary, 1, true, 16, 0, o, false, false),
         pe(
-            PeKind::Ternary,
+            WeightCode::Ternary,
             8,
             false,
             4,

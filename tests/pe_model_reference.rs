@@ -3,14 +3,15 @@
 //! without the model's code. No external tools.
 
 use qforge::accel::vectors::{pe_stimulus, Rng};
-use qforge::accel::{Overflow, PeArrayParams, PeInputs, PeKind, PeParams, UniformWeights, Unit};
+use qforge::accel::{Overflow, PeArrayParams, PeInputs, PeParams, Unit};
 use qforge::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
+use qforge::num::weights::WeightCode;
 
 /// Decodes a weight code the way the code contract (`num::codes`) defines it.
-fn weight_level(kind: &PeKind, code: u64) -> i128 {
+fn weight_level(kind: &WeightCode, code: u64) -> i128 {
     match kind {
-        PeKind::Uniform(u) => {
-            let w = u.w_bits;
+        WeightCode::Uniform { bits } => {
+            let w = *bits;
             let c = (code & ((1 << w) - 1)) as i128;
             if c >= 1 << (w - 1) {
                 c - (1 << w)
@@ -18,16 +19,16 @@ fn weight_level(kind: &PeKind, code: u64) -> i128 {
                 c
             }
         }
-        PeKind::Pot(f) => i128::from(f.level(code)),
-        PeKind::Apot(f) => i128::from(f.level(code)),
-        PeKind::Binary => i128::from(binary_level(code)),
+        WeightCode::Pot(f) => i128::from(f.level(code)),
+        WeightCode::Apot(f) => i128::from(f.level(code)),
+        WeightCode::Binary => i128::from(binary_level(code)),
         // The invalid ternary code 10 contributes nothing.
-        PeKind::Ternary => i128::from(ternary_level(code).unwrap_or(0)),
+        WeightCode::Ternary => i128::from(ternary_level(code).unwrap_or(0)),
     }
 }
 
 fn activation(pe: &PeParams, code: u64) -> i128 {
-    if *pe.kind() == PeKind::Binary {
+    if *pe.kind() == WeightCode::Binary {
         return if code & 1 == 1 { 1 } else { -1 };
     }
     let a = pe.a_bits();
@@ -113,10 +114,10 @@ fn reference_with_acc(pe: &PeParams, inputs: &[PeInputs], acc_bits: u32) -> Vec<
 }
 
 fn configs() -> Vec<PeParams> {
-    let u = |w| PeKind::Uniform(UniformWeights::new(w).unwrap());
-    let pot = |e, s, z| PeKind::Pot(PotFormat::new(e, s, z).unwrap());
-    let apot = |b, k, s| PeKind::Apot(ApotFormat::li2020(b, k, s).unwrap());
-    let mk = |k: PeKind, a, s, simd, acc, o| PeParams::new(k, a, s, simd, acc, o).unwrap();
+    let u = |w| WeightCode::uniform(w).unwrap();
+    let pot = |e, s, z| WeightCode::Pot(PotFormat::new(e, s, z).unwrap());
+    let apot = |b, k, s| WeightCode::Apot(ApotFormat::li2020(b, k, s).unwrap());
+    let mk = |k: WeightCode, a, s, simd, acc, o| PeParams::new(k, a, s, simd, acc, o).unwrap();
     vec![
         mk(u(8), 8, true, 4, 24, Overflow::Wrap),
         mk(u(3), 4, false, 8, 9, Overflow::Saturate).with_input_reg(true),
@@ -127,14 +128,14 @@ fn configs() -> Vec<PeParams> {
             .with_output_reg(true),
         mk(apot(2, 2, true), 8, true, 4, 16, Overflow::Saturate),
         mk(apot(1, 3, false), 2, true, 1, 8, Overflow::Wrap),
-        mk(PeKind::Binary, 1, true, 64, 8, Overflow::Wrap),
-        mk(PeKind::Binary, 1, true, 4, 4, Overflow::Saturate).with_output_reg(true),
-        mk(PeKind::Ternary, 16, true, 8, 17, Overflow::Saturate),
-        mk(PeKind::Ternary, 4, false, 4, 6, Overflow::Wrap).with_input_reg(true),
+        mk(WeightCode::Binary, 1, true, 64, 8, Overflow::Wrap),
+        mk(WeightCode::Binary, 1, true, 4, 4, Overflow::Saturate).with_output_reg(true),
+        mk(WeightCode::Ternary, 16, true, 8, 17, Overflow::Saturate),
+        mk(WeightCode::Ternary, 4, false, 4, 6, Overflow::Wrap).with_input_reg(true),
         mk(u(4), 4, true, 4, 9, Overflow::SaturateEach),
         mk(pot(3, true, true), 8, true, 8, 17, Overflow::SaturateEach).with_input_reg(true),
         mk(apot(2, 2, true), 8, true, 3, 16, Overflow::SaturateEach).with_output_reg(true),
-        mk(PeKind::Ternary, 4, false, 8, 6, Overflow::SaturateEach),
+        mk(WeightCode::Ternary, 4, false, 8, 6, Overflow::SaturateEach),
     ]
 }
 
@@ -175,7 +176,7 @@ fn narrow_accumulators_really_wrap_and_saturate() {
 #[test]
 fn array_rows_equal_single_pes() {
     let row = PeParams::new(
-        PeKind::Pot(PotFormat::new(3, true, true).unwrap()),
+        WeightCode::Pot(PotFormat::new(3, true, true).unwrap()),
         8,
         true,
         4,
@@ -213,7 +214,7 @@ fn array_rows_equal_single_pes() {
 
 #[test]
 fn invalid_configurations_are_rejected_with_the_rule() {
-    let pot = PeKind::Pot(PotFormat::new(3, true, true).unwrap());
+    let pot = WeightCode::Pot(PotFormat::new(3, true, true).unwrap());
     let err = PeParams::new(pot.clone(), 8, true, 8, 12, Overflow::Wrap).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -223,20 +224,20 @@ fn invalid_configurations_are_rejected_with_the_rule() {
     assert!(PeParams::new(pot.clone(), 33, true, 8, 60, Overflow::Wrap).is_err());
     assert!(PeParams::new(pot, 8, true, 0, 20, Overflow::Wrap).is_err());
     assert!(
-        PeParams::new(PeKind::Binary, 8, true, 8, 20, Overflow::Wrap)
+        PeParams::new(WeightCode::Binary, 8, true, 8, 20, Overflow::Wrap)
             .unwrap_err()
             .to_string()
             .contains("must be 1 for binary")
     );
-    assert!(UniformWeights::new(0).is_err());
-    let huge = PeKind::Pot(PotFormat::new(6, true, false).unwrap());
+    assert!(WeightCode::uniform(0).is_err());
+    let huge = WeightCode::Pot(PotFormat::new(6, true, false).unwrap());
     assert!(PeParams::new(huge, 8, true, 1, 64, Overflow::Wrap)
         .unwrap_err()
         .to_string()
         .contains("shifts up to 63"));
-    let wide = PeKind::Pot(PotFormat::new(6, true, true).unwrap()); // shifts up to 62
+    let wide = WeightCode::Pot(PotFormat::new(6, true, true).unwrap()); // shifts up to 62
     assert!(PeParams::new(wide, 32, true, 1, 64, Overflow::Wrap).is_err());
-    let ok = PeParams::new(PeKind::Ternary, 8, true, 8, 9, Overflow::Wrap).unwrap();
+    let ok = PeParams::new(WeightCode::Ternary, 8, true, 8, 9, Overflow::Wrap).unwrap();
     assert!(PeArrayParams::new(ok, 0).is_err());
 }
 
@@ -246,16 +247,16 @@ fn cost_estimates_are_non_zero_and_order_the_kinds() {
         let c = pe.cost();
         assert!(c.lut > 0 && c.ff > 0 && c.carry > 0, "{}: {c:?}", pe.name());
     }
-    let mk = |k: PeKind| {
+    let mk = |k: WeightCode| {
         PeParams::new(k, 8, true, 1, 24, Overflow::Wrap)
             .unwrap()
             .cost()
     };
-    let uniform = mk(PeKind::Uniform(UniformWeights::new(8).unwrap()));
-    let pot = mk(PeKind::Pot(PotFormat::new(3, true, true).unwrap()));
+    let uniform = mk(WeightCode::uniform(8).unwrap());
+    let pot = mk(WeightCode::Pot(PotFormat::new(3, true, true).unwrap()));
     assert!(pot.lut < uniform.lut, "pot {pot:?} vs uniform {uniform:?}");
     let array = PeArrayParams::new(
-        PeParams::new(PeKind::Ternary, 4, true, 4, 8, Overflow::Wrap).unwrap(),
+        PeParams::new(WeightCode::Ternary, 4, true, 4, 8, Overflow::Wrap).unwrap(),
         4,
     )
     .unwrap();

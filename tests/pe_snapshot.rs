@@ -1,9 +1,10 @@
 //! Verilog snapshots of generated units: any change to the generators shows up in review as a
 //! diff of these files. Update on purpose with `QFORGE_UPDATE_SNAPSHOTS=1 cargo test --test pe_snapshot`.
 
-use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, Unit};
+use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
 use qforge::hdl::print_module;
 use qforge::num::codes::PotFormat;
+use qforge::num::weights::WeightCode;
 use std::path::Path;
 
 fn check(units: Vec<qforge::hdl::Module>) {
@@ -26,7 +27,7 @@ fn check(units: Vec<qforge::hdl::Module>) {
 
 fn small_pot() -> PeParams {
     let pot = PotFormat::new(2, true, true).unwrap();
-    PeParams::new(PeKind::Pot(pot), 4, true, 2, 10, Overflow::Saturate)
+    PeParams::new(WeightCode::Pot(pot), 4, true, 2, 10, Overflow::Saturate)
         .unwrap()
         .with_output_reg(true)
 }

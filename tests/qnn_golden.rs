@@ -8,14 +8,14 @@ use qforge::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::{
     AccOverflow, Accumulator, Conv2d, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput,
-    MaxPool2d, QNet, Requant, WeightScheme,
+    MaxPool2d, QNet, Requant, WeightCode,
 };
 
 // ---------- the reference ----------
 
-fn ref_level(scheme: &WeightScheme, code: u64) -> i128 {
+fn ref_level(scheme: &WeightCode, code: u64) -> i128 {
     match scheme {
-        WeightScheme::Uniform { bits } => {
+        WeightCode::Uniform { bits } => {
             let c = code as i128;
             if c >> (bits - 1) & 1 == 1 {
                 c - (1i128 << bits)
@@ -23,10 +23,10 @@ fn ref_level(scheme: &WeightScheme, code: u64) -> i128 {
                 c
             }
         }
-        WeightScheme::Pot(p) => p.level(code).into(),
-        WeightScheme::Apot(a) => a.level(code).into(),
-        WeightScheme::Binary => binary_level(code).into(),
-        WeightScheme::Ternary => ternary_level(code).expect("valid ternary code").into(),
+        WeightCode::Pot(p) => p.level(code).into(),
+        WeightCode::Apot(a) => a.level(code).into(),
+        WeightCode::Binary => binary_level(code).into(),
+        WeightCode::Ternary => ternary_level(code).expect("valid ternary code").into(),
     }
 }
 
@@ -195,15 +195,15 @@ fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
 
 // ---------- random networks ----------
 
-fn scheme_strategy() -> impl Strategy<Value = WeightScheme> {
+fn scheme_strategy() -> impl Strategy<Value = WeightCode> {
     prop_oneof![
-        (2u32..=24).prop_map(|bits| WeightScheme::Uniform { bits }),
+        (2u32..=24).prop_map(|bits| WeightCode::Uniform { bits }),
         (1u32..=4, any::<bool>(), any::<bool>())
-            .prop_map(|(e, s, z)| WeightScheme::Pot(PotFormat::new(e, s, z).unwrap())),
+            .prop_map(|(e, s, z)| WeightCode::Pot(PotFormat::new(e, s, z).unwrap())),
         (1u32..=3, 1u32..=3, any::<bool>())
-            .prop_map(|(b, t, s)| WeightScheme::Apot(ApotFormat::li2020(b, t, s).unwrap())),
-        Just(WeightScheme::Binary),
-        Just(WeightScheme::Ternary),
+            .prop_map(|(b, t, s)| WeightCode::Apot(ApotFormat::li2020(b, t, s).unwrap())),
+        Just(WeightCode::Binary),
+        Just(WeightCode::Ternary),
     ]
 }
 
@@ -220,7 +220,7 @@ fn mode_strategy() -> impl Strategy<Value = RoundingMode> {
 fn make_dense(
     in_f: usize,
     out_f: usize,
-    scheme: WeightScheme,
+    scheme: WeightCode,
     raw: &[u64],
     bias_bits: u32,
     acc_bits: Option<u32>,
@@ -231,7 +231,7 @@ fn make_dense(
     let codes: Vec<u64> = (0..in_f * out_f)
         .map(|k| {
             let mut c = raw[k % raw.len()].rotate_left(k as u32) & ((1u64 << bits) - 1);
-            if scheme == WeightScheme::Ternary && c == 2 {
+            if scheme == WeightCode::Ternary && c == 2 {
                 c = 3;
             }
             c
@@ -264,7 +264,7 @@ fn make_dense(
 #[derive(Debug, Clone)]
 struct LayerSpec {
     out_f: usize,
-    scheme: WeightScheme,
+    scheme: WeightCode,
     bias_bits: u32,
     acc_bits: Option<u32>,
     overflow: AccOverflow,
@@ -416,57 +416,57 @@ proptest! {
 fn every_scheme_and_path_is_exercised_on_a_large_parallel_batch() {
     // wide uniform weights and inputs: the i64 path; narrow saturating: the step path; the rest
     // the i16/i32 paths; a 1000-sample batch goes through the thread pool.
-    let cases: Vec<(WeightScheme, IntFormat, Option<u32>, AccOverflow)> = vec![
+    let cases: Vec<(WeightCode, IntFormat, Option<u32>, AccOverflow)> = vec![
         (
-            WeightScheme::Uniform { bits: 8 },
+            WeightCode::Uniform { bits: 8 },
             IntFormat::new(8, false).unwrap(),
             None,
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Uniform { bits: 20 },
+            WeightCode::Uniform { bits: 20 },
             IntFormat::new(20, true).unwrap(),
             None,
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Uniform { bits: 8 },
+            WeightCode::Uniform { bits: 8 },
             IntFormat::new(8, true).unwrap(),
             Some(12),
             AccOverflow::Saturate,
         ),
         (
-            WeightScheme::Uniform { bits: 8 },
+            WeightCode::Uniform { bits: 8 },
             IntFormat::new(8, true).unwrap(),
             Some(12),
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Uniform { bits: 16 },
+            WeightCode::Uniform { bits: 16 },
             IntFormat::new(16, true).unwrap(),
             Some(40),
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Pot(PotFormat::new(3, true, true).unwrap()),
+            WeightCode::Pot(PotFormat::new(3, true, true).unwrap()),
             IntFormat::new(4, false).unwrap(),
             None,
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Apot(ApotFormat::li2020(3, 3, true).unwrap()),
+            WeightCode::Apot(ApotFormat::li2020(3, 3, true).unwrap()),
             IntFormat::new(16, true).unwrap(),
             None,
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Binary,
+            WeightCode::Binary,
             IntFormat::new(2, true).unwrap(),
             None,
             AccOverflow::Wrap,
         ),
         (
-            WeightScheme::Ternary,
+            WeightCode::Ternary,
             IntFormat::new(3, true).unwrap(),
             Some(4),
             AccOverflow::Saturate,

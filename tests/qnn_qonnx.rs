@@ -25,7 +25,7 @@ use qforge::num::overflow::OverflowMode;
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::{
     Accumulator, Dense, Engine, FixedDense, InputQuant, IntFormat, Layer, LayerOutput, QNet,
-    Requant, WeightScheme,
+    Requant, WeightCode,
 };
 use qforge::quant::intquant::IntQuant;
 use std::collections::HashMap;
@@ -320,7 +320,7 @@ fn floatscale_int32bias_agrees_on_argmax() {
             "bias scale {s_b} vs {}",
             s_in * s_w
         );
-        let scheme = WeightScheme::Uniform { bits };
+        let scheme = WeightCode::Uniform { bits };
         let output = if last {
             LayerOutput::Accumulator
         } else {

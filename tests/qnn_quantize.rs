@@ -2,7 +2,7 @@
 
 use qforge::nn::{self, Model};
 use qforge::qnn::quantize::{quantize_model, QuantSpec};
-use qforge::qnn::{exact, Engine, Layer, LayerOutput, WeightScheme};
+use qforge::qnn::{exact, Engine, Layer, LayerOutput, WeightCode};
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -40,7 +40,7 @@ fn uniform8_is_within_one_point_of_float() {
     let Layer::Dense(d) = &net.layers[0] else {
         panic!()
     };
-    assert_eq!(d.weights, WeightScheme::Uniform { bits: 8 });
+    assert_eq!(d.weights, WeightCode::Uniform { bits: 8 });
     assert!(
         d.accumulator.bits.is_some(),
         "the proven width is written into the model"
@@ -77,7 +77,7 @@ fn pot4_a4_and_uniform4_stay_useful() {
         assert!(!r.output.signed && r.relu);
     }
     let (net, _, _) = setup("quant_pot4_a4.ron");
-    assert!(matches!(&net.layers[0], Layer::Dense(d) if matches!(d.weights, WeightScheme::Pot(_))));
+    assert!(matches!(&net.layers[0], Layer::Dense(d) if matches!(d.weights, WeightCode::Pot(_))));
     assert_eq!(net.weight_bits(), (64 * 32 + 32 * 10) * 4);
 }
 

@@ -5,11 +5,11 @@ use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::{
     AccOverflow, Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet,
-    QnnError, Requant, WeightScheme,
+    QnnError, Requant, WeightCode,
 };
 
 fn one_layer(
-    scheme: WeightScheme,
+    scheme: WeightCode,
     codes: Vec<u64>,
     bias: Vec<i64>,
     in_f: usize,
@@ -38,15 +38,15 @@ fn one_layer(
     }
 }
 
-fn scheme_strategy() -> impl Strategy<Value = WeightScheme> {
+fn scheme_strategy() -> impl Strategy<Value = WeightCode> {
     prop_oneof![
-        (2u32..=12).prop_map(|bits| WeightScheme::Uniform { bits }),
+        (2u32..=12).prop_map(|bits| WeightCode::Uniform { bits }),
         (1u32..=3, any::<bool>(), any::<bool>())
-            .prop_map(|(e, s, z)| WeightScheme::Pot(PotFormat::new(e, s, z).unwrap())),
+            .prop_map(|(e, s, z)| WeightCode::Pot(PotFormat::new(e, s, z).unwrap())),
         (1u32..=2, 1u32..=2, any::<bool>())
-            .prop_map(|(b, t, s)| WeightScheme::Apot(ApotFormat::li2020(b, t, s).unwrap())),
-        Just(WeightScheme::Binary),
-        Just(WeightScheme::Ternary),
+            .prop_map(|(b, t, s)| WeightCode::Apot(ApotFormat::li2020(b, t, s).unwrap())),
+        Just(WeightCode::Binary),
+        Just(WeightCode::Ternary),
     ]
 }
 
@@ -76,7 +76,7 @@ proptest! {
         let cb = scheme.code_bits();
         let codes: Vec<u64> = (0..in_f * out_f).map(|k| {
             let mut c = raw[k % raw.len()].rotate_left(k as u32 * 3) & ((1u64 << cb) - 1);
-            if scheme == WeightScheme::Ternary && c == 2 { c = 0; }
+            if scheme == WeightCode::Ternary && c == 2 { c = 0; }
             c
         }).collect();
         let bias: Vec<i64> = bias_raw[..out_f].to_vec();
@@ -132,7 +132,7 @@ proptest! {
 fn one_bit_less_wraps_by_hand() {
     // y = 7·x0 + 7·x1 with unsigned 4-bit inputs: max 210 → 9 bits (210 > 127).
     let net = one_layer(
-        WeightScheme::Uniform { bits: 4 },
+        WeightCode::Uniform { bits: 4 },
         vec![7, 7],
         vec![0],
         2,
@@ -176,7 +176,7 @@ fn saturation_is_order_dependent() {
     // bias 0, weights [+7, +7, −7], inputs [15, 15, 15], 8-bit saturating accumulator:
     // 105 → 210 saturates to 127 → 127 − 105 = 22, while the exact sum is 105.
     let net = one_layer(
-        WeightScheme::Uniform { bits: 4 },
+        WeightCode::Uniform { bits: 4 },
         vec![7, 7, 0b1001],
         vec![0],
         3,
@@ -271,7 +271,7 @@ fn requant_matches_hand_table() {
 fn requant_through_the_engine_matches_hand_table() {
     // identity layer (weight 1) followed by M = 3, S = 2, half-even, i4 output
     let mut net = one_layer(
-        WeightScheme::Uniform { bits: 2 },
+        WeightCode::Uniform { bits: 2 },
         vec![1],
         vec![0],
         1,
@@ -325,7 +325,7 @@ fn bad_files_give_line_and_column() {
 #[test]
 fn files_round_trip() {
     let net = one_layer(
-        WeightScheme::Pot(PotFormat::new(3, true, true).unwrap()),
+        WeightCode::Pot(PotFormat::new(3, true, true).unwrap()),
         vec![0b0011, 0b1011, 0],
         vec![5],
         3,

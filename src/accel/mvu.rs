@@ -59,17 +59,18 @@ mod verilog;
 pub use batch::Code;
 pub use model::{MvuModel, MvuStats};
 
-use super::pe::{Overflow, PeKind, PeParams};
+use super::lanes::lane_of;
+use super::pe::{Overflow, PeParams};
 use super::pe_array::PeArrayParams;
-use super::pe_uniform::UniformWeights;
 use super::stream::{counter_bits, stream_ports, StreamShape};
 use super::unit::{Cost, Unit, UnitError};
 use crate::hash::Fnv1a64;
 use crate::hdl::{Module, Port};
 use crate::num::rounding::RoundingMode;
+use crate::num::weights::WeightCode;
 use crate::qnn::accum::output_ranges;
 use crate::qnn::format::{saturate, signed_width, wrap};
-use crate::qnn::{AccOverflow, IntFormat, Requant, WeightScheme};
+use crate::qnn::{AccOverflow, IntFormat, Requant};
 
 /// A deliberate design error in the generated Verilog (the model stays correct), for showing
 /// that the replay catches what lint cannot.
@@ -92,22 +93,17 @@ pub enum MvuOutput {
     Accumulator,
 }
 
-/// The PE kind that multiplies by a weight scheme's codes, for activations of `input`, or a
-/// message naming the scheme and the rule.
-pub fn pe_kind_for(scheme: &WeightScheme, input: IntFormat) -> Result<PeKind, String> {
-    match scheme {
-        WeightScheme::Uniform { bits } => UniformWeights::new(*bits)
-            .map(PeKind::Uniform)
-            .map_err(|_| {
-                format!("weight scheme uniform{bits} has no PE kind (uniform PEs take 1 to 16 bits)")
-            }),
-        WeightScheme::Pot(f) => Ok(PeKind::Pot(*f)),
-        WeightScheme::Apot(f) => Ok(PeKind::Apot(f.clone())),
-        WeightScheme::Ternary => Ok(PeKind::Ternary),
-        WeightScheme::Binary => Err(format!(
-            "weight scheme binary has no PE kind for {input} activations (binary PEs take ±1 activations only)"
-        )),
+/// The weight code a layer's PEs multiply by, for activations of `input`, or a message naming
+/// the code and the rule: lanes that take ±1 activations (binary) have no PE for integer
+/// activations.
+pub fn pe_kind_for(code: &WeightCode, input: IntFormat) -> Result<WeightCode, String> {
+    if lane_of(code).bipolar_activations() {
+        let name = code.name();
+        return Err(format!(
+            "weight scheme {name} has no PE kind for {input} activations ({name} PEs take ±1 activations only)"
+        ));
     }
+    Ok(code.clone())
 }
 
 /// The hardware form of a requantization: one shift, per-channel multipliers.
@@ -132,7 +128,7 @@ pub struct MvuParams {
     pe: u32,
     simd: u32,
     input: IntFormat,
-    kind: PeKind,
+    kind: WeightCode,
     codes: Vec<u64>,
     levels: Vec<i64>,
     /// The levels as the PE decodes the codes, transposed: `[in][out]`, for the batched values.
@@ -163,7 +159,7 @@ pub struct MvuLayer<'a> {
     /// The input codes' format.
     pub input: IntFormat,
     /// The weight scheme.
-    pub weights: &'a WeightScheme,
+    pub weights: &'a WeightCode,
     /// Weight codes, `[out][in]` row-major.
     pub codes: &'a [u64],
     /// Bias per output, in accumulator units.
@@ -400,11 +396,13 @@ impl MvuParams {
             .collect();
         let (inf, outf) = (mw as usize, mh as usize);
         let mut levels_by_input = vec![0i64; inf * outf];
+        let lane = lane_of(&kind);
         for (c, row) in l.codes.chunks_exact(inf).enumerate() {
             for (j, &code) in row.iter().enumerate() {
-                levels_by_input[j * outf + c] = kind.level(code);
+                levels_by_input[j * outf + c] = lane.level(code);
             }
         }
+        drop(lane);
         // Saturation changes results only below the proven width; there the order matters.
         let ranges = output_ranges(&levels, l.bias, mw as usize, l.input.min(), l.input.max());
         let lo = ranges.iter().map(|r| r.0).min().unwrap_or(0);
@@ -529,8 +527,8 @@ impl MvuParams {
         saturate(i128::from(self.bias[c]), self.acc_bits) as i64
     }
 
-    /// The PE kind.
-    pub fn kind(&self) -> &PeKind {
+    /// The weight code the PEs multiply by.
+    pub fn kind(&self) -> &WeightCode {
         &self.kind
     }
 

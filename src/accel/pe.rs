@@ -12,10 +12,9 @@
 //!
 //! * `act`: SIMD activation codes of `a_bits` each, lane 0 in the least significant bits, read
 //!   as two's complement or unsigned (`a_signed`); binary PEs take one bit per lane (1 = +1).
-//! * `wgt`: SIMD weight codes of the kind's width, lane 0 least significant: uniform two's
-//!   complement ([`pe_uniform`](super::pe_uniform)), [`PotFormat`] ([`pe_pot`](super::pe_pot)),
-//!   [`ApotFormat`] ([`pe_apot`](super::pe_apot)), binary ([`pe_binary`](super::pe_binary)) or
-//!   ternary ([`pe_ternary`](super::pe_ternary)).
+//! * `wgt`: SIMD codes of the PE's [`WeightCode`], lane 0 least significant. The code's lane
+//!   ([`Lane`], one file per kind in [`lanes`](super::lanes)) decodes them and builds the lane
+//!   datapath; the PE itself never looks at the kind.
 //! * In a cycle with `en` high the accumulator loads `acc ⊕ S`, or `0 ⊕ S` when `clear` is high,
 //!   where `S` is that cycle's exact lane sum and `⊕` adds then wraps to `acc_bits` bits or
 //!   saturates to the `acc_bits`-bit two's complement range. With `en` low it holds. `rst`
@@ -30,28 +29,29 @@
 //! output that includes them: the accumulator is a register, the optional input stage registers
 //! `en`, `clear`, `act` and `wgt`, the optional output stage registers `acc`.
 //!
-//! **Cost** ([`PeParams::cost`]): the kind's lane estimate times SIMD (see each kind's file),
+//! **Cost** ([`PeParams::cost`]): the lanes' estimate ([`Lane::luts`], see each kind's file),
 //! plus `w` LUT4 and `w` carries per adder of width `w` (the tree and the accumulator), two more
 //! LUT4 per accumulator bit for saturation, and one flip-flop per register bit. A chain of
 //! saturating adders costs per lane one adder of the accumulator's width and its saturation,
 //! plus the `init` mux.
 //!
 //! ```
-//! use qforge::accel::{Overflow, PeKind, PeParams, Unit};
-//! use qforge::num::codes::PotFormat;
-//! let pot = PotFormat::new(3, true, true).unwrap();
-//! let pe = PeParams::new(PeKind::Pot(pot), 8, true, 8, 20, Overflow::Saturate).unwrap();
+//! use qforge::accel::{Overflow, PeParams, Unit};
+//! use qforge::num::weights::WeightCode;
+//! let pot = WeightCode::pot(3, true, true).unwrap();
+//! let pe = PeParams::new(pot.clone(), 8, true, 8, 20, Overflow::Saturate).unwrap();
 //! assert_eq!(pe.name(), "qf_pe_pot_a8_e3_s8_acc20_sat");
 //! assert_eq!(pe.latency(), 1);
 //! // an accumulator narrower than one lane's product is rejected
-//! assert!(PeParams::new(PeKind::Pot(pot), 8, true, 8, 12, Overflow::Wrap).is_err());
+//! assert!(PeParams::new(pot, 8, true, 8, 12, Overflow::Wrap).is_err());
 //! ```
 
-use super::pe_uniform::UniformWeights;
+use super::lane::{Datapath, Lane, LaneShape, LaneTerm};
+use super::lanes::lane_of;
 use super::unit::{check_inputs, Cost, Model, Unit, UnitError};
-use super::{pe_apot, pe_binary, pe_pot, pe_ternary};
 use crate::hdl::{Bits, Dir, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
-use crate::num::codes::{ApotFormat, PotFormat};
+use crate::num::codes::binary_level;
+use crate::num::weights::WeightCode;
 
 /// What the accumulator does when a result leaves its range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,118 +77,6 @@ impl Overflow {
     }
 }
 
-/// The weight encoding a PE multiplies by, which decides its lane datapath.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum PeKind {
-    /// Two's complement weights and a multiplier.
-    Uniform(UniformWeights),
-    /// Power-of-two weights: shift and conditional negate.
-    Pot(PotFormat),
-    /// Additive powers-of-two weights: wired shifts selected per term, an adder, a negate.
-    Apot(ApotFormat),
-    /// ±1 weights and ±1 activations: XNOR and popcount.
-    Binary,
-    /// {−1, 0, +1} weights: add, subtract or skip.
-    Ternary,
-}
-
-impl PeKind {
-    /// `uniform`, `pot`, `apot`, `binary` or `ternary`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            PeKind::Uniform(_) => "uniform",
-            PeKind::Pot(_) => "pot",
-            PeKind::Apot(_) => "apot",
-            PeKind::Binary => "binary",
-            PeKind::Ternary => "ternary",
-        }
-    }
-
-    /// Width of one weight code.
-    pub fn code_bits(&self) -> u32 {
-        match self {
-            PeKind::Uniform(u) => u.code_bits(),
-            PeKind::Pot(f) => f.width(),
-            PeKind::Apot(f) => f.width(),
-            PeKind::Binary => 1,
-            PeKind::Ternary => 2,
-        }
-    }
-
-    /// The integer level of a weight code, exactly as the hardware uses it.
-    pub fn level(&self, code: u64) -> i64 {
-        match self {
-            PeKind::Uniform(u) => u.level(code),
-            PeKind::Pot(f) => pe_pot::level(f, code),
-            PeKind::Apot(f) => pe_apot::level(f, code),
-            PeKind::Binary => crate::num::codes::binary_level(code),
-            PeKind::Ternary => pe_ternary::level(code),
-        }
-    }
-
-    /// Smallest and largest level over all codes.
-    pub fn level_range(&self) -> (i64, i64) {
-        match self {
-            PeKind::Uniform(u) => u.level_range(),
-            PeKind::Pot(f) => pe_pot::level_range(f),
-            PeKind::Apot(f) => pe_apot::level_range(f),
-            PeKind::Binary | PeKind::Ternary => (-1, 1),
-        }
-    }
-
-    fn name_part(&self) -> String {
-        match self {
-            PeKind::Uniform(u) => format!("_w{}", u.w_bits),
-            PeKind::Pot(f) => format!(
-                "_e{}{}{}",
-                f.exp_bits,
-                if f.signed { "" } else { "u" },
-                if f.zero_code { "" } else { "nz" }
-            ),
-            PeKind::Apot(f) => {
-                let standard = ApotFormat::li2020(f.term_bits, f.terms(), f.signed)
-                    .map(|g| g == *f)
-                    .unwrap_or(false);
-                let mut s = format!(
-                    "_k{}b{}{}",
-                    f.terms(),
-                    f.term_bits,
-                    if f.signed { "" } else { "u" }
-                );
-                if !standard {
-                    // A custom shift table: name it by a stable hash of the table.
-                    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                    for v in f.shifts.iter().flatten() {
-                        h = (h ^ u64::from(*v)).wrapping_mul(0x0100_0000_01b3);
-                    }
-                    s.push_str(&format!("x{:08x}", h as u32));
-                }
-                s
-            }
-            PeKind::Binary | PeKind::Ternary => String::new(),
-        }
-    }
-
-    fn parameters(&self) -> Vec<(String, String)> {
-        let p = |k: &str, v: String| (k.to_string(), v);
-        match self {
-            PeKind::Uniform(u) => vec![p("w_bits", u.w_bits.to_string())],
-            PeKind::Pot(f) => vec![
-                p("exp_bits", f.exp_bits.to_string()),
-                p("w_signed", f.signed.to_string()),
-                p("zero_code", f.zero_code.to_string()),
-            ],
-            PeKind::Apot(f) => vec![
-                p("terms", f.terms().to_string()),
-                p("term_bits", f.term_bits.to_string()),
-                p("w_signed", f.signed.to_string()),
-                p("shifts", format!("{:?}", f.shifts)),
-            ],
-            PeKind::Binary | PeKind::Ternary => Vec::new(),
-        }
-    }
-}
-
 /// A deliberate design error, for showing that co-simulation catches what lint cannot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fault {
@@ -202,7 +90,7 @@ pub enum Fault {
 /// Configuration of one PE. Build with [`PeParams::new`], which validates it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PeParams {
-    kind: PeKind,
+    kind: WeightCode,
     a_bits: u32,
     a_signed: bool,
     simd: u32,
@@ -211,41 +99,6 @@ pub struct PeParams {
     input_reg: bool,
     output_reg: bool,
     fault: Fault,
-}
-
-/// One lane's contribution: `value + carry` is the lane's product (the carry is the sign bit of
-/// a conditional negation done as `x ^ {P{s}}`, added later as a carry-in).
-#[derive(Clone, Debug)]
-pub(crate) struct Lane {
-    pub(crate) value: Expr,
-    pub(crate) carry: Option<Expr>,
-}
-
-impl Lane {
-    /// The lane of magnitude `mag`, negated when `sign` (a 1-bit code field) is set: the value is
-    /// `mag ^ {P{s}}` on a wire named `term{index}` and `s` is the carry-in that completes the
-    /// two's-complement negation. Without a sign bit the magnitude is the lane.
-    pub(crate) fn signed_magnitude(
-        m: &mut ModuleBuilder,
-        index: u32,
-        mag: Expr,
-        sign: Option<Expr>,
-        p_bits: u32,
-    ) -> Result<Lane, HdlError> {
-        match sign {
-            Some(s) => {
-                let v = mag.xor(&s.repeat(p_bits)?.as_signed())?;
-                Ok(Lane {
-                    value: m.wire(&format!("term{index}"), v)?,
-                    carry: Some(s),
-                })
-            }
-            None => Ok(Lane {
-                value: mag,
-                carry: None,
-            }),
-        }
-    }
 }
 
 fn bad(name: &'static str, value: impl ToString, rule: impl Into<String>) -> UnitError {
@@ -266,25 +119,27 @@ pub fn signed_bits(lo: i128, hi: i128) -> u32 {
 }
 
 impl PeParams {
-    /// Validates a PE configuration: `a_bits` 1..=32 (exactly 1 for binary), `simd` 1..=1024,
-    /// `acc_bits` up to 64 and at least the width the datapath needs
-    /// ([`PeParams::min_acc_bits`]: one lane's exact product, and for binary PEs the lane sum).
-    /// Both registers stages are off; see [`PeParams::with_input_reg`] and
-    /// [`PeParams::with_output_reg`].
+    /// Validates a PE configuration: the weight code's limits ([`WeightCode::check`]),
+    /// `a_bits` 1..=32 (exactly 1 for lanes with ±1 activations), `simd` 1..=1024, `acc_bits`
+    /// up to 64 and at least the width the datapath needs ([`PeParams::min_acc_bits`]: one
+    /// lane's exact product, and for binary PEs the lane sum). Both registers stages are off;
+    /// see [`PeParams::with_input_reg`] and [`PeParams::with_output_reg`].
     pub fn new(
-        kind: PeKind,
+        kind: WeightCode,
         a_bits: u32,
         a_signed: bool,
         simd: u32,
         acc_bits: u32,
         overflow: Overflow,
     ) -> Result<PeParams, UnitError> {
-        if kind == PeKind::Binary {
+        let lane = lane_of(&kind);
+        let family = kind.name();
+        if lane.bipolar_activations() {
             if a_bits != 1 {
                 return Err(bad(
                     "a_bits",
                     a_bits,
-                    "must be 1 for binary PEs: activations are ±1",
+                    format!("must be 1 for {family} PEs: activations are ±1"),
                 ));
             }
         } else if !(1..=32).contains(&a_bits) {
@@ -293,45 +148,15 @@ impl PeParams {
         if !(1..=1024).contains(&simd) {
             return Err(bad("simd", simd, "must be between 1 and 1024"));
         }
-        if kind == PeKind::Binary && overflow == Overflow::SaturateEach {
+        if !lane.separate_products() && overflow == Overflow::SaturateEach {
             return Err(bad(
                 "overflow",
                 overflow.name(),
-                "is not offered by binary PEs: their lanes have no separate products",
+                format!("is not offered by {family} PEs: their lanes have no separate products"),
             ));
         }
-        if let PeKind::Uniform(u) = &kind {
-            UniformWeights::new(u.w_bits)?;
-        }
-        if let PeKind::Pot(f) = &kind {
-            PotFormat::new(f.exp_bits, f.signed, f.zero_code)?;
-            if f.max_shift() > 40 {
-                return Err(bad(
-                    "exp_bits",
-                    f.exp_bits,
-                    format!(
-                        "gives shifts up to {}; PEs take shifts up to 40",
-                        f.max_shift()
-                    ),
-                ));
-            }
-        }
-        if let PeKind::Apot(f) = &kind {
-            let levels = (1usize << f.term_bits.min(8)) - 1;
-            if !(1..=4).contains(&f.term_bits)
-                || f.shifts.is_empty()
-                || f.shifts.len() > 4
-                || f.shifts
-                    .iter()
-                    .any(|s| s.len() != levels || s.iter().any(|&k| k > 40))
-            {
-                return Err(bad(
-                    "apot shifts",
-                    format!("{:?}", f.shifts),
-                    "need 1 to 4 terms of 2^term_bits - 1 shifts each, term_bits 1..=4, shifts up to 40",
-                ));
-            }
-        }
+        drop(lane);
+        kind.check()?;
         let pe = PeParams {
             kind,
             a_bits,
@@ -382,9 +207,28 @@ impl PeParams {
         self
     }
 
-    /// The weight kind.
-    pub fn kind(&self) -> &PeKind {
+    /// The weight code.
+    pub fn kind(&self) -> &WeightCode {
         &self.kind
+    }
+
+    /// The lane of the weight code ([`lane_of`]).
+    pub fn lane(&self) -> Box<dyn Lane + '_> {
+        lane_of(&self.kind)
+    }
+
+    /// The integer level of a weight code exactly as the hardware decodes it ([`Lane::level`]).
+    pub fn level(&self, code: u64) -> i64 {
+        self.lane().level(code)
+    }
+
+    /// Width of one lane's activation code: `a_bits`, or 1 for ±1 activations.
+    pub fn act_bits(&self) -> u32 {
+        if self.lane().bipolar_activations() {
+            1
+        } else {
+            self.a_bits
+        }
     }
     /// Activation width.
     pub fn a_bits(&self) -> u32 {
@@ -426,7 +270,7 @@ impl PeParams {
 
     /// Smallest and largest activation value.
     pub fn activation_range(&self) -> (i64, i64) {
-        if self.kind == PeKind::Binary {
+        if self.lane().bipolar_activations() {
             (-1, 1)
         } else if self.a_signed {
             (
@@ -442,8 +286,8 @@ impl PeParams {
     pub fn activation(&self, code: u64) -> i64 {
         let a = self.a_bits;
         let c = (code & ((1u64 << a) - 1)) as i64;
-        if self.kind == PeKind::Binary {
-            crate::num::codes::binary_level(code)
+        if self.lane().bipolar_activations() {
+            binary_level(code)
         } else if self.a_signed && (c >> (a - 1)) & 1 == 1 {
             c - (1i64 << a)
         } else {
@@ -455,7 +299,7 @@ impl PeParams {
     /// activation × level).
     pub fn product_bits(&self) -> u32 {
         let (a0, a1) = self.activation_range();
-        let (l0, l1) = self.kind.level_range();
+        let (l0, l1) = self.lane().level_range();
         let c = [
             i128::from(a0) * i128::from(l0),
             i128::from(a0) * i128::from(l1),
@@ -467,15 +311,21 @@ impl PeParams {
         signed_bits(lo, hi)
     }
 
-    /// Width of the activation as the lanes use it (one more bit for unsigned activations).
-    fn x_bits(&self) -> u32 {
-        self.a_bits + u32::from(!self.a_signed)
+    /// What the lanes see of the PE.
+    fn shape(&self) -> LaneShape {
+        LaneShape {
+            a_bits: self.a_bits,
+            a_signed: self.a_signed,
+            simd: self.simd,
+            w_bits: self.w_bits(),
+            product_bits: self.product_bits(),
+        }
     }
 
     /// Width of the exact lane sum of one cycle.
     pub fn sum_bits(&self) -> u32 {
         let (a0, a1) = self.activation_range();
-        let (l0, l1) = self.kind.level_range();
+        let (l0, l1) = self.lane().level_range();
         let c = [
             i128::from(a0) * i128::from(l0),
             i128::from(a0) * i128::from(l1),
@@ -488,26 +338,20 @@ impl PeParams {
         signed_bits(lo, hi)
     }
 
-    /// The narrowest accumulator the datapath can be built for: one lane's product (the sum
-    /// of lanes may be wider; it then wraps or saturates like the accumulation over cycles).
-    /// Binary PEs need the lane sum itself, and kinds with sign carries need room for their
-    /// count.
+    /// The narrowest accumulator the datapath can be built for ([`Lane::min_acc_bits`]): one
+    /// lane's product (the sum of lanes may be wider; it then wraps or saturates like the
+    /// accumulation over cycles). Binary PEs need the lane sum itself, and kinds with sign
+    /// carries need room for their count.
     pub fn min_acc_bits(&self) -> u32 {
-        match &self.kind {
-            PeKind::Binary => pe_binary::sum_bits(self.simd),
-            PeKind::Uniform(_) => self.product_bits().max(self.x_bits()).max(self.w_bits()),
-            _ => {
-                let carries = pe_binary::popcount_bits(self.simd) + 1;
-                self.product_bits().max(carries).max(self.x_bits())
-            }
-        }
+        self.lane().min_acc_bits(&self.shape())
     }
 
     /// The exact lane sum of one cycle from activation and weight codes (lane 0 first).
     pub fn lane_sum(&self, act: &[u64], wgt: &[u64]) -> i128 {
+        let lane = self.lane();
         act.iter()
             .zip(wgt)
-            .map(|(&a, &w)| i128::from(self.activation(a)) * i128::from(self.kind.level(w)))
+            .map(|(&a, &w)| i128::from(self.activation(a)) * i128::from(lane.level(w)))
             .sum()
     }
 
@@ -577,58 +421,37 @@ impl PeParams {
             Overflow::Saturate | Overflow::SaturateEach => u32::MAX,
         };
         // The lane sum as a tree of values plus the sign carries that complete them.
-        let (tree, carries) = if self.kind == PeKind::Binary {
-            (pe_binary::sum(&mut m, &act, &wgt, self.simd)?, None)
-        } else {
-            let p = self.product_bits();
-            let a = self.a_bits;
-            let wb = self.w_bits();
-            let mut lanes = Vec::new();
-            for i in 0..self.simd {
-                let raw = act.slice((i + 1) * a - 1, i * a)?;
-                let x = if self.a_signed {
-                    raw.as_signed()
-                } else {
-                    raw.zext(a + 1)?.as_signed()
-                };
-                let x = m.wire(&format!("x{i}"), x)?;
-                let code = m.wire(&format!("w{i}"), wgt.slice((i + 1) * wb - 1, i * wb)?)?;
-                let lane = match &self.kind {
-                    PeKind::Uniform(u) => u.lane(&mut m, &x, &code, p, i)?,
-                    PeKind::Pot(f) => pe_pot::lane(f, &mut m, &x, &code, p, i)?,
-                    PeKind::Apot(f) => pe_apot::lane(f, &mut m, &x, &code, p, i)?,
-                    PeKind::Ternary => pe_ternary::lane(&mut m, &x, &code, p, i)?,
-                    PeKind::Binary => unreachable_lane()?,
-                };
-                lanes.push(lane);
-            }
-            if let Some(init) = &init {
-                let (acc, next) = self.saturating_chain(&mut m, lanes, &clear, init)?;
-                return self.drive_acc(m, acc, next, en);
-            }
-            let mut values = Vec::new();
-            let mut carry_bits = Vec::new();
-            for lane in lanes {
-                values.push(lane.value);
-                if let Some(c) = lane.carry {
-                    carry_bits.push(c);
+        let (tree, carries) = match self.lane().datapath(&mut m, &act, &wgt, &self.shape())? {
+            Datapath::Sum(sum) => (sum, None),
+            Datapath::Products(lanes) => {
+                if let Some(init) = &init {
+                    let (acc, next) = self.saturating_chain(&mut m, lanes, &clear, init)?;
+                    return self.drive_acc(m, acc, next, en);
                 }
-            }
-            let tree = m.wire("tree", Expr::sum_tree_capped(values, true, cap)?)?;
-            let carries = if carry_bits.is_empty() {
-                None
-            } else {
-                // MSB first for the concatenation: lane 0 ends up in bit 0.
-                carry_bits.reverse();
-                let signs = m.wire("signs", Expr::concat(&carry_bits)?)?;
-                let count = if self.simd == 1 {
-                    signs
+                let mut values = Vec::new();
+                let mut carry_bits = Vec::new();
+                for lane in lanes {
+                    values.push(lane.value);
+                    if let Some(c) = lane.carry {
+                        carry_bits.push(c);
+                    }
+                }
+                let tree = m.wire("tree", Expr::sum_tree_capped(values, true, cap)?)?;
+                let carries = if carry_bits.is_empty() {
+                    None
                 } else {
-                    m.wire("sign_count", signs.popcount()?)?
+                    // MSB first for the concatenation: lane 0 ends up in bit 0.
+                    carry_bits.reverse();
+                    let signs = m.wire("signs", Expr::concat(&carry_bits)?)?;
+                    let count = if self.simd == 1 {
+                        signs
+                    } else {
+                        m.wire("sign_count", signs.popcount()?)?
+                    };
+                    Some(count)
                 };
-                Some(count)
-            };
-            (tree, carries)
+                (tree, carries)
+            }
         };
         let acc = m.reg("acc_r", Ty::signed(wa), 0)?;
         let zero = Expr::zero(Ty::signed(wa))?;
@@ -668,7 +491,7 @@ impl PeParams {
     fn saturating_chain(
         &self,
         m: &mut ModuleBuilder,
-        lanes: Vec<Lane>,
+        lanes: Vec<LaneTerm>,
         clear: &Expr,
         init: &Expr,
     ) -> Result<(Expr, Expr), HdlError> {
@@ -735,20 +558,13 @@ fn saturate(m: &mut ModuleBuilder, suffix: &str, sum: Expr, wa: u32) -> Result<E
     Expr::mux(&fits, &low, &limit)
 }
 
-fn unreachable_lane() -> Result<Lane, HdlError> {
-    Err(HdlError::Driver {
-        what: "lane",
-        name: "binary".into(),
-        rule: "has no per-lane datapath",
-    })
-}
-
 impl Unit for PeParams {
     type Model = PeModel;
 
     /// `qf_pe_<kind>_a<A>[u]<kind params>_s<SIMD>_acc<ACC>_<wrap|sat>[_ir][_or]`.
     fn name(&self) -> String {
-        let a = if self.kind == PeKind::Binary {
+        let lane = self.lane();
+        let a = if lane.bipolar_activations() {
             String::new()
         } else {
             format!("_a{}{}", self.a_bits, if self.a_signed { "" } else { "u" })
@@ -756,7 +572,7 @@ impl Unit for PeParams {
         format!(
             "qf_pe_{}{a}{}_s{}_acc{}_{}{}{}{}",
             self.kind.name(),
-            self.kind.name_part(),
+            lane.name_part(),
             self.simd,
             self.acc_bits,
             self.overflow.name(),
@@ -777,7 +593,7 @@ impl Unit for PeParams {
             p("a_bits", self.a_bits.to_string()),
             p("a_signed", self.a_signed.to_string()),
         ];
-        v.extend(self.kind.parameters());
+        v.extend(self.lane().parameters());
         v.extend([
             p("simd", self.simd.to_string()),
             p("acc_bits", self.acc_bits.to_string()),
@@ -796,11 +612,7 @@ impl Unit for PeParams {
     /// [`Overflow::SaturateEach`] also `init[ACC]`, → `acc[ACC]` (all unsigned bit vectors;
     /// `init` and `acc` hold two's complement values).
     fn ports(&self) -> Vec<Port> {
-        let a = if self.kind == PeKind::Binary {
-            1
-        } else {
-            self.a_bits
-        };
+        let a = self.act_bits();
         let mut v = vec![
             Port::input("clk", Ty::bit()),
             Port::input("rst", Ty::bit()),
@@ -836,18 +648,13 @@ impl Unit for PeParams {
     fn cost(&self) -> Cost {
         let p = u64::from(self.product_bits());
         let simd = u64::from(self.simd);
-        let lanes = match &self.kind {
-            PeKind::Uniform(u) => u.lane_luts(self.x_bits()) * simd,
-            PeKind::Pot(f) => pe_pot::lane_luts(f, self.product_bits()) * simd,
-            PeKind::Apot(f) => pe_apot::lane_luts(f, self.product_bits()) * simd,
-            PeKind::Ternary => pe_ternary::lane_luts(self.product_bits()) * simd,
-            PeKind::Binary => pe_binary::luts(self.simd),
-        };
-        let tree = if self.kind == PeKind::Binary {
-            0
-        } else {
+        let lane = self.lane();
+        let lanes = lane.luts(&self.shape());
+        let tree = if lane.separate_products() {
             // SIMD - 1 adders whose width grows from P by about log2(SIMD)/2 on average
             (simd - 1) * (p + u64::from(32 - self.simd.leading_zeros()) / 2)
+        } else {
+            0
         };
         let acc = u64::from(self.acc_bits);
         let (tree, sat) = match self.overflow {
@@ -897,11 +704,7 @@ impl PeInputs {
     /// The port values (`rst`, `en`, `clear`, `act`, `wgt`, and `init` for
     /// [`Overflow::SaturateEach`] PEs, from the first start value, 0 when there is none) for a PE.
     pub fn to_ports(&self, pe: &PeParams) -> Vec<Bits> {
-        let a = if pe.kind == PeKind::Binary {
-            1
-        } else {
-            pe.a_bits
-        };
+        let a = pe.act_bits();
         let pack = |codes: &[u64], w: u32| {
             let fields: Vec<Bits> = codes
                 .iter()
@@ -924,11 +727,7 @@ impl PeInputs {
     }
 
     fn from_ports(pe: &PeParams, v: &[Bits]) -> PeInputs {
-        let a = if pe.kind == PeKind::Binary {
-            1
-        } else {
-            pe.a_bits
-        };
+        let a = pe.act_bits();
         let w = pe.w_bits();
         let codes = |b: &Bits, k: u32| -> Vec<u64> {
             (0..pe.simd)
@@ -990,8 +789,9 @@ impl PeModel {
                 let p = &self.params;
                 let init = p.wrapped(i128::from(eff.init.first().copied().unwrap_or(0)));
                 let mut s = if eff.clear { init } else { self.acc };
+                let lane = p.lane();
                 for (&a, &w) in eff.act.iter().zip(&eff.wgt) {
-                    s = p.fit(s + i128::from(p.activation(a)) * i128::from(p.kind.level(w)));
+                    s = p.fit(s + i128::from(p.activation(a)) * i128::from(lane.level(w)));
                 }
                 self.acc = s;
             } else if eff.en {

@@ -13,8 +13,9 @@
 //! Latency: the PE's. Cost: `pe` × the PE's cost (the rows share nothing but wires).
 //!
 //! ```
-//! use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, Unit};
-//! let row = PeParams::new(PeKind::Ternary, 4, true, 4, 10, Overflow::Wrap).unwrap();
+//! use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
+//! use qforge::num::weights::WeightCode;
+//! let row = PeParams::new(WeightCode::Ternary, 4, true, 4, 10, Overflow::Wrap).unwrap();
 //! let array = PeArrayParams::new(row, 3).unwrap();
 //! assert_eq!(array.name(), "qf_pe_array_p3_ternary_a4_s4_acc10_wrap");
 //! assert_eq!(array.verilog().unwrap().len(), 2); // the PE, then the array

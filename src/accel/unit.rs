@@ -4,9 +4,10 @@
 //! has a default body, so a unit cannot silently report zero cost or an empty port list.
 //!
 //! ```
-//! use qforge::accel::{Model, Overflow, PeKind, PeParams, Unit};
+//! use qforge::accel::{Model, Overflow, PeParams, Unit};
+//! use qforge::num::weights::WeightCode;
 //! use qforge::hdl::Bits;
-//! let pe = PeParams::new(PeKind::Ternary, 4, true, 2, 8, Overflow::Wrap).unwrap();
+//! let pe = PeParams::new(WeightCode::Ternary, 4, true, 2, 8, Overflow::Wrap).unwrap();
 //! let mut model = pe.model();
 //! // ports after clk: rst, en, clear, act (2 × 4 bits), wgt (2 × 2 bits) -> acc
 //! let inputs = [

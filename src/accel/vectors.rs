@@ -9,8 +9,9 @@
 //!
 //! ```
 //! use qforge::accel::vectors::{pe_stimulus, Part, replay_wrapper};
-//! use qforge::accel::{Overflow, PeKind, PeParams};
-//! let pe = PeParams::new(PeKind::Ternary, 4, true, 2, 8, Overflow::Saturate).unwrap();
+//! use qforge::accel::{Overflow, PeParams};
+//! use qforge::num::weights::WeightCode;
+//! let pe = PeParams::new(WeightCode::Ternary, 4, true, 2, 8, Overflow::Saturate).unwrap();
 //! let part = Part::pe(&pe, &pe_stimulus(&pe, 500, 1)).unwrap();
 //! let (wrapper, trace) = replay_wrapper(&[part]).unwrap();
 //! assert_eq!(wrapper.name, "qf_tb_dut");
@@ -18,7 +19,7 @@
 //! assert_eq!(trace.in_width, 1 + 1 + 1 + 8 + 4); // rst, en, clear, act, wgt
 //! ```
 
-use super::pe::{Overflow, PeInputs, PeKind, PeParams};
+use super::pe::{Overflow, PeInputs, PeParams};
 use super::unit::{Model, Unit, UnitError};
 use crate::hdl::{Bits, Dir, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 
@@ -235,8 +236,9 @@ struct WeightCodes {
     zero: Vec<u64>,
 }
 
-fn weight_codes(kind: &PeKind) -> WeightCodes {
-    let n = 1u64 << kind.code_bits().min(20);
+fn weight_codes(pe: &PeParams) -> WeightCodes {
+    let kind = pe.lane();
+    let n = 1u64 << pe.w_bits().min(20);
     let all: Vec<u64> = (0..n).collect();
     let by = |f: &dyn Fn(i64, i64) -> bool| {
         let mut best = 0;
@@ -291,15 +293,11 @@ pub fn pe_stimulus_lanes(
     let mut rng = Rng::new(seed);
     let simd = pe.simd() as usize;
     let nw = weights_per_cycle as usize;
-    let a_bits = if *pe.kind() == PeKind::Binary {
-        1
-    } else {
-        pe.a_bits()
-    };
+    let a_bits = pe.act_bits();
     let a_mask = (1u64 << a_bits) - 1;
     let (a_lo, a_hi) = pe.activation_range();
     let code_of = |v: i64| (v as u64) & a_mask;
-    let wc = weight_codes(pe.kind());
+    let wc = weight_codes(pe);
     let pick = |rng: &mut Rng, v: &[u64]| v[rng.below(v.len() as u64) as usize];
     let rand_act = |rng: &mut Rng| -> u64 {
         match rng.below(10) {
@@ -367,7 +365,7 @@ pub fn pe_stimulus_lanes(
     let mut best_down = (0i128, code_of(a_hi), wc.min_level);
     for &a in &cands {
         for &w in &[wc.max_level, wc.min_level] {
-            let p = i128::from(a) * i128::from(pe.kind().level(w));
+            let p = i128::from(a) * i128::from(pe.level(w));
             if p > best_up.0 {
                 best_up = (p, code_of(a), w);
             }

@@ -1,13 +1,15 @@
 //! `qforge hdl`: generate a unit's Verilog, its replay wrapper, vectors and manifest.
 
 use anyhow::{bail, Context};
+use clap::builder::PossibleValue;
 use clap::{Args, Subcommand, ValueEnum};
+use qforge::accel::lanes::lane_of;
 use qforge::accel::pe_array::array_ports;
 use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace};
-use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, UniformWeights, Unit};
+use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
 use qforge::flow::{net_design_folder, NetDesignOptions};
 use qforge::hdl::Module;
-use qforge::num::codes::{ApotFormat, PotFormat};
+use qforge::num::weights::{WeightCode, WeightFamily};
 use qforge::verify::manifest::DesignKind;
 use std::path::{Path, PathBuf};
 
@@ -61,13 +63,26 @@ struct NetArgs {
     out: PathBuf,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum KindArg {
-    Uniform,
-    Pot,
-    Apot,
-    Binary,
-    Ternary,
+/// `--kind`: a weight family, spelled as [`WeightFamily::name`].
+#[derive(Clone, Copy, Debug)]
+struct KindArg(WeightFamily);
+
+const KINDS: [KindArg; 5] = [
+    KindArg(WeightFamily::ALL[0]),
+    KindArg(WeightFamily::ALL[1]),
+    KindArg(WeightFamily::ALL[2]),
+    KindArg(WeightFamily::ALL[3]),
+    KindArg(WeightFamily::ALL[4]),
+];
+
+impl ValueEnum for KindArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &KINDS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()))
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -143,14 +158,15 @@ pub fn run(args: HdlArgs) -> anyhow::Result<()> {
 }
 
 fn pe_params(a: &PeArgs) -> anyhow::Result<PeParams> {
-    let kind = match a.kind {
-        KindArg::Uniform => PeKind::Uniform(UniformWeights::new(a.w_bits)?),
-        KindArg::Pot => PeKind::Pot(PotFormat::new(a.exp_bits, !a.w_unsigned, !a.no_zero_code)?),
-        KindArg::Apot => PeKind::Apot(ApotFormat::li2020(a.term_bits, a.terms, !a.w_unsigned)?),
-        KindArg::Binary => PeKind::Binary,
-        KindArg::Ternary => PeKind::Ternary,
+    // The flags that give each family its widths.
+    let kind = match a.kind.0 {
+        WeightFamily::Uniform => WeightCode::uniform(a.w_bits)?,
+        WeightFamily::Pot => WeightCode::pot(a.exp_bits, !a.w_unsigned, !a.no_zero_code)?,
+        WeightFamily::Apot => WeightCode::apot(a.term_bits, a.terms, !a.w_unsigned)?,
+        WeightFamily::Binary => WeightCode::Binary,
+        WeightFamily::Ternary => WeightCode::Ternary,
     };
-    let a_bits = if matches!(a.kind, KindArg::Binary) {
+    let a_bits = if lane_of(&kind).bipolar_activations() {
         1
     } else {
         a.a_bits

@@ -19,7 +19,7 @@
 //! # Ok::<(), qforge::explore::error::ExploreError>(())
 //! ```
 
-use crate::accel::{Overflow, PeKind, PeParams, UniformWeights, Unit};
+use crate::accel::{Overflow, PeParams, Unit};
 use crate::explore::area_model::{
     error_report, finn_r_luts, finn_r_params, finn_r_report, model_report, AreaModel, AreaSample,
     ErrorReport, Resource, UnitCost, FINN_R_C0,
@@ -28,7 +28,7 @@ use crate::explore::error::{ExploreError, Result};
 use crate::explore::pe_features::{pe_feature_sets, pe_unit};
 use crate::explore::sweep_file::FpgaTarget;
 use crate::explore::synth_cache::{yosys_target, SynthCache};
-use crate::num::codes::{ApotFormat, PotFormat};
+use crate::num::weights::WeightCode;
 use rayon::prelude::*;
 
 /// How many designs the calibration grid holds.
@@ -45,7 +45,7 @@ pub enum GridSize {
 /// One design of the grid: a PE configuration.
 pub type Design = PeParams;
 
-fn pe(kind: PeKind, a_bits: u32, simd: u32, extra_acc: u32) -> Result<PeParams> {
+fn pe(kind: WeightCode, a_bits: u32, simd: u32, extra_acc: u32) -> Result<PeParams> {
     let bad = |e: crate::accel::UnitError| ExploreError::Fit(format!("calibration grid: {e}"));
     // The narrowest accumulator this PE accepts, found from the PE's own rule.
     let probe =
@@ -69,16 +69,10 @@ pub fn pe_grid(size: GridSize) -> Result<Vec<Design>> {
             }
         }
     };
-    let uniform = |w: u32| -> Result<PeKind> {
-        Ok(PeKind::Uniform(UniformWeights::new(w).map_err(|e| {
-            ExploreError::Fit(format!("calibration grid: {e}"))
-        })?))
-    };
-    let pot = |e: u32| -> Result<PeKind> {
-        Ok(PeKind::Pot(PotFormat::new(e, true, true).map_err(|e| {
-            ExploreError::Fit(format!("calibration grid: {e}"))
-        })?))
-    };
+    let grid_err =
+        |e: crate::num::codes::CodeError| ExploreError::Fit(format!("calibration grid: {e}"));
+    let uniform = |w: u32| WeightCode::uniform(w).map_err(grid_err);
+    let pot = |e: u32| WeightCode::pot(e, true, true).map_err(grid_err);
     match size {
         GridSize::Tiny => {
             for (a, w, simd) in [(4, 2, 1), (8, 4, 1), (8, 8, 2), (4, 4, 4)] {
@@ -95,13 +89,12 @@ pub fn pe_grid(size: GridSize) -> Result<Vec<Design>> {
                         out.push(pe(pot(e)?, a, simd, extra())?);
                     }
                     for (terms, term_bits) in [(2, 1), (3, 1), (2, 2)] {
-                        let f = ApotFormat::li2020(term_bits, terms, true)
-                            .map_err(|e| ExploreError::Fit(format!("calibration grid: {e}")))?;
-                        out.push(pe(PeKind::Apot(f), a, simd, extra())?);
+                        let f = WeightCode::apot(term_bits, terms, true).map_err(grid_err)?;
+                        out.push(pe(f, a, simd, extra())?);
                     }
                 }
                 for simd in [1, 2, 4, 8] {
-                    out.push(pe(PeKind::Ternary, a, simd, extra())?);
+                    out.push(pe(WeightCode::Ternary, a, simd, extra())?);
                 }
             }
         }

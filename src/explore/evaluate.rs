@@ -54,12 +54,12 @@ use crate::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outco
 use crate::explore::grid::PointConfig;
 use crate::explore::pe_features::pe_unit;
 use crate::explore::sweep_file::{
-    AccumulatorPolicy, Calibration, Folding, FpgaTarget, Overflow, SweepFile, WeightScheme,
+    AccumulatorPolicy, Calibration, Folding, FpgaTarget, Overflow, SweepFile, WeightFamily,
 };
 use crate::explore::synth_cache::SynthCache;
 use crate::nn::{Dataset, Model};
-use crate::num::codes::PotFormat;
 use crate::num::rounding::RoundingMode;
+use crate::num::weights::WeightCode;
 use crate::qnn::quantize::{quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec};
 use crate::qnn::{AccOverflow, Engine, QNet};
 use crate::quant::calibrate::Clipping;
@@ -430,19 +430,21 @@ fn clipping(c: Calibration) -> Clipping {
     }
 }
 
-/// The weight quantizer of a scheme at a width, per output channel.
+/// The weight quantizer of a family at a width, per output channel: the code is
+/// [`WeightCode::at_width`] (which rejects the widths a family cannot have, e.g. APoT 6 and 8),
+/// quantized as follows.
 ///
-/// Uniform: signed, narrow, symmetric, free scales. PoT: a sign and `bits − 1` exponent bits
-/// with a zero code, linear-domain projection, exponents from the clipping threshold. APoT: a
-/// sign and `bits − 1` bits split into equal terms of 1..=4 bits (2 or 3 terms; Li et al. 2020
-/// levels) — widths with no such split (6 and 8) are rejected. Binary: ±1; ternary: TWN.
+/// Uniform: signed, narrow, symmetric, free scales. PoT: linear-domain projection, exponents
+/// from the clipping threshold. APoT: Li et al. 2020 levels, α from calibration. Binary: ±1;
+/// ternary: TWN.
 pub fn weight_quantizer(
-    scheme: WeightScheme,
+    family: WeightFamily,
     bits: u32,
     calibration: Calibration,
 ) -> std::result::Result<TensorQuantizer, SkipReason> {
-    let scheme = match scheme {
-        WeightScheme::Uniform => Scheme::Uniform(UniformConfig {
+    let code = WeightCode::at_width(family, bits).map_err(SkipReason::Code)?;
+    let scheme = match code {
+        WeightCode::Uniform { bits } => Scheme::Uniform(UniformConfig {
             bits,
             signed: true,
             narrow: true,
@@ -450,33 +452,18 @@ pub fn weight_quantizer(
             rounding: RoundingMode::HalfEven,
             scale_constraint: ScaleConstraint::Float,
         }),
-        WeightScheme::Pot => {
-            if bits < 2 {
-                return Err(SkipReason::PotTooFewBits { bits });
-            }
-            let format = PotFormat::new(bits - 1, true, true)
-                .map_err(|error| SkipReason::PotFormat { bits, error })?;
-            Scheme::Pot(PotConfig {
-                format,
-                domain: PotDomain::Linear,
-                exponents: ExponentRange::FromThreshold,
-                alpha: 1.0,
-            })
-        }
-        WeightScheme::Apot => {
-            let magnitude = bits.saturating_sub(1);
-            let split = [2u32, 3]
-                .into_iter()
-                .find(|t| magnitude.is_multiple_of(*t) && (1..=4).contains(&(magnitude / t)));
-            let Some(terms) = split else {
-                return Err(SkipReason::ApotSplit { bits });
-            };
-            let c = ApotConfig::new(magnitude / terms, terms, true, None)
-                .map_err(|error| SkipReason::ApotFormat { bits, error })?;
-            Scheme::Apot(c)
-        }
-        WeightScheme::Binary => Scheme::Binary,
-        WeightScheme::Ternary => Scheme::Ternary(TernaryConfig::TWN),
+        WeightCode::Pot(format) => Scheme::Pot(PotConfig {
+            format,
+            domain: PotDomain::Linear,
+            exponents: ExponentRange::FromThreshold,
+            alpha: 1.0,
+        }),
+        WeightCode::Apot(f) => Scheme::Apot(
+            ApotConfig::new(f.term_bits, f.terms(), f.signed, None)
+                .map_err(|error| SkipReason::ApotFormat { bits, error })?,
+        ),
+        WeightCode::Binary => Scheme::Binary,
+        WeightCode::Ternary => Scheme::Ternary(TernaryConfig::TWN),
     };
     Ok(TensorQuantizer {
         scheme,

@@ -122,27 +122,10 @@ pub struct Metrics {
 /// points that share a quantized network share its reason too.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SkipReason {
-    /// PoT weights need a sign bit and at least one exponent bit.
-    #[error("pot weights need a sign and an exponent: {bits} bits is too few")]
-    PotTooFewBits {
-        /// The weight width.
-        bits: u32,
-    },
-    /// The PoT code format rejects the width.
-    #[error("pot {bits}-bit weights: {error}")]
-    PotFormat {
-        /// The weight width.
-        bits: u32,
-        /// The format's error.
-        error: CodeError,
-    },
-    /// APoT magnitude bits (all but the sign) that do not split into 2 or 3 equal terms of 1 to
-    /// 4 bits.
-    #[error("apot {bits}-bit weights: the {} magnitude bits do not split into 2 or 3 equal terms of 1 to 4 bits", .bits.saturating_sub(1))]
-    ApotSplit {
-        /// The weight width.
-        bits: u32,
-    },
+    /// The weight family has no code of the point's width (e.g. APoT 6 or 8 bits, whose
+    /// magnitude bits do not split into equal terms).
+    #[error("{0}")]
+    Code(CodeError),
     /// The APoT quantizer rejects the width's split.
     #[error("apot {bits}-bit weights: {error}")]
     ApotFormat {

@@ -21,7 +21,7 @@
 use crate::explore::error::{ExploreError, Result};
 use crate::explore::sweep_file::{
     AccumulatorPolicy, Calibration, Constraint, Folding, FpgaTarget, LayerOverride, SweepFile,
-    WeightScheme,
+    WeightFamily,
 };
 use crate::hash::{fnv1a64, Fnv1a64};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PointConfig {
     /// Weight coding scheme.
-    pub weight_scheme: WeightScheme,
+    pub weight_scheme: WeightFamily,
     /// Global weight width.
     pub weight_bits: u32,
     /// Global activation width.

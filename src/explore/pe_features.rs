@@ -6,19 +6,19 @@
 //! the coefficients file), so the two cannot disagree about what a parameter means.
 //!
 //! ```
-//! use qforge::accel::{Overflow, PeKind, PeParams};
-//! use qforge::accel::pe_uniform::UniformWeights;
+//! use qforge::accel::{Overflow, PeParams};
 //! use qforge::explore::pe_features::pe_unit;
-//! let pe = PeParams::new(PeKind::Uniform(UniformWeights::new(4).unwrap()), 8, false, 2, 14,
-//!     Overflow::Wrap).unwrap();
+//! use qforge::num::weights::WeightCode;
+//! let pe = PeParams::new(WeightCode::uniform(4).unwrap(), 8, false, 2, 14, Overflow::Wrap).unwrap();
 //! let (kind, params) = pe_unit(&pe).unwrap();
 //! assert_eq!(kind, "pe_uniform");
 //! assert_eq!(params["simd"], 2.0);
 //! assert_eq!(params["w_bits"], 4.0);
 //! ```
 
-use crate::accel::{PeKind, PeParams};
+use crate::accel::PeParams;
 use crate::explore::area_model::{Feature, FeatureExpr, FeatureSet};
+use crate::num::weights::WeightCode;
 use std::collections::BTreeMap;
 
 /// The area-model kind of a PE (`pe_uniform`, `pe_pot`, `pe_apot`, `pe_ternary`) and its
@@ -46,18 +46,18 @@ pub fn pe_unit(pe: &PeParams) -> Option<(String, BTreeMap<String, f64>)> {
         u32::from(pe.overflow() == crate::accel::Overflow::Saturate),
     );
     let kind = match pe.kind() {
-        PeKind::Uniform(_) => "pe_uniform",
-        PeKind::Pot(f) => {
+        WeightCode::Uniform { .. } => "pe_uniform",
+        WeightCode::Pot(f) => {
             put("exp_bits", f.exp_bits);
             "pe_pot"
         }
-        PeKind::Apot(f) => {
+        WeightCode::Apot(f) => {
             put("terms", f.shifts.len() as u32);
             put("term_bits", f.term_bits);
             "pe_apot"
         }
-        PeKind::Ternary => "pe_ternary",
-        PeKind::Binary => return None,
+        WeightCode::Ternary => "pe_ternary",
+        WeightCode::Binary => return None,
     };
     Some((kind.to_string(), p))
 }

@@ -22,7 +22,7 @@ use crate::explore::error::{ExploreError, Result};
 use crate::explore::html::write_index;
 use crate::explore::pareto::{accuracy_lut_front, throughput_area_front};
 use crate::explore::results::{read_csv, write_atomic, CsvRecord, CSV_FILE};
-use crate::explore::sweep_file::WeightScheme;
+use crate::explore::sweep_file::WeightFamily;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -32,13 +32,13 @@ use std::sync::Once;
 pub const PLOT_SIZE: (u32, u32) = (1000, 700);
 
 /// The fixed colour of a scheme, the same in every plot.
-pub fn scheme_colour(scheme: WeightScheme) -> RGBColor {
+pub fn scheme_colour(scheme: WeightFamily) -> RGBColor {
     match scheme {
-        WeightScheme::Uniform => RGBColor(0x1f, 0x77, 0xb4),
-        WeightScheme::Pot => RGBColor(0xff, 0x7f, 0x0e),
-        WeightScheme::Apot => RGBColor(0x2c, 0xa0, 0x2c),
-        WeightScheme::Binary => RGBColor(0xd6, 0x27, 0x28),
-        WeightScheme::Ternary => RGBColor(0x94, 0x67, 0xbd),
+        WeightFamily::Uniform => RGBColor(0x1f, 0x77, 0xb4),
+        WeightFamily::Pot => RGBColor(0xff, 0x7f, 0x0e),
+        WeightFamily::Apot => RGBColor(0x2c, 0xa0, 0x2c),
+        WeightFamily::Binary => RGBColor(0xd6, 0x27, 0x28),
+        WeightFamily::Ternary => RGBColor(0x94, 0x67, 0xbd),
     }
 }
 
@@ -47,7 +47,7 @@ pub fn scheme_colour(scheme: WeightScheme) -> RGBColor {
 /// entry.
 fn draw_scheme<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    scheme: WeightScheme,
+    scheme: WeightFamily,
     pts: &[(f64, f64)],
     with_line: bool,
 ) -> std::result::Result<(), String>
@@ -83,11 +83,11 @@ where
         };
     }
     match scheme {
-        WeightScheme::Uniform => series!(Circle::new((0, 0), 5, style)),
-        WeightScheme::Pot => series!(TriangleMarker::new((0, 0), 7, style)),
-        WeightScheme::Apot => series!(Rectangle::new([(-5, -5), (5, 5)], style)),
-        WeightScheme::Binary => series!(Cross::new((0, 0), 5, colour.stroke_width(3))),
-        WeightScheme::Ternary => {
+        WeightFamily::Uniform => series!(Circle::new((0, 0), 5, style)),
+        WeightFamily::Pot => series!(TriangleMarker::new((0, 0), 7, style)),
+        WeightFamily::Apot => series!(Rectangle::new([(-5, -5), (5, 5)], style)),
+        WeightFamily::Binary => series!(Cross::new((0, 0), 5, colour.stroke_width(3))),
+        WeightFamily::Ternary => {
             series!(Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], style))
         }
     };
@@ -322,7 +322,7 @@ fn scatter_with_front<DB: DrawingBackend>(
                 .label_style((FONT, 16))
                 .draw()
                 .map_err(to_string_err)?;
-            for scheme in WeightScheme::ALL {
+            for scheme in WeightFamily::ALL {
                 let pts: Vec<(f64, f64)> = ok_rows(rows)
                     .filter(|(r, _)| r.weight_scheme == scheme)
                     .map(|(_, m)| ((m.luts as f64).max(1.0), y(m)))
@@ -482,7 +482,7 @@ impl Figure for AccuracyVsWeightBits<'_> {
             .label_style((FONT, 16))
             .draw()
             .map_err(to_string_err)?;
-        for scheme in WeightScheme::ALL {
+        for scheme in WeightFamily::ALL {
             let mut best: Vec<(u32, f64)> = Vec::new();
             for (r, m) in ok_rows(self.rows).filter(|(r, _)| r.weight_scheme == scheme) {
                 match best.iter_mut().find(|(b, _)| *b == r.weight_bits) {

@@ -21,7 +21,7 @@
 use crate::explore::error::{ExploreError, Result};
 use crate::explore::evaluator::{AreaSource, LayerArea, Metrics, Outcome};
 use crate::explore::grid::{Point, PointConfig};
-use crate::explore::sweep_file::WeightScheme;
+use crate::explore::sweep_file::WeightFamily;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -360,7 +360,7 @@ pub struct CsvRecord {
     /// Point label.
     pub label: String,
     /// Weight scheme.
-    pub weight_scheme: WeightScheme,
+    pub weight_scheme: WeightFamily,
     /// Global weight width.
     pub weight_bits: u32,
     /// Global activation width.
@@ -416,7 +416,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
                 .parse::<f64>()
                 .map_err(|_| err(n, format!("{name} `{}` is not a number", cell(name))))
         };
-        let weight_scheme = WeightScheme::from_name(cell("weight_scheme")).ok_or_else(|| {
+        let weight_scheme = WeightFamily::from_name(cell("weight_scheme")).ok_or_else(|| {
             err(
                 n,
                 format!("unknown weight_scheme `{}`", cell("weight_scheme")),

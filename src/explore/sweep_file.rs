@@ -43,66 +43,11 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::RangeInclusive;
 use std::path::Path;
 
-/// How weights are coded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WeightScheme {
-    /// Uniform integer weights; the lane is a multiplier.
-    Uniform,
-    /// Power-of-two weights: sign and exponent; the lane is a shifter.
-    Pot,
-    /// Additive powers of two (sum of PoT terms).
-    Apot,
-    /// ±1 weights (XNOR-popcount with binary activations).
-    Binary,
-    /// {−1, 0, +1} weights.
-    Ternary,
-}
-
-impl WeightScheme {
-    /// Every scheme, in the fixed order used for colours and legends.
-    pub const ALL: [WeightScheme; 5] = [
-        WeightScheme::Uniform,
-        WeightScheme::Pot,
-        WeightScheme::Apot,
-        WeightScheme::Binary,
-        WeightScheme::Ternary,
-    ];
-
-    /// The name used in sweep files, CSV and plots.
-    pub fn name(self) -> &'static str {
-        match self {
-            WeightScheme::Uniform => "uniform",
-            WeightScheme::Pot => "pot",
-            WeightScheme::Apot => "apot",
-            WeightScheme::Binary => "binary",
-            WeightScheme::Ternary => "ternary",
-        }
-    }
-
-    /// Parses [`WeightScheme::name`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        WeightScheme::ALL.into_iter().find(|s| s.name() == name)
-    }
-
-    /// The weight widths the scheme can be built with (the `scheme_bits` constraint).
-    ///
-    /// Binary is 1 bit and ternary 2; PoT is a sign plus 1..=4 exponent bits (2..=5 bits, the
-    /// exponent range of a shifter lane worth building); APoT needs at least a sign and two
-    /// one-bit terms (3..=8); uniform spans 2..=16.
-    pub fn weight_bit_range(self) -> RangeInclusive<u32> {
-        match self {
-            WeightScheme::Uniform => 2..=16,
-            WeightScheme::Pot => 2..=5,
-            WeightScheme::Apot => 3..=8,
-            WeightScheme::Binary => 1..=1,
-            WeightScheme::Ternary => 2..=2,
-        }
-    }
-}
+/// How weights are coded: the weight family of [`crate::num::weights`], whose
+/// [`WeightFamily::weight_bit_range`] is the `scheme_bits` constraint.
+pub use crate::num::weights::WeightFamily;
 
 /// How activation (and weight) ranges are calibrated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -248,7 +193,7 @@ impl fmt::Display for LayerOverride {
 #[serde(rename_all = "snake_case")]
 pub enum Constraint {
     /// Keep only points whose weight widths (global and per-layer) are in the scheme's range
-    /// ([`WeightScheme::weight_bit_range`]).
+    /// ([`WeightFamily::weight_bit_range`]).
     SchemeBits,
     /// Keep only points with `weight_bits <= activation_bits` (global and per layer).
     WeightBitsLeActivationBits,
@@ -418,7 +363,7 @@ fn default_constraints() -> Vec<Constraint> {
 #[serde(deny_unknown_fields)]
 pub struct Axes {
     /// Weight coding schemes.
-    pub weight_scheme: ListAxis<WeightScheme>,
+    pub weight_scheme: ListAxis<WeightFamily>,
     /// Global weight widths.
     pub weight_bits: IntAxis,
     /// Global activation widths.

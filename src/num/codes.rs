@@ -24,7 +24,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A code or format parameter outside what the encoding allows.
+/// The largest shift a PoT or APoT weight code may ask for: levels up to `2^62` keep every
+/// level, its negation and an APoT sum of them in an `i64`.
+pub const MAX_SHIFT: u32 = 62;
+
+/// A code or format parameter outside what the encoding allows: the one error type of the weight
+/// encodings here and of [`crate::num::weights::WeightCode`], one message per rule.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
     /// A format parameter is out of range.
@@ -37,6 +42,53 @@ pub enum CodeError {
         /// The rule it breaks, e.g. "must be between 1 and 6".
         rule: &'static str,
     },
+    /// A format whose codes ask for shifts above [`MAX_SHIFT`].
+    #[error("{what} gives shifts up to {max_shift}; weight shifts must be at most 62")]
+    ShiftTooLarge {
+        /// The parameter that decides the shifts, with its value (`exp_bits (6)`).
+        what: String,
+        /// The largest shift it gives.
+        max_shift: u32,
+    },
+    /// An APoT term whose shift table does not have one shift per non-zero field value.
+    #[error("apot term {term} has {got} shifts, expected 2^term_bits - 1 = {expected}")]
+    ApotShiftCount {
+        /// The term (0-based).
+        term: usize,
+        /// Its number of shifts.
+        got: usize,
+        /// `2^term_bits − 1`.
+        expected: usize,
+    },
+    /// An APoT shift table whose largest sum of terms does not fit an `i64`.
+    #[error("apot shifts {shifts} give levels of 2^63 or more; levels must fit 64-bit integers")]
+    ApotLevelOverflow {
+        /// The shift table, as written (`[[62, 1], [62, 0]]`).
+        shifts: String,
+    },
+    /// A scheme family has no code of the asked total width.
+    #[error("{family} {bits}-bit weights: {reason}")]
+    NoCodeOfWidth {
+        /// The family's name.
+        family: &'static str,
+        /// The total code width asked for.
+        bits: u32,
+        /// Why there is none.
+        reason: String,
+    },
+}
+
+/// `value` if it lies in `1..=4`, else the one message of that rule for `name`.
+fn one_to_four(name: &'static str, value: i64) -> Result<(), CodeError> {
+    if (1..=4).contains(&value) {
+        Ok(())
+    } else {
+        Err(CodeError::BadParameter {
+            name,
+            value,
+            rule: "must be between 1 and 4",
+        })
+    }
 }
 
 /// Power-of-two weights: a sign bit (if signed) and an exponent field of `exp_bits` bits.
@@ -75,6 +127,32 @@ impl PotFormat {
     /// The largest shift a code can ask for.
     pub fn max_shift(&self) -> u32 {
         (1u32 << self.exp_bits) - 1 - u32::from(self.zero_code)
+    }
+
+    /// Checks a format for weight codes: `exp_bits` as [`PotFormat::new`] requires, and shifts
+    /// up to [`MAX_SHIFT`].
+    pub fn check(&self) -> Result<(), CodeError> {
+        PotFormat::new(self.exp_bits, self.signed, self.zero_code)?;
+        if self.max_shift() > MAX_SHIFT {
+            return Err(CodeError::ShiftTooLarge {
+                what: format!("exp_bits ({})", self.exp_bits),
+                max_shift: self.max_shift(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Smallest and largest level over all codes.
+    pub fn level_range(&self) -> (i64, i64) {
+        let max = 1i64 << self.max_shift();
+        let min = if self.signed {
+            -max
+        } else if self.zero_code {
+            0
+        } else {
+            1
+        };
+        (min, max)
     }
 
     /// Decodes the exponent field and sign of `code`: `None` for the zero code, else
@@ -138,29 +216,10 @@ impl ApotFormat {
     /// `E = (terms − 1) + (2^term_bits − 2)·terms` is the largest shift. The normalisation constant
     /// γ of the paper is folded into the quantizer's scale.
     pub fn li2020(term_bits: u32, terms: u32, signed: bool) -> Result<Self, CodeError> {
-        if !(1..=4).contains(&term_bits) {
-            return Err(CodeError::BadParameter {
-                name: "term_bits",
-                value: i64::from(term_bits),
-                rule: "must be between 1 and 4",
-            });
-        }
-        if !(1..=4).contains(&terms) {
-            return Err(CodeError::BadParameter {
-                name: "terms",
-                value: i64::from(terms),
-                rule: "must be between 1 and 4",
-            });
-        }
+        one_to_four("term_bits", i64::from(term_bits))?;
+        one_to_four("terms", i64::from(terms))?;
         let levels_per_term = (1u32 << term_bits) - 1;
         let largest = (terms - 1) + (levels_per_term - 1) * terms;
-        if largest > 62 {
-            return Err(CodeError::BadParameter {
-                name: "terms",
-                value: i64::from(terms),
-                rule: "gives shifts above 62 with this term_bits",
-            });
-        }
         let shifts = (0..terms)
             .map(|i| {
                 (1..=levels_per_term)
@@ -168,10 +227,54 @@ impl ApotFormat {
                     .collect()
             })
             .collect();
-        Ok(ApotFormat {
+        let format = ApotFormat {
             term_bits,
             signed,
             shifts,
+        };
+        format.check()?;
+        Ok(format)
+    }
+
+    /// Checks a format built by hand: `term_bits` and the number of terms 1..=4, one shift per
+    /// non-zero field value in every term, shifts up to [`MAX_SHIFT`], and the largest level
+    /// (every term at its largest shift) below `2^63`.
+    pub fn check(&self) -> Result<(), CodeError> {
+        one_to_four("term_bits", i64::from(self.term_bits))?;
+        one_to_four("terms", self.shifts.len() as i64)?;
+        let expected = (1usize << self.term_bits) - 1;
+        for (term, s) in self.shifts.iter().enumerate() {
+            if s.len() != expected {
+                return Err(CodeError::ApotShiftCount {
+                    term,
+                    got: s.len(),
+                    expected,
+                });
+            }
+        }
+        let max_shift = self.shifts.iter().flatten().copied().max().unwrap_or(0);
+        if max_shift > MAX_SHIFT {
+            return Err(CodeError::ShiftTooLarge {
+                what: format!("apot shift table {:?}", self.shifts),
+                max_shift,
+            });
+        }
+        if self.max_magnitude().is_none() {
+            return Err(CodeError::ApotLevelOverflow {
+                shifts: format!("{:?}", self.shifts),
+            });
+        }
+        Ok(())
+    }
+
+    /// The largest magnitude, every term at its largest shift, or `None` if it does not fit an
+    /// `i64` (shifts must be at most 62 for this to be defined).
+    pub fn max_magnitude(&self) -> Option<i64> {
+        self.shifts.iter().try_fold(0i64, |sum, s| {
+            let top = s.iter().copied().max().unwrap_or(0);
+            (top <= MAX_SHIFT)
+                .then(|| 1i64 << top)
+                .and_then(|m| sum.checked_add(m))
         })
     }
 
@@ -208,6 +311,13 @@ impl ApotFormat {
         } else {
             magnitude
         }
+    }
+
+    /// Smallest and largest level over all codes (0 for the largest magnitude if it does not
+    /// fit, which [`ApotFormat::check`] rejects).
+    pub fn level_range(&self) -> (i64, i64) {
+        let m = self.max_magnitude().unwrap_or(0);
+        (if self.signed { -m } else { 0 }, m)
     }
 
     /// Every (code, level) pair, for quantizers that pick the nearest level.

@@ -3,7 +3,8 @@
 //! Values are integers with a format; arithmetic is exact (`i128` intermediates) until a cast
 //! says otherwise. [`rounding`] holds the rounding modes shared by every format; [`codes`] holds
 //! the integer encodings of non-uniform weights (power-of-two, APoT, binary, ternary) that the
-//! quantizers produce and the processing elements consume. [`fixed`] holds fixed-point formats
+//! quantizers produce and the processing elements consume, and [`weights`] the one weight-code
+//! type (a scheme family with its widths, levels and limits) built on them. [`fixed`] holds fixed-point formats
 //! with run-time widths, cast bit-exactly as Xilinx `ap_fixed` casts, with their [`overflow`]
 //! modes; [`dyadic`] holds the exact values `m · 2^e` that casts consume and that print as exact
 //! decimals, and [`exact_value`] the exact values `m · 2^e / d` (odd `d`) that APoT levels need.
@@ -27,3 +28,4 @@ mod fixed_spec;
 mod fixed_value;
 pub mod overflow;
 pub mod rounding;
+pub mod weights;

@@ -10,7 +10,7 @@ use super::accum::{AccCertificate, Accumulator};
 use super::dense::{LayerOutput, WeightTensor};
 use super::error::{layer_err, QnnError};
 use super::format::IntFormat;
-use super::weights::WeightScheme;
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// A convolution on integer codes (cross-correlation, as PyTorch), CHW layout, zero padding.
@@ -33,7 +33,7 @@ pub struct Conv2d {
     /// Zero rows/columns on each side.
     pub padding: usize,
     /// Encoding of `codes`.
-    pub weights: WeightScheme,
+    pub weights: WeightCode,
     /// Weight codes `[out_channels][in_channels][kernel_h][kernel_w]`.
     pub codes: Vec<u64>,
     /// Bias per output channel, in accumulator units.

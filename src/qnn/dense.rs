@@ -4,7 +4,7 @@ use super::accum::{certify, output_ranges, AccCertificate, Accumulator};
 use super::error::{layer_err, QnnError};
 use super::format::IntFormat;
 use super::requant::Requant;
-use super::weights::WeightScheme;
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// What a layer emits.
@@ -20,7 +20,7 @@ pub enum LayerOutput {
 /// The fields a [`Dense`] and a [`Conv2d`](super::conv::Conv2d) have in common: weight codes
 /// of one scheme, and per output (channel) a bias, an accumulator scale and requantization.
 pub(super) struct WeightTensor<'a> {
-    pub weights: &'a WeightScheme,
+    pub weights: &'a WeightCode,
     pub codes: &'a [u64],
     pub bias: &'a [i64],
     pub accumulator: Accumulator,
@@ -40,7 +40,7 @@ impl WeightTensor<'_> {
         (outputs, outputs_name): (usize, &str),
     ) -> Result<(), QnnError> {
         let e = |m: String| layer_err(layer, m);
-        self.weights.check().map_err(e)?;
+        self.weights.check().map_err(|c| e(c.to_string()))?;
         if self.codes.len() != n {
             return Err(e(format!(
                 "codes has {} entries, expected {count_words}{n}",
@@ -111,7 +111,7 @@ pub struct Dense {
     /// Number of outputs.
     pub out_features: usize,
     /// Encoding of `codes`.
-    pub weights: WeightScheme,
+    pub weights: WeightCode,
     /// Weight codes, `[out][in]` row-major (`out_features × in_features`).
     pub codes: Vec<u64>,
     /// Bias per output, in accumulator units (one LSB of the accumulator).

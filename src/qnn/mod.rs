@@ -1,7 +1,7 @@
 //! The integer network: golden bit-exact inference, requantization and accumulator bounds.
 //!
 //! A [`QNet`] is a sequence of integer layers. Each [`Dense`] layer stores its weights as codes of
-//! a [`WeightScheme`] (uniform, PoT, APoT, binary, ternary: exactly the codes the hardware
+//! a [`WeightCode`] (uniform, PoT, APoT, binary, ternary: exactly the codes the hardware
 //! consumes), an integer bias in accumulator units, an [`Accumulator`] (width and wrap/saturate)
 //! and either raw accumulators (logits) or a [`Requant`] to the next layer's codes. Inference is
 //! integers only; the real-valued scales ride along for reporting. [`Engine`] runs batches fast;
@@ -12,7 +12,6 @@
 //! | [`net`] | [`QNet`], [`Layer`], input quantization, validation, RON files |
 //! | [`dense`], [`conv`] | integer Dense, Conv2d and MaxPool2d layers |
 //! | [`fixed_dense`], [`hls4ml`] | hls4ml-style ap_fixed layers and their import from an hls4ml project |
-//! | [`weights`] | weight schemes: code → level |
 //! | [`accum`] | accumulator width, overflow, proven bounds and certificates |
 //! | [`requant`] | `clamp(round((acc · M) >> S))` |
 //! | [`exact`], [`engine`], [`kernels`] | the step-by-step semantics and the fast engine |
@@ -20,12 +19,12 @@
 //!
 //! ```
 //! use qforge::num::rounding::RoundingMode;
-//! use qforge::qnn::{Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet, WeightScheme};
+//! use qforge::qnn::{Accumulator, Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet, WeightCode};
 //! // y = 3·x0 − 2·x1 + 1 on 4-bit unsigned inputs with 3-bit weights
 //! let dense = Dense {
 //!     in_features: 2,
 //!     out_features: 1,
-//!     weights: WeightScheme::Uniform { bits: 3 },
+//!     weights: WeightCode::Uniform { bits: 3 },
 //!     codes: vec![0b011, 0b110], // 3, −2
 //!     bias: vec![1],
 //!     accumulator: Accumulator::default(),
@@ -57,8 +56,8 @@ pub mod kernels;
 pub mod net;
 pub mod quantize;
 pub mod requant;
-pub mod weights;
 
+pub use crate::num::weights::WeightCode;
 pub use accum::{AccCertificate, AccOverflow, Accumulator};
 pub use conv::{Conv2d, MaxPool2d};
 pub use dense::{Dense, LayerOutput};
@@ -68,4 +67,3 @@ pub use fixed_dense::FixedDense;
 pub use format::IntFormat;
 pub use net::{InputQuant, Layer, QNet};
 pub use requant::Requant;
-pub use weights::WeightScheme;

@@ -15,11 +15,11 @@ use super::error::QnnError;
 use super::format::IntFormat;
 use super::net::{round_f64, InputQuant, Layer, QNet};
 use super::requant::Requant;
-use super::weights::WeightScheme;
 use crate::nn::{self, Model};
 use crate::num::rounding::RoundingMode;
+use crate::num::weights::WeightCode;
 use crate::quant::calibrate::Clipping;
-use crate::quant::quantizer::{ChannelQuantizer, Scheme, TensorQuantizer};
+use crate::quant::quantizer::{ChannelQuantizer, TensorQuantizer};
 use crate::quant::tensor::{CodeKind, TensorRef};
 use crate::quant::uniform::{ScaleConstraint, UniformConfig};
 use serde::{Deserialize, Serialize};
@@ -117,24 +117,15 @@ impl QuantSpec {
         QuantSpec::from_ron_str(&text, &path.display().to_string())
     }
 
-    /// A short description, e.g. `w:uniform8 a:8`.
-    pub fn describe(&self) -> String {
-        format!(
-            "w:{} a:{}",
-            scheme_name(&self.weights.scheme),
-            self.activations.bits
-        )
-    }
-}
-
-/// `uniform8`, `pot4`, `apot5`, `binary`, `ternary`.
-pub fn scheme_name(s: &Scheme) -> String {
-    match s {
-        Scheme::Uniform(c) => format!("uniform{}", c.bits),
-        Scheme::Pot(c) => format!("pot{}", c.format.width()),
-        Scheme::Apot(c) => format!("apot{}", c.term_bits * c.terms + u32::from(c.signed)),
-        Scheme::Binary => "binary".into(),
-        Scheme::Ternary(_) => "ternary".into(),
+    /// A short description, e.g. `w:uniform8 a:8`: the weight scheme's code
+    /// ([`crate::quant::quantizer::Scheme::weight_code`], which a scheme without one fails) and the activation width.
+    pub fn describe(&self) -> Result<String, QnnError> {
+        let code = self
+            .weights
+            .scheme
+            .weight_code()
+            .map_err(|e| q_err(e.to_string()))?;
+        Ok(format!("w:{code} a:{}", self.activations.bits))
     }
 }
 
@@ -279,44 +270,27 @@ fn act_scale(spec: &ActSpec, values: &[f64], signed: bool) -> Result<(IntFormat,
     Ok((fmt, cfg.channel_params(&params).scale))
 }
 
-/// The qnn weight scheme and codes of a quantized tensor.
+/// The weight code and codes of a quantized tensor: the quantizer's own codes, or a uniform
+/// quantizer's levels as its scheme's two's complement codes.
 fn weight_codes(
     q: &TensorQuantizer,
     kind: &CodeKind,
     codes: &[i64],
-) -> Result<(WeightScheme, Vec<u64>), QnnError> {
-    let scheme = match (kind, &q.scheme) {
-        (CodeKind::Integer, Scheme::Uniform(c)) => {
-            if !c.signed || !c.symmetric {
-                return Err(q_err(
-                    "uniform weights must be signed and symmetric (zero point 0)",
-                ));
-            }
-            WeightScheme::Uniform {
-                bits: c.bits.max(2),
-            }
+) -> Result<(WeightCode, Vec<u64>), QnnError> {
+    match kind {
+        CodeKind::Weight(code) => Ok((code.clone(), codes.iter().map(|&c| c as u64).collect())),
+        CodeKind::Integer => {
+            let code = q.scheme.weight_code().map_err(|e| q_err(e.to_string()))?;
+            let codes = codes
+                .iter()
+                .map(|&c| {
+                    code.encode(c)
+                        .ok_or_else(|| q_err(format!("level {c} does not fit {code} weights")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((code, codes))
         }
-        (CodeKind::Pot(f), _) => WeightScheme::Pot(*f),
-        (CodeKind::Apot(f), _) => WeightScheme::Apot(f.clone()),
-        (CodeKind::Binary, _) => WeightScheme::Binary,
-        (CodeKind::Ternary, _) => WeightScheme::Ternary,
-        (k, _) => {
-            return Err(q_err(format!(
-                "weights coded as {} are not supported",
-                k.name()
-            )))
-        }
-    };
-    let codes = codes
-        .iter()
-        .map(|&c| match kind {
-            CodeKind::Integer => scheme
-                .encode(c)
-                .ok_or_else(|| q_err(format!("level {c} does not fit the weight scheme"))),
-            _ => Ok(c as u64),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((scheme, codes))
+    }
 }
 
 /// Quantizes a float model; `calibration` holds sample inputs (`input_size` values each).
@@ -502,7 +476,7 @@ pub fn quantize_model(
         layers.push(layer);
     }
     let mut net = QNet {
-        name: format!("{} {}", model.name, spec.describe()),
+        name: format!("{} {}", model.name, spec.describe()?),
         input: InputQuant {
             format: in_fmt,
             scale: in_scale,

@@ -23,6 +23,7 @@ use super::quantizer::ChannelQuantizer;
 use super::tensor::{ChannelParams, CodeKind};
 use crate::num::codes::ApotFormat;
 use crate::num::dyadic::Dyadic;
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// An APoT quantizer's configuration.
@@ -211,7 +212,7 @@ impl ChannelQuantizer for ApotQuantizer {
     }
 
     fn code_kind(&self) -> CodeKind {
-        CodeKind::Apot(self.format.clone())
+        CodeKind::Weight(WeightCode::Apot(self.format.clone()))
     }
 
     fn reconstruct(&self, x: f64, p: &ApotParams) -> Result<f64, QuantError> {

@@ -27,6 +27,7 @@
 
 use super::error::{bad, QuantError};
 use super::tensor::{ChannelParams, CodeKind, Granularity, QuantizedTensor, TensorRef};
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// Ternary quantizer parameters.
@@ -93,7 +94,7 @@ pub fn binarize<T: Copy + Into<f64>>(
     QuantizedTensor::new(
         tensor.shape().to_vec(),
         granularity,
-        CodeKind::Binary,
+        CodeKind::Weight(WeightCode::Binary),
         codes,
         channels,
     )
@@ -142,7 +143,7 @@ pub fn ternarize<T: Copy + Into<f64>>(
     QuantizedTensor::new(
         tensor.shape().to_vec(),
         granularity,
-        CodeKind::Ternary,
+        CodeKind::Weight(WeightCode::Ternary),
         codes,
         channels,
     )

@@ -49,6 +49,10 @@ pub enum QuantError {
         /// The encoding's name.
         kind: &'static str,
     },
+    /// Uniform weights that are unsigned or asymmetric: they have no two's complement weight
+    /// code.
+    #[error("uniform weights must be signed and symmetric (zero point 0)")]
+    NoWeightCode,
     /// A format parameter rejected by the code encoding.
     #[error(transparent)]
     Code(#[from] CodeError),

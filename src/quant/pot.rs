@@ -35,6 +35,7 @@ use super::quantizer::{reconstruct_via_code, ChannelQuantizer};
 use super::tensor::{ChannelParams, CodeKind};
 use crate::num::codes::PotFormat;
 use crate::num::dyadic::Dyadic;
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// Where the nearest power of two is measured.
@@ -277,10 +278,10 @@ impl ChannelQuantizer for PotConfig {
     }
 
     fn code_kind(&self) -> CodeKind {
-        CodeKind::Pot(self.format)
+        CodeKind::Weight(WeightCode::Pot(self.format))
     }
 
     fn reconstruct(&self, x: f64, p: &PotParams) -> Result<f64, QuantError> {
-        reconstruct_via_code(self, &CodeKind::Pot(self.format), x, p)
+        reconstruct_via_code(self, &CodeKind::Weight(WeightCode::Pot(self.format)), x, p)
     }
 }

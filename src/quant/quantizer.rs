@@ -24,6 +24,7 @@ use super::error::QuantError;
 use super::pot::PotConfig;
 use super::tensor::{ChannelParams, CodeKind, Granularity, QuantizedTensor, TensorRef};
 use super::uniform::UniformConfig;
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// A quantizer whose per-channel parameters follow from a clipping range.
@@ -105,6 +106,26 @@ pub enum Scheme {
     Ternary(TernaryConfig),
 }
 
+impl Scheme {
+    /// The weight code the scheme's quantized weights are stored in: a signed symmetric uniform
+    /// scheme's levels as `bits`-bit two's complement codes, the other schemes' codes as they
+    /// come. Unsigned or asymmetric uniform schemes have none.
+    pub fn weight_code(&self) -> Result<WeightCode, QuantError> {
+        let code = match self {
+            Scheme::Uniform(c) if !c.signed || !c.symmetric => {
+                return Err(QuantError::NoWeightCode)
+            }
+            Scheme::Uniform(c) => WeightCode::Uniform { bits: c.bits },
+            Scheme::Pot(c) => WeightCode::Pot(c.format),
+            Scheme::Apot(c) => WeightCode::apot(c.term_bits, c.terms, c.signed)?,
+            Scheme::Binary => WeightCode::Binary,
+            Scheme::Ternary(_) => WeightCode::Ternary,
+        };
+        code.check()?;
+        Ok(code)
+    }
+}
+
 /// How to quantize one tensor: scheme, granularity and clipping.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,5 +156,37 @@ impl TensorQuantizer {
             Scheme::Binary => binarize(tensor, self.granularity),
             Scheme::Ternary(c) => ternarize(c, tensor, self.granularity),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::pot::{ExponentRange, PotDomain};
+
+    #[test]
+    fn schemes_produce_their_weight_codes() {
+        let code = |s: Scheme| s.weight_code().map(|c| c.to_string());
+        let uniform = UniformConfig::symmetric(8, true).unwrap();
+        assert_eq!(code(Scheme::Uniform(uniform)).unwrap(), "uniform8");
+        let pot = PotConfig {
+            format: crate::num::codes::PotFormat::new(3, true, true).unwrap(),
+            domain: PotDomain::Linear,
+            exponents: ExponentRange::FromThreshold,
+            alpha: 1.0,
+        };
+        assert_eq!(code(Scheme::Pot(pot)).unwrap(), "pot4");
+        let apot = ApotConfig::new(2, 2, true, None).unwrap();
+        assert_eq!(code(Scheme::Apot(apot)).unwrap(), "apot5");
+        assert_eq!(code(Scheme::Binary).unwrap(), "binary");
+        assert_eq!(
+            code(Scheme::Ternary(TernaryConfig::TWN)).unwrap(),
+            "ternary"
+        );
+        let unsigned = UniformConfig::symmetric(8, false).unwrap();
+        assert_eq!(
+            code(Scheme::Uniform(unsigned)).unwrap_err().to_string(),
+            "uniform weights must be signed and symmetric (zero point 0)"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! A quantized value is `real ≈ (level(code) − zero_point) × scale`, with the scale and zero
 //! point of the element's channel. For uniform quantizers the code is the integer itself
 //! (`level(code) = code`); for PoT, APoT, binary and ternary weights the code is the bit pattern
-//! of [`crate::num::codes`] and the level is what that module decodes, with zero point 0.
+//! of a [`WeightCode`] and the level is what it decodes, with zero point 0.
 //!
 //! ```
 //! use qforge::quant::tensor::{Granularity, TensorRef};
@@ -15,8 +15,8 @@
 //! ```
 
 use super::error::{bad, QuantError};
-use crate::num::codes::{binary_level, ternary_level, ApotFormat, PotFormat};
 use crate::num::dyadic::Dyadic;
+use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// A borrowed tensor: row-major values (`f32` or `f64`) and their shape.
@@ -132,54 +132,38 @@ impl Granularity {
     }
 }
 
-/// How codes map to integer levels.
+/// How a tensor's codes map to integer levels.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CodeKind {
-    /// Uniform: the code is the level.
+    /// Uniform quantizers: the code is the level (any width, signedness and zero point).
     Integer,
-    /// Power-of-two codes ([`PotFormat::level`]).
-    Pot(PotFormat),
-    /// APoT codes ([`ApotFormat::level`]).
-    Apot(ApotFormat),
-    /// Binary codes ([`binary_level`]): 1 is +1, 0 is −1.
-    Binary,
-    /// Ternary codes ([`ternary_level`]): 2-bit two's complement.
-    Ternary,
+    /// The code is the bit pattern of a weight code ([`WeightCode::level`]).
+    Weight(WeightCode),
 }
 
 impl CodeKind {
     /// The integer level of `code`.
     pub fn level(&self, code: i64) -> Result<i64, QuantError> {
-        let invalid = |kind| QuantError::InvalidCode { code, kind };
-        let width = match self {
-            CodeKind::Integer => return Ok(code),
-            CodeKind::Pot(f) => f.width(),
-            CodeKind::Apot(f) => f.width(),
-            CodeKind::Binary => 1,
-            CodeKind::Ternary => 2,
-        };
-        if code < 0 || code >= 1i64 << width {
-            return Err(invalid(self.name()));
+        match self {
+            CodeKind::Integer => Ok(code),
+            CodeKind::Weight(w) => {
+                u64::try_from(code)
+                    .ok()
+                    .and_then(|c| w.level(c))
+                    .ok_or(QuantError::InvalidCode {
+                        code,
+                        kind: w.name(),
+                    })
+            }
         }
-        let c = code as u64;
-        Ok(match self {
-            CodeKind::Integer => code,
-            CodeKind::Pot(f) => f.level(c),
-            CodeKind::Apot(f) => f.level(c),
-            CodeKind::Binary => binary_level(c),
-            CodeKind::Ternary => ternary_level(c).ok_or_else(|| invalid("ternary"))?,
-        })
     }
 
-    /// The encoding's name.
+    /// The encoding's name: `integer`, or the weight code's family.
     pub fn name(&self) -> &'static str {
         match self {
             CodeKind::Integer => "integer",
-            CodeKind::Pot(_) => "pot",
-            CodeKind::Apot(_) => "apot",
-            CodeKind::Binary => "binary",
-            CodeKind::Ternary => "ternary",
+            CodeKind::Weight(w) => w.name(),
         }
     }
 }

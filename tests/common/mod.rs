@@ -12,7 +12,7 @@ use qforge::accel::plan::{ArchSpec, FifoDepth, Folding, LayerArch};
 use qforge::flow::quantize_float;
 use qforge::nn::{self, Architecture, LayerSpec};
 use qforge::qnn::quantize::QuantSpec;
-use qforge::qnn::{AccOverflow, Layer, QNet, WeightScheme};
+use qforge::qnn::{AccOverflow, Layer, QNet, WeightCode};
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -81,7 +81,7 @@ pub fn conv(
     kernel: usize,
     stride: usize,
     padding: usize,
-    weights: WeightScheme,
+    weights: WeightCode,
     output: qforge::qnn::LayerOutput,
 ) -> qforge::qnn::conv::Conv2d {
     let mut rng = qforge::accel::vectors::Rng::new(seed);
@@ -135,7 +135,7 @@ pub fn strided_conv_chain() -> QNet {
                 3,
                 2,
                 1,
-                WeightScheme::Ternary,
+                WeightCode::Ternary,
                 relu_u3(),
             )),
             Layer::Conv2d(conv(
@@ -145,7 +145,7 @@ pub fn strided_conv_chain() -> QNet {
                 2,
                 1,
                 0,
-                WeightScheme::Uniform { bits: 3 },
+                WeightCode::Uniform { bits: 3 },
                 qforge::qnn::LayerOutput::Accumulator,
             )),
         ],

@@ -313,7 +313,8 @@ mod tests {
     use super::super::{MvuLayer, MvuOutput, MvuParams};
     use super::*;
     use crate::num::rounding::RoundingMode;
-    use crate::qnn::{AccOverflow, IntFormat, Requant, WeightScheme};
+    use crate::num::weights::WeightCode;
+    use crate::qnn::{AccOverflow, IntFormat, Requant};
 
     fn rng(state: &mut u64) -> u64 {
         *state = state
@@ -335,7 +336,7 @@ mod tests {
             );
             let signed = case % 2 == 0;
             let input = IntFormat::new(2 + (case % 7) as u32, signed).unwrap();
-            let weights = WeightScheme::Uniform { bits: 8 };
+            let weights = WeightCode::Uniform { bits: 8 };
             let codes: Vec<u64> = (0..inf * outf).map(|_| rng(&mut seed) % 256).collect();
             let bias: Vec<i64> = (0..outf)
                 .map(|_| (rng(&mut seed) % 4001) as i64 - 2000)

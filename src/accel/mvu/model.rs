@@ -94,7 +94,7 @@ impl MvuModel {
                     let j = (sf * params.simd + i) as usize;
                     rom_levels.push(
                         params
-                            .kind
+                            .row
                             .level(params.codes[c * params.in_features as usize + j]),
                     );
                 }
