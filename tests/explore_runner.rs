@@ -368,7 +368,7 @@ fn non_finite_metrics_stop_the_sweep_with_a_named_point() {
 fn cnn_layer_overrides_index_the_layers_with_weights() {
     use qforge::explore::evaluate::{EvaluatorOptions, NetworkEvaluator};
     use qforge::nn::{Architecture, LayerSpec};
-    use qforge::qnn::{Layer, WeightScheme};
+    use qforge::qnn::{Layer, WeightCode};
     let dir = fresh_dir("cnn_overrides");
     std::fs::create_dir_all(&dir).unwrap();
     let arch = Architecture {
@@ -413,11 +413,11 @@ fn cnn_layer_overrides_index_the_layers_with_weights() {
     let Layer::Conv2d(conv) = &net.layers[0] else {
         panic!("layer 0 is {:?}", net.layers[0])
     };
-    assert_eq!(conv.weights, WeightScheme::Uniform { bits: 4 });
+    assert_eq!(conv.weights, WeightCode::Uniform { bits: 4 });
     let Layer::Dense(dense) = &net.layers[2] else {
         panic!("layer 2 is {:?}", net.layers[2])
     };
-    assert_eq!(dense.weights, WeightScheme::Uniform { bits: 8 });
+    assert_eq!(dense.weights, WeightCode::Uniform { bits: 8 });
     assert_eq!(net.layer_input_format(2).bits, 6);
     assert_eq!(net.layer_input_format(0).bits, 4);
     let _ = std::fs::remove_dir_all(&dir);
