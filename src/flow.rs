@@ -17,13 +17,12 @@ use crate::accel::network::net_wrapper;
 use crate::accel::plan::{plan, ArchSpec, Plan, PlanError};
 use crate::accel::sim::{simulate, Backpressure, SimError, SimOptions, SimRun};
 use crate::accel::unit::{Unit, UnitError};
-use crate::accel::vectors::Trace;
 use crate::hdl::{print_module, Module};
 use crate::nn::{self, Model, NnError};
 use crate::qnn::quantize::{quantize_model, QuantSpec};
 use crate::qnn::{Engine, QNet, QnnError};
 use crate::verify::manifest::{DesignKind, Manifest};
-use crate::verify::vectors::{Bits as VBits, Cycle, VectorSet};
+use crate::verify::vectors::VectorSet;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -335,7 +334,7 @@ pub fn write_design_folder(
     kind: DesignKind,
     top: &str,
     modules: &[Module],
-    trace: &Trace,
+    trace: &VectorSet,
     params: &[(String, String)],
 ) -> Result<(), FlowError> {
     let io = |what: &'static str, path: &Path| {
@@ -367,7 +366,7 @@ pub fn write_design_folder(
             std::fs::write(&path, print_module(m)).map_err(io("writing", &path))?;
             sources.push(rel);
         }
-        vector_set(trace)?.write(
+        trace.write(
             &tmp.join("vectors/stimulus.hex"),
             &tmp.join("vectors/expected.hex"),
         )?;
@@ -380,26 +379,18 @@ pub fn write_design_folder(
             wrapper: PathBuf::from("rtl/qf_tb_dut.v"),
             in_width: trace.in_width,
             out_width: trace.out_width,
-            cycles: trace.stimulus.len() as u64,
+            cycles: trace.cycles.len() as u64,
             stimulus: PathBuf::from("vectors/stimulus.hex"),
             expected: PathBuf::from("vectors/expected.hex"),
             parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
         };
         manifest.save(&tmp)?;
-        let script = format!(
-            "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
-             # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\
-             set -eu\ncd \"$(dirname \"$0\")\"\nTB=\"${{QFORGE_TB:-tb/qf_replay_tb.sv}}\"\n\
-             verilator --lint-only -Wall --top-module {top} {design}\n\
-             verilator --lint-only -Wall --top-module qf_tb_dut {all}\n\
-             verilator --binary -O2 -Wno-fatal --top-module qf_replay_tb -GIN_W={iw} -GOUT_W={ow} -GDEPTH={n} \
-             --Mdir obj_dir \"$TB\" {all}\n\
-             ./obj_dir/Vqf_replay_tb +stim=vectors/stimulus.hex +expect=vectors/expected.hex +cycles={n}\n",
-            design = sources[..sources.len().saturating_sub(1)].join(" "),
-            all = sources.join(" "),
-            iw = trace.in_width,
-            ow = trace.out_width,
-            n = trace.stimulus.len(),
+        let script = crate::verify::verilator::run_script(
+            top,
+            &sources,
+            trace.in_width,
+            trace.out_width,
+            trace.cycles.len() as u64,
         );
         let run = tmp.join("run.sh");
         std::fs::write(&run, script).map_err(io("writing", &run))?;
@@ -430,28 +421,4 @@ pub fn write_design_folder(
         std::fs::remove_dir_all(&old).map_err(io("removing", &old))?;
     }
     Ok(())
-}
-
-fn to_vbits(b: &crate::hdl::Bits) -> Result<VBits, FlowError> {
-    let mut v = VBits::zero(b.width());
-    let mut at = 0;
-    while at < b.width() {
-        let w = (b.width() - at).min(64);
-        v.set_field(at, w, b.field(at, w).to_u128() as i128)?;
-        at += w;
-    }
-    Ok(v)
-}
-
-/// The trace as the verification side's vector set.
-pub fn vector_set(trace: &Trace) -> Result<VectorSet, FlowError> {
-    let mut v = VectorSet::new(trace.in_width, trace.out_width);
-    v.cycles.reserve(trace.stimulus.len());
-    for ((i, o), &check) in trace.stimulus.iter().zip(&trace.expected).zip(&trace.check) {
-        v.push(Cycle {
-            input: to_vbits(i)?,
-            expect: if check { Some(to_vbits(o)?) } else { None },
-        })?;
-    }
-    Ok(v)
 }

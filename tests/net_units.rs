@@ -10,9 +10,7 @@ use qforge::accel::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSeq
 use qforge::accel::mvu::{MvuLayer, MvuOutput, MvuParams};
 use qforge::accel::stream::{pack_lanes, StreamShape};
 use qforge::accel::unit::Unit;
-use qforge::accel::vectors::{
-    expected_hex, replay_sources, replay_wrapper, stimulus_hex, Part, Rng,
-};
+use qforge::accel::vectors::{replay_sources, replay_wrapper, Part, Rng};
 use qforge::accel::width_converter::WidthConverterParams;
 use qforge::accel::{Overflow, PeParams};
 use qforge::hdl::{print_module, Bits, Dir};
@@ -74,13 +72,12 @@ fn run(name: &str, parts: Vec<Part>) {
     }
     let stim = dir.join("stimulus.hex");
     let exp = dir.join("expected.hex");
-    std::fs::write(&stim, stimulus_hex(&trace)).unwrap();
-    std::fs::write(&exp, expected_hex(&trace)).unwrap();
+    trace.write(&stim, &exp).unwrap();
     let input = ReplayInput {
         sources,
         in_width: trace.in_width,
         out_width: trace.out_width,
-        cycles: trace.stimulus.len() as u64,
+        cycles: trace.cycles.len() as u64,
         stimulus: stim,
         expected: exp,
     };

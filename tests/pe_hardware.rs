@@ -10,14 +10,13 @@
 
 use qforge::accel::pe_array::array_ports;
 use qforge::accel::vectors::{
-    pe_stimulus, pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace,
+    pe_stimulus, pe_stimulus_lanes, replay_sources, replay_wrapper, Part,
 };
 use qforge::accel::{Fault, Overflow, PeArrayParams, PeParams, Unit};
 use qforge::hdl::{print_module, Module};
 use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::num::weights::WeightCode;
 use qforge::verify::tools::{locate, run, Tool};
-use qforge::verify::vectors::{Bits as VBits, Cycle, VectorSet};
 use qforge::verify::verilator::{lint, replay_vectors, ReplayOptions, ReplayReport};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,18 +41,6 @@ fn write_modules(dir: &Path, modules: &[Module]) -> Vec<PathBuf> {
             p
         })
         .collect()
-}
-
-fn vector_set(trace: &Trace) -> VectorSet {
-    let mut v = VectorSet::new(trace.in_width, trace.out_width);
-    for ((i, o), &check) in trace.stimulus.iter().zip(&trace.expected).zip(&trace.check) {
-        v.push(Cycle {
-            input: VBits::from_hex(&i.to_hex(), trace.in_width).unwrap(),
-            expect: check.then(|| VBits::from_hex(&o.to_hex(), trace.out_width).unwrap()),
-        })
-        .unwrap();
-    }
-    v
 }
 
 fn tool_or_fail(tool: Tool) {
@@ -109,7 +96,7 @@ fn lint_and_replay_with(name: &str, parts: &[Part], extra: &[PathBuf]) -> Replay
         jobs: 2,
         ..Default::default()
     };
-    replay_vectors(&files, &vector_set(&trace), &options).unwrap_or_else(|e| panic!("{e}"))
+    replay_vectors(&files, &trace, &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn uniform(w: u32) -> WeightCode {

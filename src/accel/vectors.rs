@@ -4,8 +4,8 @@
 //!
 //! Wrapper layout: `tb_in[0]` is `rst`, shared by every design; then, design after design, each
 //! design's other inputs in port order, least significant first. `tb_out` is every design's
-//! outputs in the same order. The trace checks every cycle but the first (before the first
-//! reset edge the registers are unknown).
+//! outputs in the same order. The vectors ([`VectorSet`]) check every cycle but the first (before
+//! the first reset edge the registers are unknown).
 //!
 //! ```
 //! use qforge::accel::vectors::{pe_stimulus, Part, replay_wrapper};
@@ -15,12 +15,13 @@
 //! let part = Part::pe(&pe, &pe_stimulus(&pe, 500, 1)).unwrap();
 //! let (wrapper, trace) = replay_wrapper(&[part]).unwrap();
 //! assert_eq!(wrapper.name, "qf_tb_dut");
-//! assert_eq!(trace.stimulus.len(), 500);
+//! assert_eq!(trace.cycles.len(), 500);
 //! assert_eq!(trace.in_width, 1 + 1 + 1 + 8 + 4); // rst, en, clear, act, wgt
 //! ```
 
 use super::pe::{Overflow, PeInputs, PeParams};
 use super::unit::{Model, Unit, UnitError};
+pub use crate::hdl::vectors::{Cycle, VectorSet};
 use crate::hdl::{Bits, Dir, Expr, HdlError, Module, ModuleBuilder, Port, Ty};
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same vectors on every
@@ -52,21 +53,6 @@ impl Rng {
     pub fn chance(&mut self, num: u64, den: u64) -> bool {
         self.below(den) < num
     }
-}
-
-/// Per-cycle stimulus and expected outputs of a replay, in the wrapper's bit layout.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Trace {
-    /// Width of `tb_in`.
-    pub in_width: u32,
-    /// Width of `tb_out`.
-    pub out_width: u32,
-    /// `tb_in` per cycle.
-    pub stimulus: Vec<Bits>,
-    /// Expected `tb_out` per cycle.
-    pub expected: Vec<Bits>,
-    /// Whether each cycle's output is compared.
-    pub check: Vec<bool>,
 }
 
 /// One design in a replay wrapper: its modules and, per cycle, its packed port values.
@@ -119,9 +105,9 @@ impl Part {
     }
 }
 
-/// Builds the `qf_tb_dut` wrapper around `parts` (instances `u0`, `u1`, ...) and the trace that
-/// replays them. Every part must have the same number of cycles and the same `rst` values.
-pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, Trace), UnitError> {
+/// Builds the `qf_tb_dut` wrapper around `parts` (instances `u0`, `u1`, ...) and the vectors that
+/// replay them. Every part must have the same number of cycles and the same `rst` values.
+pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, VectorSet), UnitError> {
     let first = parts
         .first()
         .ok_or_else(|| UnitError::Input("a replay needs at least one design".into()))?;
@@ -200,13 +186,8 @@ pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, Trace), UnitError> {
     };
     let module = build()?;
 
-    let mut trace = Trace {
-        in_width,
-        out_width,
-        stimulus: Vec::with_capacity(cycles),
-        expected: Vec::with_capacity(cycles),
-        check: Vec::with_capacity(cycles),
-    };
+    let mut trace = VectorSet::new(in_width, out_width);
+    trace.cycles.reserve(cycles);
     for t in 0..cycles {
         let mut fields = vec![Bits::from_i128_wrapping(1, i128::from(first.rst[t]))];
         let mut outs = Vec::new();
@@ -214,9 +195,10 @@ pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, Trace), UnitError> {
             fields.push(p.inputs[t].clone());
             outs.push(p.outputs[t].clone());
         }
-        trace.stimulus.push(Bits::concat_lsb_first(&fields));
-        trace.expected.push(Bits::concat_lsb_first(&outs));
-        trace.check.push(t > 0);
+        trace.cycles.push(Cycle {
+            input: Bits::concat_lsb_first(&fields),
+            expect: (t > 0).then(|| Bits::concat_lsb_first(&outs)),
+        });
     }
     Ok((module, trace))
 }
@@ -455,26 +437,4 @@ pub fn replay_sources(parts: &[Part], wrapper: &Module) -> Vec<Module> {
     }
     out.push(wrapper.clone());
     out
-}
-
-/// `$readmemh` text of the stimulus: one line per cycle.
-pub fn stimulus_hex(trace: &Trace) -> String {
-    let mut s = String::with_capacity(trace.stimulus.len() * (trace.in_width as usize / 4 + 2));
-    for b in &trace.stimulus {
-        s.push_str(&b.to_hex());
-        s.push('\n');
-    }
-    s
-}
-
-/// `$readmemh` text of the expected outputs: one line per cycle, the check flag above the
-/// output bits.
-pub fn expected_hex(trace: &Trace) -> String {
-    let mut s = String::with_capacity(trace.expected.len() * (trace.out_width as usize / 4 + 2));
-    for (b, &c) in trace.expected.iter().zip(&trace.check) {
-        let flag = Bits::from_i128_wrapping(1, i128::from(c));
-        s.push_str(&Bits::concat_lsb_first(&[b.clone(), flag]).to_hex());
-        s.push('\n');
-    }
-    s
 }

@@ -5,7 +5,7 @@ use clap::builder::PossibleValue;
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::lanes::lane_of;
 use qforge::accel::pe_array::array_ports;
-use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, Trace};
+use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, VectorSet};
 use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
 use qforge::flow::{net_design_folder, NetDesignOptions};
 use qforge::hdl::Module;
@@ -207,7 +207,7 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
     println!(
         "wrote {} ({top}, {} cycles, tb_in {} bits, tb_out {} bits)",
         a.out.display(),
-        trace.stimulus.len(),
+        trace.cycles.len(),
         trace.in_width,
         trace.out_width
     );
@@ -220,7 +220,7 @@ pub fn write_design(
     kind: DesignKind,
     top: &str,
     modules: &[Module],
-    trace: &Trace,
+    trace: &VectorSet,
     params: &[(String, String)],
 ) -> anyhow::Result<()> {
     Ok(qforge::flow::write_design_folder(

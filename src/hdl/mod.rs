@@ -30,6 +30,7 @@ mod bits;
 mod expr;
 mod module;
 mod print;
+pub mod vectors;
 
 pub use bits::Bits;
 pub use expr::{BinOp, Expr, Node, UnOp};
@@ -153,6 +154,14 @@ pub enum HdlError {
         name: String,
         /// What is wrong.
         rule: &'static str,
+    },
+    /// Hexadecimal text that is not a value of the width asked for.
+    #[error("`{text}` {rule}")]
+    Hex {
+        /// The text.
+        text: String,
+        /// What is wrong.
+        rule: String,
     },
     /// An instance connection that does not match the instantiated module's port.
     #[error("instance `{instance}` port `{port}`: {rule}")]

@@ -75,6 +75,9 @@ pub enum Error {
     /// A value or field does not fit the rule it must follow.
     #[error("{0}")]
     Invalid(String),
+    /// A bit-vector value or field that does not fit (see [`crate::hdl::Bits`]).
+    #[error(transparent)]
+    Bits(#[from] crate::hdl::HdlError),
     /// Place and route found no register-to-register path, so there is no Fmax to report.
     #[error("{tool} reports no Fmax: the design has no register-to-register path")]
     NoTimedPath {

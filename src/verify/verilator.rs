@@ -16,6 +16,7 @@
 use super::error::{Error, Result};
 use super::tools::{locate, run, Tool, ToolPath};
 use super::vectors::{Bits, VectorSet};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,8 +35,7 @@ pub struct LintReport {
 pub fn lint(sources: &[PathBuf], top: &str) -> Result<LintReport> {
     let verilator = locate(Tool::Verilator)?;
     let mut cmd = verilator.command();
-    cmd.args(["--lint-only", "-Wall", "-Wno-fatal", "--top-module", top])
-        .args(sources);
+    cmd.args(lint_args(top, false)).args(sources);
     let out = run(Tool::Verilator, cmd, Duration::from_secs(600))?;
     let text = format!("{}{}", out.stderr, out.stdout);
     let warnings: Vec<String> = text
@@ -217,22 +217,29 @@ pub fn replay(input: &ReplayInput, options: &ReplayOptions) -> Result<ReplayRepo
     let build = Build {
         verilator: &verilator,
         sources: &input.sources,
-        in_width: input.in_width,
-        out_width: input.out_width,
-        depth,
-        trace: options.vcd.is_some(),
+        sim: ReplaySim {
+            in_width: input.in_width,
+            out_width: input.out_width,
+            depth,
+            trace: options.vcd.is_some(),
+            optimize: Optimize::Replay,
+        },
         jobs: options.jobs,
         timeout: options.build_timeout,
     };
     let (binary, build_seconds, cached, _scratch) = build.get(options.cache_dir.as_deref())?;
 
+    let vcd = match &options.vcd {
+        Some(v) => Some(absolute(v)?),
+        None => None,
+    };
     let mut cmd = std::process::Command::new(&binary);
-    cmd.arg(plusarg("stim", &absolute(&input.stimulus)?))
-        .arg(plusarg("expect", &absolute(&input.expected)?))
-        .arg(format!("+cycles={}", input.cycles));
-    if let Some(vcd) = &options.vcd {
-        cmd.arg(plusarg("vcd", &absolute(vcd)?));
-    }
+    cmd.args(run_args(
+        &absolute(&input.stimulus)?,
+        &absolute(&input.expected)?,
+        input.cycles,
+        vcd.as_deref(),
+    ));
     let out = run(Tool::Verilator, cmd, options.run_timeout)?;
     let mut report = parse_result(&out.stdout, &out.stderr)?;
     report.build_seconds = build_seconds;
@@ -241,10 +248,89 @@ pub fn replay(input: &ReplayInput, options: &ReplayOptions) -> Result<ReplayRepo
     Ok(report)
 }
 
-fn plusarg(name: &str, path: &Path) -> std::ffi::OsString {
-    let mut arg = std::ffi::OsString::from(format!("+{name}="));
+fn plusarg(name: &str, path: &Path) -> OsString {
+    let mut arg = OsString::from(format!("+{name}="));
     arg.push(path);
     arg
+}
+
+/// The arguments of `verilator --lint-only -Wall` (no waivers). The driver collects the warnings
+/// (`-Wno-fatal`); a script stops at them (`stop_at_warnings`).
+fn lint_args(top: &str, stop_at_warnings: bool) -> Vec<&str> {
+    let mut args = vec!["--lint-only", "-Wall"];
+    if !stop_at_warnings {
+        args.push("-Wno-fatal");
+    }
+    args.extend(["--top-module", top]);
+    args
+}
+
+/// The arguments of the replay simulator's run: the vector files, the cycle count and the VCD.
+fn run_args(stimulus: &Path, expected: &Path, cycles: u64, vcd: Option<&Path>) -> Vec<OsString> {
+    let mut args = vec![
+        plusarg("stim", stimulus),
+        plusarg("expect", expected),
+        OsString::from(format!("+cycles={cycles}")),
+    ];
+    args.extend(vcd.map(|v| plusarg("vcd", v)));
+    args
+}
+
+/// Writes the `run.sh` of a design folder: the lint and replay command lines of this driver,
+/// spelled with the folder's relative paths. `sources` are the folder's Verilog files, the
+/// `qf_tb_dut` wrapper last; `cycles` the lines of its vector files.
+pub fn run_script(
+    top: &str,
+    sources: &[String],
+    in_width: u32,
+    out_width: u32,
+    cycles: u64,
+) -> String {
+    let line = |args: Vec<OsString>| -> String {
+        let words: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        words.join(" ")
+    };
+    let files = |list: &[String]| -> Vec<OsString> { list.iter().map(OsString::from).collect() };
+    let lint = |top: &str, list: &[String]| -> String {
+        let mut args: Vec<OsString> = lint_args(top, true)
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        args.extend(files(list));
+        format!("verilator {}\n", line(args))
+    };
+    let sim = ReplaySim {
+        in_width,
+        out_width,
+        depth: cycles,
+        trace: false,
+        optimize: Optimize::ByHand,
+    };
+    let build = sim.build_args(
+        None,
+        "obj_dir".as_ref(),
+        "\"$TB\"".as_ref(),
+        &files(sources),
+    );
+    let replay = run_args(
+        "vectors/stimulus.hex".as_ref(),
+        "vectors/expected.hex".as_ref(),
+        cycles,
+        None,
+    );
+    let mut script = String::from(
+        "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
+         # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\
+         set -eu\ncd \"$(dirname \"$0\")\"\nTB=\"${QFORGE_TB:-tb/qf_replay_tb.sv}\"\n",
+    );
+    script.push_str(&lint(top, &sources[..sources.len().saturating_sub(1)]));
+    script.push_str(&lint(WRAPPER, sources));
+    script.push_str(&format!("verilator {}\n", line(build)));
+    script.push_str(&format!("./obj_dir/{BINARY} {}\n", line(replay)));
+    script
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -311,30 +397,37 @@ fn parse_result(stdout: &str, stderr: &str) -> Result<ReplayReport> {
     })
 }
 
-/// One simulator build: its inputs determine the cache key.
-struct Build<'a> {
-    verilator: &'a ToolPath,
-    sources: &'a [PathBuf],
+/// How hard the C++ of a replay simulator is optimised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Optimize {
+    /// The driver's builds, cached and run over long replays: `-O3`.
+    Replay,
+    /// A design folder's `run.sh`, built once by hand: `-O2`.
+    ByHand,
+}
+
+/// The replay simulator a build makes: the testbench's parameters and options.
+struct ReplaySim {
     in_width: u32,
     out_width: u32,
     depth: u64,
     trace: bool,
-    jobs: usize,
-    timeout: Duration,
+    optimize: Optimize,
 }
 
-/// Binary name `verilator --binary` gives a top module `qf_replay_tb`.
-const BINARY: &str = "Vqf_replay_tb";
-
-impl Build<'_> {
+impl ReplaySim {
     /// The flags that determine the simulator (the cache key covers them; `-j` is not among them).
     fn flags(&self) -> Vec<String> {
+        let opt = match self.optimize {
+            Optimize::Replay => "-O3",
+            Optimize::ByHand => "-O2",
+        };
         let mut flags = vec![
             "--binary".to_string(),
-            "-O3".to_string(),
+            opt.to_string(),
             "-Wno-fatal".to_string(),
             "--top-module".to_string(),
-            "qf_replay_tb".to_string(),
+            TESTBENCH_TOP.to_string(),
             format!("-GIN_W={}", self.in_width),
             format!("-GOUT_W={}", self.out_width),
             format!("-GDEPTH={}", self.depth),
@@ -345,13 +438,55 @@ impl Build<'_> {
         flags
     }
 
+    /// The whole `verilator` argument list of the build: the flags, `-j` when given, the object
+    /// folder, the testbench and the sources.
+    fn build_args(
+        &self,
+        jobs: Option<usize>,
+        obj: &OsStr,
+        testbench: &OsStr,
+        sources: &[OsString],
+    ) -> Vec<OsString> {
+        let mut args: Vec<OsString> = self.flags().into_iter().map(OsString::from).collect();
+        if let Some(j) = jobs {
+            args.extend(["-j".into(), j.to_string().into()]);
+        }
+        args.extend([
+            "--Mdir".into(),
+            obj.to_os_string(),
+            testbench.to_os_string(),
+        ]);
+        args.extend(sources.iter().cloned());
+        args
+    }
+}
+
+/// One simulator build: its inputs determine the cache key.
+struct Build<'a> {
+    verilator: &'a ToolPath,
+    sources: &'a [PathBuf],
+    sim: ReplaySim,
+    jobs: usize,
+    timeout: Duration,
+}
+
+/// The testbench's module name.
+const TESTBENCH_TOP: &str = "qf_replay_tb";
+
+/// The replay wrapper's module name (`sim/README.md`).
+const WRAPPER: &str = "qf_tb_dut";
+
+/// Binary name `verilator --binary` gives a top module `qf_replay_tb`.
+const BINARY: &str = "Vqf_replay_tb";
+
+impl Build<'_> {
     fn key(&self) -> Result<String> {
         // Stable across Rust releases (unlike `DefaultHasher`), so cache keys survive toolchain
         // updates; each field length first.
         let mut h = crate::hash::Fnv1a64::new();
         h.field(TESTBENCH.as_bytes());
         h.field(self.verilator.path.as_os_str().as_encoded_bytes());
-        for f in self.flags() {
+        for f in self.sim.flags() {
             h.field(f.as_bytes());
         }
         for s in self.sources {
@@ -404,16 +539,16 @@ impl Build<'_> {
         } else {
             self.jobs
         };
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| absolute(s).map(PathBuf::into_os_string))
+            .collect::<Result<Vec<_>>>()?;
         let mut cmd = self.verilator.command();
-        cmd.args(self.flags())
-            .arg("-j")
-            .arg(jobs.to_string())
-            .arg("--Mdir")
-            .arg(&obj)
-            .arg(&tb);
-        for s in self.sources {
-            cmd.arg(absolute(s)?);
-        }
+        cmd.args(
+            self.sim
+                .build_args(Some(jobs), obj.as_os_str(), tb.as_os_str(), &sources),
+        );
         let out = run(Tool::Verilator, cmd, self.timeout)?;
         let binary = obj.join(BINARY);
         if !out.success || !binary.is_file() {
