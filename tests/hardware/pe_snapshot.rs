@@ -1,5 +1,5 @@
 //! Verilog snapshots of generated units: any change to the generators shows up in review as a
-//! diff of these files. Update on purpose with `QFORGE_UPDATE_SNAPSHOTS=1 cargo test --test pe_snapshot`.
+//! diff of these files. Update on purpose with `QFORGE_UPDATE_SNAPSHOTS=1 cargo test --test hardware snapshot`.
 
 use qforge::accel::{Overflow, PeArrayParams, PeKind, PeParams, Unit};
 use qforge::hdl::print_module;
