@@ -21,6 +21,8 @@ mod pe_hardware;
 mod pe_model_reference;
 #[path = "hardware/pe_snapshot.rs"]
 mod pe_snapshot;
+#[path = "hardware/unit_snapshot.rs"]
+mod unit_snapshot;
 #[path = "hardware/verify_harness.rs"]
 mod verify_harness;
 #[path = "hardware/verify_replay.rs"]

@@ -6,7 +6,9 @@ use qforge::hdl::print_module;
 use qforge::num::codes::PotFormat;
 use std::path::Path;
 
-fn check(units: Vec<qforge::hdl::Module>) {
+/// Compares each module's printed Verilog with `tests/snapshots/<name>.v` (writes it first
+/// when `QFORGE_UPDATE_SNAPSHOTS` is set).
+pub(crate) fn check(units: Vec<qforge::hdl::Module>) {
     for m in units {
         let text = print_module(&m);
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
