@@ -1,6 +1,6 @@
-//! What the network tests share (each test file uses a part, hence `dead_code`): the
-//! comparison of simulated outputs with the golden engine's, and the networks of the
-//! convolution tests.
+//! What every test binary shares (each uses a part, hence `dead_code`): the one runner of the
+//! `qforge` binary, the one scratch root for files tests write, the comparison of simulated
+//! outputs with the golden engine's, and the networks of the convolution tests.
 //!
 //! The small digits CNN: conv 1→4 channels 3×3 (padding 1), ReLU,
 //! max pool 2, flatten, dense 64→10, trained here from a fixed seed for two epochs (a second in
@@ -13,9 +13,104 @@ use qforge::flow::quantize_float;
 use qforge::nn::{self, Architecture, LayerSpec};
 use qforge::qnn::quantize::QuantSpec;
 use qforge::qnn::{AccOverflow, Layer, QNet, WeightCode};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The crate root: bundled models, golden data and `tests/hw` are found from here.
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// What one run of the `qforge` binary did: its exit code (-1 when a signal ended it) and what
+/// it printed.
+pub struct Run {
+    /// Whether it exited with 0.
+    pub ok: bool,
+    /// The exit code.
+    pub code: i32,
+    /// What it printed on standard output.
+    pub out: String,
+    /// What it printed on standard error.
+    pub err: String,
+}
+
+/// The `qforge` binary built with these tests, to be started in the crate root (so paths like
+/// `models/digits_mlp.ron` resolve); for runs that need stdin, the environment or non-UTF-8
+/// arguments. Most tests want [`qforge`].
+pub fn qforge_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qforge"));
+    command.current_dir(ROOT);
+    command
+}
+
+/// Runs `qforge ARGS` in the crate root and waits for it.
+pub fn qforge(args: &[&str]) -> Run {
+    let out = qforge_command()
+        .args(args)
+        .output()
+        .expect("the qforge binary runs");
+    Run {
+        ok: out.status.success(),
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// For a test that needs an environment variable set: the environment is the process's, which
+/// all tests of a binary share, so the test runs alone in a child process of this test binary
+/// started with `var=value`. Returns `true` in that child (go on with the test); elsewhere
+/// runs the child, asserts that it ran the test and passed, and returns `false` (return).
+/// `module` is the test's `module_path!()`, `test` its function name.
+pub fn run_alone_with(module: &str, test: &str, var: &str, value: &str) -> bool {
+    if std::env::var_os(var).is_some_and(|v| v == value) {
+        return true;
+    }
+    // libtest names tests by their path below the crate root.
+    let name = match module.split_once("::") {
+        Some((_, path)) => format!("{path}::{test}"),
+        None => test.to_string(),
+    };
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([name.as_str(), "--exact", "--test-threads=1"])
+        .env(var, value)
+        .output()
+        .expect("the test binary runs");
+    let out = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && out.contains("1 passed"),
+        "{name} with {var}={value}: {out}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    false
+}
+
+/// A fresh, empty folder for the files of one test: `target/tmp/<module>/<name>` (Cargo's
+/// `CARGO_TARGET_TMPDIR`, never the source tree), emptied first if an earlier run left it.
+/// `module` is the calling test file's `module_path!()`, so names need only be unique within a
+/// file; [`scratch!`] passes it.
+pub fn scratch_dir(module: &str, name: &str) -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    dir.extend(module.split("::"));
+    dir.push(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `scratch!("name")`: a fresh, empty folder for the calling test file's case `name` (see
+/// [`scratch_dir`]).
+#[allow(unused_macros)]
+macro_rules! scratch {
+    ($name:expr) => {
+        $crate::common::scratch_dir(module_path!(), $name)
+    };
+}
+
+/// The one Verilator build cache of all tests (`target/tmp/verilator-cache`): simulators are
+/// keyed by their sources and flags, so a rerun skips the C++ compiles and tests that replay
+/// the same design share its build.
+pub fn verilator_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("verilator-cache")
+}
 
 /// The float model, trained deterministically.
 pub fn digits_cnn_float() -> nn::Model {

@@ -1,29 +1,6 @@
 //! The `quantize`, `eval` and `demo` commands end to end.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn qforge(args: &[&str]) -> (bool, i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(ROOT).join("target/test-scratch/cli_qnn");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use crate::common::{qforge, Run};
 
 fn json_last_line(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
@@ -31,9 +8,9 @@ fn json_last_line(stdout: &str) -> serde_json::Value {
 
 #[test]
 fn quantize_then_eval_matches_eval_on_the_fly() {
-    let q = scratch("uniform8.ron");
+    let q = scratch!("quantize").join("uniform8.ron");
     let q_s = q.to_str().unwrap();
-    let (ok, _, out, err) = qforge(&[
+    let Run { ok, out, err, .. } = qforge(&[
         "quantize",
         "--model",
         "models/digits_mlp.ron",
@@ -45,8 +22,13 @@ fn quantize_then_eval_matches_eval_on_the_fly() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("layer 0: accumulator in ["), "{out}");
-    let dump = scratch("logits.tsv");
-    let (ok, _, file_out, err) = qforge(&[
+    let dump = scratch!("eval").join("logits.tsv");
+    let Run {
+        ok,
+        out: file_out,
+        err,
+        ..
+    } = qforge(&[
         "eval",
         "--model",
         q_s,
@@ -60,7 +42,12 @@ fn quantize_then_eval_matches_eval_on_the_fly() {
     ]);
     assert!(ok, "{err}");
     let a = json_last_line(&file_out);
-    let (ok, _, fly_out, err) = qforge(&[
+    let Run {
+        ok,
+        out: fly_out,
+        err,
+        ..
+    } = qforge(&[
         "eval",
         "--model",
         "models/digits_mlp.ron",
@@ -84,7 +71,7 @@ fn quantize_then_eval_matches_eval_on_the_fly() {
 
 #[test]
 fn eval_of_a_float_model_reports_float() {
-    let (ok, _, out, err) = qforge(&["eval", "--model", "models/digits_mlp.ron", "--json"]);
+    let Run { ok, out, err, .. } = qforge(&["eval", "--model", "models/digits_mlp.ron", "--json"]);
     assert!(ok, "{err}");
     let v = json_last_line(&out);
     assert_eq!(v["kind"], "float");
@@ -93,9 +80,9 @@ fn eval_of_a_float_model_reports_float() {
 
 #[test]
 fn bad_integer_model_reports_file_line_col_and_exits_2() {
-    let bad = scratch("bad.ron");
+    let bad = scratch!("bad").join("bad.ron");
     std::fs::write(&bad, "(\n  input: (format: (bits: 8, signed: false), scale: 1.0, rounding: half_even),\n  layers: [Dense((in_features: 2,, ))],\n)\n").unwrap();
-    let (ok, code, _, err) = qforge(&["eval", "--model", bad.to_str().unwrap()]);
+    let Run { ok, code, err, .. } = qforge(&["eval", "--model", bad.to_str().unwrap()]);
     assert!(!ok);
     assert_eq!(code, 2);
     let want = format!("error: {}:3:", bad.display());
@@ -104,7 +91,7 @@ fn bad_integer_model_reports_file_line_col_and_exits_2() {
 
 #[test]
 fn demo_prints_the_table() {
-    let (ok, _, out, err) = qforge(&["demo"]);
+    let Run { ok, out, err, .. } = qforge(&["demo"]);
     assert!(ok, "{err}");
     for row in [
         "float32",

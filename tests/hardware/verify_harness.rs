@@ -3,38 +3,22 @@
 //! and it keeps the design's logic whole. Needs Yosys, nextpnr-ice40 and Verilator; without them
 //! these tests fail with the one-line "... not found: install it" error.
 
+use crate::common::qforge;
 use qforge::hdl::print_module;
 use qforge::verify::harness::{fmax_ice40_registered, harness, HARNESS_TOP};
 use qforge::verify::manifest::Manifest;
 use qforge::verify::verilator::lint;
 use qforge::verify::yosys::{ports, synth, SynthOptions, Target};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("verify_harness")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn qforge(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Writes a PE (array) with `qforge hdl pe` into `target/` and returns its folder.
+/// Writes a PE (array) with `qforge hdl pe` into a scratch folder and returns its folder.
 fn pe_design(name: &str, args: &[&str]) -> PathBuf {
-    let dir = scratch(name).join("pe");
+    let dir = scratch!(name).join("pe");
     let dir_text = dir.to_str().unwrap();
     let mut all = vec!["hdl", "pe", "--cycles", "100", "-o", dir_text];
     all.extend_from_slice(args);
     let o = qforge(&all);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.ok, "{}", o.err);
     dir
 }
 
@@ -47,12 +31,8 @@ fn synth_ice40(dir: &Path) -> (String, serde_json::Value) {
         "ice40",
         "--json",
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = o.out;
+    assert!(o.ok, "{stdout}{}", o.err);
     let json = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     (stdout, json)
 }
@@ -156,7 +136,7 @@ fn harness_keeps_every_output_bit_live() {
 
     let found = ports(std::slice::from_ref(&design), "add8_reg").unwrap_or_else(|e| panic!("{e}"));
     let module = harness("add8_reg", &found).unwrap_or_else(|e| panic!("{e}"));
-    let file = scratch("live").join(format!("{HARNESS_TOP}.v"));
+    let file = scratch!("live").join(format!("{HARNESS_TOP}.v"));
     std::fs::write(&file, print_module(&module)).unwrap();
     let wrapped = synth(
         &[design.clone(), file],

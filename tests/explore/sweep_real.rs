@@ -43,13 +43,6 @@ fn synth_ice40(dir: &Path, d: &Design) -> SynthReport {
     synth(&[src], &d.name(), Target::Ice40, &SynthOptions::default()).unwrap()
 }
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qforge_sweep_real_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// A sweep file in `dir` pointing at the bundled model.
 fn sweep_file(dir: &Path, axes: &str) -> (PathBuf, SweepFile) {
     let model = root().join("models/digits_mlp.ron");
@@ -99,7 +92,7 @@ fn uniform8_spec() -> QuantSpec {
 
 #[test]
 fn small_real_sweep_has_one_row_per_point_with_plausible_values() {
-    let dir = temp("small");
+    let dir = scratch!("small");
     let (path, sweep) = sweep_file(
         &dir,
         "weight_scheme: [uniform, binary], weight_bits: [1, 8], activation_bits: [8], \
@@ -199,7 +192,7 @@ fn small_real_sweep_has_one_row_per_point_with_plausible_values() {
 
 #[test]
 fn impossible_widths_and_accumulators_are_skipped_with_reasons() {
-    let dir = temp("skips");
+    let dir = scratch!("skips");
     let (path, sweep) = sweep_file(
         &dir,
         "weight_scheme: [apot, uniform], weight_bits: [6, 8], activation_bits: [8], \
@@ -237,7 +230,7 @@ fn impossible_widths_and_accumulators_are_skipped_with_reasons() {
 
 #[test]
 fn tiny_calibration_reproduces_its_yosys_numbers_within_the_printed_error() {
-    let dir = temp("calib");
+    let dir = scratch!("calib");
     let cache = SynthCache::open(&dir.join("cache")).unwrap();
     let designs = pe_grid(GridSize::Tiny).unwrap();
     assert!((2..=4).contains(&designs.len()));
@@ -278,7 +271,7 @@ fn tiny_calibration_reproduces_its_yosys_numbers_within_the_printed_error() {
 fn committed_coefficients_predict_a_fresh_yosys_run_within_their_recorded_error() {
     let model = AreaModel::load(&root().join("models/area_ice40.ron")).unwrap();
     let report = model_report(&model, &model.measurements).unwrap();
-    let dir = temp("committed");
+    let dir = scratch!("committed");
     // An 8-bit-activation PoT PE with 3 exponent bits and 2 SIMD lanes, from the full grid.
     let designs = pe_grid(GridSize::Full).unwrap();
     let d = designs
@@ -309,7 +302,7 @@ fn committed_coefficients_predict_a_fresh_yosys_run_within_their_recorded_error(
 
 #[test]
 fn yosys_area_hits_the_cache_on_a_repeat() {
-    let dir = temp("yosys");
+    let dir = scratch!("yosys");
     let (path, sweep) = sweep_file(
         &dir,
         "weight_scheme: [pot], weight_bits: [2], activation_bits: [4], calibration: [mse], \

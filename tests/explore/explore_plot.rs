@@ -94,9 +94,7 @@ impl Evaluator for SyntheticEvaluator {
 }
 
 fn sweep_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("qforge_explore_plot_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch!(name).join("sweep");
     let sweep = SweepFile::parse(SWEEP, "plot.ron").unwrap();
     let grid = Grid::new(&sweep, "plot.ron").unwrap();
     run_sweep(

@@ -18,9 +18,7 @@ use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
 use qforge::qnn::{AccOverflow, IntFormat, Requant, WeightCode};
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions};
-use std::path::Path;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const CYCLES: usize = 6000;
 
 /// Random stream stimulus for a unit: reset in cycles 0, 1 and once in the middle; `in_valid`
@@ -57,9 +55,7 @@ fn stimulus<U: Unit>(unit: &U, seed: u64, valid_pct: u64, ready_pct: u64) -> Vec
 fn run(name: &str, parts: Vec<Part>) {
     let (wrapper, trace) = replay_wrapper(&parts).unwrap();
     let modules = replay_sources(&parts, &wrapper);
-    let dir = Path::new(ROOT).join("target/net-tests").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch!(name);
     let mut sources = Vec::new();
     for m in &modules {
         let f = dir.join(format!("{}.v", m.name));
@@ -82,7 +78,7 @@ fn run(name: &str, parts: Vec<Part>) {
         expected: exp,
     };
     let options = ReplayOptions {
-        cache_dir: Some(Path::new(ROOT).join("target/qf-verilator-cache")),
+        cache_dir: Some(crate::common::verilator_cache()),
         ..ReplayOptions::default()
     };
     let r = replay(&input, &options).unwrap_or_else(|e| panic!("{e}"));

@@ -4,9 +4,9 @@
 //!
 //! Needs Verilator (and Yosys for the synthesis test): without them these tests fail with the
 //! one-line "... not found: install it" error. Built simulators are cached under
-//! `target/qf-verilator-cache`, keyed by the sources, so a rerun skips the C++ compiles.
+//! `target/tmp/verilator-cache`, keyed by the sources, so a rerun skips the C++ compiles.
 
-mod common;
+use crate::common;
 
 use qforge::accel::mvu::MvuFault;
 use qforge::accel::plan::{plan, ArchSpec, FifoDepth, Folding, LayerArch};
@@ -39,7 +39,7 @@ fn arch(file: &str) -> ArchSpec {
 }
 
 fn out_dir(name: &str) -> PathBuf {
-    Path::new(ROOT).join("target/net-tests").join(name)
+    scratch!(name).join("design")
 }
 
 /// The network's Verilog written to a fresh folder `name` and synthesized for iCE40.
@@ -74,7 +74,7 @@ fn prove_exact(name: &str, design: &NetDesign) {
 
 fn options() -> ReplayOptions {
     ReplayOptions {
-        cache_dir: Some(Path::new(ROOT).join("target/qf-verilator-cache")),
+        cache_dir: Some(common::verilator_cache()),
         ..ReplayOptions::default()
     }
 }

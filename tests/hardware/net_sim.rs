@@ -5,7 +5,7 @@
 //! against external references in `qnn_golden.rs`) or are worked out by hand here; never from
 //! the simulator itself.
 
-mod common;
+use crate::common;
 
 use qforge::accel::frame_buffer::{FrameShape, Layout, ReadSequence};
 use qforge::accel::network::Stage;
@@ -500,8 +500,7 @@ fn vcd_trace_uses_the_rtl_signal_names() {
     let n = net("quant_pot4_a4.ron");
     let p = plan(&n, &arch("arch_mixed.ron")).unwrap();
     let (codes, _) = digits_test_codes(&n, Some(4)).unwrap();
-    let dir = Path::new(ROOT).join("target/net-tests");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch!("vcd");
     let vcd = dir.join("mixed.vcd");
     let opts = SimOptions {
         vcd: Some(vcd.clone()),

@@ -1,21 +1,20 @@
 //! `qforge verify` and `qforge synth` end to end on a design folder built here from the
 //! hand-written registered adder in `tests/hw/add8_reg/`. Needs Verilator, Yosys and nextpnr-ice40.
 
+use crate::common::{qforge, verilator_cache, Run, ROOT};
 use qforge::verify::manifest::{DesignKind, Manifest};
 use qforge::verify::vectors::{Bits, Cycle, VectorSet};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 const CYCLES: usize = 200;
 
 /// Writes DIR with rtl/, vectors/ and qforge.json; `wrong_at` plants a wrong expected value.
 fn design_dir(name: &str, wrong_at: Option<usize>) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch!(name);
     std::fs::create_dir_all(dir.join("rtl")).unwrap();
     std::fs::create_dir_all(dir.join("vectors")).unwrap();
-    let hw = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hw/add8_reg");
+    let hw = Path::new(ROOT).join("tests/hw/add8_reg");
     for f in ["add8_reg.v", "qf_tb_dut.v"] {
         std::fs::copy(hw.join(f), dir.join("rtl").join(f)).unwrap();
     }
@@ -61,29 +60,15 @@ fn design_dir(name: &str, wrong_at: Option<usize>) -> PathBuf {
     dir
 }
 
-fn qforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(args)
-        .output()
-        .expect("the qforge binary runs")
-}
-
-fn last_json(out: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
+fn last_json(out: &Run) -> serde_json::Value {
+    let stdout = &out.out;
     let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| {
-        panic!(
-            "last line is not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {stdout}\nstderr: {}", out.err))
 }
 
 fn cache() -> String {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("verilator-cache")
-        .display()
-        .to_string()
+    verilator_cache().display().to_string()
 }
 
 #[test]
@@ -97,7 +82,7 @@ fn verify_passes_a_correct_design() {
         &cache(),
     ]);
     let json = last_json(&out);
-    assert!(out.status.success(), "{json}");
+    assert!(out.ok, "{json}");
     assert_eq!(json["vectors"], CYCLES);
     assert_eq!(json["cycles"], CYCLES);
     assert_eq!(json["checked"], CYCLES - 1);
@@ -116,10 +101,10 @@ fn verify_fails_on_a_wrong_vector_naming_the_cycle() {
         &cache(),
     ]);
     let json = last_json(&out);
-    assert!(!out.status.success());
+    assert!(!out.ok);
     assert_eq!(json["mismatches"], 1);
     assert_eq!(json["failure"]["cycle"], 77);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.err;
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("mismatch at cycle 77"), "{stderr}");
 }
@@ -143,10 +128,10 @@ fn verify_fails_on_lint_warnings_even_when_the_replay_passes() {
         &cache(),
     ]);
     let json = last_json(&out);
-    assert!(!out.status.success());
+    assert!(!out.ok);
     assert_eq!(json["mismatches"], 0, "{json}");
     assert!(json["lint_warnings"].as_u64().unwrap() >= 1, "{json}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.err;
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("lint found"), "{stderr}");
 }
@@ -162,11 +147,7 @@ fn synth_reports_ice40_counts_as_json() {
         "--json",
     ]);
     let json = last_json(&out);
-    assert!(
-        out.status.success(),
-        "{json} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.ok, "{json} {}", out.err);
     assert_eq!(json["ffs"], 9);
     assert!(json["luts"].as_u64().unwrap() >= 8, "{json}");
     assert_eq!(json["dsps"], 0);
@@ -181,8 +162,7 @@ fn synth_reports_ice40_counts_as_json() {
 
 #[test]
 fn manifest_errors_name_file_line_and_column() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli_bad_manifest");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch!("cli_bad_manifest");
     std::fs::write(
         dir.join("qforge.json"),
         "{\n  \"kind\": \"pe\",\n  \"top\": 3\n}\n",

@@ -13,7 +13,7 @@ fn hw(path: &str) -> PathBuf {
 
 fn options() -> ReplayOptions {
     ReplayOptions {
-        cache_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("verilator-cache")),
+        cache_dir: Some(crate::common::verilator_cache()),
         ..ReplayOptions::default()
     }
 }
@@ -224,8 +224,7 @@ fn replay_checks_many_lanes_per_cycle_and_names_the_failing_lane() {
 
 #[test]
 fn replay_writes_a_vcd_on_request() {
-    let vcd = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("add8_comb.vcd");
-    let _ = std::fs::remove_file(&vcd);
+    let vcd = scratch!("vcd").join("add8_comb.vcd");
     let mut set = VectorSet::new(16, 9);
     for a in 0..10i64 {
         let mut input = Bits::zero(16);
@@ -250,7 +249,7 @@ fn replay_writes_a_vcd_on_request() {
 
 #[test]
 fn build_error_carries_verilator_error_lines() {
-    let broken = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("broken_dut.v");
+    let broken = scratch!("broken").join("broken_dut.v");
     std::fs::write(
         &broken,
         "module qf_tb_dut(input wire clk, input wire [15:0] tb_in, output wire [8:0] tb_out);\n\

@@ -1,15 +1,21 @@
-//! The missing-tool path: one line naming the tool, its install command and its variable. Kept in
-//! its own test binary because it changes the process environment.
+//! The missing-tool path: one line naming the tool, its install command and its variable.
 
-use std::process::Command;
+use crate::common::{qforge_command, run_alone_with};
 
 const EXPECTED: &str = "verilator not found (QFORGE_VERILATOR=/nonexistent/verilator is not an \
                         executable): install it (apt-get install verilator) or set QFORGE_VERILATOR";
 
 #[test]
 fn missing_verilator_is_one_clear_line_in_library_and_binary() {
-    // SAFETY of the environment change: this is the only test in this binary.
-    std::env::set_var("QFORGE_VERILATOR", "/nonexistent/verilator");
+    // The library reads the environment, which all tests of this binary share: so this one
+    // runs alone in a child process started with the variable set.
+    let (test, bad) = (
+        "missing_verilator_is_one_clear_line_in_library_and_binary",
+        "/nonexistent/verilator",
+    );
+    if !run_alone_with(module_path!(), test, "QFORGE_VERILATOR", bad) {
+        return;
+    }
     let err = qforge::verify::verilator::lint(&["x.v".into()], "x").unwrap_err();
     assert!(
         matches!(err, qforge::verify::Error::ToolMissing { .. }),
@@ -17,7 +23,7 @@ fn missing_verilator_is_one_clear_line_in_library_and_binary() {
     );
     assert_eq!(err.to_string(), EXPECTED);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
+    let out = qforge_command()
         .args(["verify", "/nonexistent/design"])
         .env("QFORGE_VERILATOR", "/nonexistent/verilator")
         .output()

@@ -1,26 +1,12 @@
 //! `qforge hdl pe`: the design folder it writes, its atomicity, and `qforge verify` on it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn qforge() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_qforge"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli_hdl")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::common::qforge_command;
 
 #[test]
 fn invalid_configuration_fails_with_one_line_and_writes_nothing() {
-    let dir = scratch("invalid");
+    let dir = scratch!("invalid");
     let out = dir.join("pe");
-    let o = qforge()
+    let o = qforge_command()
         .args([
             "hdl",
             "pe",
@@ -48,11 +34,11 @@ fn invalid_configuration_fails_with_one_line_and_writes_nothing() {
 
 #[test]
 fn design_folder_is_replaced_whole() {
-    let dir = scratch("replace");
+    let dir = scratch!("replace");
     let out = dir.join("pe");
     std::fs::create_dir_all(out.join("rtl")).unwrap();
     std::fs::write(out.join("rtl/stale.v"), "stale").unwrap();
-    let o = qforge()
+    let o = qforge_command()
         .args([
             "hdl", "pe", "--kind", "ternary", "--a-bits", "4", "--simd", "4",
         ])
@@ -81,9 +67,9 @@ fn design_folder_is_replaced_whole() {
 
 #[test]
 fn verify_passes_on_a_generated_array() {
-    let dir = scratch("verify");
+    let dir = scratch!("verify");
     let out = dir.join("array");
-    let o = qforge()
+    let o = qforge_command()
         .args([
             "hdl",
             "pe",
@@ -110,7 +96,7 @@ fn verify_passes_on_a_generated_array() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v = qforge().arg("verify").arg(&out).output().unwrap();
+    let v = qforge_command().arg("verify").arg(&out).output().unwrap();
     let text = String::from_utf8_lossy(&v.stdout);
     assert!(
         v.status.success(),

@@ -88,7 +88,7 @@ fn xilinx_multiplier_uses_one_dsp_unless_nodsp() {
 
 #[test]
 fn adder_fmax_on_hx8k_is_positive() {
-    let netlist = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("add8_regio.json");
+    let netlist = scratch!("fmax").join("add8_regio.json");
     let options = SynthOptions {
         netlist_json: Some(netlist.clone()),
         ..SynthOptions::default()

@@ -23,15 +23,6 @@ use std::time::Duration;
 
 const CYCLES: usize = 100_000;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("pe_hardware")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn write_modules(dir: &Path, modules: &[Module]) -> Vec<PathBuf> {
     modules
         .iter()
@@ -57,7 +48,7 @@ fn lint_and_replay(name: &str, parts: &[Part]) -> ReplayReport {
 /// The same, with hand-written sources read before the generated ones.
 fn lint_and_replay_with(name: &str, parts: &[Part], extra: &[PathBuf]) -> ReplayReport {
     tool_or_fail(Tool::Verilator);
-    let dir = scratch(name);
+    let dir = scratch!(name);
     let (wrapper, trace) = replay_wrapper(parts).unwrap();
     let modules = replay_sources(parts, &wrapper);
     let mut files = extra.to_vec();
@@ -313,7 +304,7 @@ fn reversed_sign_extension_passes_lint_but_fails_replay() {
 
 fn yosys_no_latches(name: &str, modules: &[Module]) {
     tool_or_fail(Tool::Yosys);
-    let dir = scratch(&format!("yosys_{name}"));
+    let dir = scratch!(&format!("yosys_{name}"));
     let files = write_modules(&dir, modules);
     let top = &modules.last().unwrap().name;
     let reads: String = files

@@ -98,9 +98,7 @@ impl Evaluator for SyntheticFailsAfter {
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("qforge_explore_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    scratch!(name).join("sweep")
 }
 
 fn grid() -> (SweepFile, Grid) {

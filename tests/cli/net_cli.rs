@@ -1,29 +1,13 @@
 //! `qforge hdl net` then `qforge verify` end to end, as a user runs them; the network figures
 //! in the verify report; errors on bad plans. Needs Verilator (fails with one line without it).
 
-use std::path::Path;
-use std::process::Command;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn qforge(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::{qforge, qforge_command, verilator_cache, Run};
 
 #[test]
 fn hdl_net_then_verify_passes_with_network_figures() {
-    let dir = Path::new(ROOT).join("target/net-tests/cli_default");
+    let dir = scratch!("default").join("cli_default");
     let dir_s = dir.to_str().unwrap();
-    let (ok, out, err) = qforge(&[
+    let Run { ok, out, err, .. } = qforge(&[
         "hdl",
         "net",
         "--model",
@@ -46,8 +30,8 @@ fn hdl_net_then_verify_passes_with_network_figures() {
     assert!(leftovers.is_empty());
     let manifest = std::fs::read_to_string(dir.join("qforge.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"net\""), "{manifest}");
-    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
-    let (ok, out, err) = qforge(&[
+    let cache = verilator_cache();
+    let Run { ok, out, err, .. } = qforge(&[
         "verify",
         dir_s,
         "--json",
@@ -66,18 +50,18 @@ fn hdl_net_then_verify_passes_with_network_figures() {
 
 #[test]
 fn bad_architecture_is_one_error_line_and_exit_2() {
-    let arch = Path::new(ROOT).join("target/net-tests/bad_arch.ron");
-    std::fs::create_dir_all(arch.parent().unwrap()).unwrap();
+    let dir = scratch!("bad_arch");
+    let arch = dir.join("bad_arch.ron");
     std::fs::write(
         &arch,
         "ArchSpec(folding: fully_folded, layers: [(index: 0, pe: 3)])",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
+    let out = qforge_command()
         .args(["hdl", "net", "--model", "models/digits_mlp.ron", "--arch"])
         .arg(&arch)
-        .args(["-o", "target/net-tests/never_written"])
-        .current_dir(ROOT)
+        .arg("-o")
+        .arg(dir.join("never_written"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -87,7 +71,5 @@ fn bad_architecture_is_one_error_line_and_exit_2() {
         err.contains("pe (3) must divide out_features (32) of layer 0"),
         "{err}"
     );
-    assert!(!Path::new(ROOT)
-        .join("target/net-tests/never_written")
-        .exists());
+    assert!(!dir.join("never_written").exists());
 }

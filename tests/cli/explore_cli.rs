@@ -2,33 +2,12 @@
 //! merge and plot on synthetic results (figures made up, openly), a real run of the default
 //! sweep's first points, and a clear error when the sweep's model is missing.
 
+use crate::common::{qforge, Run};
 use qforge::explore::error::EvalError;
 use qforge::explore::evaluator::{AreaSource, Evaluator, Metrics, Outcome};
 use qforge::explore::grid::{Grid, PointConfig, Shard};
 use qforge::explore::runner::{run_sweep, RunOptions};
 use qforge::explore::sweep_file::SweepFile;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn qforge(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("qforge_explore_cli_{}_{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 struct SyntheticEvaluator;
 
@@ -57,7 +36,7 @@ impl Evaluator for SyntheticEvaluator {
 
 #[test]
 fn list_prints_the_grid_of_the_bundled_sweep() {
-    let (code, out, err) = qforge(&["sweep", "models/sweep_default.ron", "--list"]);
+    let Run { code, out, err, .. } = qforge(&["sweep", "models/sweep_default.ron", "--list"]);
     assert_eq!(code, 0, "{err}");
     let sweep = SweepFile::load("models/sweep_default.ron".as_ref()).unwrap();
     let grid = Grid::new(&sweep, "x").unwrap();
@@ -76,10 +55,10 @@ fn list_prints_the_grid_of_the_bundled_sweep() {
 
 #[test]
 fn bad_sweep_file_reports_file_line_col_and_exits_2() {
-    let dir = temp("bad");
+    let dir = scratch!("bad");
     let file = dir.join("bad.ron");
     std::fs::write(&file, "(\n  name: \"x\",\n  model: 3,\n)").unwrap();
-    let (code, _, err) = qforge(&["sweep", file.to_str().unwrap(), "--list"]);
+    let Run { code, err, .. } = qforge(&["sweep", file.to_str().unwrap(), "--list"]);
     assert_eq!(code, 2);
     assert!(
         err.starts_with(&format!("error: {}:3:", file.display())),
@@ -90,7 +69,7 @@ fn bad_sweep_file_reports_file_line_col_and_exits_2() {
 
 #[test]
 fn a_sweep_whose_model_is_missing_is_a_clear_error() {
-    let out = temp("nomodel");
+    let out = scratch!("nomodel");
     let file = out.join("sweep.ron");
     std::fs::write(
         &file,
@@ -100,7 +79,7 @@ fn a_sweep_whose_model_is_missing_is_a_clear_error() {
     )
     .unwrap();
     let results = out.join("results");
-    let (code, _, err) = qforge(&[
+    let Run { code, err, .. } = qforge(&[
         "sweep",
         file.to_str().unwrap(),
         "-o",
@@ -114,8 +93,13 @@ fn a_sweep_whose_model_is_missing_is_a_clear_error() {
 
 #[test]
 fn the_default_sweep_runs_and_reports_its_rate_and_area_model_error() {
-    let out = temp("default");
-    let (code, stdout, err) = qforge(&[
+    let out = scratch!("default");
+    let Run {
+        code,
+        out: stdout,
+        err,
+        ..
+    } = qforge(&[
         "sweep",
         "models/sweep_default.ron",
         "-o",
@@ -140,7 +124,7 @@ fn merge_and_plot_subcommands_work_on_shards() {
         scale_bits: [8], accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
     let sweep = SweepFile::parse(text, "cli.ron").unwrap();
     let grid = Grid::new(&sweep, "cli.ron").unwrap();
-    let root = temp("merge");
+    let root = scratch!("merge");
     let mut dirs = Vec::new();
     for i in 0..2 {
         let dir = root.join(format!("s{i}"));
@@ -160,7 +144,12 @@ fn merge_and_plot_subcommands_work_on_shards() {
         dirs.push(dir.to_str().unwrap().to_string());
     }
     let out = root.join("all");
-    let (code, stdout, err) = qforge(&[
+    let Run {
+        code,
+        out: stdout,
+        err,
+        ..
+    } = qforge(&[
         "sweep",
         "merge",
         &dirs[0],
@@ -179,14 +168,15 @@ fn merge_and_plot_subcommands_work_on_shards() {
     );
     assert!(out.join("accuracy_vs_luts.png").exists());
     std::fs::remove_file(out.join("accuracy_vs_luts.png")).unwrap();
-    let (code, _, err) = qforge(&["sweep", "plot", out.to_str().unwrap()]);
+    let Run { code, err, .. } = qforge(&["sweep", "plot", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.join("accuracy_vs_luts.png").exists(),
         "plot redraws from the CSV"
     );
     assert!(out.join("index.html").exists());
-    let (code, _, err) = qforge(&["sweep", "plot", out.to_str().unwrap(), "--point", "nope"]);
+    let Run { code, err, .. } =
+        qforge(&["sweep", "plot", out.to_str().unwrap(), "--point", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("no point with id nope"), "{err}");
 }

@@ -3,7 +3,7 @@
 
 use qforge::num::fixed::FixedFormat;
 
-const GOLDEN: &str = include_str!("golden/ap_fixed_casts.tsv");
+const GOLDEN: &str = include_str!("../golden/ap_fixed_casts.tsv");
 
 #[test]
 fn ap_fixed_casts_match_xilinx_headers() {

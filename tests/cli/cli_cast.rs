@@ -1,10 +1,11 @@
 //! `qforge cast` run as a user runs it: the built binary, stdin in, stdout/stderr and exit code out.
 
+use crate::common::qforge_command;
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn cast(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qforge"))
+    let mut child = qforge_command()
         .arg("cast")
         .args(args)
         .stdin(Stdio::piped())
@@ -188,10 +189,7 @@ fn unknown_family_lists_the_accepted_ones() {
 
 #[test]
 fn help_shows_every_spelling() {
-    let o = Command::new(env!("CARGO_BIN_EXE_qforge"))
-        .args(["cast", "--help"])
-        .output()
-        .unwrap();
+    let o = qforge_command().args(["cast", "--help"]).output().unwrap();
     assert!(o.status.success());
     let help = stdout(&o);
     for spelling in [

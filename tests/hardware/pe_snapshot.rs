@@ -1,5 +1,5 @@
 //! Verilog snapshots of generated units: any change to the generators shows up in review as a
-//! diff of these files. Update on purpose with `QFORGE_UPDATE_SNAPSHOTS=1 cargo test --test pe_snapshot`.
+//! diff of these files. Update on purpose with `QFORGE_UPDATE_SNAPSHOTS=1 cargo test --test hardware snapshot`.
 
 use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
 use qforge::hdl::print_module;
@@ -7,7 +7,9 @@ use qforge::num::codes::PotFormat;
 use qforge::num::weights::WeightCode;
 use std::path::Path;
 
-fn check(units: Vec<qforge::hdl::Module>) {
+/// Compares each module's printed Verilog with `tests/snapshots/<name>.v` (writes it first
+/// when `QFORGE_UPDATE_SNAPSHOTS` is set).
+pub(crate) fn check(units: Vec<qforge::hdl::Module>) {
     for m in units {
         let text = print_module(&m);
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
