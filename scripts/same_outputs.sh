@@ -55,5 +55,6 @@ run pe_apot3 hdl pe --kind apot --terms 3 --term-bits 1 --simd 5 --acc-bits 16 -
 run sweep sweep models/sweep_default.ron -o "$out/sweep"
 # Drop measured and machine-dependent figures.
 find "$out" -name qforge.json -print0 | xargs -0 -r sed -i -E '/"model_cycles_per_second"/d'
+sed -i -E "s/qforge ([0-9.]+) \([0-9a-f]{40}\)/qforge \1 (REV)/" "$out/sweep/index.html"
 find "$out/sweep" -maxdepth 1 \( -name 'meta.json' -o -name '*.png' \) -delete
 echo "wrote $out"
