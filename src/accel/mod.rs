@@ -52,7 +52,7 @@
 //! Nothing else in `accel` changes: the PE, the PE array, the MVU and the planner ask the lane.
 //! `Lane` has no default methods, so the compiler lists whatever the new file still lacks. The
 //! registry's test (`lanes::tests`) fails until a code of the new family joins its list, then
-//! checks the lane's levels against the code's for every code; `tests/pe_hardware.rs` is where
+//! checks the lane's levels against the code's for every code; `tests/hardware/pe_hardware.rs` is where
 //! the Verilator proof of the new PE goes.
 
 pub mod fifo;
