@@ -403,11 +403,6 @@ impl MvuParams {
         }
     }
 
-    /// Latency from the fire of a group's last chunk to its `out_valid`.
-    pub fn output_latency(&self) -> u32 {
-        2
-    }
-
     /// Whether the multiplier of requantization is built (false: a pure shift, or logits).
     pub fn has_multiplier(&self) -> bool {
         self.hw

@@ -222,13 +222,6 @@ impl MvuModel {
         };
         last
     }
-
-    /// Whether the tile fires this cycle, given the stream inputs.
-    pub fn fires(&self, in_valid: bool, out_ready: bool) -> bool {
-        let b_free = !self.out_valid || out_ready;
-        let can_fire = !self.done || b_free;
-        can_fire && (self.nf != 0 || in_valid)
-    }
 }
 
 /// One fire with saturation after each product: per PE row, the accumulator (or, with `start`
