@@ -551,19 +551,6 @@ impl NetworkModel {
             m.add_stats(*d, times);
         }
     }
-
-    /// Whether each stage's output transfers this cycle, given `out_ready` (valid ∧ ready).
-    pub fn out_fires(&self, out_ready: bool) -> Vec<bool> {
-        let n = self.stages.len();
-        let mut ready = out_ready;
-        let mut fires = vec![false; n];
-        for i in (0..n).rev() {
-            let s = &self.stages[i];
-            fires[i] = s.out_valid() && ready;
-            ready = s.in_ready(ready);
-        }
-        fires
-    }
 }
 
 impl StreamModel for NetworkModel {

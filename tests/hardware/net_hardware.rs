@@ -573,6 +573,8 @@ fn value_at(changes: &[(u64, String)], time_ps: u64) -> &str {
 /// The simulator's VCD against Verilator's trace of the same design and images: every signal
 /// the simulator writes (the top's ports, each stage's handshake) has the RTL's name and the
 /// RTL's value in every cycle, bit for bit, the 256-bit input bus included (wider than 128 bits).
+/// `out_data` is compared while `out_valid` is high: otherwise the RTL's value is unspecified
+/// (the wrapper masks it) and the simulator shows the next output there.
 #[test]
 fn vcd_equals_verilators_trace_bit_for_bit_on_a_wide_bus() {
     let n = net("quant_pot4_a4.ron");
@@ -621,16 +623,21 @@ fn vcd_equals_verilators_trace_bit_for_bit_on_a_wide_bus() {
     );
     let mut wide_seen = false;
     let mut compared = 0;
+    let out_valid = &model[&format!("{top}.out_valid")];
     for (path, ours) in &model {
         let name = path.strip_prefix(&format!("{top}.")).unwrap();
+        // Verilator's scopes: TOP.qf_replay_tb.dut (the wrapper).u0 (the network's top).
         let theirs = verilator
-            .get(&format!("qf_replay_tb.dut.u0.{name}"))
+            .get(&format!("TOP.qf_replay_tb.dut.u0.{name}"))
             .unwrap_or_else(|| panic!("{name} is not a signal of the RTL's top"));
         // From cycle 1 on: before the first reset edge the RTL's registers are unknown. Both
         // are sampled 2 ns into the cycle, after the inputs change and before the clock edge.
         for t in 1..d.run.report.cycles {
             let at = (t * 10 + 2) * 1000;
             let (a, b) = (value_at(ours, at), value_at(theirs, at));
+            if name == "out_data" && value_at(out_valid, at) != "1" {
+                continue;
+            }
             assert_eq!(a, b, "{name} differs in cycle {t}");
             wide_seen |= name == "in_data" && a.len() > 128;
         }
