@@ -6,6 +6,7 @@
 //!
 //! | module    | purpose                                                      | may import            |
 //! |-----------|--------------------------------------------------------------|-----------------------|
+//! | [`outdir`]| output folders: marker, atomic replacement, stale temps      | –                     |
 //! | [`num`]   | exact number formats: fixed point, PoT/APoT/binary codes     | –                     |
 //! | [`quant`] | quantizers and calibration                                   | num                   |
 //! | [`nn`]    | float networks, RON I/O, training, data sets                 | –                     |
@@ -23,6 +24,7 @@ pub mod flow;
 pub mod hdl;
 pub mod nn;
 pub mod num;
+pub mod outdir;
 pub mod qnn;
 pub mod quant;
 pub mod verify;
