@@ -20,6 +20,7 @@ use crate::accel::unit::{Unit, UnitError};
 use crate::accel::vectors::Trace;
 use crate::hdl::{print_module, Module};
 use crate::nn::{self, Model, NnError};
+use crate::outdir::{OutputError, OutputKind, Staging};
 use crate::qnn::quantize::{quantize_model, QuantSpec};
 use crate::qnn::{Engine, QNet, QnnError};
 use crate::verify::manifest::{DesignKind, Manifest};
@@ -52,6 +53,9 @@ pub enum FlowError {
     /// Writing the vectors or manifest.
     #[error(transparent)]
     Verify(#[from] crate::verify::Error),
+    /// The output folder cannot be written (not ours, or of another kind without `force`).
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// A file operation.
     #[error("{what} {path}: {source}")]
     Io {
@@ -156,6 +160,8 @@ pub struct NetDesignOptions {
     pub fault: Option<(usize, MvuFault)>,
     /// Write a VCD of the simulation here.
     pub vcd: Option<PathBuf>,
+    /// Replace a qforge output folder of another kind at the output path (`--force`).
+    pub force: bool,
 }
 
 /// A planned, simulated design ready to be written.
@@ -271,6 +277,8 @@ pub fn net_design_folder(
     options: &NetDesignOptions,
     out: &Path,
 ) -> Result<NetDesign, FlowError> {
+    // Refuse a bad output path before the work, not after it (checked again when writing).
+    crate::outdir::check(out, OutputKind::Net, options.force)?;
     let net = load_net(model, quant)?;
     let arch = match arch {
         Some(p) => ArchSpec::load(p)?,
@@ -278,14 +286,18 @@ pub fn net_design_folder(
     };
     let (codes, _) = digits_test_codes(&net, images)?;
     let design = build_net_design(&net, &arch, &codes, options)?;
-    write_net_design(out, &design)?;
+    write_net_folder(out, &design, options.force)?;
     Ok(design)
 }
 
 /// Writes a design folder for `design` at `dir` (atomically; see [`write_design_folder`]):
 /// manifest kind `net`, with the images, the simulator's cycle count and speed and the plan in
-/// its parameters.
+/// its parameters. `dir` must be absent, empty or a `net` folder qforge wrote.
 pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError> {
+    write_net_folder(dir, design, false)
+}
+
+fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), FlowError> {
     let trace = design
         .run
         .trace
@@ -318,47 +330,70 @@ pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError>
     modules.push(design.wrapper.clone());
     write_design_folder(
         dir,
-        DesignKind::Net,
-        &design.top(),
-        &modules,
-        trace,
-        &params,
+        &DesignFolder {
+            kind: DesignKind::Net,
+            top: &design.top(),
+            modules: &modules,
+            trace,
+            parameters: &params,
+        },
+        force,
     )
 }
 
+/// What a design folder holds.
+#[derive(Clone, Copy, Debug)]
+pub struct DesignFolder<'a> {
+    /// The manifest's kind.
+    pub kind: DesignKind,
+    /// The design's module name (not the wrapper).
+    pub top: &'a str,
+    /// Every module, the wrapper `qf_tb_dut` last.
+    pub modules: &'a [Module],
+    /// The replay vectors.
+    pub trace: &'a Trace,
+    /// The manifest's parameters.
+    pub parameters: &'a [(String, String)],
+}
+
+/// The output-folder kind of a design kind: the command that writes it (`hdl pe` writes PEs and
+/// PE arrays alike).
+fn output_kind(kind: DesignKind) -> OutputKind {
+    match kind {
+        DesignKind::Pe | DesignKind::PeGrid => OutputKind::Pe,
+        DesignKind::Net => OutputKind::Net,
+    }
+}
+
 /// Writes a design folder: `rtl/*.v` (every module, the wrapper `qf_tb_dut` last),
-/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json` and `run.sh`. The folder is built beside
-/// `out` and renamed into place at the end, so a failure leaves nothing behind and a reader
-/// never sees half a folder.
+/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json`, `run.sh` and the
+/// [`crate::outdir::MARKER`].
+///
+/// `out` must be absent, an empty folder or a qforge folder of the same kind (with `force`, of
+/// any kind); anything else is refused and left untouched. The folder is built beside `out` and
+/// swapped into place at the end (see [`crate::outdir`]), so a failure leaves nothing behind and
+/// `out` is at every moment either the old complete folder or the new one.
 pub fn write_design_folder(
     out: &Path,
-    kind: DesignKind,
-    top: &str,
-    modules: &[Module],
-    trace: &Trace,
-    params: &[(String, String)],
+    folder: &DesignFolder<'_>,
+    force: bool,
 ) -> Result<(), FlowError> {
     let io = |what: &'static str, path: &Path| {
         let path = path.display().to_string();
         move |source| FlowError::Io { what, path, source }
     };
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
-    let name = out
-        .file_name()
-        .ok_or_else(|| FlowError::Input(format!("{} has no folder name", out.display())))?
-        .to_string_lossy()
-        .to_string();
-    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
+    let DesignFolder {
+        kind,
+        top,
+        modules,
+        trace,
+        parameters: params,
+    } = *folder;
+    let staging = Staging::begin(out, output_kind(kind), force)?;
+    let tmp = staging.path();
     let result = (|| -> Result<(), FlowError> {
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(io("removing", &tmp))?;
-        }
         for sub in ["rtl", "vectors", "tb"] {
-            std::fs::create_dir_all(tmp.join(sub)).map_err(io("creating", &tmp))?;
+            std::fs::create_dir_all(tmp.join(sub)).map_err(io("creating", tmp))?;
         }
         let mut sources = Vec::new();
         for m in modules {
@@ -385,7 +420,7 @@ pub fn write_design_folder(
             expected: PathBuf::from("vectors/expected.hex"),
             parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
         };
-        manifest.save(&tmp)?;
+        manifest.save(tmp)?;
         let script = format!(
             "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
              # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\
@@ -411,24 +446,9 @@ pub fn write_design_folder(
         }
         Ok(())
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let old = parent.join(format!(".{name}.old{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(io("moving aside", out))?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        if old.exists() {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(io("renaming into", out)(e));
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io("removing", &old))?;
-    }
+    // Dropped uncommitted, the staging folder is removed.
+    result?;
+    staging.commit()?;
     Ok(())
 }
 

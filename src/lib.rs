@@ -14,7 +14,7 @@
 //! | [`hdl`]   | typed Verilog IR and its printer                             | num                   |
 //! | [`accel`] | hardware units: config, cycle model, Verilog, cost           | num, hdl, qnn         |
 //! | [`verify`]| test vectors, Verilator and Yosys drivers                    | hdl                   |
-//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify|
+//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify, outdir |
 //! | [`explore`]| sweeps, area models, Pareto fronts, plots                   | everything above      |
 #![deny(missing_docs)]
 

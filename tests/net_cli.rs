@@ -22,6 +22,8 @@ fn qforge(args: &[&str]) -> (bool, String, String) {
 #[test]
 fn hdl_net_then_verify_passes_with_network_figures() {
     let dir = Path::new(ROOT).join("target/net-tests/cli_default");
+    // A folder left by an older build (without the output marker) would be refused.
+    let _ = std::fs::remove_dir_all(&dir);
     let dir_s = dir.to_str().unwrap();
     let (ok, out, err) = qforge(&[
         "hdl",
