@@ -3,7 +3,7 @@
 # OUT, so that two builds of qforge can be compared file for file:
 #   scripts/same_outputs.sh BIN OUT   (BIN: a qforge binary)
 #   diff -r OUT_BEFORE OUT_AFTER
-# Measured figures (simulation speed) are dropped from the manifests; everything else must match.
+# Measured figures (simulation speed, timing.json) are dropped; everything else must match.
 set -euo pipefail
 bin=$(realpath "$1")
 out=$2
@@ -55,6 +55,7 @@ run pe_apot3 hdl pe --kind apot --terms 3 --term-bits 1 --simd 5 --acc-bits 16 -
 run sweep sweep models/sweep_default.ron -o "$out/sweep"
 # Drop measured and machine-dependent figures.
 find "$out" -name qforge.json -print0 | xargs -0 -r sed -i -E '/"model_cycles_per_second"/d'
+find "$out" -name timing.json -delete
 # Output-folder markers are dropped so that builds from before and after them compare equal.
 find "$out" -name .qforge-output -delete
 find "$out/sweep" -maxdepth 1 \( -name 'meta.json' -o -name '*.png' \) -delete

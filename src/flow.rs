@@ -291,8 +291,9 @@ pub fn net_design_folder(
 }
 
 /// Writes a design folder for `design` at `dir` (atomically; see [`write_design_folder`]):
-/// manifest kind `net`, with the images, the simulator's cycle count and speed and the plan in
-/// its parameters. `dir` must be absent, empty or a `net` folder qforge wrote.
+/// manifest kind `net`, with the images, the simulator's cycle count and the plan in its
+/// parameters, and the simulator's measured speed in [`TIMING_FILE`]. `dir` must be absent,
+/// empty or a `net` folder qforge wrote.
 pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError> {
     write_net_folder(dir, design, false)
 }
@@ -307,10 +308,6 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
     let mut params: Vec<(String, String)> = vec![
         ("images".into(), design.images.to_string()),
         ("model_cycles".into(), r.cycles.to_string()),
-        (
-            "model_cycles_per_second".into(),
-            format!("{:.0}", design.sim_cycles_per_second()),
-        ),
         ("plan".into(), design.plan.describe()),
         (
             "initiation_interval".into(),
@@ -328,6 +325,13 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
     params.extend(design.plan.network.parameters());
     let mut modules = design.modules.clone();
     modules.push(design.wrapper.clone());
+    let timing = [
+        (
+            "model_cycles_per_second".to_string(),
+            design.sim_cycles_per_second().round(),
+        ),
+        ("model_seconds".to_string(), design.sim_seconds),
+    ];
     write_design_folder(
         dir,
         &DesignFolder {
@@ -336,10 +340,15 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
             modules: &modules,
             trace,
             parameters: &params,
+            timing: &timing,
         },
         force,
     )
 }
+
+/// The file of a design folder holding measured figures (speeds, wall times), kept out of the
+/// manifest so that identical runs write identical manifests.
+pub const TIMING_FILE: &str = "timing.json";
 
 /// What a design folder holds.
 #[derive(Clone, Copy, Debug)]
@@ -352,8 +361,10 @@ pub struct DesignFolder<'a> {
     pub modules: &'a [Module],
     /// The replay vectors.
     pub trace: &'a Trace,
-    /// The manifest's parameters.
+    /// The manifest's parameters (deterministic: the same run writes the same values).
     pub parameters: &'a [(String, String)],
+    /// Measured figures for [`TIMING_FILE`] (none: no file).
+    pub timing: &'a [(String, f64)],
 }
 
 /// The output-folder kind of a design kind: the command that writes it (`hdl pe` writes PEs and
@@ -366,8 +377,8 @@ fn output_kind(kind: DesignKind) -> OutputKind {
 }
 
 /// Writes a design folder: `rtl/*.v` (every module, the wrapper `qf_tb_dut` last),
-/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json`, `run.sh` and the
-/// [`crate::outdir::MARKER`].
+/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json`, `run.sh`, [`TIMING_FILE`] when there are
+/// measured figures, and the [`crate::outdir::MARKER`].
 ///
 /// `out` must be absent, an empty folder or a qforge folder of the same kind (with `force`, of
 /// any kind); anything else is refused and left untouched. The folder is built beside `out` and
@@ -388,6 +399,7 @@ pub fn write_design_folder(
         modules,
         trace,
         parameters: params,
+        timing,
     } = *folder;
     let staging = Staging::begin(out, output_kind(kind), force)?;
     let tmp = staging.path();
@@ -421,6 +433,16 @@ pub fn write_design_folder(
             parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
         };
         manifest.save(tmp)?;
+        if !timing.is_empty() {
+            let path = tmp.join(TIMING_FILE);
+            let object: serde_json::Map<String, serde_json::Value> = timing
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                .collect();
+            let mut text = serde_json::Value::Object(object).to_string();
+            text.push('\n');
+            std::fs::write(&path, text).map_err(io("writing", &path))?;
+        }
         let script = format!(
             "#!/bin/sh\n# Lint and replay this design with Verilator by hand (qforge verify does the same).\n\
              # The replay testbench is tb/qf_replay_tb.sv (QFORGE_TB=path overrides it).\n\

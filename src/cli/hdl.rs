@@ -200,6 +200,7 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
         modules: &modules,
         trace: &trace,
         parameters: &params,
+        timing: &[],
     };
     write_design_folder(&a.out, &folder, a.force)?;
     println!(
