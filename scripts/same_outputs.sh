@@ -55,8 +55,8 @@ run pe_apot3 hdl pe --kind apot --terms 3 --term-bits 1 --simd 5 --acc-bits 16 -
 run sweep sweep models/sweep_default.ron -o "$out/sweep"
 # Drop measured and machine-dependent figures.
 find "$out" -name qforge.json -print0 | xargs -0 -r sed -i -E '/"model_cycles_per_second"/d'
+find "$out/sweep" -maxdepth 1 \( -name 'meta.json' -o -name '*.png' \) -delete
 find "$out" -name timing.json -delete
 # Output-folder markers are dropped so that builds from before and after them compare equal.
 find "$out" -name .qforge-output -delete
-find "$out/sweep" -maxdepth 1 \( -name 'meta.json' -o -name '*.png' \) -delete
 echo "wrote $out"
