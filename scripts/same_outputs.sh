@@ -3,7 +3,7 @@
 # OUT, so that two builds of qforge can be compared file for file:
 #   scripts/same_outputs.sh BIN OUT   (BIN: a qforge binary)
 #   diff -r OUT_BEFORE OUT_AFTER
-# Measured figures (simulation speed) are dropped from the manifests; everything else must match.
+# Measured figures (simulation speed, timing.json) are dropped; everything else must match.
 set -euo pipefail
 bin=$(realpath "$1")
 out=$2
@@ -57,4 +57,7 @@ run sweep sweep models/sweep_default.ron -o "$out/sweep"
 find "$out" -name qforge.json -print0 | xargs -0 -r sed -i -E '/"model_cycles_per_second"/d'
 sed -i -E "s/qforge ([0-9.]+) \([0-9a-f]{40}\)/qforge \1 (REV)/" "$out/sweep/index.html"
 find "$out/sweep" -maxdepth 1 \( -name 'meta.json' -o -name '*.png' \) -delete
+find "$out" -name timing.json -delete
+# Output-folder markers are dropped so that builds from before and after them compare equal.
+find "$out" -name .qforge-output -delete
 echo "wrote $out"

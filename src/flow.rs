@@ -19,6 +19,7 @@ use crate::accel::sim::{simulate, Backpressure, SimError, SimOptions, SimRun};
 use crate::accel::unit::{Unit, UnitError};
 use crate::hdl::{print_module, Module};
 use crate::nn::{self, Model, NnError};
+use crate::outdir::{OutputError, OutputKind, Staging};
 use crate::qnn::quantize::{quantize_model, QuantSpec};
 use crate::qnn::{Engine, QNet, QnnError};
 use crate::verify::manifest::{DesignKind, Manifest};
@@ -51,6 +52,9 @@ pub enum FlowError {
     /// Writing the vectors or manifest.
     #[error(transparent)]
     Verify(#[from] crate::verify::Error),
+    /// The output folder cannot be written (not ours, or of another kind without `force`).
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// A file operation.
     #[error("{what} {path}: {source}")]
     Io {
@@ -155,6 +159,8 @@ pub struct NetDesignOptions {
     pub fault: Option<(usize, MvuFault)>,
     /// Write a VCD of the simulation here.
     pub vcd: Option<PathBuf>,
+    /// Replace a qforge output folder of another kind at the output path (`--force`).
+    pub force: bool,
 }
 
 /// A planned, simulated design ready to be written.
@@ -270,6 +276,8 @@ pub fn net_design_folder(
     options: &NetDesignOptions,
     out: &Path,
 ) -> Result<NetDesign, FlowError> {
+    // Refuse a bad output path before the work, not after it (checked again when writing).
+    crate::outdir::check(out, OutputKind::Net, options.force)?;
     let net = load_net(model, quant)?;
     let arch = match arch {
         Some(p) => ArchSpec::load(p)?,
@@ -277,14 +285,19 @@ pub fn net_design_folder(
     };
     let (codes, _) = digits_test_codes(&net, images)?;
     let design = build_net_design(&net, &arch, &codes, options)?;
-    write_net_design(out, &design)?;
+    write_net_folder(out, &design, options.force)?;
     Ok(design)
 }
 
 /// Writes a design folder for `design` at `dir` (atomically; see [`write_design_folder`]):
-/// manifest kind `net`, with the images, the simulator's cycle count and speed and the plan in
-/// its parameters.
+/// manifest kind `net`, with the images, the simulator's cycle count and the plan in its
+/// parameters, and the simulator's measured speed in [`TIMING_FILE`]. `dir` must be absent,
+/// empty or a `net` folder qforge wrote.
 pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError> {
+    write_net_folder(dir, design, false)
+}
+
+fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), FlowError> {
     let trace = design
         .run
         .trace
@@ -294,10 +307,6 @@ pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError>
     let mut params: Vec<(String, String)> = vec![
         ("images".into(), design.images.to_string()),
         ("model_cycles".into(), r.cycles.to_string()),
-        (
-            "model_cycles_per_second".into(),
-            format!("{:.0}", design.sim_cycles_per_second()),
-        ),
         ("plan".into(), design.plan.describe()),
         (
             "initiation_interval".into(),
@@ -315,49 +324,87 @@ pub fn write_net_design(dir: &Path, design: &NetDesign) -> Result<(), FlowError>
     params.extend(design.plan.network.parameters());
     let mut modules = design.modules.clone();
     modules.push(design.wrapper.clone());
+    let timing = [
+        (
+            "model_cycles_per_second".to_string(),
+            design.sim_cycles_per_second().round(),
+        ),
+        ("model_seconds".to_string(), design.sim_seconds),
+    ];
     write_design_folder(
         dir,
-        DesignKind::Net,
-        &design.top(),
-        &modules,
-        trace,
-        &params,
+        &DesignFolder {
+            kind: DesignKind::Net,
+            top: &design.top(),
+            modules: &modules,
+            trace,
+            parameters: &params,
+            timing: &timing,
+        },
+        force,
     )
 }
 
+/// The file of a design folder holding measured figures (speeds, wall times), kept out of the
+/// manifest so that identical runs write identical manifests.
+pub const TIMING_FILE: &str = "timing.json";
+
+/// What a design folder holds.
+#[derive(Clone, Copy, Debug)]
+pub struct DesignFolder<'a> {
+    /// The manifest's kind.
+    pub kind: DesignKind,
+    /// The design's module name (not the wrapper).
+    pub top: &'a str,
+    /// Every module, the wrapper `qf_tb_dut` last.
+    pub modules: &'a [Module],
+    /// The replay vectors.
+    pub trace: &'a VectorSet,
+    /// The manifest's parameters (deterministic: the same run writes the same values).
+    pub parameters: &'a [(String, String)],
+    /// Measured figures for [`TIMING_FILE`] (none: no file).
+    pub timing: &'a [(String, f64)],
+}
+
+/// The output-folder kind of a design kind: the command that writes it (`hdl pe` writes PEs and
+/// PE arrays alike).
+fn output_kind(kind: DesignKind) -> OutputKind {
+    match kind {
+        DesignKind::Pe | DesignKind::PeGrid => OutputKind::Pe,
+        DesignKind::Net => OutputKind::Net,
+    }
+}
+
 /// Writes a design folder: `rtl/*.v` (every module, the wrapper `qf_tb_dut` last),
-/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json` and `run.sh`. The folder is built beside
-/// `out` and renamed into place at the end, so a failure leaves nothing behind and a reader
-/// never sees half a folder.
+/// `vectors/*.hex`, `tb/qf_replay_tb.sv`, `qforge.json`, `run.sh`, [`TIMING_FILE`] when there are
+/// measured figures, and the [`crate::outdir::MARKER`].
+///
+/// `out` must be absent, an empty folder or a qforge folder of the same kind (with `force`, of
+/// any kind); anything else is refused and left untouched. The folder is built beside `out` and
+/// swapped into place at the end (see [`crate::outdir`]), so a failure leaves nothing behind and
+/// `out` is at every moment either the old complete folder or the new one.
 pub fn write_design_folder(
     out: &Path,
-    kind: DesignKind,
-    top: &str,
-    modules: &[Module],
-    trace: &VectorSet,
-    params: &[(String, String)],
+    folder: &DesignFolder<'_>,
+    force: bool,
 ) -> Result<(), FlowError> {
     let io = |what: &'static str, path: &Path| {
         let path = path.display().to_string();
         move |source| FlowError::Io { what, path, source }
     };
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
-    let name = out
-        .file_name()
-        .ok_or_else(|| FlowError::Input(format!("{} has no folder name", out.display())))?
-        .to_string_lossy()
-        .to_string();
-    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
+    let DesignFolder {
+        kind,
+        top,
+        modules,
+        trace,
+        parameters: params,
+        timing,
+    } = *folder;
+    let staging = Staging::begin(out, output_kind(kind), force)?;
+    let tmp = staging.path();
     let result = (|| -> Result<(), FlowError> {
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(io("removing", &tmp))?;
-        }
         for sub in ["rtl", "vectors", "tb"] {
-            std::fs::create_dir_all(tmp.join(sub)).map_err(io("creating", &tmp))?;
+            std::fs::create_dir_all(tmp.join(sub)).map_err(io("creating", tmp))?;
         }
         let mut sources = Vec::new();
         for m in modules {
@@ -384,7 +431,17 @@ pub fn write_design_folder(
             expected: PathBuf::from("vectors/expected.hex"),
             parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
         };
-        manifest.save(&tmp)?;
+        manifest.save(tmp)?;
+        if !timing.is_empty() {
+            let path = tmp.join(TIMING_FILE);
+            let object: serde_json::Map<String, serde_json::Value> = timing
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                .collect();
+            let mut text = serde_json::Value::Object(object).to_string();
+            text.push('\n');
+            std::fs::write(&path, text).map_err(io("writing", &path))?;
+        }
         let script = crate::verify::verilator::run_script(
             top,
             &sources,
@@ -402,23 +459,8 @@ pub fn write_design_folder(
         }
         Ok(())
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let old = parent.join(format!(".{name}.old{}", std::process::id()));
-    if out.exists() {
-        std::fs::rename(out, &old).map_err(io("moving aside", out))?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        if old.exists() {
-            let _ = std::fs::rename(&old, out);
-        }
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(io("renaming into", out)(e));
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io("removing", &old))?;
-    }
+    // Dropped uncommitted, the staging folder is removed.
+    result?;
+    staging.commit()?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! | module    | purpose                                                      | may import            |
 //! |-----------|--------------------------------------------------------------|-----------------------|
 //! | [`hash`]  | stable FNV-1a hashing over explicit fields                   | –                     |
+//! | [`outdir`]| output folders: marker, atomic replacement, stale temps      | –                     |
 //! | [`num`]   | exact number formats: fixed point, PoT/APoT/binary codes     | –                     |
 //! | [`quant`] | quantizers and calibration                                   | num                   |
 //! | [`nn`]    | float networks, RON I/O, training, data sets                 | –                     |
@@ -14,7 +15,7 @@
 //! | [`hdl`]   | typed Verilog IR and its printer                             | num                   |
 //! | [`accel`] | hardware units: config, cycle model, Verilog, cost           | num, hdl, qnn         |
 //! | [`verify`]| test vectors, Verilator and Yosys drivers                    | hdl                   |
-//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify|
+//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify, outdir |
 //! | [`explore`]| sweeps, area models, Pareto fronts, plots                   | everything above      |
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod hash;
 pub mod hdl;
 pub mod nn;
 pub mod num;
+pub mod outdir;
 pub mod qnn;
 pub mod quant;
 pub mod verify;

@@ -5,13 +5,13 @@ use clap::builder::PossibleValue;
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::lanes::lane_of;
 use qforge::accel::pe_array::array_ports;
-use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part, VectorSet};
+use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part};
 use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
-use qforge::flow::{net_design_folder, NetDesignOptions};
-use qforge::hdl::Module;
+use qforge::flow::{net_design_folder, write_design_folder, DesignFolder, NetDesignOptions};
 use qforge::num::weights::{WeightCode, WeightFamily};
+use qforge::outdir::{check, OutputKind};
 use qforge::verify::manifest::DesignKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Hardware generators.
 #[derive(Args, Debug)]
@@ -58,9 +58,12 @@ struct NetArgs {
     /// Also write a VCD of the simulation (top-level and stage handshakes) here.
     #[arg(long)]
     vcd: Option<PathBuf>,
-    /// Output folder (replaced atomically).
+    /// Output folder: absent, empty, or one qforge wrote (replaced atomically).
     #[arg(short = 'o', long)]
     out: PathBuf,
+    /// Also replace a qforge output folder of another kind (never anything qforge did not make).
+    #[arg(long)]
+    force: bool,
 }
 
 /// `--kind`: a weight family, spelled as [`WeightFamily::name`].
@@ -144,9 +147,12 @@ struct PeArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Output folder (replaced atomically).
+    /// Output folder: absent, empty, or one qforge wrote (replaced atomically).
     #[arg(short = 'o', long)]
     out: PathBuf,
+    /// Also replace a qforge output folder of another kind (never anything qforge did not make).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Runs `qforge hdl ...`.
@@ -190,6 +196,7 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
         );
     }
     let row = pe_params(&a).context("invalid PE configuration")?;
+    check(&a.out, OutputKind::Pe, a.force)?;
     let (kind, part, top, params) = if a.pe == 1 {
         let inputs = pe_stimulus_lanes(&row, row.simd(), a.cycles, a.seed);
         let part = Part::pe(&row, &inputs)?;
@@ -203,7 +210,15 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
     };
     let (wrapper, trace) = replay_wrapper(std::slice::from_ref(&part))?;
     let modules = replay_sources(std::slice::from_ref(&part), &wrapper);
-    write_design(&a.out, kind, &top, &modules, &trace, &params)?;
+    let folder = DesignFolder {
+        kind,
+        top: &top,
+        modules: &modules,
+        trace: &trace,
+        parameters: &params,
+        timing: &[],
+    };
+    write_design_folder(&a.out, &folder, a.force)?;
     println!(
         "wrote {} ({top}, {} cycles, tb_in {} bits, tb_out {} bits)",
         a.out.display(),
@@ -214,27 +229,15 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a design folder (see [`qforge::flow::write_design_folder`]).
-pub fn write_design(
-    out: &Path,
-    kind: DesignKind,
-    top: &str,
-    modules: &[Module],
-    trace: &VectorSet,
-    params: &[(String, String)],
-) -> anyhow::Result<()> {
-    Ok(qforge::flow::write_design_folder(
-        out, kind, top, modules, trace, params,
-    )?)
-}
-
 fn net(a: NetArgs) -> anyhow::Result<()> {
     let DataArg::Digits = a.data;
+    check(&a.out, OutputKind::Net, a.force)?;
     let start = std::time::Instant::now();
     let options = NetDesignOptions {
         backpressure: a.backpressure,
         fault: None,
         vcd: a.vcd.clone(),
+        force: a.force,
     };
     let design = net_design_folder(
         &a.model,

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! qforge sweep FILE -o DIR [--area model|yosys] [--cache DIR] [--coefficients DIR]
-//!              [--resume] [--shard i/n] [--jobs N] [--limit N]
+//!              [--resume] [--shard i/n] [--jobs N] [--limit N] [--force]
 //! qforge sweep FILE --list
-//! qforge sweep merge DIR1 DIR2 ... -o OUT
+//! qforge sweep merge DIR1 DIR2 ... -o OUT [--force]
 //! qforge sweep plot DIR [--point ID]
 //! ```
 
@@ -21,6 +21,7 @@ use qforge::explore::{
     sweep_file::SweepFile,
     wiring::evaluator_for_sweep,
 };
+use qforge::outdir::{check, prepare_in_place, Existing, OutputKind};
 use std::path::{Path, PathBuf};
 
 /// Run a bit-width sweep, merge shards or redraw its plots.
@@ -31,9 +32,12 @@ pub struct SweepArgs {
     action: Option<SweepAction>,
     /// The sweep file (RON).
     file: Option<PathBuf>,
-    /// Results folder.
+    /// Results folder: absent, empty, or a sweep folder qforge wrote (written in place).
     #[arg(short = 'o', long = "out")]
     out: Option<PathBuf>,
+    /// Also replace a qforge output folder of another kind (never anything qforge did not make).
+    #[arg(long)]
+    force: bool,
     /// Keep the results already in the folder and evaluate only the missing points.
     #[arg(long)]
     resume: bool,
@@ -76,9 +80,12 @@ enum SweepAction {
         /// Results folders of the shards.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Output folder.
+        /// Output folder: absent, empty, or a sweep folder qforge wrote.
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
+        /// Also replace a qforge output folder of another kind.
+        #[arg(long)]
+        force: bool,
     },
     /// Redraw the plots and index.html of a results folder from its results.csv.
     Plot {
@@ -94,7 +101,8 @@ enum SweepAction {
 /// Runs `qforge sweep ...`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     match args.action {
-        Some(SweepAction::Merge { dirs, out }) => {
+        Some(SweepAction::Merge { dirs, out, force }) => {
+            prepare_in_place(&out, OutputKind::Sweep, force)?;
             let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
             let meta = merge_results(&dirs, &out)
                 .with_context(|| format!("merging into {}", out.display()))?;
@@ -107,7 +115,18 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             );
             redraw(&out, None)
         }
-        Some(SweepAction::Plot { dir, point }) => redraw(&dir, point.as_deref()),
+        Some(SweepAction::Plot { dir, point }) => {
+            // Plots are written into the folder: only into a sweep folder qforge wrote.
+            if let Existing::Ours(kind) = check(&dir, OutputKind::Sweep, true)? {
+                if kind != OutputKind::Sweep.name() {
+                    bail!(
+                        "{} holds a qforge {kind} output, not sweep results",
+                        dir.display()
+                    );
+                }
+            }
+            redraw(&dir, point.as_deref())
+        }
         None => run_file(args),
     }
 }
@@ -129,6 +148,8 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
     let Some(out) = args.out else {
         bail!("give a results folder with -o DIR");
     };
+    // Refuse a bad folder before the model is read (the folder is made just before the run).
+    check(&out, OutputKind::Sweep, args.force)?;
     let options = RunOptions {
         resume: args.resume,
         shard: args.shard.as_deref().map(Shard::parse).transpose()?,
@@ -149,6 +170,7 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
             cache_dir: args.cache,
         },
     )?;
+    prepare_in_place(&out, OutputKind::Sweep, args.force)?;
     let started = std::time::Instant::now();
     let summary = run_sweep(&sweep, &name, &grid, &evaluator, &out, &options)
         .with_context(|| format!("running {name} into {}", out.display()))?;

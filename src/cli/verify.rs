@@ -2,11 +2,12 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
+use qforge::flow::TIMING_FILE;
 use qforge::verify::manifest::{DesignKind, Manifest};
 use qforge::verify::tools::{locate, Tool};
 use qforge::verify::vectors::VectorSet;
 use qforge::verify::verilator::{self, ReplayInput, ReplayOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `qforge verify`.
 #[derive(Args, Debug)]
@@ -115,7 +116,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         println!("vcd      {}", vcd.display());
     }
     // A whole network: the images streamed and the simulator's own figures, from the manifest.
-    let net = (manifest.kind == DesignKind::Net).then(|| NetFigures::from(&manifest));
+    let net = (manifest.kind == DesignKind::Net).then(|| NetFigures::read(&manifest, dir));
     if let Some(n) = &net {
         println!(
             "network  {} images, {} mismatches, rtl {} cycles at {:.2} M cycles/s, model {} cycles at {:.2} M cycles/s",
@@ -178,20 +179,27 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a network design's manifest says about the simulation that made its vectors.
+/// What a network design's manifest (and its measured figures beside it) says about the
+/// simulation that made its vectors.
 struct NetFigures {
     images: Option<u64>,
     model_cycles: Option<u64>,
     model_cycles_per_second: Option<f64>,
 }
 
-impl From<&Manifest> for NetFigures {
-    fn from(m: &Manifest) -> Self {
+impl NetFigures {
+    fn read(m: &Manifest, dir: &Path) -> Self {
         let get = |k: &str| m.parameters.get(k);
+        // Measured speeds live in timing.json, not in the manifest; a missing file means unknown.
+        let timing: Option<serde_json::Value> = std::fs::read_to_string(dir.join(TIMING_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
         NetFigures {
             images: get("images").and_then(|v| v.parse().ok()),
             model_cycles: get("model_cycles").and_then(|v| v.parse().ok()),
-            model_cycles_per_second: get("model_cycles_per_second").and_then(|v| v.parse().ok()),
+            model_cycles_per_second: timing
+                .as_ref()
+                .and_then(|t| t["model_cycles_per_second"].as_f64()),
         }
     }
 }

@@ -93,6 +93,9 @@ pub enum ExploreError {
     /// A least-squares fit or an area-model evaluation that cannot be done.
     #[error("area model: {0}")]
     Fit(String),
+    /// A results folder that cannot be written (not one qforge made, or of another kind).
+    #[error(transparent)]
+    Output(#[from] crate::outdir::OutputError),
 }
 
 /// A failure of the machinery while evaluating a point (a simulation that cannot complete, Yosys

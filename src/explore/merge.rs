@@ -19,7 +19,8 @@ use crate::explore::results::{read_json, write_results, ResultRow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Merges results folders into `out` (created if missing); returns the merged metadata.
+/// Merges results folders into `out` (created if missing; else it must be empty or a sweep folder
+/// qforge wrote, see [`crate::outdir`]); returns the merged metadata.
 pub fn merge_results(dirs: &[&Path], out: &Path) -> Result<Meta> {
     let Some(first) = dirs.first() else {
         return Err(ExploreError::Results {
@@ -64,7 +65,7 @@ pub fn merge_results(dirs: &[&Path], out: &Path) -> Result<Meta> {
         }
     }
     let mut rows: Vec<ResultRow> = by_id.into_values().map(|(r, _)| r).collect();
-    std::fs::create_dir_all(out).map_err(|e| ExploreError::io(out, e))?;
+    crate::outdir::prepare_in_place(out, crate::outdir::OutputKind::Sweep, false)?;
     write_results(out, &mut rows)?;
     merged.points_done = rows.len();
     merged.points_skipped = rows

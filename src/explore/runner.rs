@@ -67,8 +67,10 @@ pub struct RunSummary {
 
 /// Runs `grid` through `evaluator` into `dir` (created if missing).
 ///
-/// A folder that already holds results is refused unless `resume` is set; resuming checks that
-/// the folder holds the same sweep (same grid hash) and shard.
+/// `dir` must be absent, empty or a sweep folder qforge wrote (see [`crate::outdir`]); it is
+/// written in place, so an interrupted run leaves a partial folder that `resume` continues, not
+/// an atomic one. A folder that already holds results is refused unless `resume` is set;
+/// resuming checks that the folder holds the same sweep (same grid hash) and shard.
 pub fn run_sweep(
     sweep: &SweepFile,
     sweep_file: &str,
@@ -78,7 +80,7 @@ pub fn run_sweep(
     options: &RunOptions,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    std::fs::create_dir_all(dir).map_err(|e| ExploreError::io(dir, e))?;
+    crate::outdir::prepare_in_place(dir, crate::outdir::OutputKind::Sweep, false)?;
     let in_run: Vec<&Point> = grid
         .points()
         .iter()

@@ -1,6 +1,7 @@
 //! `qforge sweep` on the command line: grid listing, errors with file:line:col and exit code 2,
 //! merge and plot on synthetic results (figures made up, openly), a real run of the default
-//! sweep's first points, and a clear error when the sweep's model is missing.
+//! sweep's first points, a clear error when the sweep's model is missing, and the output-folder
+//! rule (a results folder is absent, empty, or one qforge wrote).
 
 use crate::common::{qforge, Run};
 use qforge::explore::error::EvalError;
@@ -179,4 +180,113 @@ fn merge_and_plot_subcommands_work_on_shards() {
         qforge(&["sweep", "plot", out.to_str().unwrap(), "--point", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("no point with id nope"), "{err}");
+}
+
+/// Two synthetic shards of a small sweep under `root` (their folder names).
+fn synthetic_shards(root: &std::path::Path) -> Vec<String> {
+    let text = r#"(name: "cli", model: "m.ron", axes: (weight_scheme: [uniform],
+        weight_bits: (from: 2, to: 3), activation_bits: [8], calibration: [minmax],
+        scale_bits: [8], accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
+    let sweep = SweepFile::parse(text, "cli.ron").unwrap();
+    let grid = Grid::new(&sweep, "cli.ron").unwrap();
+    (0..2)
+        .map(|i| {
+            let dir = root.join(format!("s{i}"));
+            let options = RunOptions {
+                shard: Some(Shard { index: i, count: 2 }),
+                ..RunOptions::default()
+            };
+            run_sweep(
+                &sweep,
+                "cli.ron",
+                &grid,
+                &SyntheticEvaluator,
+                &dir,
+                &options,
+            )
+            .unwrap();
+            dir.to_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn results_folders_not_made_by_qforge_are_refused() {
+    let root = scratch!("refuse");
+    let user = root.join("mine");
+    std::fs::create_dir(&user).unwrap();
+    std::fs::write(user.join("keep.txt"), "x").unwrap();
+    let user_s = user.to_str().unwrap();
+    let shards = synthetic_shards(&root);
+    for args in [
+        vec![
+            "sweep",
+            "models/sweep_default.ron",
+            "-o",
+            user_s,
+            "--limit",
+            "1",
+        ],
+        vec![
+            "sweep", "merge", &shards[0], &shards[1], "-o", user_s, "--force",
+        ],
+        vec!["sweep", "plot", user_s],
+    ] {
+        let Run { code, err, .. } = qforge(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: refusing to write to {user_s}: it is a folder qforge did not create"
+            )),
+            "{err}"
+        );
+        let names: Vec<_> = std::fs::read_dir(&user)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["keep.txt"], "{args:?}");
+    }
+}
+
+#[test]
+fn sweep_folders_are_marked_and_other_kinds_need_force() {
+    let root = scratch!("kinds");
+    let shards = synthetic_shards(&root);
+    assert_eq!(
+        std::fs::read_to_string(root.join("s0/.qforge-output")).unwrap(),
+        "sweep\n"
+    );
+    let out = root.join("all");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join(".qforge-output"), "pe\n").unwrap();
+    std::fs::write(out.join("qforge.json"), "{}").unwrap();
+    let out_s = out.to_str().unwrap();
+    let merge = |force: bool| {
+        let mut args = vec!["sweep", "merge", &shards[0], &shards[1], "-o", out_s];
+        if force {
+            args.push("--force");
+        }
+        qforge(&args)
+    };
+    let Run { code, err, .. } = merge(false);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("it holds a qforge pe output, not sweep; pass --force"),
+        "{err}"
+    );
+    assert!(out.join("qforge.json").exists());
+    let Run { code, err, .. } = merge(true);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.join("qforge.json").exists());
+    assert!(out.join("results.csv").exists());
+    // Merging again into the sweep folder it made needs nothing more.
+    let Run { code, err, .. } = merge(false);
+    assert_eq!(code, 0, "{err}");
+    let siblings: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(siblings.is_empty(), "temp folders left: {siblings:?}");
 }

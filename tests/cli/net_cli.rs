@@ -1,13 +1,35 @@
 //! `qforge hdl net` then `qforge verify` end to end, as a user runs them; the network figures
-//! in the verify report; errors on bad plans. Needs Verilator (fails with one line without it).
+//! in the verify report; errors on bad plans; identical runs write identical folders (measured
+//! figures apart); a run killed at any moment leaves the old design or the new one, never a
+//! missing or half-written one. Needs Verilator (fails with one line without it).
 
-use crate::common::{qforge, qforge_command, verilator_cache, Run};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn qforge(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
+        .args(args)
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 #[test]
 fn hdl_net_then_verify_passes_with_network_figures() {
-    let dir = scratch!("default").join("cli_default");
+    let dir = Path::new(ROOT).join("target/net-tests/cli_default");
+    // A folder left by an older build (without the output marker) would be refused.
+    let _ = std::fs::remove_dir_all(&dir);
     let dir_s = dir.to_str().unwrap();
-    let Run { ok, out, err, .. } = qforge(&[
+    let (ok, out, err) = qforge(&[
         "hdl",
         "net",
         "--model",
@@ -30,8 +52,8 @@ fn hdl_net_then_verify_passes_with_network_figures() {
     assert!(leftovers.is_empty());
     let manifest = std::fs::read_to_string(dir.join("qforge.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"net\""), "{manifest}");
-    let cache = verilator_cache();
-    let Run { ok, out, err, .. } = qforge(&[
+    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
+    let (ok, out, err) = qforge(&[
         "verify",
         dir_s,
         "--json",
@@ -50,18 +72,18 @@ fn hdl_net_then_verify_passes_with_network_figures() {
 
 #[test]
 fn bad_architecture_is_one_error_line_and_exit_2() {
-    let dir = scratch!("bad_arch");
-    let arch = dir.join("bad_arch.ron");
+    let arch = Path::new(ROOT).join("target/net-tests/bad_arch.ron");
+    std::fs::create_dir_all(arch.parent().unwrap()).unwrap();
     std::fs::write(
         &arch,
         "ArchSpec(folding: fully_folded, layers: [(index: 0, pe: 3)])",
     )
     .unwrap();
-    let out = qforge_command()
+    let out = Command::new(env!("CARGO_BIN_EXE_qforge"))
         .args(["hdl", "net", "--model", "models/digits_mlp.ron", "--arch"])
         .arg(&arch)
-        .arg("-o")
-        .arg(dir.join("never_written"))
+        .args(["-o", "target/net-tests/never_written"])
+        .current_dir(ROOT)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -71,5 +93,131 @@ fn bad_architecture_is_one_error_line_and_exit_2() {
         err.contains("pe (3) must divide out_features (32) of layer 0"),
         "{err}"
     );
-    assert!(!dir.join("never_written").exists());
+    assert!(!Path::new(ROOT)
+        .join("target/net-tests/never_written")
+        .exists());
+}
+
+/// A fresh scratch folder for this file's tests.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("net_cli")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `hdl net` command line for the bundled model on `images` images into `out`.
+fn net_command(images: usize, out: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_qforge"));
+    c.args(["hdl", "net", "--model", "models/digits_mlp.ron", "--images"])
+        .arg(images.to_string())
+        .arg("-o")
+        .arg(out)
+        .current_dir(ROOT)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn write_net(images: usize, out: &Path) {
+    let o = net_command(images, out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every file under `dir` (relative path → bytes), `timing.json` left out.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, at: &Path, into: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(at).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, into);
+            } else if path.file_name().unwrap() != "timing.json" {
+                let rel = path.strip_prefix(root).unwrap().to_path_buf();
+                into.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut all = BTreeMap::new();
+    walk(dir, dir, &mut all);
+    all
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn identical_runs_write_identical_folders_apart_from_timing() {
+    let dir = scratch("deterministic");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    write_net(4, &a);
+    write_net(4, &b);
+    let (fa, fb) = (files(&a), files(&b));
+    assert!(fa.contains_key(Path::new("qforge.json")));
+    assert!(fa.contains_key(Path::new(".qforge-output")));
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &fa {
+        assert!(bytes == &fb[path], "{} differs", path.display());
+    }
+    let manifest = std::fs::read_to_string(a.join("qforge.json")).unwrap();
+    assert!(!manifest.contains("per_second"), "{manifest}");
+    let timing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("timing.json")).unwrap()).unwrap();
+    assert!(timing["model_cycles_per_second"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn killed_runs_leave_the_old_or_the_new_design_and_no_temp_folder() {
+    // Two complete designs to compare against: 2 and 3 images.
+    let refs = scratch("kill_refs");
+    let started = Instant::now();
+    write_net(2, &refs.join("2"));
+    let full_run = started.elapsed();
+    write_net(3, &refs.join("3"));
+    let want = [files(&refs.join("2")), files(&refs.join("3"))];
+
+    let dir = scratch("kill");
+    let out = dir.join("net");
+    write_net(2, &out);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut sleeps = Vec::new();
+    for trial in 0..6 {
+        // xorshift: a different moment each trial (and each run; the sleeps are in the message).
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let sleep = Duration::from_micros(seed % (full_run.as_micros() as u64 * 6 / 5 + 1));
+        sleeps.push(sleep);
+        let mut child = net_command(2 + trial % 2, &out).spawn().unwrap();
+        std::thread::sleep(sleep);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let now = files(&out);
+        assert!(
+            want.contains(&now),
+            "after a kill at {sleep:?} (trial {trial}, sleeps {sleeps:?}) {} is neither complete design",
+            out.display()
+        );
+        for name in entries(&dir) {
+            assert!(
+                name == "net" || name.starts_with(".net.qforge-tmp."),
+                "unexpected {name} after a kill at {sleep:?}"
+            );
+        }
+    }
+    // The next complete run removes what the killed runs left.
+    write_net(3, &out);
+    assert_eq!(entries(&dir), ["net"], "sleeps {sleeps:?}");
+    assert!(files(&out) == want[1]);
 }
