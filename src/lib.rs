@@ -27,6 +27,7 @@ pub mod hdl;
 pub mod nn;
 pub mod num;
 pub mod outdir;
+pub mod qat;
 pub mod qnn;
 pub mod quant;
 pub mod verify;

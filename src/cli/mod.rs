@@ -6,6 +6,7 @@ mod cast;
 mod demo;
 mod eval;
 mod hdl;
+mod qat;
 mod quantize;
 mod sweep;
 mod synth;

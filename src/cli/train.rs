@@ -10,45 +10,58 @@ use std::path::PathBuf;
 pub struct TrainArgs {
     /// Data set: `digits` (bundled, fixed split) or `mnist:DIR` (a folder with the four IDX files, gz or raw).
     #[arg(long, default_value = "digits")]
-    data: String,
+    pub(super) data: String,
     /// Architecture: `mlp:64-32-10`, `cnn` (conv 8@3x3, relu, maxpool 2, conv 16@3x3, relu, maxpool 2,
     /// flatten, dense 10) or a RON file `Architecture(name: .., layers: [Dense(out_features: 10), ..])`.
     #[arg(long, default_value = "mlp:64-32-10")]
-    arch: String,
+    pub(super) arch: String,
     /// Passes over the training set.
     #[arg(long, default_value_t = 40)]
-    epochs: usize,
+    pub(super) epochs: usize,
     /// Seed of the initial weights and the shuffles.
     #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Samples per update.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    pub(super) seed: u64,
+    /// Samples per update [default: 32, or the --qat spec's training batch_size].
+    #[arg(long)]
+    pub(super) batch_size: Option<usize>,
     /// Optimizer: `adam` or `sgd` (with --momentum).
     #[arg(long, default_value = "adam")]
-    optimizer: String,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.001)]
-    lr: f32,
+    pub(super) optimizer: String,
+    /// Learning rate [default: 0.001, or the --qat spec's training lr].
+    #[arg(long)]
+    pub(super) lr: Option<f32>,
     /// Momentum for `sgd`.
     #[arg(long, default_value_t = 0.9)]
-    momentum: f32,
+    pub(super) momentum: f32,
     /// Use only the first N training samples.
     #[arg(long)]
-    limit: Option<usize>,
-    /// Output model file.
+    pub(super) limit: Option<usize>,
+    /// Quantization-aware training: the quantization spec (RON) to train for, whose optional
+    /// `training: (..)` section holds the training knobs; writes the integer network.
+    #[arg(long, value_name = "QUANT.ron")]
+    pub(super) qat: Option<PathBuf>,
+    /// With --qat: start from this float model (fine-tuning) instead of fresh weights of --arch.
+    #[arg(long, value_name = "FLOAT.ron", requires = "qat")]
+    pub(super) init: Option<PathBuf>,
+    /// With --qat: also write the float shadow weights here.
+    #[arg(long, value_name = "FLOAT.ron", requires = "qat")]
+    pub(super) float_out: Option<PathBuf>,
+    /// Output model file (the integer network with --qat).
     #[arg(short, long)]
-    output: PathBuf,
+    pub(super) output: PathBuf,
 }
 
 /// Runs `qforge train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.epochs == 0 || args.batch_size == 0 || args.limit == Some(0) {
+    if args.epochs == 0 || args.batch_size == Some(0) || args.limit == Some(0) {
         bail!("--epochs, --batch-size and --limit must be at least 1");
     }
     let (mut train_set, test_set) = load_data(&args.data)?;
     if let Some(n) = args.limit {
         train_set = train_set.truncated(n);
+    }
+    if let Some(spec) = &args.qat {
+        return super::qat::run(&args, spec, train_set, test_set);
     }
     let (arch, shape) = architecture(&args.arch, &train_set)?;
     let train_set = train_set.reshaped(shape.clone())?;
@@ -56,17 +69,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut model = arch
         .build(&shape, args.seed)
         .context("cannot build the architecture")?;
+    let lr = args.lr.unwrap_or(0.001);
     let optimizer = match args.optimizer.as_str() {
-        "adam" => Optimizer::adam(args.lr),
+        "adam" => Optimizer::adam(lr),
         "sgd" => Optimizer::Sgd {
-            lr: args.lr,
+            lr,
             momentum: args.momentum,
         },
         other => bail!("unknown optimizer `{other}` (expected adam or sgd)"),
     };
     let config = TrainConfig {
         epochs: args.epochs,
-        batch_size: args.batch_size,
+        batch_size: args.batch_size.unwrap_or(32),
         optimizer,
         seed: args.seed,
     };
@@ -122,7 +136,10 @@ fn load_data(spec: &str) -> anyhow::Result<(Dataset, Dataset)> {
 }
 
 /// The architecture and the sample shape it trains on (`[64]` digits become `[1, 8, 8]` for convolutions).
-fn architecture(spec: &str, data: &Dataset) -> anyhow::Result<(Architecture, Vec<usize>)> {
+pub(super) fn architecture(
+    spec: &str,
+    data: &Dataset,
+) -> anyhow::Result<(Architecture, Vec<usize>)> {
     let classes = data
         .labels
         .iter()

@@ -18,9 +18,10 @@ use super::requant::Requant;
 use crate::nn::{self, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
-use crate::quant::calibrate::Clipping;
+use crate::quant::calibrate::{ClipRange, Clipping};
 use crate::quant::quantizer::{ChannelQuantizer, TensorQuantizer};
-use crate::quant::tensor::{CodeKind, TensorRef};
+use crate::quant::tensor::{CodeKind, QuantizedTensor, TensorRef};
+use crate::quant::training::TrainingSpec;
 use crate::quant::uniform::{ScaleConstraint, UniformConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -91,6 +92,10 @@ pub struct QuantSpec {
     /// Number of training samples used for calibration (the first ones).
     #[serde(default = "default_calibration")]
     pub calibration_samples: usize,
+    /// Quantization-aware training knobs (`qforge train --qat`); post-training quantization
+    /// ignores them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingSpec>,
 }
 
 fn default_calibration() -> usize {
@@ -243,6 +248,17 @@ fn activations(model: &Model, end: usize, x: &[f32]) -> Result<Vec<f64>, QnnErro
 
 /// The code format and scale for values calibrated from `values`.
 fn act_scale(spec: &ActSpec, values: &[f64], signed: bool) -> Result<(IntFormat, f64), QnnError> {
+    let (fmt, cfg) = act_quantizer(spec, signed)?;
+    let (_, params) = spec
+        .clipping
+        .choose(values, &cfg)
+        .map_err(|e| q_err(format!("calibration: {e}")))?;
+    Ok((fmt, cfg.channel_params(&params).scale))
+}
+
+/// The activation quantizer of `spec`: `bits`-bit codes, signed or not, full range, symmetric,
+/// its scale free or a power of two.
+fn act_quantizer(spec: &ActSpec, signed: bool) -> Result<(IntFormat, UniformConfig), QnnError> {
     let fmt = IntFormat::new(spec.bits, signed)?;
     if !(2..=16).contains(&spec.bits) {
         return Err(q_err(format!(
@@ -263,11 +279,143 @@ fn act_scale(spec: &ActSpec, values: &[f64], signed: bool) -> Result<(IntFormat,
         },
     )
     .map_err(|e| q_err(e.to_string()))?;
-    let (_, params) = spec
+    Ok((fmt, cfg))
+}
+
+/// The code format and scale of activations clipped at `threshold` (`[0, T]` unsigned, `[−T, T]`
+/// signed): the scale a calibrated range of that threshold gets, so a learned threshold and a
+/// calibrated one are fitted by the same code.
+pub fn activation_scale_at(
+    spec: &ActSpec,
+    threshold: f64,
+    signed: bool,
+) -> Result<(IntFormat, f64), QnnError> {
+    let (fmt, cfg) = act_quantizer(spec, signed)?;
+    let lo = if signed { -threshold } else { 0.0 };
+    let params = cfg
+        .fit(ClipRange { lo, hi: threshold })
+        .map_err(|e| q_err(format!("activation threshold: {e}")))?;
+    Ok((fmt, cfg.channel_params(&params).scale))
+}
+
+/// The clipping threshold calibration chooses for activations `values` under `spec`.
+fn activation_threshold(spec: &ActSpec, values: &[f64], signed: bool) -> Result<f64, QnnError> {
+    let (_, cfg) = act_quantizer(spec, signed)?;
+    let (range, _) = spec
         .clipping
         .choose(values, &cfg)
         .map_err(|e| q_err(format!("calibration: {e}")))?;
-    Ok((fmt, cfg.channel_params(&params).scale))
+    Ok(range.threshold())
+}
+
+/// Clipping thresholds chosen outside calibration (for example learned in quantization-aware
+/// training), one entry per layer with weights (0-based among the Dense and Conv2d layers).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Thresholds {
+    /// Per layer: the weight clipping threshold of each output channel (one entry for a
+    /// per-tensor quantizer); `None` lets the layer's quantizer choose from the weights'
+    /// statistics, as post-training quantization does (always so for binary and ternary).
+    pub weights: Vec<Option<Vec<f64>>>,
+    /// Per layer: the threshold of its output activations (unused for the last layer, which
+    /// emits accumulators).
+    pub activations: Vec<f64>,
+}
+
+/// The thresholds post-training quantization chooses for `model`: each layer's weight ranges
+/// from the spec's clipping on the weights, each activation range calibrated on `calibration`.
+/// [`quantize_at`] with these thresholds gives exactly [`quantize_model`]'s network.
+pub fn calibrated_thresholds(
+    model: &Model,
+    spec: &QuantSpec,
+    calibration: &[f32],
+) -> Result<Thresholds, QnnError> {
+    let blocks = blocks(model)?;
+    let mut out = Thresholds::default();
+    let mut index = 0;
+    let last = blocks.len() - 1;
+    for (k, b) in blocks.iter().enumerate() {
+        let BlockKind::Linear(l) = &b.kind else {
+            continue;
+        };
+        let (wq, aq) = layer_quantizers(spec, index);
+        index += 1;
+        let (w, _, shape) = linear_parts(l);
+        let tensor = TensorRef::new(w, &shape).map_err(|e| q_err(e.to_string()))?;
+        let ranges = wq
+            .ranges(tensor)
+            .map_err(|e| q_err(format!("layer {} weights: {e}", index - 1)))?;
+        out.weights
+            .push(ranges.map(|r| r.iter().map(ClipRange::threshold).collect()));
+        if k == last {
+            out.activations.push(0.0);
+        } else {
+            let act = activations(model, b.end, calibration)?;
+            out.activations
+                .push(activation_threshold(&aq, &act, !b.relu)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The weight quantizer and activation spec of layer `index` (with weights), overrides applied.
+pub fn layer_quantizers(spec: &QuantSpec, index: usize) -> (TensorQuantizer, ActSpec) {
+    let ov = spec.layers.iter().find(|o| o.index == index);
+    let wq = ov
+        .and_then(|o| o.weights.clone())
+        .unwrap_or_else(|| spec.weights.clone());
+    let aq = ov.and_then(|o| o.activations).unwrap_or(spec.activations);
+    (wq, aq)
+}
+
+/// Quantizes one layer's weights: with the given per-channel thresholds (symmetric ranges
+/// `[−T, T]`) when there are some, else with the quantizer's own clipping of the weights.
+pub fn quantize_weights(
+    wq: &TensorQuantizer,
+    weights: &[f32],
+    shape: &[usize],
+    thresholds: Option<&[f64]>,
+) -> Result<QuantizedTensor, QnnError> {
+    let tensor = TensorRef::new(weights, shape).map_err(|e| q_err(e.to_string()))?;
+    match thresholds {
+        Some(t) if wq.has_clipping() => {
+            let ranges: Vec<ClipRange> = t.iter().map(|&t| ClipRange { lo: -t, hi: t }).collect();
+            wq.quantize_at(tensor, &ranges)
+        }
+        _ => wq.quantize(tensor),
+    }
+    .map_err(|e| q_err(e.to_string()))
+}
+
+/// A bias in accumulator units: `round_half_even(b / acc_scale)`, held to `±2^47`.
+pub fn bias_code(b: f32, acc_scale: f64) -> i64 {
+    let v = round_f64(f64::from(b) / acc_scale, RoundingMode::HalfEven);
+    v.clamp(-(2f64.powi(47)), 2f64.powi(47)) as i64
+}
+
+/// The weights, bias and weight shape of a Dense or Conv2d layer.
+fn linear_parts(l: &nn::Layer) -> (&[f32], &[f32], Vec<usize>) {
+    match l {
+        nn::Layer::Dense {
+            in_features,
+            out_features,
+            weights,
+            bias,
+        } => (weights, bias, vec![*out_features, *in_features]),
+        nn::Layer::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            weights,
+            bias,
+            ..
+        } => (
+            weights,
+            bias,
+            vec![*out_channels, *in_channels, *kernel_h, *kernel_w],
+        ),
+        _ => (&[], &[], Vec::new()),
+    }
 }
 
 /// The weight code and codes of a quantized tensor: the quantizer's own codes, or a uniform
@@ -298,6 +446,28 @@ pub fn quantize_model(
     model: &Model,
     spec: &QuantSpec,
     calibration: &[f32],
+) -> Result<QNet, QnnError> {
+    assemble(model, spec, calibration, None)
+}
+
+/// Quantizes a float model with clipping thresholds chosen elsewhere (see [`Thresholds`]);
+/// the input coding is still calibrated on `calibration`. Everything else (codes, biases,
+/// requantization, accumulators) is computed as by [`quantize_model`].
+pub fn quantize_at(
+    model: &Model,
+    spec: &QuantSpec,
+    calibration: &[f32],
+    thresholds: &Thresholds,
+) -> Result<QNet, QnnError> {
+    assemble(model, spec, calibration, Some(thresholds))
+}
+
+/// The model as the integer network the spec describes; thresholds from calibration, or given.
+fn assemble(
+    model: &Model,
+    spec: &QuantSpec,
+    calibration: &[f32],
+    given: Option<&Thresholds>,
 ) -> Result<QNet, QnnError> {
     let blocks = blocks(model)?;
     let weighted = blocks
@@ -348,35 +518,10 @@ pub fn quantize_model(
             BlockKind::Linear(l) => {
                 let index = linear_index;
                 linear_index += 1;
-                let ov = spec.layers.iter().find(|o| o.index == index);
-                let wq = ov
-                    .and_then(|o| o.weights.clone())
-                    .unwrap_or_else(|| spec.weights.clone());
-                let aq = ov.and_then(|o| o.activations).unwrap_or(spec.activations);
-                let (w, bias_f, shape): (&[f32], &[f32], Vec<usize>) = match l {
-                    nn::Layer::Dense {
-                        in_features,
-                        out_features,
-                        weights,
-                        bias,
-                    } => (weights, bias, vec![*out_features, *in_features]),
-                    nn::Layer::Conv2d {
-                        in_channels,
-                        out_channels,
-                        kernel_h,
-                        kernel_w,
-                        weights,
-                        bias,
-                        ..
-                    } => (
-                        weights,
-                        bias,
-                        vec![*out_channels, *in_channels, *kernel_h, *kernel_w],
-                    ),
-                    _ => unreachable!("linear blocks hold Dense or Conv2d"),
-                };
-                let t = wq
-                    .quantize(TensorRef::new(w, &shape).map_err(|e| q_err(e.to_string()))?)
+                let (wq, aq) = layer_quantizers(spec, index);
+                let (w, bias_f, shape) = linear_parts(l);
+                let learned = given.and_then(|g| g.weights.get(index).cloned().flatten());
+                let t = quantize_weights(&wq, w, &shape, learned.as_deref())
                     .map_err(|e| q_err(format!("layer {index} weights: {e}")))?;
                 if t.channels().iter().any(|c| c.zero_point != 0) {
                     return Err(q_err(format!(
@@ -394,19 +539,18 @@ pub fn quantize_model(
                 };
                 let acc_scale: Vec<f64> = w_scales.iter().map(|s| s_in * s).collect();
                 let bias: Vec<i64> = (0..shape[0])
-                    .map(|j| {
-                        let v = round_f64(
-                            f64::from(bias_f[j]) / (s_in * w_scale(j)),
-                            RoundingMode::HalfEven,
-                        );
-                        v.clamp(-(2f64.powi(47)), 2f64.powi(47)) as i64
-                    })
+                    .map(|j| bias_code(bias_f[j], s_in * w_scale(j)))
                     .collect();
                 let output = if k == last_block {
                     LayerOutput::Accumulator
                 } else {
-                    let act = activations(model, b.end, calibration)?;
-                    let (fmt, s_out) = act_scale(&aq, &act, !b.relu)?;
+                    let (fmt, s_out) = match given.and_then(|g| g.activations.get(index)) {
+                        Some(&t) => activation_scale_at(&aq, t, !b.relu)?,
+                        None => {
+                            let act = activations(model, b.end, calibration)?;
+                            act_scale(&aq, &act, !b.relu)?
+                        }
+                    };
                     let per_channel: Vec<(i64, i32)> = acc_scale
                         .iter()
                         .map(|a| Requant::multiplier_for(a / s_out, spec.scale_bits))

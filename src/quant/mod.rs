@@ -39,6 +39,7 @@ pub mod pot;
 pub mod quantizer;
 pub mod spec;
 pub mod tensor;
+pub mod training;
 pub mod uniform;
 
 pub use error::QuantError;

@@ -76,6 +76,43 @@ pub fn quantize_tensor<Q: ChannelQuantizer, T: Copy + Into<f64>>(
         .iter()
         .map(|channel| clipping.choose(channel, quantizer).map(|(_, p)| p))
         .collect::<Result<Vec<_>, _>>()?;
+    quantize_with_params(quantizer, tensor, granularity, &values, &layout, &params)
+}
+
+/// Quantizes a tensor with given clipping ranges, one per channel (or one for the tensor):
+/// the parameters are the quantizer's [`ChannelQuantizer::fit`] of each range, exactly as a
+/// calibrated range would be fitted. This is how learned clipping thresholds become codes.
+pub fn quantize_tensor_at<Q: ChannelQuantizer, T: Copy + Into<f64>>(
+    quantizer: &Q,
+    tensor: TensorRef<'_, T>,
+    granularity: Granularity,
+    ranges: &[ClipRange],
+) -> Result<QuantizedTensor, QuantError> {
+    quantizer.validate()?;
+    let values = tensor.to_f64()?;
+    let layout = granularity.layout(tensor.shape())?;
+    if ranges.len() != layout.channels() {
+        return Err(QuantError::BadParameter {
+            name: "clipping ranges",
+            value: ranges.len().to_string(),
+            rule: format!("must be one per channel ({})", layout.channels()),
+        });
+    }
+    let params = ranges
+        .iter()
+        .map(|&r| quantizer.fit(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    quantize_with_params(quantizer, tensor, granularity, &values, &layout, &params)
+}
+
+fn quantize_with_params<Q: ChannelQuantizer, T: Copy + Into<f64>>(
+    quantizer: &Q,
+    tensor: TensorRef<'_, T>,
+    granularity: Granularity,
+    values: &[f64],
+    layout: &super::tensor::ChannelLayout,
+    params: &[Q::Params],
+) -> Result<QuantizedTensor, QuantError> {
     let codes = values
         .iter()
         .enumerate()
@@ -155,6 +192,68 @@ impl TensorQuantizer {
             ),
             Scheme::Binary => binarize(tensor, self.granularity),
             Scheme::Ternary(c) => ternarize(c, tensor, self.granularity),
+        }
+    }
+
+    /// Whether the scheme's scale follows from a clipping range (uniform, PoT, APoT), so that
+    /// [`TensorQuantizer::quantize_at`] applies; binary and ternary scales come from statistics.
+    pub fn has_clipping(&self) -> bool {
+        matches!(
+            self.scheme,
+            Scheme::Uniform(_) | Scheme::Pot(_) | Scheme::Apot(_)
+        )
+    }
+
+    /// The clipping range each channel of `tensor` gets from [`TensorQuantizer::clipping`] (the
+    /// ranges [`TensorQuantizer::quantize`] fits), or `None` for schemes without clipping.
+    pub fn ranges<T: Copy + Into<f64>>(
+        &self,
+        tensor: TensorRef<'_, T>,
+    ) -> Result<Option<Vec<ClipRange>>, QuantError> {
+        fn ranges_of<Q: ChannelQuantizer>(
+            q: &Q,
+            values: &[f64],
+            layout: &super::tensor::ChannelLayout,
+            clipping: Clipping,
+        ) -> Result<Vec<ClipRange>, QuantError> {
+            q.validate()?;
+            clipping.validate()?;
+            layout
+                .split(values)
+                .iter()
+                .map(|channel| clipping.choose(channel, q).map(|(r, _)| r))
+                .collect()
+        }
+        let values = tensor.to_f64()?;
+        let layout = self.granularity.layout(tensor.shape())?;
+        Ok(Some(match &self.scheme {
+            Scheme::Uniform(c) => ranges_of(c, &values, &layout, self.clipping)?,
+            Scheme::Pot(c) => ranges_of(c, &values, &layout, self.clipping)?,
+            Scheme::Apot(c) => ranges_of(&ApotQuantizer::new(c)?, &values, &layout, self.clipping)?,
+            Scheme::Binary | Scheme::Ternary(_) => return Ok(None),
+        }))
+    }
+
+    /// Quantizes `tensor` with the given clipping ranges (one per channel, or one per tensor)
+    /// instead of calibrating them; an error for binary and ternary schemes, whose scales are
+    /// statistics of the tensor.
+    pub fn quantize_at<T: Copy + Into<f64>>(
+        &self,
+        tensor: TensorRef<'_, T>,
+        ranges: &[ClipRange],
+    ) -> Result<QuantizedTensor, QuantError> {
+        match &self.scheme {
+            Scheme::Uniform(c) => quantize_tensor_at(c, tensor, self.granularity, ranges),
+            Scheme::Pot(c) => quantize_tensor_at(c, tensor, self.granularity, ranges),
+            Scheme::Apot(c) => {
+                quantize_tensor_at(&ApotQuantizer::new(c)?, tensor, self.granularity, ranges)
+            }
+            Scheme::Binary | Scheme::Ternary(_) => Err(QuantError::BadParameter {
+                name: "clipping ranges",
+                value: ranges.len().to_string(),
+                rule: "do not apply to binary or ternary weights (their scale is a statistic)"
+                    .into(),
+            }),
         }
     }
 }

@@ -1,0 +1,213 @@
+//! The training loop: mini-batches in a seeded order, the fake-quantized forward and backward
+//! passes, and Adam on the shadow weights, biases and clipping thresholds.
+//!
+//! Deterministic: one seeded shuffle stream, fixed summation orders, products by the same
+//! kernels for the same shapes; the same seed gives bit-identical parameters on a platform.
+
+use super::backward::{backward, softmax_cross_entropy, LayerGrad};
+use super::net::QatNet;
+use super::QatError;
+use crate::nn::{Dataset, SplitMix64};
+use crate::quant::training::ActClipping;
+
+/// What one epoch did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QatEpoch {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean cross-entropy of the fake-quantized network over the epoch, before each update.
+    pub loss: f64,
+    /// Fraction of training samples the fake-quantized network classified correctly, before
+    /// each update.
+    pub train_accuracy: f64,
+}
+
+/// Adam's moments of one parameter vector.
+#[derive(Clone, Debug, Default)]
+struct Moments {
+    m: Vec<f64>,
+    v: Vec<f64>,
+}
+
+impl Moments {
+    /// One Adam step of `params` along `grad` (bias-corrected with `c1`, `c2`).
+    fn step<P: Copy>(
+        &mut self,
+        params: &mut [P],
+        grad: impl ExactSizeIterator<Item = f64>,
+        lr: f64,
+        (c1, c2): (f64, f64),
+        to: impl Fn(P) -> f64,
+        from: impl Fn(f64) -> P,
+    ) {
+        if self.m.len() != params.len() {
+            self.m = vec![0.0; params.len()];
+            self.v = vec![0.0; params.len()];
+        }
+        for (((p, g), m), v) in params
+            .iter_mut()
+            .zip(grad)
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+        {
+            *m = BETA1 * *m + (1.0 - BETA1) * g;
+            *v = BETA2 * *v + (1.0 - BETA2) * g * g;
+            let update = lr * (*m / c1) / ((*v / c2).sqrt() + EPS);
+            *p = from(to(*p) - update);
+        }
+    }
+}
+
+const BETA1: f64 = 0.9;
+const BETA2: f64 = 0.999;
+const EPS: f64 = 1e-8;
+/// Smallest clipping threshold a step may leave.
+const MIN_THRESHOLD: f64 = 1e-6;
+
+/// The optimizer state of every layer.
+#[derive(Clone, Debug, Default)]
+struct LayerState {
+    weights: Moments,
+    bias: Moments,
+    w_threshold: Moments,
+    a_threshold: Moments,
+}
+
+/// Trains `net` for `epochs` passes over `data`, calling `on_epoch` after each.
+pub fn train_qat(
+    net: &mut QatNet,
+    data: &Dataset,
+    epochs: usize,
+    seed: u64,
+    mut on_epoch: impl FnMut(&QatEpoch, &QatNet) -> Result<(), QatError>,
+) -> Result<(), QatError> {
+    let in_f = net.in_features();
+    let classes = net.out_features();
+    if data.sample_size() != in_f {
+        return Err(QatError::Data(format!(
+            "data samples have {} values, the model takes {in_f}",
+            data.sample_size()
+        )));
+    }
+    if data.is_empty() {
+        return Err(QatError::Data("the training set is empty".into()));
+    }
+    if let Some(&bad) = data.labels.iter().find(|&&l| l as usize >= classes) {
+        return Err(QatError::Data(format!(
+            "label {bad} is not below the model's {classes} outputs"
+        )));
+    }
+    let codes: Vec<f32> = net
+        .input_codes(&data.inputs)
+        .into_iter()
+        .map(|c| c as f32)
+        .collect();
+    let batch_size = net.training.batch_size;
+    let (lr, clip_lr) = (
+        f64::from(net.training.lr),
+        f64::from(net.training.clipping_lr()),
+    );
+    let mut state = vec![LayerState::default(); net.layers.len()];
+    let mut rng = SplitMix64::new(seed ^ 0x5141_545f_5348_5546);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let (mut b1t, mut b2t) = (1.0f64, 1.0f64);
+    let mut batch_codes = Vec::with_capacity(batch_size * in_f);
+    let mut batch_labels = Vec::with_capacity(batch_size);
+    for epoch in 1..=epochs {
+        rng.shuffle(&mut order);
+        let (mut loss, mut correct) = (0.0f64, 0usize);
+        for chunk in order.chunks(batch_size) {
+            batch_codes.clear();
+            batch_labels.clear();
+            for &s in chunk {
+                batch_codes.extend_from_slice(&codes[s * in_f..(s + 1) * in_f]);
+                batch_labels.push(data.labels[s]);
+            }
+            let quant = net.quantize()?;
+            let trace = net.forward::<f32>(&quant, &batch_codes, chunk.len());
+            let logits = trace.pre.last().map_or(&[][..], |v| v);
+            let (stats, grad) = softmax_cross_entropy(logits, classes, &batch_labels);
+            loss += stats.loss;
+            correct += stats.correct;
+            let grads = backward(net, &quant, &trace, grad, chunk.len());
+            b1t *= BETA1;
+            b2t *= BETA2;
+            apply(
+                net,
+                &mut state,
+                &grads,
+                (lr, clip_lr),
+                (1.0 - b1t, 1.0 - b2t),
+            );
+        }
+        let report = QatEpoch {
+            epoch,
+            loss: loss / data.len() as f64,
+            train_accuracy: correct as f64 / data.len() as f64,
+        };
+        on_epoch(&report, net)?;
+    }
+    Ok(())
+}
+
+/// One Adam step of every parameter.
+fn apply(
+    net: &mut QatNet,
+    state: &mut [LayerState],
+    grads: &[LayerGrad],
+    (lr, clip_lr): (f64, f64),
+    corrections: (f64, f64),
+) {
+    let hidden = net.layers.len() - 1;
+    let learn_act = net.training.activation_clipping != ActClipping::Fixed;
+    for (l, (g, st)) in grads.iter().zip(state.iter_mut()).enumerate() {
+        let binary = net.binary(l);
+        let (w, b) = net.params_mut(l);
+        let to = |p: f32| f64::from(p);
+        let from = |v: f64| v as f32;
+        st.weights.step(
+            w,
+            g.weights.iter().map(|&v| f64::from(v)),
+            lr,
+            corrections,
+            to,
+            from,
+        );
+        if binary {
+            w.iter_mut().for_each(|v| *v = v.clamp(-1.0, 1.0));
+        }
+        st.bias.step(
+            b,
+            g.bias.iter().map(|&v| f64::from(v)),
+            lr,
+            corrections,
+            to,
+            from,
+        );
+        let layer = &mut net.layers[l];
+        if let Some(t) = layer.w_threshold.as_mut() {
+            if g.w_threshold.len() == t.len() {
+                st.w_threshold.step(
+                    t,
+                    g.w_threshold.iter().copied(),
+                    clip_lr,
+                    corrections,
+                    |p| p,
+                    |v| v.max(MIN_THRESHOLD),
+                );
+            }
+        }
+        if l < hidden && learn_act {
+            let mut t = [layer.a_threshold];
+            st.a_threshold.step(
+                &mut t,
+                std::iter::once(g.a_threshold),
+                clip_lr,
+                corrections,
+                |p| p,
+                |v| v.max(MIN_THRESHOLD),
+            );
+            layer.a_threshold = t[0];
+        }
+    }
+}

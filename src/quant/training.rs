@@ -1,0 +1,205 @@
+//! The training side of quantization: how gradients pass through a quantizer, and the knobs of
+//! quantization-aware training as a quantization spec's `training` section.
+//!
+//! A quantizer `q(v) = s · clamp(round(v / s), lo, hi)` has zero gradient almost everywhere, so
+//! training replaces the derivative of the rounding by 1, the straight-through estimator (STE):
+//! * [`Ste::Identity`]: `∂q/∂v = 1` everywhere;
+//! * [`Ste::Clipped`]: `∂q/∂v = 1` inside the clipping range `lo·s ≤ v ≤ hi·s`, 0 outside;
+//! * [`hard_tanh_pass`] for sign (binary) quantizers: `∂q/∂v = 1` for `|v| ≤ 1`.
+//!
+//! The step `s` (equivalently the clipping threshold `T = hi · s`) can be learned:
+//! * LSQ (Esser et al., ICLR 2020), [`lsq_step_grad`]: `∂q/∂s = round(v/s) − v/s` inside the
+//!   range and the bound `lo` or `hi` outside, scaled by `1/√(N·hi)` ([`lsq_grad_scale`]);
+//! * PACT (Choi et al., 2018), [`pact_clip_grad`]: for a ReLU clipped at `α`, `∂y/∂α = 1` where
+//!   `v ≥ α`, 0 below.
+//!
+//! ```
+//! use qforge::quant::training::{lsq_step_grad, pact_clip_grad, ste_pass, Ste};
+//! // v = 0.3, s = 0.25: v/s = 1.2 rounds to 1, so ∂q/∂s = 1 − 1.2 = −0.2
+//! assert!((lsq_step_grad(0.3, 0.25, 1, -7, 7) - (-0.2)).abs() < 1e-12);
+//! assert_eq!(lsq_step_grad(5.0, 0.25, 7, -7, 7), 7.0); // clipped at the top
+//! assert_eq!(ste_pass(Ste::Clipped, 5.0, 1.75), 0.0);
+//! assert_eq!(pact_clip_grad(2.0, 1.5), 1.0);
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// How the gradient passes the rounding of a quantizer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ste {
+    /// The gradient passes everywhere.
+    Identity,
+    /// The gradient passes inside the clipping range only.
+    #[default]
+    Clipped,
+}
+
+/// How activation clipping ranges are chosen during training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActClipping {
+    /// Learned step size (LSQ), initialised by the spec's calibration.
+    #[default]
+    Lsq,
+    /// Learned clip value (PACT), initialised by the spec's calibration.
+    Pact,
+    /// Kept at the calibrated value.
+    Fixed,
+}
+
+/// The knobs of quantization-aware training (the `training` section of a quantization spec).
+/// Every field has a default, so `training: ()` is a valid section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// How weight gradients pass the weight quantizer (binary weights always use hard-tanh).
+    #[serde(default)]
+    pub ste: Ste,
+    /// Learn each weight channel's clipping threshold (LSQ) instead of taking it from the
+    /// weights' statistics at every step (uniform, PoT and APoT weights).
+    #[serde(default = "default_true")]
+    pub learn_weight_clipping: bool,
+    /// How activation clipping is chosen.
+    #[serde(default)]
+    pub activation_clipping: ActClipping,
+    /// Adam's learning rate for weights and biases.
+    #[serde(default = "default_lr")]
+    pub lr: f32,
+    /// Adam's learning rate for clipping thresholds (default: `lr`).
+    #[serde(default)]
+    pub clipping_lr: Option<f32>,
+    /// Samples per update.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_lr() -> f32 {
+    1e-3
+}
+
+fn default_batch() -> usize {
+    32
+}
+
+impl Default for TrainingSpec {
+    fn default() -> Self {
+        TrainingSpec {
+            ste: Ste::default(),
+            learn_weight_clipping: true,
+            activation_clipping: ActClipping::default(),
+            lr: default_lr(),
+            clipping_lr: None,
+            batch_size: default_batch(),
+        }
+    }
+}
+
+impl TrainingSpec {
+    /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1.
+    pub fn check(&self) -> Result<(), String> {
+        let lr_ok = |v: f32| v.is_finite() && v > 0.0 && v <= 1.0;
+        if !lr_ok(self.lr) {
+            return Err(format!(
+                "training lr ({}) must be finite, positive and at most 1",
+                self.lr
+            ));
+        }
+        if let Some(v) = self.clipping_lr.filter(|&v| !lr_ok(v)) {
+            return Err(format!(
+                "training clipping_lr ({v}) must be finite, positive and at most 1"
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err("training batch_size (0) must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The learning rate of clipping thresholds.
+    pub fn clipping_lr(&self) -> f32 {
+        self.clipping_lr.unwrap_or(self.lr)
+    }
+}
+
+/// `∂q/∂v` of a quantizer whose range ends at `±limit` (the largest level times the step).
+pub fn ste_pass(ste: Ste, v: f64, limit: f64) -> f64 {
+    match ste {
+        Ste::Identity => 1.0,
+        Ste::Clipped => f64::from(u8::from(v.abs() <= limit)),
+    }
+}
+
+/// `∂q/∂v` of a sign quantizer with the hard-tanh STE: 1 for `|v| ≤ 1`, else 0.
+pub fn hard_tanh_pass(v: f64) -> f64 {
+    f64::from(u8::from(v.abs() <= 1.0))
+}
+
+/// LSQ's `∂q/∂s` for `q = s · level` with `level = clamp(round(v/s), lo, hi)`: `level − v/s`
+/// inside the range, `lo` below it, `hi` above it.
+pub fn lsq_step_grad(v: f64, s: f64, level: i64, lo: i64, hi: i64) -> f64 {
+    let r = v / s;
+    if r <= lo as f64 {
+        lo as f64
+    } else if r >= hi as f64 {
+        hi as f64
+    } else {
+        level as f64 - r
+    }
+}
+
+/// LSQ's gradient scale `1/√(n · hi)` for a step shared by `n` values with largest level `hi`.
+pub fn lsq_grad_scale(n: usize, hi: i64) -> f64 {
+    1.0 / ((n.max(1) as f64) * (hi.max(1) as f64)).sqrt()
+}
+
+/// PACT's `∂y/∂α` for `y = clip(v, 0, α)`: 1 where `v ≥ α`, else 0.
+pub fn pact_clip_grad(v: f64, alpha: f64) -> f64 {
+    f64::from(u8::from(v >= alpha))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ste_variants_by_hand() {
+        assert_eq!(ste_pass(Ste::Identity, 9.0, 1.0), 1.0);
+        assert_eq!(ste_pass(Ste::Clipped, 1.0, 1.0), 1.0);
+        assert_eq!(ste_pass(Ste::Clipped, -1.01, 1.0), 0.0);
+        assert_eq!(hard_tanh_pass(-0.99), 1.0);
+        assert_eq!(hard_tanh_pass(1.5), 0.0);
+    }
+
+    #[test]
+    fn lsq_gradient_by_hand() {
+        // s = 0.5, levels -3..=3 (3-bit narrow)
+        // v = 0.6: v/s = 1.2 -> level 1, grad 1 - 1.2 = -0.2
+        assert!((lsq_step_grad(0.6, 0.5, 1, -3, 3) + 0.2).abs() < 1e-12);
+        // v = 0.9: v/s = 1.8 -> level 2, grad 0.2
+        assert!((lsq_step_grad(0.9, 0.5, 2, -3, 3) - 0.2).abs() < 1e-12);
+        // v = -4: below the range, grad lo = -3
+        assert_eq!(lsq_step_grad(-4.0, 0.5, -3, -3, 3), -3.0);
+        // v = 0 in an unsigned range [0, 15]: at the bound, grad lo = 0
+        assert_eq!(lsq_step_grad(-1.0, 0.5, 0, 0, 15), 0.0);
+        // 1 / sqrt(64 * 7)
+        assert!((lsq_grad_scale(64, 7) - 0.047_245_559_126_153_4).abs() < 1e-15);
+    }
+
+    #[test]
+    fn training_spec_defaults_and_checks() {
+        let t: TrainingSpec = ron::from_str("()").unwrap();
+        assert_eq!(t, TrainingSpec::default());
+        assert_eq!(t.clipping_lr(), 1e-3);
+        let bad = TrainingSpec {
+            lr: f32::NAN,
+            ..TrainingSpec::default()
+        };
+        assert!(bad.check().unwrap_err().contains("lr (NaN)"));
+        assert!(ron::from_str::<TrainingSpec>("(stee: clipped)").is_err());
+    }
+}
