@@ -1,11 +1,13 @@
 //! The network layer (`nn`, `qnn`): float training and inference, the integer engines against
-//! an independent reference, hls4ml and QONNX golden outputs, quantizing trained models.
+//! an independent reference, hls4ml and QONNX golden outputs, quantizing trained models, quantization-aware training.
 //!
 //! One test binary per layer of the architecture (see `tests/numbers.rs`); the files of this
 //! layer are modules of it, under `tests/networks/`.
 
 #[path = "networks/nn.rs"]
 mod nn;
+#[path = "networks/qat.rs"]
+mod qat;
 #[path = "networks/qnn_golden.rs"]
 mod qnn_golden;
 #[path = "networks/qnn_hls4ml.rs"]

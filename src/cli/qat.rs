@@ -19,7 +19,7 @@ pub(super) fn run(
     test: Dataset,
 ) -> anyhow::Result<()> {
     let mut spec = QuantSpec::load(spec_path)?;
-    let mut training = spec.training.clone().unwrap_or_default();
+    let mut training = spec.training.clone();
     if let Some(lr) = args.lr {
         training.lr = lr;
     }
@@ -29,7 +29,7 @@ pub(super) fn run(
     if let Err(e) = training.check() {
         bail!("{}: {e}", spec_path.display());
     }
-    spec.training = Some(training.clone());
+    spec.training = training;
     let model = match &args.init {
         Some(path) => Model::load(path)?,
         None => {

@@ -544,6 +544,6 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
         scale_bits: p.scale_bits,
         accumulator,
         calibration_samples: CALIBRATION_SAMPLES,
-        training: None,
+        training: Default::default(),
     })
 }

@@ -192,3 +192,127 @@ pub(crate) fn backward(
     }
     grads
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Layer, Model};
+    use crate::qnn::quantize::QuantSpec;
+
+    /// A one-layer network (4 inputs, 3 classes), 8-bit weights, identity STE.
+    fn one_layer() -> (QatNet, Vec<f32>) {
+        let model = Model {
+            name: "fd".into(),
+            input_shape: vec![4],
+            layers: vec![Layer::Dense {
+                in_features: 4,
+                out_features: 3,
+                weights: vec![
+                    0.5, -0.25, 0.125, 0.75, -0.5, 0.3, 0.2, -0.1, 0.05, 0.6, -0.7, 0.4,
+                ],
+                bias: vec![0.1, -0.2, 0.05],
+            }],
+        };
+        let spec = QuantSpec::from_ron_str(
+            "QuantSpec(weights: (scheme: uniform((bits: 8, signed: true, narrow: true, \
+             symmetric: true, rounding: half_even, scale_constraint: float)), granularity: \
+             per_channel(axis: 0), clipping: min_max), activations: (bits: 8, clipping: \
+             min_max), input: (bits: 8, clipping: min_max), rounding: half_even, scale_bits: \
+             16, training: (ste: identity))",
+            "fd.ron",
+        )
+        .unwrap();
+        let inputs = vec![
+            0.0f32, 1.0, 2.0, 3.0, 3.0, 0.5, 1.5, 0.25, 1.0, 1.0, 0.0, 2.5,
+        ];
+        (QatNet::new(&model, &spec, &inputs).unwrap(), inputs)
+    }
+
+    fn mean_loss(net: &QatNet, quant: &[LayerQuant], codes: &[f64], labels: &[u8]) -> f64 {
+        let trace = net.forward::<f64>(quant, codes, labels.len());
+        let logits: Vec<f32> = trace.pre[0].iter().map(|&v| v as f32).collect();
+        softmax_cross_entropy(&logits, 3, labels).0.loss / labels.len() as f64
+    }
+
+    /// The weight and bias gradients of the (smooth) linear part equal central finite
+    /// differences of the loss in the levels and the bias codes.
+    #[test]
+    fn linear_gradients_equal_finite_differences() {
+        let (net, inputs) = one_layer();
+        let labels = [2u8, 0, 1];
+        let codes: Vec<f64> = net.input_codes(&inputs).iter().map(|&c| c.into()).collect();
+        let quant = net.quantize().unwrap();
+        let codes32: Vec<f32> = codes.iter().map(|&c| c as f32).collect();
+        let trace = net.forward::<f32>(&quant, &codes32, 3);
+        let (_, grad) = softmax_cross_entropy(&trace.pre[0], 3, &labels);
+        let g = &backward(&net, &quant, &trace, grad, 3)[0];
+        let q = &quant[0];
+        for i in 0..12 {
+            let eps = 0.25f32;
+            let mut plus = quant.clone();
+            plus[0].levels[i] += eps;
+            let mut minus = quant.clone();
+            minus[0].levels[i] -= eps;
+            let fd = (mean_loss(&net, &plus, &codes, &labels)
+                - mean_loss(&net, &minus, &codes, &labels))
+                / (2.0 * f64::from(eps));
+            let analytic = f64::from(g.weights[i]) * q.w_scale[i / 4];
+            assert!(
+                (fd - analytic).abs() <= 1e-3 * fd.abs().max(1e-3),
+                "weight {i}: finite difference {fd}, backward {analytic}"
+            );
+        }
+        for o in 0..3 {
+            let mut plus = quant.clone();
+            plus[0].bias[o] += 1.0;
+            let mut minus = quant.clone();
+            minus[0].bias[o] -= 1.0;
+            let fd = (mean_loss(&net, &plus, &codes, &labels)
+                - mean_loss(&net, &minus, &codes, &labels))
+                / 2.0;
+            let analytic = f64::from(g.bias[o]) * q.s_in * q.w_scale[o];
+            assert!(
+                (fd - analytic).abs() <= 1e-3 * fd.abs().max(1e-4),
+                "bias {o}: finite difference {fd}, backward {analytic}"
+            );
+        }
+    }
+
+    /// The LSQ gradient of a weight threshold, assembled by hand from the paper's formula for
+    /// the first channel: `Σ_i ∂L/∂ŵ_i · (level_i − w_i/s)` for the three weights inside the
+    /// range, `∂L/∂ŵ_3 · 127` for the largest, which min-max clipping puts on the bound
+    /// (`w/s = 127 ≥ Qp`), times `1/√(4 · 127)` and `s / T`.
+    #[test]
+    fn weight_threshold_gradient_by_hand() {
+        let (net, inputs) = one_layer();
+        let labels = [2u8, 0, 1];
+        let codes: Vec<f32> = net.input_codes(&inputs).iter().map(|&c| c as f32).collect();
+        let quant = net.quantize().unwrap();
+        let trace = net.forward::<f32>(&quant, &codes, 3);
+        let (_, grad) = softmax_cross_entropy(&trace.pre[0], 3, &labels);
+        // ∂L/∂ŵ of channel 0 directly: s_in · Σ_b G[b,0] · code[b,i]
+        let s_in = quant[0].s_in;
+        let dw: Vec<f64> = (0..4)
+            .map(|i| {
+                (0..3)
+                    .map(|b| f64::from(grad[b * 3]) * f64::from(codes[b * 4 + i]))
+                    .sum::<f64>()
+                    * s_in
+            })
+            .collect();
+        let w = [0.5f64, -0.25, 0.125, 0.75];
+        let s = quant[0].w_scale[0];
+        assert_eq!(s, 0.75 / 127.0); // min-max: T = 0.75
+        assert_eq!(quant[0].levels[..4], [85.0, -42.0, 21.0, 127.0]);
+        let sum: f64 = (0..3)
+            .map(|i| dw[i] * (f64::from(quant[0].levels[i]) - w[i] / s))
+            .sum::<f64>()
+            + dw[3] * 127.0;
+        let expected = sum / (4.0f64 * 127.0).sqrt() * s / 0.75;
+        let got = backward(&net, &quant, &trace, grad, 3)[0].w_threshold[0];
+        assert!(
+            (got - expected).abs() <= 1e-6 * expected.abs().max(1e-9),
+            "{got} vs {expected}"
+        );
+    }
+}

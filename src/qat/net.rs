@@ -93,7 +93,7 @@ impl QatNet {
     /// before it, thresholds initialised as post-training quantization chooses them on
     /// `calibration` (so the untrained network exports exactly as `quantize` would).
     pub fn new(model: &Model, spec: &QuantSpec, calibration: &[f32]) -> Result<QatNet, QatError> {
-        let training = spec.training.clone().unwrap_or_default();
+        let training = spec.training.clone();
         training.check().map_err(QatError::Spec)?;
         let model = fold(model)?;
         let shapes = model.shapes()?;

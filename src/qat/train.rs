@@ -113,6 +113,8 @@ pub fn train_qat(
     let (mut b1t, mut b2t) = (1.0f64, 1.0f64);
     let mut batch_codes = Vec::with_capacity(batch_size * in_f);
     let mut batch_labels = Vec::with_capacity(batch_size);
+    let total = epochs * data.len().div_ceil(batch_size);
+    let mut updates = 0usize;
     for epoch in 1..=epochs {
         rng.shuffle(&mut order);
         let (mut loss, mut correct) = (0.0f64, 0usize);
@@ -132,11 +134,13 @@ pub fn train_qat(
             let grads = backward(net, &quant, &trace, grad, chunk.len());
             b1t *= BETA1;
             b2t *= BETA2;
+            let f = net.training.schedule.factor(updates, total);
+            updates += 1;
             apply(
                 net,
                 &mut state,
                 &grads,
-                (lr, clip_lr),
+                (lr * f, clip_lr * f),
                 (1.0 - b1t, 1.0 - b2t),
             );
         }

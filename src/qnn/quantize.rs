@@ -94,8 +94,8 @@ pub struct QuantSpec {
     pub calibration_samples: usize,
     /// Quantization-aware training knobs (`qforge train --qat`); post-training quantization
     /// ignores them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub training: Option<TrainingSpec>,
+    #[serde(default, skip_serializing_if = "TrainingSpec::is_default")]
+    pub training: TrainingSpec,
 }
 
 fn default_calibration() -> usize {

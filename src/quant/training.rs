@@ -48,6 +48,29 @@ pub enum ActClipping {
     Fixed,
 }
 
+/// How the learning rate changes over training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The same rate throughout.
+    Constant,
+    /// Cosine decay from the rate to 0 over all updates: `lr · (1 + cos(π · t / T)) / 2`.
+    #[default]
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The factor of the base rate at update `t` of `total`.
+    pub fn factor(&self, t: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                0.5 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
+            }
+        }
+    }
+}
+
 /// The knobs of quantization-aware training (the `training` section of a quantization spec).
 /// Every field has a default, so `training: ()` is a valid section.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,6 +92,9 @@ pub struct TrainingSpec {
     /// Adam's learning rate for clipping thresholds (default: `lr`).
     #[serde(default)]
     pub clipping_lr: Option<f32>,
+    /// How the learning rates change over the updates.
+    #[serde(default)]
+    pub schedule: LrSchedule,
     /// Samples per update.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
@@ -94,6 +120,7 @@ impl Default for TrainingSpec {
             activation_clipping: ActClipping::default(),
             lr: default_lr(),
             clipping_lr: None,
+            schedule: LrSchedule::default(),
             batch_size: default_batch(),
         }
     }
@@ -118,6 +145,11 @@ impl TrainingSpec {
             return Err("training batch_size (0) must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// Whether every knob has its default value.
+    pub fn is_default(&self) -> bool {
+        *self == TrainingSpec::default()
     }
 
     /// The learning rate of clipping thresholds.
@@ -201,5 +233,9 @@ mod tests {
         };
         assert!(bad.check().unwrap_err().contains("lr (NaN)"));
         assert!(ron::from_str::<TrainingSpec>("(stee: clipped)").is_err());
+        assert_eq!(LrSchedule::Cosine.factor(0, 10), 1.0);
+        assert!((LrSchedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-15);
+        assert!(LrSchedule::Cosine.factor(10, 10).abs() < 1e-15);
+        assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
     }
 }

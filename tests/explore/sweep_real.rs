@@ -87,7 +87,7 @@ fn uniform8_spec() -> QuantSpec {
         scale_bits: 16,
         accumulator: AccPolicy::Proven,
         calibration_samples: 512,
-        training: None,
+        training: Default::default(),
     }
 }
 
