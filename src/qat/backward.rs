@@ -99,31 +99,39 @@ pub(crate) fn backward(
             _ => net.training.ste,
         };
         let hi = layer.level_hi;
-        g.weights = dw_hat
-            .iter()
-            .zip(w)
-            .enumerate()
-            .map(|(i, (&d, &wv))| {
+        g.weights = vec![0.0f32; out_f * in_f];
+        let learned = layer.w_threshold.as_ref();
+        let mut dt = vec![0.0f64; learned.map_or(0, Vec::len)];
+        for o in 0..out_f {
+            let row = o * in_f..(o + 1) * in_f;
+            let s = q.w_scale[o];
+            let limit = hi as f64 * s;
+            let mut dt_row = 0.0f64;
+            for ((gw, &d), (&wv, &level)) in g.weights[row.clone()]
+                .iter_mut()
+                .zip(&dw_hat[row.clone()])
+                .zip(w[row.clone()].iter().zip(&q.levels[row]))
+            {
+                let wv = f64::from(wv);
                 let pass = if binary {
-                    hard_tanh_pass(f64::from(wv))
+                    hard_tanh_pass(wv)
                 } else {
-                    ste_pass(ste, f64::from(wv), hi as f64 * q.w_scale[i / in_f])
+                    ste_pass(ste, wv, limit)
                 };
-                d * pass as f32
-            })
-            .collect();
-        if let Some(thresholds) = &layer.w_threshold {
+                *gw = d * pass as f32;
+                if learned.is_some() {
+                    dt_row += f64::from(d) * lsq_step_grad(wv, s, level as i64, -hi, hi);
+                }
+            }
+            let channel = if dt.len() > 1 { o } else { 0 };
+            if let Some(t) = dt.get_mut(channel) {
+                *t += dt_row;
+            }
+        }
+        if let Some(thresholds) = learned {
             let per_channel = thresholds.len() > 1;
             let n = if per_channel { in_f } else { in_f * out_f };
             let scale = lsq_grad_scale(n, hi);
-            let mut dt = vec![0.0f64; thresholds.len()];
-            for (i, (&d, &wv)) in dw_hat.iter().zip(w).enumerate() {
-                let o = i / in_f;
-                let s = q.w_scale[o];
-                let level = q.levels[i] as i64;
-                dt[if per_channel { o } else { 0 }] +=
-                    f64::from(d) * lsq_step_grad(f64::from(wv), s, level, -hi, hi);
-            }
             g.w_threshold = dt
                 .iter()
                 .zip(thresholds)

@@ -21,6 +21,7 @@ use crate::qnn::quantize::{
 };
 use crate::qnn::QNet;
 use crate::quant::quantizer::{Scheme, TensorQuantizer};
+use crate::quant::tensor::CodeKind;
 use crate::quant::training::TrainingSpec;
 
 /// One Dense layer of the trained network.
@@ -230,12 +231,15 @@ impl QatNet {
                 layer.w_threshold.as_deref(),
             )
             .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?;
-            let levels = t
-                .codes()
-                .iter()
-                .map(|&c| t.kind().level(c).map(|v| v as f32))
-                .collect::<Result<Vec<f32>, _>>()
-                .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?;
+            let levels = match t.kind() {
+                CodeKind::Integer => t.codes().iter().map(|&c| c as f32).collect(),
+                kind => t
+                    .codes()
+                    .iter()
+                    .map(|&c| kind.level(c).map(|v| v as f32))
+                    .collect::<Result<Vec<f32>, _>>()
+                    .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?,
+            };
             let scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
             let w_scale: Vec<f64> = (0..layer.out_f)
                 .map(|o| scales[if scales.len() == 1 { 0 } else { o }])

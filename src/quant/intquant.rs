@@ -205,6 +205,90 @@ pub(crate) fn round_clamp_exact(
     range.clamp(rounded)
 }
 
+/// [`round_clamp_exact`] of the quotient `x · divisor / numerator` (plus `zero_point`), decided
+/// from its `f64` estimate when that lies far from every rounding boundary: the estimate is
+/// within a few ulps of the exact quotient, so outside a margin of `10^-12` relative around
+/// integers and halves it has the exact quotient's floor and fraction class, and the same
+/// rounding formula gives the same code. `None` (use the exact path) near a boundary, for
+/// quotients beyond `2^40`, and for anything not finite.
+pub(crate) fn round_clamp_estimate(
+    x: f64,
+    divisor: u64,
+    numerator: f64,
+    zero_point: i64,
+    mode: RoundingMode,
+    range: IntRange,
+) -> Option<i64> {
+    QuotientEstimate::new(divisor, numerator, zero_point, mode, range)?.code(x)
+}
+
+/// [`round_clamp_estimate`] with the factor `divisor / numerator` computed once, for many values
+/// of one channel. The factor and the product each add one rounding (relative `2^-53`), far
+/// inside the margin.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuotientEstimate {
+    factor: f64,
+    zero_point: i64,
+    mode: RoundingMode,
+    range: IntRange,
+}
+
+impl QuotientEstimate {
+    /// `None` when the factor cannot be estimated (non-finite or non-positive numerator,
+    /// divisor beyond `2^53`).
+    pub(crate) fn new(
+        divisor: u64,
+        numerator: f64,
+        zero_point: i64,
+        mode: RoundingMode,
+        range: IntRange,
+    ) -> Option<Self> {
+        if !(numerator.is_finite() && numerator > 0.0) || divisor > 1 << 53 {
+            return None;
+        }
+        let factor = divisor as f64 / numerator;
+        factor.is_finite().then_some(QuotientEstimate {
+            factor,
+            zero_point,
+            mode,
+            range,
+        })
+    }
+
+    /// The code of `x`, or `None` when the exact path must decide.
+    #[inline]
+    pub(crate) fn code(&self, x: f64) -> Option<i64> {
+        let q = x * self.factor;
+        // also rejects NaN and infinities
+        if !q.is_finite() || q.abs() >= (1u64 << 40) as f64 {
+            return None;
+        }
+        let t = q as i64; // toward zero, exact for |q| < 2^40
+        let floor = t - i64::from((t as f64) > q);
+        let frac = q - floor as f64;
+        let margin = q.abs().max(1.0) * 1e-12;
+        if frac < margin || frac > 1.0 - margin || (frac - 0.5).abs() < margin {
+            return None;
+        }
+        // integer + a fraction strictly between 0 and 1, and not one half
+        let integer = i128::from(floor) + i128::from(self.zero_point);
+        let up = match self.mode {
+            RoundingMode::Floor => false,
+            RoundingMode::Ceil => true,
+            RoundingMode::TowardZero => integer < 0,
+            RoundingMode::AwayFromZero => integer >= 0,
+            // the round-to-nearest modes differ only at ties
+            RoundingMode::HalfToPosInf
+            | RoundingMode::HalfToNegInf
+            | RoundingMode::HalfTowardZero
+            | RoundingMode::HalfAwayFromZero
+            | RoundingMode::HalfEven
+            | RoundingMode::HalfOdd => frac > 0.5,
+        };
+        Some(self.range.clamp(integer + i128::from(up)))
+    }
+}
+
 /// The fraction of a quotient, coded as 0 (none), 1 (below half), 2 (half), 3 (above half).
 fn fraction_class(remainder: u128, divisor: u128) -> i128 {
     if remainder == 0 {
@@ -251,6 +335,66 @@ fn floor_and_fraction(x: Dyadic, s: Dyadic) -> (i128, i128) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The f64 estimate, where it decides, gives the exact path's code: random quotients,
+    /// exact ties, and values a few ulps either side of ties and integers, in every mode.
+    #[test]
+    fn estimate_equals_the_exact_rounding() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let range = IntRange::new(8, true, false).unwrap();
+        let (mut decided, mut total) = (0, 0);
+        for _ in 0..200_000 {
+            let divisor = 1 + next() % 255;
+            let numerator = (next() % 1_000_000 + 1) as f64 / 997.0;
+            let zero_point = (next() % 21) as i64 - 10;
+            let mode = RoundingMode::ALL[(next() % 10) as usize];
+            let k = (next() % 400) as f64 - 200.0;
+            let base = match next() % 3 {
+                0 => k + 0.5,
+                1 => k,
+                _ => k + (next() % 1000) as f64 / 1000.0,
+            };
+            let mut x = base * numerator / divisor as f64;
+            for _ in 0..next() % 4 {
+                x = if next() % 2 == 0 {
+                    x.next_up()
+                } else {
+                    x.next_down()
+                };
+            }
+            let exact = {
+                let scaled = Dyadic::from_f64(x)
+                    .unwrap()
+                    .checked_mul(Dyadic::from_int(i128::from(divisor)))
+                    .unwrap();
+                round_clamp_exact(
+                    scaled,
+                    Dyadic::from_f64(numerator).unwrap(),
+                    zero_point,
+                    mode,
+                    range,
+                )
+            };
+            total += 1;
+            if let Some(est) = round_clamp_estimate(x, divisor, numerator, zero_point, mode, range)
+            {
+                decided += 1;
+                assert_eq!(
+                    est, exact,
+                    "x {x:e} divisor {divisor} numerator {numerator:e} {mode:?}"
+                );
+            }
+        }
+        // most random quotients are decided by the estimate; ties and near-ties never are
+        assert!(decided > total / 4, "{decided} of {total}");
+    }
 
     #[test]
     fn ranges_follow_qonnx() {

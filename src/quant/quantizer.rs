@@ -28,9 +28,9 @@ use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
 /// A quantizer whose per-channel parameters follow from a clipping range.
-pub trait ChannelQuantizer {
+pub trait ChannelQuantizer: Sync {
     /// The fitted parameters of one channel.
-    type Params;
+    type Params: Sync;
     /// Checks the configuration.
     fn validate(&self) -> Result<(), QuantError>;
     /// Whether the clipping range is symmetric (`[−T, T]`).
@@ -39,6 +39,14 @@ pub trait ChannelQuantizer {
     fn fit(&self, range: ClipRange) -> Result<Self::Params, QuantError>;
     /// The code of `x`.
     fn code(&self, x: f64, params: &Self::Params) -> Result<i64, QuantError>;
+    /// The codes of `xs` (all of one channel) into `out`: [`ChannelQuantizer::code`] of each;
+    /// a quantizer may override it with a faster loop giving the same codes.
+    fn codes(&self, xs: &[f64], params: &Self::Params, out: &mut [i64]) -> Result<(), QuantError> {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = self.code(x, params)?;
+        }
+        Ok(())
+    }
     /// The scale and zero point the parameters stand for.
     fn channel_params(&self, params: &Self::Params) -> ChannelParams;
     /// How codes map to levels.
@@ -58,6 +66,11 @@ pub(crate) fn reconstruct_via_code<Q: ChannelQuantizer>(
     let level = kind.level(q.code(x, params)?)?;
     Ok((level - p.zero_point) as f64 * p.scale)
 }
+
+/// Tensors of at least this many values are coded in parallel.
+const PARALLEL_MIN: usize = 1 << 15;
+/// Values per parallel task of a per-tensor quantizer.
+const PARALLEL_CHUNK: usize = 1 << 13;
 
 /// Quantizes a tensor per tensor or per channel, choosing each channel's clipping range with
 /// `clipping`.
@@ -113,11 +126,31 @@ fn quantize_with_params<Q: ChannelQuantizer, T: Copy + Into<f64>>(
     layout: &super::tensor::ChannelLayout,
     params: &[Q::Params],
 ) -> Result<QuantizedTensor, QuantError> {
-    let codes = values
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| quantizer.code(x, &params[layout.channel_of(i)]))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Runs of consecutive values share a channel; large tensors are coded on every core.
+    let run = if layout.channels() == 1 {
+        PARALLEL_CHUNK
+    } else {
+        layout.run_length()
+    }
+    .max(1);
+    let mut codes = vec![0i64; values.len()];
+    let code_run = |(k, (out, xs)): (usize, (&mut [i64], &[f64]))| {
+        quantizer.codes(xs, &params[layout.channel_of(k * run)], out)
+    };
+    if values.len() >= PARALLEL_MIN {
+        use rayon::prelude::*;
+        codes
+            .par_chunks_mut(run)
+            .zip(values.par_chunks(run))
+            .enumerate()
+            .try_for_each(code_run)?;
+    } else {
+        codes
+            .chunks_mut(run)
+            .zip(values.chunks(run))
+            .enumerate()
+            .try_for_each(code_run)?;
+    }
     QuantizedTensor::new(
         tensor.shape().to_vec(),
         granularity,

@@ -93,6 +93,12 @@ impl ChannelLayout {
         self.channels
     }
 
+    /// How many consecutive flat indices share a channel (the product of the dimensions after
+    /// the channel axis; 1 per tensor).
+    pub fn run_length(&self) -> usize {
+        self.inner
+    }
+
     /// The channel of flat index `i`.
     pub fn channel_of(&self, i: usize) -> usize {
         (i / self.inner) % self.channels.max(1)

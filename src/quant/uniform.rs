@@ -29,7 +29,9 @@
 
 use super::calibrate::ClipRange;
 use super::error::{bad, QuantError};
-use super::intquant::{check_bits, round_clamp_exact, IntRange};
+use super::intquant::{
+    check_bits, round_clamp_estimate, round_clamp_exact, IntRange, QuotientEstimate,
+};
 use super::quantizer::{reconstruct_via_code, ChannelQuantizer};
 use super::tensor::{ChannelParams, CodeKind};
 use crate::num::dyadic::Dyadic;
@@ -191,6 +193,16 @@ impl ChannelQuantizer for UniformConfig {
 
     fn code(&self, x: f64, p: &UniformParams) -> Result<i64, QuantError> {
         let range = self.range()?;
+        if let Some(code) = round_clamp_estimate(
+            x,
+            p.divisor,
+            p.numerator,
+            p.zero_point,
+            self.rounding,
+            range,
+        ) {
+            return Ok(code);
+        }
         let xd = Dyadic::from_f64(x).map_err(|_| QuantError::NonFinite { index: 0, value: x })?;
         let scaled = xd
             .checked_mul(Dyadic::from_int(i128::from(p.divisor)))
@@ -206,6 +218,21 @@ impl ChannelQuantizer for UniformConfig {
             self.rounding,
             range,
         ))
+    }
+
+    /// [`ChannelQuantizer::code`] of each value with the range and the quotient's factor
+    /// computed once: the estimate decides most values, the exact path the rest.
+    fn codes(&self, xs: &[f64], p: &UniformParams, out: &mut [i64]) -> Result<(), QuantError> {
+        let range = self.range()?;
+        let estimate =
+            QuotientEstimate::new(p.divisor, p.numerator, p.zero_point, self.rounding, range);
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = match estimate.and_then(|e| e.code(x)) {
+                Some(code) => code,
+                None => self.code(x, p)?,
+            };
+        }
+        Ok(())
     }
 
     fn channel_params(&self, p: &UniformParams) -> ChannelParams {
