@@ -1,4 +1,4 @@
-//! The `quantize`, `eval` and `demo` commands end to end.
+//! The `quantize`, `eval`, `train --qat` and `demo` commands end to end.
 
 use crate::common::{qforge, Run};
 
@@ -101,4 +101,83 @@ fn demo_prints_the_table() {
     ] {
         assert!(out.contains(row), "{out}");
     }
+}
+
+/// `train --qat`: the integer network is written, the same seed writes the same bytes, `eval`
+/// of the file reports the accuracy training printed, and the float shadow weights load.
+#[test]
+fn train_qat_writes_the_same_integer_network_for_the_same_seed() {
+    let dir = scratch!("train_qat");
+    let run = |name: &str, seed: &str| {
+        let out = dir.join(name);
+        let float = dir.join(format!("float_{name}"));
+        let r = qforge(&[
+            "train",
+            "--qat",
+            "models/quant_pot4_a4.ron",
+            "--init",
+            "models/digits_mlp.ron",
+            "--epochs",
+            "3",
+            "--seed",
+            seed,
+            "-o",
+            out.to_str().unwrap(),
+            "--float-out",
+            float.to_str().unwrap(),
+        ]);
+        assert!(r.ok, "{}", r.err);
+        (std::fs::read(&out).unwrap(), r.out, out, float)
+    };
+    let (a, out, path, float) = run("a.ron", "4");
+    let (b, _, _, _) = run("b.ron", "4");
+    let (c, _, _, _) = run("c.ron", "5");
+    assert_eq!(a, b, "same seed, same file");
+    assert_ne!(a, c, "another seed trains another network");
+    assert!(
+        out.contains("integer test acc 0.9378 (post-training quantization)"),
+        "{out}"
+    );
+    let last = out
+        .lines()
+        .find(|l| l.starts_with("integer test acc "))
+        .unwrap();
+    let acc = &last["integer test acc ".len().."integer test acc ".len() + 6];
+    assert!(last.contains("450/450 classes (1.0000)"), "{last}");
+    let Run { ok, out: eval, .. } = qforge(&["eval", "--model", path.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let json = json_last_line(&eval);
+    assert_eq!(format!("{:.4}", json["accuracy"].as_f64().unwrap()), acc);
+    let Run { ok, err, .. } = qforge(&["eval", "--model", float.to_str().unwrap()]);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn train_qat_refuses_a_model_of_another_input_size_and_conv_layers() {
+    let out = scratch!("train_qat_bad").join("x.ron");
+    let Run { ok, code, err, .. } = qforge(&[
+        "train",
+        "--qat",
+        "models/quant_pot4_a4.ron",
+        "--arch",
+        "mlp:32-10",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && code == 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let Run { ok, code, err, .. } = qforge(&[
+        "train",
+        "--qat",
+        "models/quant_pot4_a4.ron",
+        "--arch",
+        "cnn",
+        "--epochs",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && code == 2, "{err}");
+    assert!(err.contains("supports Dense, ReLU and Flatten"), "{err}");
+    assert!(!out.exists());
 }
