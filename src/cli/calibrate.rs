@@ -53,6 +53,9 @@ enum GridArg {
 
 /// Runs `qforge calibrate`.
 pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
+    if args.jobs == 0 {
+        anyhow::bail!("--jobs (0) must be at least 1");
+    }
     let fpga = match args.target {
         TargetArg::Ice40 => FpgaTarget::Ice40,
         TargetArg::Xilinx => FpgaTarget::Xilinx,

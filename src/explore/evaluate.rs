@@ -146,12 +146,9 @@ impl NetworkEvaluator {
     ) -> Result<NetworkEvaluator> {
         let folder = sweep_path.parent().unwrap_or_else(|| Path::new(""));
         let model_path = folder.join(&sweep.model);
-        let model = Model::load(&model_path).map_err(|e| {
-            ExploreError::NoEvaluator(format!(
-                "cannot load the sweep's model {}: {e}",
-                model_path.display()
-            ))
-        })?;
+        // The model's own error names its file.
+        let model = Model::load(&model_path)
+            .map_err(|e| ExploreError::NoEvaluator(format!("the sweep's model: {e}")))?;
         let (train, test) = crate::nn::data::digits::train_test()
             .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the digits data: {e}")))?;
         if model.input_size() != train.sample_size() {
@@ -168,6 +165,32 @@ impl NetworkEvaluator {
             .coefficients_dir
             .clone()
             .unwrap_or_else(|| folder.to_path_buf());
+        // A folder given explicitly must exist and hold a file for every family the sweep
+        // costs with the model; the sweep file's own folder may lack them (analytic costs).
+        if options.coefficients_dir.is_some() {
+            if !dir.is_dir() {
+                return Err(ExploreError::NoEvaluator(format!(
+                    "the coefficients folder {} does not exist",
+                    dir.display()
+                )));
+            }
+            if options.area == AreaMode::Model {
+                if let Some(fpga) = sweep
+                    .axes
+                    .fpga
+                    .values()
+                    .iter()
+                    .find(|f| !dir.join(format!("area_{}.ron", f.name())).is_file())
+                {
+                    return Err(ExploreError::NoEvaluator(format!(
+                        "the coefficients folder {} has no area_{}.ron (write it with qforge calibrate --target {})",
+                        dir.display(),
+                        fpga.name(),
+                        fpga.name()
+                    )));
+                }
+            }
+        }
         let mut coefficients = BTreeMap::new();
         for fpga in [FpgaTarget::Ice40, FpgaTarget::Xilinx, FpgaTarget::Ecp5] {
             let path = dir.join(format!("area_{}.ron", fpga.name()));

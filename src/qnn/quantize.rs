@@ -18,6 +18,7 @@ use super::requant::Requant;
 use crate::nn::{self, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
+use crate::position::{Source, ValuePath};
 use crate::quant::calibrate::Clipping;
 use crate::quant::quantizer::{ChannelQuantizer, TensorQuantizer};
 use crate::quant::tensor::{CodeKind, TensorRef};
@@ -28,6 +29,7 @@ use std::path::Path;
 /// How activations (or inputs) are coded: unsigned after a ReLU (and for non-negative inputs),
 /// else signed; zero point 0; the scale from a calibrated clipping range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActSpec {
     /// Code width, 2..=16.
     pub bits: u32,
@@ -40,6 +42,7 @@ pub struct ActSpec {
 
 /// The accumulator width to write into the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum AccPolicy {
     /// The width proven from the quantized weights, bias and input ranges (never overflows).
@@ -57,6 +60,7 @@ pub enum AccPolicy {
 /// Overrides for one layer with weights (0-based among the Dense and Conv2d layers; pooling,
 /// ReLU, flatten and batch-norm layers are not counted).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerOverride {
     /// Which layer with weights.
     pub index: usize,
@@ -71,6 +75,7 @@ pub struct LayerOverride {
 /// A quantization spec (RON): schemes and bits for weights and activations, calibration,
 /// requantization and accumulator policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuantSpec {
     /// Weight quantizer for every layer (unless overridden).
     pub weights: TensorQuantizer,
@@ -98,23 +103,111 @@ fn default_calibration() -> usize {
 }
 
 impl QuantSpec {
-    /// Parses a spec's text; `path` names it in `path:line:col` messages.
+    /// Parses a spec's text and checks its values ([`QuantSpec::check`]); `path` names it in
+    /// `path:line:col` messages, which point at the faulty value.
     pub fn from_ron_str(text: &str, path: &str) -> Result<QuantSpec, QnnError> {
-        ron::from_str(text).map_err(|e| QnnError::Parse {
+        let spec: QuantSpec = ron::from_str(text).map_err(|e| QnnError::Parse {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
             message: e.code.to_string(),
-        })
+        })?;
+        spec.check()
+            .map_err(|e| e.in_file(&Source::new(path, text)))?;
+        Ok(spec)
+    }
+
+    /// Checks every value that needs no network: the weight quantizers, activation and input
+    /// widths and clipping, `scale_bits`, the accumulator width, the calibration count and
+    /// that no layer is overridden twice. An error is a [`QnnError::Spec`] naming the value.
+    pub fn check(&self) -> Result<(), QnnError> {
+        let spec = |at: ValuePath, error: QnnError| QnnError::Spec {
+            at,
+            error: Box::new(error),
+        };
+        let quantizer = |base: ValuePath, q: &TensorQuantizer| {
+            q.validate()
+                .map_err(|(at, e)| spec(base.join(at), q_err(e.to_string())))
+        };
+        let act = |base: ValuePath, a: &ActSpec| {
+            if !(2..=16).contains(&a.bits) {
+                return Err(spec(
+                    base.then_field("bits"),
+                    q_err(format!(
+                        "activation bits ({}) must be between 2 and 16",
+                        a.bits
+                    )),
+                ));
+            }
+            a.clipping.validate().map_err(|e| {
+                let at = match &e {
+                    crate::quant::error::QuantError::BadParameter { name, .. } => {
+                        base.clone().then_field("clipping").then_field(name)
+                    }
+                    _ => base.clone().then_field("clipping"),
+                };
+                spec(at, q_err(e.to_string()))
+            })
+        };
+        quantizer(ValuePath::field("weights"), &self.weights)?;
+        act(ValuePath::field("activations"), &self.activations)?;
+        act(ValuePath::field("input"), &self.input)?;
+        if !(1..=32).contains(&self.scale_bits) {
+            return Err(spec(
+                ValuePath::field("scale_bits"),
+                QnnError::ScaleBits {
+                    bits: self.scale_bits,
+                },
+            ));
+        }
+        if let AccPolicy::Bits { bits, .. } = self.accumulator {
+            if !(1..=64).contains(&bits) {
+                return Err(spec(
+                    ValuePath::field("accumulator").then_field("bits"),
+                    q_err(format!(
+                        "accumulator bits ({bits}) must be between 1 and 64"
+                    )),
+                ));
+            }
+        }
+        if self.calibration_samples == 0 {
+            return Err(spec(
+                ValuePath::field("calibration_samples"),
+                q_err("calibration_samples (0) must be at least 1"),
+            ));
+        }
+        for (i, o) in self.layers.iter().enumerate() {
+            let at = ValuePath::field("layers").index(i);
+            if self.layers[..i].iter().any(|p| p.index == o.index) {
+                return Err(spec(
+                    at.then_field("index"),
+                    q_err(format!("layer {} is overridden more than once", o.index)),
+                ));
+            }
+            if let Some(q) = &o.weights {
+                quantizer(at.clone().then_field("weights"), q)?;
+            }
+            if let Some(a) = &o.activations {
+                act(at.then_field("activations"), a)?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads a spec file.
     pub fn load(path: &Path) -> Result<QuantSpec, QnnError> {
-        let text = std::fs::read_to_string(path).map_err(|source| QnnError::Io {
+        Ok(QuantSpec::load_source(path)?.0)
+    }
+
+    /// Reads a spec file and keeps its text, to place later errors about its values
+    /// ([`QnnError::in_file`]).
+    pub fn load_source(path: &Path) -> Result<(QuantSpec, Source), QnnError> {
+        let source = Source::read(path).map_err(|source| QnnError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        QuantSpec::from_ron_str(&text, &path.display().to_string())
+        let spec = QuantSpec::from_ron_str(&source.text, &source.name)?;
+        Ok((spec, source))
     }
 
     /// A short description, e.g. `w:uniform8 a:8`: the weight scheme's code
@@ -299,22 +392,20 @@ pub fn quantize_model(
     spec: &QuantSpec,
     calibration: &[f32],
 ) -> Result<QNet, QnnError> {
+    spec.check()?;
     let blocks = blocks(model)?;
     let weighted = blocks
         .iter()
         .filter(|b| matches!(b.kind, BlockKind::Linear(_)))
         .count();
-    if let Some(o) = spec.layers.iter().find(|o| o.index >= weighted) {
-        return Err(q_err(format!(
-            "layer override index ({}) must be below the number of layers with weights ({weighted})",
-            o.index
-        )));
-    }
-    if !(1..=32).contains(&spec.scale_bits) {
-        return Err(q_err(format!(
-            "scale_bits ({}) must be between 1 and 32",
-            spec.scale_bits
-        )));
+    if let Some(i) = spec.layers.iter().position(|o| o.index >= weighted) {
+        return Err(QnnError::Spec {
+            at: ValuePath::field("layers").index(i).then_field("index"),
+            error: Box::new(q_err(format!(
+                "layer override index ({}) must be below the number of layers with weights ({weighted})",
+                spec.layers[i].index
+            ))),
+        });
     }
     let in_f = model.input_size();
     if calibration.is_empty() || !calibration.len().is_multiple_of(in_f) {
