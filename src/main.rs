@@ -104,3 +104,33 @@ fn command_path() -> String {
     }
     path.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct Io {
+        path: String,
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_the_message_already_holds_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(Io {
+            path: "m.ron".into(),
+            source: io,
+        });
+        assert_eq!(one_line(&e), "m.ron: no such file");
+        let e = e.context("reading the model");
+        assert_eq!(one_line(&e), "reading the model: m.ron: no such file");
+    }
+
+    #[test]
+    fn a_message_of_several_lines_becomes_one() {
+        let e = anyhow::anyhow!("yosys failed:\n  ERROR: x\n\n  at y");
+        assert_eq!(one_line(&e), "yosys failed:; ERROR: x; at y");
+    }
+}

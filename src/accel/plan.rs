@@ -1096,3 +1096,65 @@ fn mvu_checked(mvus: &[Option<MvuParams>], k: usize) -> Result<MvuParams, PlanEr
         .flatten()
         .ok_or(PlanError::NoMvu { layer: k })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARCH: &str = "ArchSpec(
+    folding: explicit,
+    layers: [(index: 0, pe: 4, simd: 8), (index: 1, pe: 2, simd: 8, acc_bits: 20)],
+    fifo_depth: depth(4),
+)";
+
+    fn error(from: &str, to: &str) -> String {
+        let text = ARCH.replacen(from, to, 1);
+        assert_ne!(text, ARCH);
+        ArchSpec::from_ron_str(&text, "a.ron")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn values_are_reported_at_their_own_position() {
+        assert!(ArchSpec::from_ron_str(ARCH, "a.ron").is_ok());
+        assert_eq!(
+            error("depth(4)", "depth(5000)"),
+            "a.ron:4:17: fifo depth (5000) must be between 1 and 4096"
+        );
+        assert_eq!(
+            error("simd: 8)", "simd: 0)"),
+            "a.ron:3:38: simd (0) must be at least 1"
+        );
+        assert_eq!(
+            error("acc_bits: 20", "acc_bits: 65"),
+            "a.ron:3:79: acc_bits (65) must be between 1 and 64"
+        );
+        assert_eq!(
+            error("index: 1", "index: 0"),
+            "a.ron:3:50: layer 0 is given more than once"
+        );
+        assert_eq!(
+            error("explicit", "cycles_per_image(0)"),
+            "a.ron:2:14: cycles_per_image (0) must be at least 1"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let e = error("pe: 2,", "pe: 2, sdim: 4,");
+        assert!(e.starts_with("a.ron:3:60: "), "{e}");
+        assert!(e.contains("`sdim`"), "{e}");
+    }
+
+    #[test]
+    fn an_unplaced_error_prints_as_its_cause() {
+        let e = PlanError::ZeroCycles.at(ValuePath::field("folding"));
+        assert_eq!(e.to_string(), "cycles_per_image (0) must be at least 1");
+        let placed = e.in_file(&Source::new("a.ron", "ArchSpec(folding: cycles_per_image(0))"));
+        assert_eq!(
+            placed.to_string(),
+            "a.ron:1:19: cycles_per_image (0) must be at least 1"
+        );
+    }
+}

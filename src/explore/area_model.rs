@@ -645,3 +645,47 @@ pub fn finn_r_report(samples: &[AreaSample]) -> Result<ErrorReport> {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "(
+    version: 1,
+    source: \"hand\",
+    kinds: {
+        \"pe_uniform\": (
+            features: [(name: \"one\", expr: one)],
+            luts: [3.0],
+            ffs: [1.0],
+            carries: [0.0],
+            samples: 1,
+        ),
+    },
+    measurements: [],
+)";
+
+    fn error(from: &str, to: &str) -> String {
+        let text = FILE.replacen(from, to, 1);
+        assert_ne!(text, FILE);
+        AreaModel::from_ron(&text, "area.ron")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn faults_are_reported_at_their_position() {
+        AreaModel::from_ron(FILE, "area.ron").unwrap();
+        assert_eq!(
+            error("version: 1", "version: 7"),
+            format!("area.ron:2:14: coefficients file version 7 is not the version this qforge reads ({COEFFICIENTS_VERSION})")
+        );
+        assert_eq!(
+            error("ffs: [1.0]", "ffs: [1.0, 2.0]"),
+            "area.ron:8:18: kind `pe_uniform` has 1 features but 2 ffs coefficients"
+        );
+        let e = error("samples: 1,", "samples: 1, sample: 2,");
+        assert!(e.starts_with("area.ron:10:25: "), "{e}");
+        assert!(e.contains("`sample`"), "{e}");
+    }
+}

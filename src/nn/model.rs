@@ -195,3 +195,41 @@ impl Model {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "Model(
+  name: \"t\",
+  input_shape: [2],
+  layers: [
+    Dense(in_features: 2, out_features: 1, weights: [1.0, 0.5], bias: [0.0]),
+    Relu,
+    BatchNorm(gamma: [1.0], beta: [0.0], running_mean: [0.0], running_var: [1.0], eps: 0.001),
+  ],
+)";
+
+    #[test]
+    fn non_finite_values_are_refused_at_their_position() {
+        assert!(Model::from_ron_str(TEXT, "m.ron").is_ok());
+        let bad = TEXT.replacen("0.5]", "-inf]", 1);
+        assert_eq!(
+            Model::from_ron_str(&bad, "m.ron").unwrap_err().to_string(),
+            "m.ron:5:59: layer 0 (Dense): weights[1] (-inf) must be finite"
+        );
+        let bad = TEXT.replacen("running_var: [1.0]", "running_var: [NaN]", 1);
+        assert_eq!(
+            Model::from_ron_str(&bad, "m.ron").unwrap_err().to_string(),
+            "m.ron:7:77: layer 2 (BatchNorm): running_var[0] (NaN) must be finite"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let bad = TEXT.replacen("name: \"t\",", "name: \"t\", nmae: \"u\",", 1);
+        let e = Model::from_ron_str(&bad, "m.ron").unwrap_err().to_string();
+        assert!(e.starts_with("m.ron:2:14: "), "{e}");
+        assert!(e.contains("`nmae`"), "{e}");
+    }
+}

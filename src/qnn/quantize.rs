@@ -580,3 +580,85 @@ pub fn quantize_model(
     net.validate()?;
     Ok(net)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "QuantSpec(
+    weights: (scheme: uniform((bits: 4, signed: true, narrow: true, symmetric: true, rounding: half_even, scale_constraint: float)), granularity: per_tensor, clipping: min_max),
+    activations: (bits: 4, clipping: min_max),
+    input: (bits: 8, clipping: min_max),
+    rounding: half_even,
+    scale_bits: 16,
+    layers: [(index: 0, activations: Some((bits: 6, clipping: mse_optimal(steps: 10, low_fraction: 0.5))))],
+)";
+
+    fn error(from: &str, to: &str) -> String {
+        let text = SPEC.replacen(from, to, 1);
+        assert_ne!(text, SPEC);
+        QuantSpec::from_ron_str(&text, "q.ron")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn the_bundled_form_parses() {
+        let spec = QuantSpec::from_ron_str(SPEC, "q.ron").unwrap();
+        assert_eq!(spec.layers.len(), 1);
+    }
+
+    #[test]
+    fn values_are_reported_at_their_own_position() {
+        assert_eq!(
+            error("scale_bits: 16", "scale_bits: 0"),
+            "q.ron:6:17: scale_bits (0) must be between 1 and 32"
+        );
+        assert_eq!(
+            error("activations: (bits: 4", "activations: (bits: 17"),
+            "q.ron:3:25: activation bits (17) must be between 2 and 16"
+        );
+        assert_eq!(
+            error("(bits: 6", "(bits: 1"),
+            "q.ron:7:50: activation bits (1) must be between 2 and 16"
+        );
+        assert_eq!(
+            error("steps: 10", "steps: 0"),
+            "q.ron:7:82: steps (0) must be between 1 and 10000"
+        );
+        assert_eq!(
+            error("bits: 4, signed", "bits: 0, signed"),
+            "q.ron:2:38: bits (0) must be between 1 and 32"
+        );
+        assert_eq!(
+            error("(index: 0,", "(index: 0), (index: 0,"),
+            "q.ron:7:34: layer 0 is overridden more than once"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let e = error("scale_bits: 16,", "scale_bits: 16, scale_bit: 8,");
+        assert!(e.starts_with("q.ron:6:21: "), "{e}");
+        assert!(e.contains("`scale_bit`"), "{e}");
+    }
+
+    #[test]
+    fn an_override_of_a_missing_layer_is_placed_in_the_spec() {
+        let layer = nn::Layer::Dense {
+            in_features: 2,
+            out_features: 2,
+            weights: vec![1.0, -0.5, 0.25, 1.0],
+            bias: vec![0.0, 0.0],
+        };
+        let model = Model::new("t", vec![2], vec![layer]).unwrap();
+        let text = SPEC.replacen("(index: 0,", "(index: 3,", 1);
+        let spec = QuantSpec::from_ron_str(&text, "q.ron").unwrap();
+        let err = quantize_model(&model, &spec, &[0.5, -0.5, 1.0, 0.0]).unwrap_err();
+        assert!(matches!(err, QnnError::Spec { .. }), "{err}");
+        assert_eq!(
+            err.in_file(&Source::new("q.ron", text)).to_string(),
+            "q.ron:7:22: layer override index (3) must be below the number of layers with weights (1)"
+        );
+    }
+}
