@@ -100,16 +100,16 @@ pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
 /// or `None` if the text has no such value (a field left out for its default, say).
 pub fn locate(text: &str, path: &ValuePath) -> Option<(usize, usize)> {
     let doc = Doc::new(text);
-    let mut start = doc.first_from(0)?;
-    for step in path.steps() {
-        let end = doc.value_end(start);
-        start = match step {
-            Step::Field(name) => doc.field(start, end, name)?,
-            Step::Index(i) => doc.element(start, end, *i)?,
-            Step::Key(key) => doc.map_value(start, end, key)?,
-        };
-    }
+    let (_, start) = doc.walk(path)?;
     Some(line_col(text, doc.code[start].0))
+}
+
+/// The 1-based line and column of the field name that the last step of `path` names (the
+/// `input_shape` of `input_shape: [0]`), or of the value when the last step is no field.
+pub fn locate_key(text: &str, path: &ValuePath) -> Option<(usize, usize)> {
+    let doc = Doc::new(text);
+    let (key, _) = doc.walk(path)?;
+    Some(line_col(text, doc.code[key].0))
 }
 
 /// The position of the value at `path`, or of its nearest enclosing value the text holds (a
@@ -206,6 +206,28 @@ impl<'t> Doc<'t> {
         Doc { text, code }
     }
 
+    /// The code indices of the last step's field name (the value's own index when the step is
+    /// no field) and of the value at `path`.
+    fn walk(&self, path: &ValuePath) -> Option<(usize, usize)> {
+        let mut start = self.first_from(0)?;
+        let mut key = start;
+        for step in path.steps() {
+            let end = self.value_end(start);
+            (key, start) = match step {
+                Step::Field(name) => self.field(start, end, name)?,
+                Step::Index(i) => {
+                    let j = self.element(start, end, *i)?;
+                    (j, j)
+                }
+                Step::Key(k) => {
+                    let j = self.map_value(start, end, k)?;
+                    (j, j)
+                }
+            };
+        }
+        Some((key, start))
+    }
+
     /// The first non-blank code index at or after `k`.
     fn first_from(&self, k: usize) -> Option<usize> {
         (k..self.code.len()).find(|&j| !self.code[j].1.is_whitespace())
@@ -248,24 +270,28 @@ impl<'t> Doc<'t> {
         (self.code[colon].1 == ':' && !is_path).then(|| colon + 1)
     }
 
-    /// The value of field `name` inside `start..end`: the shallowest `name:` (newtype
-    /// wrappers such as `uniform((bits: 8))` put fields one level deeper).
-    fn field(&self, start: usize, end: usize, name: &str) -> Option<usize> {
+    /// The name and the value of field `name` inside `start..end`: the shallowest `name:`
+    /// (newtype wrappers such as `uniform((bits: 8))` put fields one level deeper).
+    fn field(&self, start: usize, end: usize, name: &str) -> Option<(usize, usize)> {
         let mut depth = 0usize;
-        let mut best: Option<(usize, usize)> = None;
+        let mut best: Option<(usize, usize, usize)> = None;
         for j in start..end {
             match self.code[j].1 {
                 '(' | '[' | '{' => depth += 1,
                 ')' | ']' | '}' => depth = depth.saturating_sub(1),
-                _ if depth >= 1 && self.word_at(j, name) && best.is_none_or(|(d, _)| depth < d) => {
+                _ if depth >= 1
+                    && self.word_at(j, name)
+                    && best.is_none_or(|(d, _, _)| depth < d) =>
+                {
                     if let Some(after) = self.after_colon(j, name.len()) {
-                        best = Some((depth, after));
+                        best = Some((depth, j, after));
                     }
                 }
                 _ => {}
             }
         }
-        self.first_from(best?.1)
+        let (_, key, after) = best?;
+        Some((key, self.first_from(after)?))
     }
 
     /// The start of element `index` of the first list or tuple in `start..end`.
@@ -327,6 +353,16 @@ mod tests {
             .then_field("bits");
         assert_eq!(locate(SPEC, &bits), Some((4, 32)));
         assert_eq!(locate(SPEC, &ValuePath::field("weights")), Some((3, 14)));
+    }
+
+    #[test]
+    fn keys_are_found_where_their_name_starts() {
+        assert_eq!(
+            locate_key(SPEC, &ValuePath::field("scale_bits")),
+            Some((8, 5))
+        );
+        let second = ValuePath::field("layers").index(1);
+        assert_eq!(locate_key(SPEC, &second), locate(SPEC, &second));
     }
 
     #[test]

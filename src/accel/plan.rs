@@ -1151,7 +1151,10 @@ mod tests {
     fn an_unplaced_error_prints_as_its_cause() {
         let e = PlanError::ZeroCycles.at(ValuePath::field("folding"));
         assert_eq!(e.to_string(), "cycles_per_image (0) must be at least 1");
-        let placed = e.in_file(&Source::new("a.ron", "ArchSpec(folding: cycles_per_image(0))"));
+        let placed = e.in_file(&Source::new(
+            "a.ron",
+            "ArchSpec(folding: cycles_per_image(0))",
+        ));
         assert_eq!(
             placed.to_string(),
             "a.ron:1:19: cycles_per_image (0) must be at least 1"

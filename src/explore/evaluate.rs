@@ -165,31 +165,18 @@ impl NetworkEvaluator {
             .coefficients_dir
             .clone()
             .unwrap_or_else(|| folder.to_path_buf());
-        // A folder given explicitly must exist and hold a file for every family the sweep
-        // costs with the model; the sweep file's own folder may lack them (analytic costs).
-        if options.coefficients_dir.is_some() {
-            if !dir.is_dir() {
-                return Err(ExploreError::NoEvaluator(format!(
-                    "the coefficients folder {} does not exist",
-                    dir.display()
-                )));
-            }
-            if options.area == AreaMode::Model {
-                if let Some(fpga) = sweep
-                    .axes
-                    .fpga
-                    .values()
-                    .iter()
-                    .find(|f| !dir.join(format!("area_{}.ron", f.name())).is_file())
-                {
-                    return Err(ExploreError::NoEvaluator(format!(
-                        "the coefficients folder {} has no area_{}.ron (write it with qforge calibrate --target {})",
-                        dir.display(),
-                        fpga.name(),
-                        fpga.name()
-                    )));
+        // A folder given explicitly must exist (one without a family's file gives that
+        // family the units' analytic costs, as the sweep's summary says).
+        if options.coefficients_dir.is_some() && !dir.is_dir() {
+            return Err(ExploreError::NoEvaluator(format!(
+                "the coefficients folder {} {}",
+                dir.display(),
+                if dir.exists() {
+                    "is not a folder"
+                } else {
+                    "does not exist"
                 }
-            }
+            )));
         }
         let mut coefficients = BTreeMap::new();
         for fpga in [FpgaTarget::Ice40, FpgaTarget::Xilinx, FpgaTarget::Ecp5] {

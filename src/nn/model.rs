@@ -2,7 +2,7 @@
 
 use super::layer::{shape_str, Layer};
 use super::NnError;
-use crate::position::{locate, locate_nearest, ValuePath};
+use crate::position::{locate, locate_key, locate_nearest, ValuePath};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -107,7 +107,7 @@ impl Model {
                 {
                     locate(text, &ValuePath::field("layers").index(*index))
                 }
-                _ => locate(text, &ValuePath::field("input_shape")),
+                _ => locate_key(text, &ValuePath::field("input_shape")),
             }
             .unwrap_or((1, 1));
             return Err(NnError::Syntax {
