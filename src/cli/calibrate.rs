@@ -68,6 +68,8 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("models/area_{}.ron", fpga.name())));
+    // Refused before the synthesis runs, not after them.
+    qforge::flow::check_parent(&out)?;
     let cache = SynthCache::open(&args.cache)?;
     let designs = pe_grid(size)?;
     println!(

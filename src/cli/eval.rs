@@ -96,6 +96,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
+    if let Some(path) = &args.dump_logits {
+        qforge::flow::check_parent(path)?;
+    }
     let (train, test) = load_data(&args.data)?;
     let model = load_any(&args.model)?;
     let sizes = match &model {

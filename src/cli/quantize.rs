@@ -28,6 +28,7 @@ pub struct QuantizeArgs {
 
 /// Runs `qforge quantize`.
 pub fn run(args: QuantizeArgs) -> anyhow::Result<()> {
+    qforge::flow::check_parent(&args.output)?;
     let model = Model::load(&args.model)?;
     let (spec, source) = QuantSpec::load_source(&args.spec)?;
     let (train, _) = load_data(&args.data)?;

@@ -53,6 +53,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
     }
     check_rates(args.lr, args.momentum)?;
+    // Refused before the training, not after it.
+    qforge::flow::check_parent(&args.output)?;
     let (mut train_set, test_set) = load_data(&args.data)?;
     if let Some(n) = args.limit {
         train_set = train_set.truncated(n);

@@ -60,6 +60,7 @@ use crate::explore::synth_cache::SynthCache;
 use crate::nn::{Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
+use crate::position::{locate_nearest, ValuePath};
 use crate::qnn::quantize::{quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec};
 use crate::qnn::{AccOverflow, Engine, QNet};
 use crate::quant::calibrate::Clipping;
@@ -158,6 +159,39 @@ impl NetworkEvaluator {
                 model.input_size(),
                 train.sample_size()
             )));
+        }
+        // An override of a layer the model does not have is a mistake in the sweep file, not
+        // a point to skip: every point carrying it would be skipped.
+        let weighted = model
+            .layers
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l,
+                    crate::nn::Layer::Dense { .. } | crate::nn::Layer::Conv2d { .. }
+                )
+            })
+            .count();
+        for (i, set) in sweep.axes.layer_overrides.values().iter().enumerate() {
+            if let Some(j) = set.iter().position(|o| o.layer >= weighted) {
+                let at = ValuePath::field("axes")
+                    .then_field("layer_overrides")
+                    .index(i)
+                    .index(j)
+                    .then_field("layer");
+                let (line, col) = std::fs::read_to_string(sweep_path)
+                    .map_or((1, 1), |text| locate_nearest(&text, &at));
+                return Err(ExploreError::SweepFile {
+                    file: sweep_path.display().to_string(),
+                    line,
+                    col,
+                    message: format!(
+                        "layer override index ({}) must be below the number of layers with weights ({weighted}) of {}",
+                        set[j].layer,
+                        model_path.display()
+                    ),
+                });
+            }
         }
         let n = CALIBRATION_SAMPLES.min(train.len());
         let calibration = train.inputs[..n * train.sample_size()].to_vec();

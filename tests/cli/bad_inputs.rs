@@ -154,10 +154,23 @@ fn write_files(dir: &Path) {
             "sw_unknown.ron",
             edit(SWEEP, "fpga: [ice40],\n", "fpga: [ice40],\n        fgpa: [ice40],\n"),
         ),
+        (
+            "sw_override.ron",
+            edit(
+                &edit(&edit(SWEEP, "[binary]", "[uniform]"), "m.ron", "mlp.ron"),
+                "activation_bits: [8],\n",
+                "activation_bits: [8],\n        layer_overrides: [[], [(layer: 5, weight_bits: 8)]],\n",
+            ),
+        ),
         // A design manifest that is not what `qforge verify` reads.
         ("badjson/qforge.json", "{\n  \"kind\": \"pe\",\n  \"top\": 5\n}\n".into()),
     ];
     std::fs::create_dir_all(dir.join("badjson")).unwrap();
+    std::fs::copy(
+        Path::new(crate::common::ROOT).join(MLP),
+        dir.join("mlp.ron"),
+    )
+    .unwrap();
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
     }
@@ -244,6 +257,10 @@ const CASES: &[Case] = &[
     case(&["train", "--optimizer", "rmsprop", "-o", "{dir}/t.ron"], &["unknown optimizer `rmsprop`"]),
     case(&["train", "--data", "cifar", "-o", "{dir}/t.ron"], &["unknown data set `cifar`"]),
     case(
+        &["train", "-o", "{dir}/nowhere/t.ron"],
+        &["cannot write {dir}/nowhere/t.ron: the folder {dir}/nowhere does not exist"],
+    ),
+    case(
         &["train", "--arch", "{dir}/t_unknown.ron", "-o", "{dir}/t.ron"],
         &["{dir}/t_unknown.ron:3:38: ", "`bias`"],
     ),
@@ -325,6 +342,10 @@ const CASES: &[Case] = &[
     ),
     case(&["eval", "--model", "{dir}/m_ok.ron"], &["the model takes 2 inputs per sample, but digits samples have 64"]),
     case(&["eval", "--model", MLP, "--repeat", "0"], &["--repeat must be at least 1"]),
+    case(
+        &["eval", "--model", MLP, "--dump-logits", "{dir}/nowhere/l.tsv"],
+        &["cannot write {dir}/nowhere/l.tsv: the folder {dir}/nowhere does not exist"],
+    ),
     case(&["eval", "--model", MLP, "--data", "mnist:{dir}/nothing"], &["{dir}/nothing: no train-images-idx3-ubyte.gz"]),
     case(
         &["eval", "--model", MLP, "--quant", "{dir}/q_over.ron"],
@@ -436,6 +457,10 @@ const CASES: &[Case] = &[
         &["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--coefficients", "{dir}/area_version"],
         &["error: {dir}/area_version/area_ice40.ron:2:14: coefficients file version 2"],
     ),
+    case(
+        &["sweep", "{dir}/sw_override.ron", "-o", "{dir}/sw"],
+        &["error: {dir}/sw_override.ron:8:40: layer override index (5) must be below the number of layers with weights (2)"],
+    ),
     case(&["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--jobs", "0"], &["--jobs (0) must be at least 1"]),
     case(&["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--limit", "0"], &["--limit (0) must be at least 1"]),
     case(&["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--shard", "3/2"], &["invalid shard `3/2`"]),
@@ -453,6 +478,10 @@ const CASES: &[Case] = &[
     case(&["synth", "{dir}/nothing", "--target", "ecp5"], &["{dir}/nothing: No such file or directory (os error 2)"]),
     // calibrate and demo
     case(&["calibrate", "--target", "ice40", "--jobs", "0"], &["--jobs (0) must be at least 1"]),
+    case(
+        &["calibrate", "--target", "ice40", "-o", "{dir}/nowhere/area.ron"],
+        &["cannot write {dir}/nowhere/area.ron: the folder {dir}/nowhere does not exist"],
+    ),
     case(&["demo", "--model", "{dir}/m_unknown.ron", "-o", "{dir}/demo"], &["error: {dir}/m_unknown.ron:5:93: "]),
 ];
 
