@@ -328,14 +328,17 @@ pub fn check_parent(file: &Path) -> Result<(), FlowError> {
 }
 
 impl FlowError {
-    /// Whether the message already names the file and position it is about
-    /// (`file:line:col: ...`), so a caller need not say which file it was reading.
-    pub fn is_located(&self) -> bool {
+    /// Whether the message already names the file it is about (`file:line:col: ...`, or a
+    /// file that cannot be read), so a caller need not say which file it was reading.
+    pub fn names_its_file(&self) -> bool {
         matches!(
             self,
-            FlowError::Qnn(QnnError::Parse { .. } | QnnError::Invalid { .. })
-                | FlowError::Nn(NnError::Syntax { .. })
-                | FlowError::Plan(PlanError::Parse { .. } | PlanError::Located { .. })
+            FlowError::Qnn(QnnError::Parse { .. } | QnnError::Invalid { .. } | QnnError::Io { .. })
+                | FlowError::Nn(NnError::Syntax { .. } | NnError::Io { .. })
+                | FlowError::Plan(
+                    PlanError::Parse { .. } | PlanError::Located { .. } | PlanError::Io { .. }
+                )
+                | FlowError::Io { .. }
         )
     }
 }

@@ -255,7 +255,7 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         &a.out,
     )
     .map_err(|e| {
-        if e.is_located() {
+        if e.names_its_file() {
             anyhow::Error::new(e)
         } else {
             anyhow::Error::new(e).context(format!("building a design for {}", a.model.display()))

@@ -379,7 +379,8 @@ impl QNet {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
-            message: e.code.to_string(),
+            // The file does not spell the type's name: say what it is.
+            message: e.code.to_string().replace("`QNet`", "the integer model"),
         })?;
         net.validate().map_err(|e| {
             let (line, col) = match &e {

@@ -429,6 +429,14 @@ const CASES: &[Case] = &[
         &["hdl", "net", "--model", "{dir}/m_ok.ron", "--images", "2", "-o", "{dir}/net"],
         &["{dir}/m_ok.ron", "the model takes 2 inputs; digits images have 64"],
     ),
+    case(
+        &["hdl", "net", "--model", MLP, "--quant", "{dir}/missing.ron", "--images", "2", "-o", "{dir}/net"],
+        &["error: {dir}/missing.ron: No such file or directory (os error 2)"],
+    ),
+    case(
+        &["hdl", "net", "--model", MLP, "--arch", "{dir}/missing.ron", "--images", "2", "-o", "{dir}/net"],
+        &["error: reading {dir}/missing.ron: No such file or directory (os error 2)"],
+    ),
     case(&["hdl", "net", "--model", MLP, "--images", "0", "-o", "{dir}/net"], &["images (0) must be between 1 and 450"]),
     case(&["hdl", "net", "--model", MLP, "--images", "451", "-o", "{dir}/net"], &["images (451)"]),
     case(
@@ -585,7 +593,11 @@ fn an_integer_model_with_an_unknown_field_is_refused_at_it() {
     assert_eq!(run.err.lines().count(), 1, "{}", run.err);
     let at = format!("error: {}:3:5: ", bad.display());
     assert!(run.err.starts_with(&at), "{}", run.err);
-    assert!(run.err.contains("`inputs`"), "{}", run.err);
+    assert!(
+        run.err.contains("`inputs` in the integer model"),
+        "{}",
+        run.err
+    );
     // --quant applies to float models only.
     let run = qforge(&[
         "eval",
