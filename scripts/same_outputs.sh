@@ -44,7 +44,10 @@ for k in uniform pot apot binary ternary; do
   for pe in 1 3; do
     for ov in wrap sat; do
       name=pe_${k}_p${pe}_$ov
-      run "$name" hdl pe --kind "$k" --a-bits 4 --w-bits 4 --simd 4 --pe "$pe" --acc-bits 12 \
+      # Binary PEs have 1-bit (±1) activations, and refuse any other --a-bits.
+      a_bits=4
+      [[ $k == binary ]] && a_bits=1
+      run "$name" hdl pe --kind "$k" --a-bits "$a_bits" --w-bits 4 --simd 4 --pe "$pe" --acc-bits 12 \
         --overflow "$ov" --cycles 300 -o "$out/$name"
     done
   done

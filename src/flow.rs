@@ -20,6 +20,7 @@ use crate::accel::unit::{Unit, UnitError};
 use crate::hdl::{print_module, Module};
 use crate::nn::{self, Model, NnError};
 use crate::outdir::{OutputError, OutputKind, Staging};
+use crate::position::Source;
 use crate::qnn::quantize::{quantize_model, QuantSpec};
 use crate::qnn::{Engine, QNet, QnnError};
 use crate::verify::manifest::{DesignKind, Manifest};
@@ -100,11 +101,20 @@ pub fn load_net(model: &Path, quant: Option<&Path>) -> Result<QNet, FlowError> {
         return Ok(net);
     }
     let float = Model::from_ron_str(&text, &path)?;
-    let spec = match quant {
-        Some(q) => QuantSpec::load(q)?,
-        None => QuantSpec::from_ron_str(DEFAULT_QUANT, "models/quant_pot4_a4.ron")?,
+    let (spec, source) = match quant {
+        Some(q) => QuantSpec::load_source(q)?,
+        None => {
+            let source = Source::new("models/quant_pot4_a4.ron", DEFAULT_QUANT);
+            (
+                QuantSpec::from_ron_str(DEFAULT_QUANT, &source.name)?,
+                source,
+            )
+        }
     };
-    quantize_float(&float, &spec)
+    quantize_float(&float, &spec).map_err(|e| match e {
+        FlowError::Qnn(e) => FlowError::Qnn(e.in_file(&source)),
+        e => e,
+    })
 }
 
 /// Quantizes a float model with `spec`, calibrated on the first digits training images.
@@ -279,14 +289,58 @@ pub fn net_design_folder(
     // Refuse a bad output path before the work, not after it (checked again when writing).
     crate::outdir::check(out, OutputKind::Net, options.force)?;
     let net = load_net(model, quant)?;
-    let arch = match arch {
-        Some(p) => ArchSpec::load(p)?,
-        None => ArchSpec::balanced_default(),
+    let (arch, source) = match arch {
+        Some(p) => {
+            let (arch, source) = ArchSpec::load_source(p)?;
+            (arch, Some(source))
+        }
+        None => (ArchSpec::balanced_default(), None),
     };
     let (codes, _) = digits_test_codes(&net, images)?;
-    let design = build_net_design(&net, &arch, &codes, options)?;
+    if let Some(vcd) = &options.vcd {
+        check_parent(vcd)?;
+    }
+    let design =
+        build_net_design(&net, &arch, &codes, options).map_err(|e| match (e, &source) {
+            (FlowError::Plan(e), Some(source)) => FlowError::Plan(e.in_file(source)),
+            (e, _) => e,
+        })?;
     write_net_folder(out, &design, options.force)?;
     Ok(design)
+}
+
+/// Refuses a file path whose folder does not exist (before a run that would write it at
+/// the end).
+pub fn check_parent(file: &Path) -> Result<(), FlowError> {
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if parent.is_dir() {
+        Ok(())
+    } else {
+        Err(FlowError::Input(format!(
+            "cannot write {}: the folder {} does not exist",
+            file.display(),
+            parent.display()
+        )))
+    }
+}
+
+impl FlowError {
+    /// Whether the message already names the file it is about (`file:line:col: ...`, or a
+    /// file that cannot be read), so a caller need not say which file it was reading.
+    pub fn names_its_file(&self) -> bool {
+        matches!(
+            self,
+            FlowError::Qnn(QnnError::Parse { .. } | QnnError::Invalid { .. } | QnnError::Io { .. })
+                | FlowError::Nn(NnError::Syntax { .. } | NnError::Io { .. })
+                | FlowError::Plan(
+                    PlanError::Parse { .. } | PlanError::Located { .. } | PlanError::Io { .. }
+                )
+                | FlowError::Io { .. }
+        )
+    }
 }
 
 /// Writes a design folder for `design` at `dir` (atomically; see [`write_design_folder`]):

@@ -8,6 +8,7 @@
 //! |-----------|--------------------------------------------------------------|-----------------------|
 //! | [`hash`]  | stable FNV-1a hashing over explicit fields                   | –                     |
 //! | [`outdir`]| output folders: marker, atomic replacement, stale temps      | –                     |
+//! | [`position`]| positions of values in RON text (`file:line:col`)          | –                     |
 //! | [`num`]   | exact number formats: fixed point, PoT/APoT/binary codes     | –                     |
 //! | [`quant`] | quantizers and calibration                                   | num                   |
 //! | [`nn`]    | float networks, RON I/O, training, data sets                 | –                     |
@@ -27,6 +28,7 @@ pub mod hdl;
 pub mod nn;
 pub mod num;
 pub mod outdir;
+pub mod position;
 pub mod qat;
 pub mod qnn;
 pub mod quant;

@@ -7,6 +7,8 @@
 #[macro_use]
 mod common;
 
+#[path = "cli/bad_inputs.rs"]
+mod bad_inputs;
 #[path = "cli/cli_cast.rs"]
 mod cli_cast;
 #[path = "cli/cli_hdl.rs"]

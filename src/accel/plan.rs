@@ -62,6 +62,7 @@ use super::stream::StreamShape;
 use super::unit::UnitError;
 use super::width_converter::WidthConverterParams;
 use crate::hash::Fnv1a64;
+use crate::position::{Source, ValuePath};
 use crate::qnn::{AccOverflow, Layer, LayerOutput, QNet, QnnError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -83,6 +84,27 @@ pub enum PlanError {
         col: usize,
         /// What is wrong.
         message: String,
+    },
+    /// A value of an architecture spec breaks a rule; `at` names the value, so that a caller
+    /// holding the file reports its position ([`PlanError::in_file`]).
+    #[error("{error}")]
+    At {
+        /// The value, e.g. `layers[1].pe`.
+        at: ValuePath,
+        /// What is wrong with it.
+        error: Box<PlanError>,
+    },
+    /// A value of an architecture file breaks a rule, at its position in the file.
+    #[error("{path}:{line}:{col}: {error}")]
+    Located {
+        /// The file.
+        path: String,
+        /// Line (1-based).
+        line: usize,
+        /// Column (1-based).
+        col: usize,
+        /// What is wrong.
+        error: Box<PlanError>,
     },
     /// The architecture file cannot be read.
     #[error("reading {path}: {source}")]
@@ -120,6 +142,18 @@ pub enum PlanError {
     PoolingChoice {
         /// The layer.
         index: usize,
+    },
+    /// A PE or SIMD of 0 lanes.
+    #[error("{name} (0) must be at least 1")]
+    ZeroLanes {
+        /// `pe` or `simd`.
+        name: &'static str,
+    },
+    /// An accumulator width outside 1..=64.
+    #[error("acc_bits ({bits}) must be between 1 and 64")]
+    AccBitsRange {
+        /// The width.
+        bits: u32,
     },
     /// `cycles_per_image(0)`.
     #[error("cycles_per_image (0) must be at least 1")]
@@ -190,8 +224,39 @@ pub enum PlanError {
     Unit(#[from] UnitError),
 }
 
+impl PlanError {
+    /// The error placed in the architecture file it is about: a [`PlanError::At`] error
+    /// becomes [`PlanError::Located`] at its value's `file:line:col` in `source`; any other
+    /// error is returned as it is.
+    pub fn in_file(self, source: &Source) -> PlanError {
+        match self {
+            PlanError::At { at, error } => {
+                let (line, col) = source.position(&at);
+                PlanError::Located {
+                    path: source.name.clone(),
+                    line,
+                    col,
+                    error,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn at(self, at: ValuePath) -> PlanError {
+        match self {
+            located @ (PlanError::At { .. } | PlanError::Located { .. }) => located,
+            error => PlanError::At {
+                at,
+                error: Box::new(error),
+            },
+        }
+    }
+}
+
 /// How layers are folded, unless a layer entry says otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Folding {
     /// PE = out_features, SIMD = in_features.
@@ -208,6 +273,7 @@ pub enum Folding {
 
 /// FIFO depths between layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum FifoDepth {
     /// The largest occupancy a simulation of back-to-back vectors reaches with deep FIFOs (at
@@ -220,6 +286,7 @@ pub enum FifoDepth {
 
 /// Choices for one layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerArch {
     /// Layer index (0-based).
     pub index: usize,
@@ -241,6 +308,7 @@ pub struct LayerArch {
 
 /// An architecture file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ArchSpec {
     /// The folding target.
     pub folding: Folding,
@@ -268,10 +336,11 @@ impl ArchSpec {
         ArchSpec::target(Folding::CyclesPerImage(64))
     }
 
-    /// Parses an architecture file's text; `path` names it in messages.
+    /// Parses an architecture file's text and checks its values ([`ArchSpec::check`]); `path`
+    /// names it in messages, which point at the faulty value.
     pub fn from_ron_str(text: &str, path: &str) -> Result<ArchSpec, PlanError> {
         // Optional per-layer values are written plainly (`pe: 4`, not `pe: Some(4)`).
-        ron::Options::default()
+        let spec: ArchSpec = ron::Options::default()
             .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
             .from_str(text)
             .map_err(|e| PlanError::Parse {
@@ -279,16 +348,90 @@ impl ArchSpec {
                 line: e.span.start.line,
                 col: e.span.start.col,
                 message: e.code.to_string(),
-            })
+            })?;
+        spec.check()
+            .map_err(|e| e.in_file(&Source::new(path, text)))?;
+        Ok(spec)
     }
 
     /// Reads an architecture file.
     pub fn load(path: &Path) -> Result<ArchSpec, PlanError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+        Ok(ArchSpec::load_source(path)?.0)
+    }
+
+    /// Reads an architecture file and keeps its text, to place the errors [`plan`] finds in
+    /// its values ([`PlanError::in_file`]).
+    pub fn load_source(path: &Path) -> Result<(ArchSpec, Source), PlanError> {
+        let source = Source::read(path).map_err(|source| PlanError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        ArchSpec::from_ron_str(&text, &path.display().to_string())
+        let spec = ArchSpec::from_ron_str(&source.text, &source.name)?;
+        Ok((spec, source))
+    }
+
+    /// Checks every value that needs no network: a folding target of at least one cycle or
+    /// lane, PE and SIMD of at least 1, accumulator widths of 1..=64, each layer given once
+    /// and a FIFO depth of 1..=4096. An error is a [`PlanError::At`] naming the value.
+    pub fn check(&self) -> Result<(), PlanError> {
+        let fold = ValuePath::field("folding");
+        match self.folding {
+            Folding::CyclesPerImage(0) => return Err(PlanError::ZeroCycles.at(fold)),
+            Folding::PeBudget(0) => {
+                return Err(PlanError::PeBudget {
+                    budget: 0,
+                    lanes: 1,
+                }
+                .at(fold))
+            }
+            _ => {}
+        }
+        for (i, a) in self.layers.iter().enumerate() {
+            let at = ValuePath::field("layers").index(i);
+            if self.layers[..i].iter().any(|b| b.index == a.index) {
+                return Err(PlanError::RepeatedLayer { index: a.index }.at(at.then_field("index")));
+            }
+            for (name, value) in [("pe", a.pe), ("simd", a.simd)] {
+                if value == Some(0) {
+                    return Err(PlanError::ZeroLanes { name }.at(at.clone().then_field(name)));
+                }
+            }
+            if let Some(bits) = a.acc_bits.filter(|b| !(1..=64).contains(b)) {
+                return Err(PlanError::AccBitsRange { bits }.at(at.then_field("acc_bits")));
+            }
+        }
+        if let FifoDepth::Depth(d) = self.fifo_depth {
+            if !(1..=4096).contains(&d) {
+                return Err(PlanError::FifoDepth { depth: d }.at(ValuePath::field("fifo_depth")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The path of the entry for layer `layer`, if the spec has one.
+    fn entry_path(&self, layer: usize) -> Option<ValuePath> {
+        self.layers
+            .iter()
+            .position(|a| a.index == layer)
+            .map(|i| ValuePath::field("layers").index(i))
+    }
+
+    /// Where an error of the MVU of `layer` was chosen: the entry's field if it gives one,
+    /// else the folding target.
+    fn choice_path(&self, layer: usize, field: &'static str) -> ValuePath {
+        let given = |a: &LayerArch| match field {
+            "pe" => a.pe.is_some(),
+            "simd" => a.simd.is_some(),
+            _ => a.acc_bits.is_some(),
+        };
+        match self
+            .layers
+            .iter()
+            .position(|a| a.index == layer && given(a))
+        {
+            Some(i) => ValuePath::field("layers").index(i).then_field(field),
+            None => ValuePath::field("folding"),
+        }
     }
 }
 
@@ -499,14 +642,32 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
         .enumerate()
         .map(|(k, l)| mvu_dims(k, l))
         .collect::<Result<_, _>>()?;
+    spec.check()?;
     check_entries(spec, &dims)?;
     let mvu_dims: Vec<MvuDims> = dims.iter().flatten().copied().collect();
-    let folds = layer_folds(spec, &mvu_dims)?;
+    let folds = layer_folds(spec, &mvu_dims).map_err(|e| match e {
+        PlanError::ExplicitFolding { layer } => {
+            let at = spec
+                .entry_path(layer)
+                .unwrap_or_else(|| ValuePath::field("folding"));
+            e.at(at)
+        }
+        e => e.at(ValuePath::field("folding")),
+    })?;
     let eff = with_accumulators(net, spec, &mvu_dims)?;
     let mut layers = Vec::with_capacity(mvu_dims.len());
     let mut mvus: Vec<Option<MvuParams>> = vec![None; n];
     for (d, &(pe, simd)) in mvu_dims.iter().zip(&folds) {
-        if let Some((mvu, layer)) = layer_mvu(&eff, d, pe, simd)? {
+        let placed = layer_mvu(&eff, d, pe, simd).map_err(|e| match &e {
+            PlanError::Mvu(MvuError::PeDivide { .. }) => e.at(spec.choice_path(d.layer, "pe")),
+            PlanError::Mvu(MvuError::SimdDivide { .. }) => e.at(spec.choice_path(d.layer, "simd")),
+            PlanError::Mvu(MvuError::AccBits { .. }) => match spec.entry_path(d.layer) {
+                Some(_) => e.at(spec.choice_path(d.layer, "acc_bits")),
+                None => e,
+            },
+            _ => e,
+        })?;
+        if let Some((mvu, layer)) = placed {
             layers.push(layer);
             mvus[d.layer] = Some(mvu);
         }
@@ -525,20 +686,22 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
 /// Checks the per-layer entries: an existing layer, at most once, nothing to choose for pooling.
 fn check_entries(spec: &ArchSpec, dims: &[Option<MvuDims>]) -> Result<(), PlanError> {
     let n = dims.len();
-    for a in &spec.layers {
+    for (i, a) in spec.layers.iter().enumerate() {
+        let at = ValuePath::field("layers").index(i);
         if a.index >= n {
             return Err(PlanError::LayerIndex {
                 index: a.index,
                 layers: n,
-            });
+            }
+            .at(at.then_field("index")));
         }
-        if spec.layers.iter().filter(|b| b.index == a.index).count() > 1 {
-            return Err(PlanError::RepeatedLayer { index: a.index });
+        if spec.layers[..i].iter().any(|b| b.index == a.index) {
+            return Err(PlanError::RepeatedLayer { index: a.index }.at(at.then_field("index")));
         }
         if dims[a.index].is_none()
             && (a.pe.is_some() || a.simd.is_some() || a.acc_bits.is_some() || a.overflow.is_some())
         {
-            return Err(PlanError::PoolingChoice { index: a.index });
+            return Err(PlanError::PoolingChoice { index: a.index }.at(at));
         }
     }
     Ok(())
@@ -644,7 +807,8 @@ fn with_accumulators(net: &QNet, spec: &ArchSpec, mvus: &[MvuDims]) -> Result<QN
                 layer: k,
                 bits,
                 proven,
-            });
+            }
+            .at(spec.choice_path(k, "acc_bits")));
         }
         let acc = match &mut eff.layers[k] {
             Layer::Dense(d) => &mut d.accumulator,
@@ -931,4 +1095,69 @@ fn mvu_checked(mvus: &[Option<MvuParams>], k: usize) -> Result<MvuParams, PlanEr
         .cloned()
         .flatten()
         .ok_or(PlanError::NoMvu { layer: k })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARCH: &str = "ArchSpec(
+    folding: explicit,
+    layers: [(index: 0, pe: 4, simd: 8), (index: 1, pe: 2, simd: 8, acc_bits: 20)],
+    fifo_depth: depth(4),
+)";
+
+    fn error(from: &str, to: &str) -> String {
+        let text = ARCH.replacen(from, to, 1);
+        assert_ne!(text, ARCH);
+        ArchSpec::from_ron_str(&text, "a.ron")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn values_are_reported_at_their_own_position() {
+        assert!(ArchSpec::from_ron_str(ARCH, "a.ron").is_ok());
+        assert_eq!(
+            error("depth(4)", "depth(5000)"),
+            "a.ron:4:17: fifo depth (5000) must be between 1 and 4096"
+        );
+        assert_eq!(
+            error("simd: 8)", "simd: 0)"),
+            "a.ron:3:38: simd (0) must be at least 1"
+        );
+        assert_eq!(
+            error("acc_bits: 20", "acc_bits: 65"),
+            "a.ron:3:79: acc_bits (65) must be between 1 and 64"
+        );
+        assert_eq!(
+            error("index: 1", "index: 0"),
+            "a.ron:3:50: layer 0 is given more than once"
+        );
+        assert_eq!(
+            error("explicit", "cycles_per_image(0)"),
+            "a.ron:2:14: cycles_per_image (0) must be at least 1"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let e = error("pe: 2,", "pe: 2, sdim: 4,");
+        assert!(e.starts_with("a.ron:3:60: "), "{e}");
+        assert!(e.contains("`sdim`"), "{e}");
+    }
+
+    #[test]
+    fn an_unplaced_error_prints_as_its_cause() {
+        let e = PlanError::ZeroCycles.at(ValuePath::field("folding"));
+        assert_eq!(e.to_string(), "cycles_per_image (0) must be at least 1");
+        let placed = e.in_file(&Source::new(
+            "a.ron",
+            "ArchSpec(folding: cycles_per_image(0))",
+        ));
+        assert_eq!(
+            placed.to_string(),
+            "a.ron:1:19: cycles_per_image (0) must be at least 1"
+        );
+    }
 }

@@ -53,6 +53,9 @@ enum GridArg {
 
 /// Runs `qforge calibrate`.
 pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
+    if args.jobs == 0 {
+        anyhow::bail!("--jobs (0) must be at least 1");
+    }
     let fpga = match args.target {
         TargetArg::Ice40 => FpgaTarget::Ice40,
         TargetArg::Xilinx => FpgaTarget::Xilinx,
@@ -65,6 +68,8 @@ pub fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("models/area_{}.ron", fpga.name())));
+    // Refused before the synthesis runs, not after them.
+    qforge::flow::check_parent(&out)?;
     let cache = SynthCache::open(&args.cache)?;
     let designs = pe_grid(size)?;
     println!(

@@ -97,7 +97,8 @@ pub fn run(args: CastArgs) -> anyhow::Result<()> {
     cast_lines(&spec, args.raw, stdin.lock(), &mut stdout.lock())
 }
 
-/// Casts every non-blank line of `input`, writing one result per line.
+/// Casts every line of `input`, writing one result per line: a blank line gives an empty
+/// line, so output line `n` always answers input line `n`.
 fn cast_lines(
     spec: &CastSpec,
     raw: bool,
@@ -109,6 +110,7 @@ fn cast_lines(
         let line = line.with_context(|| format!("reading stdin line {line_no}"))?;
         let text = line.trim();
         if text.is_empty() {
+            writeln!(out)?;
             continue;
         }
         let x: f64 = match text.parse() {

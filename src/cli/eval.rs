@@ -42,10 +42,53 @@ pub fn load_data(spec: &str) -> anyhow::Result<(Dataset, Dataset)> {
     }
 }
 
+/// Refuses a model whose input size differs from the data set's samples, or that has fewer
+/// outputs than the data set has classes: evaluating it would read the data in the wrong
+/// chunks and report a meaningless accuracy.
+pub fn check_fits(
+    model: &std::path::Path,
+    (inputs, outputs): (usize, usize),
+    data_name: &str,
+    data: &Dataset,
+) -> anyhow::Result<()> {
+    let shape = |s: &[usize]| s.iter().map(usize::to_string).collect::<Vec<_>>().join("x");
+    if inputs != data.sample_size() {
+        bail!(
+            "{}: the model takes {inputs} inputs per sample, but {data_name} samples have {} ({})",
+            model.display(),
+            data.sample_size(),
+            shape(&data.shape)
+        );
+    }
+    let classes = data.labels.iter().max().map_or(0, |&m| usize::from(m) + 1);
+    if outputs < classes {
+        bail!(
+            "{}: the model has {outputs} outputs, but {data_name} has {classes} classes",
+            model.display()
+        );
+    }
+    Ok(())
+}
+
+/// The input and output sizes of a float model.
+pub fn float_sizes(model: &qforge::nn::Model) -> anyhow::Result<(usize, usize)> {
+    let out = model.output_shape()?;
+    Ok((model.input_size(), out.iter().product()))
+}
+
 /// The first `spec.calibration_samples` training inputs.
 pub fn calibration<'a>(spec: &QuantSpec, train: &'a Dataset) -> &'a [f32] {
     let n = spec.calibration_samples.clamp(1, train.len().max(1));
     &train.inputs[..(n * train.sample_size()).min(train.inputs.len())]
+}
+
+/// A quantization error as it is when it names its file and position, else with the model
+/// file it is about.
+pub fn located_or(e: qforge::qnn::QnnError, model: &std::path::Path) -> anyhow::Error {
+    match e {
+        qforge::qnn::QnnError::Invalid { .. } | qforge::qnn::QnnError::Parse { .. } => e.into(),
+        e => anyhow::Error::new(e).context(format!("cannot quantize {}", model.display())),
+    }
 }
 
 /// Runs `qforge eval`.
@@ -53,18 +96,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
+    if let Some(path) = &args.dump_logits {
+        qforge::flow::check_parent(path)?;
+    }
     let (train, test) = load_data(&args.data)?;
     let model = load_any(&args.model)?;
+    let sizes = match &model {
+        AnyModel::Float(m) => float_sizes(m)?,
+        AnyModel::Integer(n) => (n.in_features(), n.out_features()),
+    };
+    check_fits(&args.model, sizes, &args.data, &test)?;
     let model = match (model, &args.quant) {
         (AnyModel::Float(m), Some(q)) => {
-            let spec = QuantSpec::load(q)?;
-            let net = quantize_model(&m, &spec, calibration(&spec, &train)).with_context(|| {
-                format!(
-                    "cannot quantize {} with {}",
-                    args.model.display(),
-                    q.display()
-                )
-            })?;
+            let (spec, source) = QuantSpec::load_source(q)?;
+            let net = quantize_model(&m, &spec, calibration(&spec, &train))
+                .map_err(|e| located_or(e.in_file(&source), &args.model))?;
             AnyModel::Integer(net)
         }
         (AnyModel::Integer(_), Some(_)) => bail!(

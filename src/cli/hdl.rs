@@ -99,9 +99,9 @@ struct PeArgs {
     /// Weight kind.
     #[arg(long, value_enum)]
     kind: KindArg,
-    /// Activation bits (binary: 1).
-    #[arg(long, default_value_t = 8)]
-    a_bits: u32,
+    /// Activation bits [default: 8; binary: 1, the only width its ±1 activations have].
+    #[arg(long)]
+    a_bits: Option<u32>,
     /// Unsigned activations (default: two's complement).
     #[arg(long)]
     a_unsigned: bool,
@@ -172,10 +172,14 @@ fn pe_params(a: &PeArgs) -> anyhow::Result<PeParams> {
         WeightFamily::Binary => WeightCode::Binary,
         WeightFamily::Ternary => WeightCode::Ternary,
     };
-    let a_bits = if lane_of(&kind).bipolar_activations() {
-        1
-    } else {
-        a.a_bits
+    let a_bits = match a.a_bits {
+        Some(bits) if bits != 1 && lane_of(&kind).bipolar_activations() => bail!(
+            "--a-bits ({bits}) must be 1 for --kind {}: its activations are ±1",
+            a.kind.0.name()
+        ),
+        _ if lane_of(&kind).bipolar_activations() => 1,
+        Some(bits) => bits,
+        None => 8,
     };
     let overflow = match a.overflow {
         OverflowArg::Wrap => Overflow::Wrap,
@@ -232,6 +236,9 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
 fn net(a: NetArgs) -> anyhow::Result<()> {
     let DataArg::Digits = a.data;
     check(&a.out, OutputKind::Net, a.force)?;
+    if let Some(vcd) = &a.vcd {
+        qforge::flow::check_parent(vcd)?;
+    }
     let start = std::time::Instant::now();
     let options = NetDesignOptions {
         backpressure: a.backpressure,
@@ -247,7 +254,13 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         &options,
         &a.out,
     )
-    .with_context(|| format!("building a design for {}", a.model.display()))?;
+    .map_err(|e| {
+        if e.names_its_file() {
+            anyhow::Error::new(e)
+        } else {
+            anyhow::Error::new(e).context(format!("building a design for {}", a.model.display()))
+        }
+    })?;
     let r = &design.run.report;
     println!(
         "wrote {} ({}, {} images, {} cycles, tb_in {} bits, tb_out {} bits)",

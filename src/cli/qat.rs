@@ -26,8 +26,8 @@ pub(super) fn run(
     if let Some(b) = args.batch_size {
         training.batch_size = b;
     }
-    if let Err(e) = training.check() {
-        bail!("{}: {e}", spec_path.display());
+    if let Err((_, e)) = training.check() {
+        bail!("{e} (from {} and the command line)", spec_path.display());
     }
     spec.training = training;
     let model = match &args.init {

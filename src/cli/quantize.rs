@@ -1,7 +1,6 @@
 //! `qforge quantize`: turns a float model and a quantization spec into an integer model file.
 
-use super::eval::{calibration, load_data};
-use anyhow::Context;
+use super::eval::{calibration, check_fits, float_sizes, load_data, located_or};
 use clap::Args;
 use qforge::nn::Model;
 use qforge::qnn::quantize::{quantize_model, QuantSpec};
@@ -29,11 +28,13 @@ pub struct QuantizeArgs {
 
 /// Runs `qforge quantize`.
 pub fn run(args: QuantizeArgs) -> anyhow::Result<()> {
+    qforge::flow::check_parent(&args.output)?;
     let model = Model::load(&args.model)?;
-    let spec = QuantSpec::load(&args.spec)?;
+    let (spec, source) = QuantSpec::load_source(&args.spec)?;
     let (train, _) = load_data(&args.data)?;
+    check_fits(&args.model, float_sizes(&model)?, &args.data, &train)?;
     let net = quantize_model(&model, &spec, calibration(&spec, &train))
-        .with_context(|| format!("cannot quantize {}", args.model.display()))?;
+        .map_err(|e| located_or(e.in_file(&source), &args.model))?;
     net.save(&args.output)?;
     println!(
         "{}: {} layers, {} MACs per sample, {} weight bits",

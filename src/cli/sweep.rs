@@ -135,6 +135,11 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
     let Some(file) = args.file else {
         bail!("give a sweep file (qforge sweep FILE -o DIR), or `merge` / `plot`");
     };
+    for (flag, value) in [("--jobs", args.jobs), ("--limit", args.limit)] {
+        if value == Some(0) {
+            bail!("{flag} (0) must be at least 1");
+        }
+    }
     let name = file.display().to_string();
     let sweep = SweepFile::load(&file)?;
     let grid = Grid::new(&sweep, &name)?;

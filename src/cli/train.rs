@@ -53,9 +53,18 @@ pub struct TrainArgs {
 
 /// Runs `qforge train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.epochs == 0 || args.batch_size == Some(0) || args.limit == Some(0) {
-        bail!("--epochs, --batch-size and --limit must be at least 1");
+    for (flag, value) in [
+        ("--epochs", Some(args.epochs)),
+        ("--batch-size", args.batch_size),
+        ("--limit", args.limit),
+    ] {
+        if value == Some(0) {
+            bail!("{flag} (0) must be at least 1");
+        }
     }
+    check_rates(args.lr.unwrap_or(0.001), args.momentum)?;
+    // Refused before the training, not after it.
+    qforge::flow::check_parent(&args.output)?;
     let (mut train_set, test_set) = load_data(&args.data)?;
     if let Some(n) = args.limit {
         train_set = train_set.truncated(n);
@@ -114,6 +123,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(e) = eval_err {
         return Err(e.into());
     }
+    if let Err(e) = model.check_finite() {
+        bail!("training diverged ({e}); try a smaller --lr");
+    }
     let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     let header = [
         format!("trained by: qforge {command}"),
@@ -122,6 +134,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     model.save(&args.output, &header)?;
     println!("wrote {}", args.output.display());
+    Ok(())
+}
+
+/// The largest learning rate accepted: far above any rate that trains, far below one that
+/// overflows the weights in the first step.
+const MAX_LR: f32 = 10.0;
+
+/// Refuses a learning rate that is not finite, not positive or absurdly large, and a momentum
+/// outside [0, 1).
+fn check_rates(lr: f32, momentum: f32) -> anyhow::Result<()> {
+    if !(lr.is_finite() && lr > 0.0 && lr <= MAX_LR) {
+        bail!("--lr ({lr}) must be a number above 0 and at most {MAX_LR}");
+    }
+    if !(momentum.is_finite() && (0.0..1.0).contains(&momentum)) {
+        bail!("--momentum ({momentum}) must be at least 0 and below 1");
+    }
     Ok(())
 }
 
@@ -154,9 +182,11 @@ pub(super) fn architecture(
     if let Some(sizes) = spec.strip_prefix("mlp:") {
         let sizes: Vec<usize> = sizes
             .split('-')
-            .map(|s| {
-                s.parse()
-                    .with_context(|| format!("bad layer size `{s}` in `{spec}`"))
+            .map(|s| match s.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(anyhow::anyhow!(
+                    "layer size `{s}` in `{spec}` must be a whole number of at least 1"
+                )),
             })
             .collect::<anyhow::Result<_>>()?;
         return Ok((Architecture::mlp(&sizes, &data.shape)?, data.shape.clone()));
@@ -164,13 +194,39 @@ pub(super) fn architecture(
     if spec == "cnn" {
         return Ok((Architecture::small_cnn(classes, &image_shape), image_shape));
     }
-    let text = std::fs::read_to_string(spec).with_context(|| {
-        format!("`{spec}` is neither mlp:SIZES, cnn nor a readable architecture file")
+    let text = std::fs::read_to_string(spec).map_err(|e| {
+        anyhow::anyhow!("`{spec}` is neither mlp:SIZES, cnn nor a readable architecture file ({e})")
     })?;
-    let arch: Architecture = ron::from_str(&text).map_err(|e| anyhow::anyhow!("{spec}:{e}"))?;
+    let arch: Architecture = ron::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{spec}:{}:{}: {}",
+            e.span.start.line,
+            e.span.start.col,
+            e.code
+        )
+    })?;
     let shape = match arch.layers.first() {
         Some(nn::LayerSpec::Conv2d { .. } | nn::LayerSpec::MaxPool2d { .. }) => image_shape,
         _ => data.shape.clone(),
     };
     Ok((arch, shape))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_rates_must_be_finite_positive_and_sane() {
+        assert!(check_rates(0.001, 0.9).is_ok());
+        assert!(check_rates(MAX_LR, 0.0).is_ok());
+        for lr in [f32::NAN, f32::INFINITY, 0.0, -0.1, 1e30, 10.5] {
+            let e = check_rates(lr, 0.9).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--lr ({lr})")), "{e}");
+        }
+        for m in [f32::NAN, -0.1, 1.0, 2.0] {
+            let e = check_rates(0.001, m).unwrap_err().to_string();
+            assert!(e.starts_with("--momentum"), "{e}");
+        }
+    }
 }

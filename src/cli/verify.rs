@@ -34,6 +34,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     locate(Tool::Verilator)?;
     let dir = &args.dir;
     let manifest = Manifest::load(dir)?;
+    if let Some(vcd) = &args.vcd {
+        qforge::flow::check_parent(vcd)?;
+    }
     let stimulus = dir.join(&manifest.stimulus);
     let expected = dir.join(&manifest.expected);
     let vectors = VectorSet::read(&stimulus, &expected, manifest.in_width, manifest.out_width)?;

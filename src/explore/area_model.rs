@@ -50,6 +50,7 @@
 
 use crate::explore::error::{ExploreError, Result};
 use crate::explore::fit::nonnegative_least_squares;
+use crate::position::{locate_nearest, ValuePath};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -60,6 +61,7 @@ pub const COEFFICIENTS_VERSION: u32 = 1;
 
 /// A feature of a unit's parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum FeatureExpr {
     /// The constant 1 (the intercept).
@@ -103,6 +105,7 @@ fn sum(a: FeatureExpr, b: FeatureExpr) -> FeatureExpr {
 
 /// A named feature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Feature {
     /// Name shown in reports, e.g. `a_bits*w_bits`.
     pub name: String,
@@ -122,6 +125,7 @@ impl Feature {
 
 /// The features of one unit kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeatureSet {
     /// Unit kind, matching [`AreaSample::kind`].
     pub kind: String,
@@ -181,6 +185,7 @@ pub fn default_feature_sets() -> Vec<FeatureSet> {
 
 /// One synthesis measurement of a unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AreaSample {
     /// Unit kind.
     pub kind: String,
@@ -232,6 +237,7 @@ pub struct UnitCost {
 
 /// The fitted coefficients of one unit kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KindModel {
     /// The features, in coefficient order.
     pub features: Vec<Feature>,
@@ -268,6 +274,7 @@ impl KindModel {
 
 /// Fitted area models of several unit kinds: the coefficients file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AreaModel {
     /// Format version ([`COEFFICIENTS_VERSION`]).
     pub version: u32,
@@ -359,22 +366,46 @@ impl AreaModel {
             col: e.span.start.col,
             message: e.code.to_string(),
         })?;
+        let at = |path: ValuePath, message: String| {
+            let (line, col) = locate_nearest(text, &path);
+            ExploreError::SweepFile {
+                file: file.to_string(),
+                line,
+                col,
+                message,
+            }
+        };
         if model.version != COEFFICIENTS_VERSION {
-            return Err(ExploreError::Fit(format!(
-                "{file}: coefficients file version {} is not the version this qforge reads ({COEFFICIENTS_VERSION})",
-                model.version
-            )));
+            return Err(at(
+                ValuePath::field("version"),
+                format!(
+                    "coefficients file version {} is not the version this qforge reads ({COEFFICIENTS_VERSION})",
+                    model.version
+                ),
+            ));
         }
         for (kind, m) in &model.kinds {
             let n = m.features.len();
-            if m.luts.len() != n
-                || m.ffs.len() != n
-                || m.carries.len() != n
-                || !(m.dsps.is_empty() || m.dsps.len() == n)
-            {
-                return Err(ExploreError::Fit(format!(
-                    "{file}: kind `{kind}` has {n} features but coefficient lists of other lengths"
-                )));
+            let lists = [
+                ("luts", m.luts.len()),
+                ("ffs", m.ffs.len()),
+                ("carries", m.carries.len()),
+                ("dsps", if m.dsps.is_empty() { n } else { m.dsps.len() }),
+            ];
+            if let Some((name, len)) = lists.into_iter().find(|&(_, len)| len != n) {
+                return Err(at(
+                    ValuePath::field("kinds")
+                        .key(kind.as_str())
+                        .then_field(name),
+                    format!("kind `{kind}` has {n} features but {len} {name} coefficients"),
+                ));
+            }
+            let values = m.luts.iter().chain(&m.ffs).chain(&m.carries).chain(&m.dsps);
+            if let Some(v) = values.copied().find(|v: &f64| !v.is_finite()) {
+                return Err(at(
+                    ValuePath::field("kinds").key(kind.as_str()),
+                    format!("kind `{kind}` has a coefficient {v}: coefficients must be finite"),
+                ));
             }
         }
         Ok(model)
@@ -613,4 +644,48 @@ pub fn finn_r_report(samples: &[AreaSample]) -> Result<ErrorReport> {
             })
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "(
+    version: 1,
+    source: \"hand\",
+    kinds: {
+        \"pe_uniform\": (
+            features: [(name: \"one\", expr: one)],
+            luts: [3.0],
+            ffs: [1.0],
+            carries: [0.0],
+            samples: 1,
+        ),
+    },
+    measurements: [],
+)";
+
+    fn error(from: &str, to: &str) -> String {
+        let text = FILE.replacen(from, to, 1);
+        assert_ne!(text, FILE);
+        AreaModel::from_ron(&text, "area.ron")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn faults_are_reported_at_their_position() {
+        AreaModel::from_ron(FILE, "area.ron").unwrap();
+        assert_eq!(
+            error("version: 1", "version: 7"),
+            format!("area.ron:2:14: coefficients file version 7 is not the version this qforge reads ({COEFFICIENTS_VERSION})")
+        );
+        assert_eq!(
+            error("ffs: [1.0]", "ffs: [1.0, 2.0]"),
+            "area.ron:8:18: kind `pe_uniform` has 1 features but 2 ffs coefficients"
+        );
+        let e = error("samples: 1,", "samples: 1, sample: 2,");
+        assert!(e.starts_with("area.ron:10:25: "), "{e}");
+        assert!(e.contains("`sample`"), "{e}");
+    }
 }

@@ -34,7 +34,7 @@ pub enum ExploreError {
         source: std::io::Error,
     },
     /// A results file (`results.csv`, `results.json`, `meta.json`) that does not parse.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}{}: {message}", path.display(), if *line == 0 { String::new() } else { format!(":{line}") })]
     Results {
         /// The file.
         path: PathBuf,

@@ -60,6 +60,7 @@ use crate::explore::synth_cache::SynthCache;
 use crate::nn::{Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
+use crate::position::{locate_nearest, ValuePath};
 use crate::qnn::quantize::{quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec};
 use crate::qnn::{AccOverflow, Engine, QNet};
 use crate::quant::calibrate::Clipping;
@@ -146,12 +147,9 @@ impl NetworkEvaluator {
     ) -> Result<NetworkEvaluator> {
         let folder = sweep_path.parent().unwrap_or_else(|| Path::new(""));
         let model_path = folder.join(&sweep.model);
-        let model = Model::load(&model_path).map_err(|e| {
-            ExploreError::NoEvaluator(format!(
-                "cannot load the sweep's model {}: {e}",
-                model_path.display()
-            ))
-        })?;
+        // The model's own error names its file.
+        let model = Model::load(&model_path)
+            .map_err(|e| ExploreError::NoEvaluator(format!("the sweep's model: {e}")))?;
         let (train, test) = crate::nn::data::digits::train_test()
             .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the digits data: {e}")))?;
         if model.input_size() != train.sample_size() {
@@ -162,12 +160,58 @@ impl NetworkEvaluator {
                 train.sample_size()
             )));
         }
+        // An override of a layer the model does not have is a mistake in the sweep file, not
+        // a point to skip: every point carrying it would be skipped.
+        let weighted = model
+            .layers
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l,
+                    crate::nn::Layer::Dense { .. } | crate::nn::Layer::Conv2d { .. }
+                )
+            })
+            .count();
+        for (i, set) in sweep.axes.layer_overrides.values().iter().enumerate() {
+            if let Some(j) = set.iter().position(|o| o.layer >= weighted) {
+                let at = ValuePath::field("axes")
+                    .then_field("layer_overrides")
+                    .index(i)
+                    .index(j)
+                    .then_field("layer");
+                let (line, col) = std::fs::read_to_string(sweep_path)
+                    .map_or((1, 1), |text| locate_nearest(&text, &at));
+                return Err(ExploreError::SweepFile {
+                    file: sweep_path.display().to_string(),
+                    line,
+                    col,
+                    message: format!(
+                        "layer override index ({}) must be below the number of layers with weights ({weighted}) of {}",
+                        set[j].layer,
+                        model_path.display()
+                    ),
+                });
+            }
+        }
         let n = CALIBRATION_SAMPLES.min(train.len());
         let calibration = train.inputs[..n * train.sample_size()].to_vec();
         let dir = options
             .coefficients_dir
             .clone()
             .unwrap_or_else(|| folder.to_path_buf());
+        // A folder given explicitly must exist (one without a family's file gives that
+        // family the units' analytic costs, as the sweep's summary says).
+        if options.coefficients_dir.is_some() && !dir.is_dir() {
+            return Err(ExploreError::NoEvaluator(format!(
+                "the coefficients folder {} {}",
+                dir.display(),
+                if dir.exists() {
+                    "is not a folder"
+                } else {
+                    "does not exist"
+                }
+            )));
+        }
         let mut coefficients = BTreeMap::new();
         for fpga in [FpgaTarget::Ice40, FpgaTarget::Xilinx, FpgaTarget::Ecp5] {
             let path = dir.join(format!("area_{}.ron", fpga.name()));

@@ -24,6 +24,7 @@ use crate::explore::sweep_file::{
     WeightFamily,
 };
 use crate::hash::{fnv1a64, Fnv1a64};
+use crate::position::{locate_nearest, ValuePath};
 use serde::{Deserialize, Serialize};
 
 /// The axis values of one point: everything an evaluator needs besides the model.
@@ -213,13 +214,19 @@ impl Grid {
             }
         }
         if points.is_empty() {
+            let names: Vec<&str> = sweep.constraints.iter().map(|c| c.name()).collect();
+            // The position of the constraints in the file, when the file can be read again
+            // (a sweep given as text has none).
+            let (line, col) = std::fs::read_to_string(file).ok().map_or((1, 1), |text| {
+                locate_nearest(&text, &ValuePath::field("constraints"))
+            });
             return Err(ExploreError::SweepFile {
                 file: file.to_string(),
-                line: 1,
-                col: 1,
+                line,
+                col,
                 message: format!(
-                    "the constraints {:?} leave no point of the grid",
-                    sweep.constraints
+                    "the constraints [{}] leave no point of the grid",
+                    names.join(", ")
                 ),
             });
         }

@@ -199,6 +199,16 @@ pub enum Constraint {
     WeightBitsLeActivationBits,
 }
 
+impl Constraint {
+    /// The name used in sweep files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Constraint::SchemeBits => "scheme_bits",
+            Constraint::WeightBitsLeActivationBits => "weight_bits_le_activation_bits",
+        }
+    }
+}
+
 /// The most values one range axis may expand to (a typo like `to: 80000` fails early).
 pub const MAX_RANGE_VALUES: u32 = 1024;
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// One layer of an architecture: a [`Layer`] without its weights; input sizes come from the previous layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum LayerSpec {
     /// A Dense layer with this many outputs.
     Dense {
@@ -52,6 +53,7 @@ pub enum LayerSpec {
 /// A network architecture: a name and layer specs. As a RON file:
 /// `Architecture(name: "tiny", layers: [Flatten, Dense(out_features: 16), Relu, Dense(out_features: 10)])`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Architecture {
     /// Name given to the trained model.
     pub name: String,

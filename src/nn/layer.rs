@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One layer of a float network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Layer {
     /// Fully connected: `y[o] = bias[o] + sum_i weights[o * in_features + i] * x[i]`. Input shape `[in_features]`.
     Dense {
@@ -187,6 +188,36 @@ impl Layer {
                 Ok(input.to_vec())
             }
         }
+    }
+
+    /// The first parameter value that is NaN or infinite: the parameter's name as written in
+    /// a model file, the value's index in it and the value.
+    pub fn non_finite(&self) -> Option<(&'static str, usize, f32)> {
+        let params: Vec<(&'static str, &[f32])> = match self {
+            Layer::Dense { weights, bias, .. } | Layer::Conv2d { weights, bias, .. } => {
+                vec![("weights", weights), ("bias", bias)]
+            }
+            Layer::BatchNorm {
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                eps,
+            } => vec![
+                ("gamma", gamma),
+                ("beta", beta),
+                ("running_mean", running_mean),
+                ("running_var", running_var),
+                ("eps", std::slice::from_ref(eps)),
+            ],
+            Layer::Relu | Layer::MaxPool2d { .. } | Layer::Flatten => Vec::new(),
+        };
+        params.into_iter().find_map(|(name, values)| {
+            values
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|i| (name, i, values[i]))
+        })
     }
 
     /// Number of trainable parameters (weights and biases, or gamma and beta).

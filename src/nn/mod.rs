@@ -100,6 +100,20 @@ pub enum NnError {
         /// What is wrong.
         error: LayerError,
     },
+    /// A parameter value that is NaN or infinite.
+    #[error("layer {index} ({kind}): {param}[{at}] ({value}) must be finite")]
+    NonFinite {
+        /// 0-based layer index.
+        index: usize,
+        /// Layer kind.
+        kind: &'static str,
+        /// The parameter (`weights`, `bias`, `gamma`, ...).
+        param: &'static str,
+        /// The value's index in it.
+        at: usize,
+        /// The value.
+        value: f32,
+    },
     /// A data file is malformed (`path` may carry `:line`).
     #[error("{path}: {message}")]
     Data {

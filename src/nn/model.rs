@@ -2,11 +2,13 @@
 
 use super::layer::{shape_str, Layer};
 use super::NnError;
+use crate::position::{locate, locate_key, locate_nearest, ValuePath};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// A float network: a name, the shape of one input sample and a chain of layers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Model {
     /// Free-form name.
     pub name: String,
@@ -67,6 +69,23 @@ impl Model {
         Ok(self.shapes()?.pop().unwrap_or_default())
     }
 
+    /// Checks that every weight, bias and batch-norm value is finite; the error names the
+    /// first that is not ([`NnError::NonFinite`]).
+    pub fn check_finite(&self) -> Result<(), NnError> {
+        for (index, layer) in self.layers.iter().enumerate() {
+            if let Some((param, at, value)) = layer.non_finite() {
+                return Err(NnError::NonFinite {
+                    index,
+                    kind: layer.kind(),
+                    param,
+                    at,
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Number of values in one input sample.
     pub fn input_size(&self) -> usize {
         self.input_shape.iter().product()
@@ -86,9 +105,9 @@ impl Model {
                 NnError::Layer { index, kind, .. } | NnError::Shape { index, kind, .. }
                     if *kind != "input" =>
                 {
-                    locate_layer(text, *index)
+                    locate(text, &ValuePath::field("layers").index(*index))
                 }
-                _ => locate_key(text, "input_shape"),
+                _ => locate_key(text, &ValuePath::field("input_shape")),
             }
             .unwrap_or((1, 1));
             return Err(NnError::Syntax {
@@ -96,6 +115,31 @@ impl Model {
                 line,
                 col,
                 message: err.to_string(),
+            });
+        }
+        if let Err(NnError::NonFinite {
+            index,
+            kind,
+            param,
+            at,
+            value,
+        }) = model.check_finite()
+        {
+            let path = ValuePath::field("layers").index(index).then_field(param);
+            let path = if param == "eps" { path } else { path.index(at) };
+            let (line, col) = locate_nearest(text, &path);
+            return Err(NnError::Syntax {
+                origin: origin.to_string(),
+                line,
+                col,
+                message: NnError::NonFinite {
+                    index,
+                    kind,
+                    param,
+                    at,
+                    value,
+                }
+                .to_string(),
             });
         }
         Ok(model)
@@ -152,106 +196,40 @@ impl Model {
     }
 }
 
-/// 1-based line and column of byte offset `pos` in `text`.
-fn line_col(text: &str, pos: usize) -> (usize, usize) {
-    let before = &text[..pos];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Byte offsets of the characters of `text` that are RON code, not comments or string contents.
-fn code_chars(text: &str) -> Vec<(usize, char)> {
-    let mut out = Vec::new();
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        match c {
-            '/' if matches!(it.peek(), Some((_, '/'))) => {
-                for (_, c) in it.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if matches!(it.peek(), Some((_, '*'))) => {
-                it.next();
-                let mut prev = ' ';
-                for (_, c) in it.by_ref() {
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-            }
-            '"' => {
-                out.push((i, c));
-                let mut escaped = false;
-                for (_, c) in it.by_ref() {
-                    if !escaped && c == '"' {
-                        break;
-                    }
-                    escaped = !escaped && c == '\\';
-                }
-            }
-            _ => out.push((i, c)),
-        }
-    }
-    out
-}
+    const TEXT: &str = "Model(
+  name: \"t\",
+  input_shape: [2],
+  layers: [
+    Dense(in_features: 2, out_features: 1, weights: [1.0, 0.5], bias: [0.0]),
+    Relu,
+    BatchNorm(gamma: [1.0], beta: [0.0], running_mean: [0.0], running_var: [1.0], eps: 0.001),
+  ],
+)";
 
-/// Position of the top-level key `key` (depth 1, inside `Model(...)`).
-fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
-    let code = code_chars(text);
-    let mut depth = 0usize;
-    for (k, &(i, c)) in code.iter().enumerate() {
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ if depth == 1 && text[i..].starts_with(key) => {
-                let before_ok = k == 0 || !code[k - 1].1.is_alphanumeric() && code[k - 1].1 != '_';
-                let after = text[i + key.len()..].trim_start();
-                if before_ok && after.starts_with(':') {
-                    return Some(line_col(text, i));
-                }
-            }
-            _ => {}
-        }
+    #[test]
+    fn non_finite_values_are_refused_at_their_position() {
+        assert!(Model::from_ron_str(TEXT, "m.ron").is_ok());
+        let bad = TEXT.replacen("0.5]", "-inf]", 1);
+        assert_eq!(
+            Model::from_ron_str(&bad, "m.ron").unwrap_err().to_string(),
+            "m.ron:5:59: layer 0 (Dense): weights[1] (-inf) must be finite"
+        );
+        let bad = TEXT.replacen("running_var: [1.0]", "running_var: [NaN]", 1);
+        assert_eq!(
+            Model::from_ron_str(&bad, "m.ron").unwrap_err().to_string(),
+            "m.ron:7:77: layer 2 (BatchNorm): running_var[0] (NaN) must be finite"
+        );
     }
-    None
-}
 
-/// Position of the first character of element `index` of the top-level `layers: [...]` list.
-fn locate_layer(text: &str, index: usize) -> Option<(usize, usize)> {
-    let (line, col) = locate_key(text, "layers")?;
-    let start = text
-        .split_inclusive('\n')
-        .take(line - 1)
-        .map(str::len)
-        .sum::<usize>()
-        + text.lines().nth(line - 1)?.char_indices().nth(col - 1)?.0;
-    let code = code_chars(&text[start..]);
-    let open = code.iter().position(|&(_, c)| c == '[')?;
-    let mut depth = 0usize;
-    let mut element = 0usize;
-    let mut at_element_start = true;
-    for &(i, c) in &code[open + 1..] {
-        if depth == 0 && at_element_start && !c.is_whitespace() && c != ']' {
-            if element == index {
-                return Some(line_col(text, start + i));
-            }
-            at_element_start = false;
-        }
-        match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | '}' => depth = depth.saturating_sub(1),
-            ']' if depth == 0 => return None,
-            ']' => depth -= 1,
-            ',' if depth == 0 => {
-                element += 1;
-                at_element_start = true;
-            }
-            _ => {}
-        }
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let bad = TEXT.replacen("name: \"t\",", "name: \"t\", nmae: \"u\",", 1);
+        let e = Model::from_ron_str(&bad, "m.ron").unwrap_err().to_string();
+        assert!(e.starts_with("m.ron:2:14: "), "{e}");
+        assert!(e.contains("`nmae`"), "{e}");
     }
-    None
 }

@@ -93,6 +93,7 @@ fn one_to_four(name: &'static str, value: i64) -> Result<(), CodeError> {
 
 /// Power-of-two weights: a sign bit (if signed) and an exponent field of `exp_bits` bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PotFormat {
     /// Width of the exponent field, 1..=6 (shifts up to 63).
     pub exp_bits: u32,
@@ -201,6 +202,7 @@ impl PotFormat {
 /// Additive powers-of-two weights: a sign bit (if signed) and `terms` fields of `term_bits` bits;
 /// field value `c ≥ 1` of term `t` adds `2^shifts[t][c - 1]`, field value 0 adds nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApotFormat {
     /// Bits per term field.
     pub term_bits: u32,

@@ -113,6 +113,7 @@ impl fmt::Display for WeightFamily {
 /// The fields are public; [`WeightCode::check`] (which every consumer applies) enforces the
 /// limits, and the constructors check on the way in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum WeightCode {
     /// `bits`-bit two's complement ([`UNIFORM_BITS`]); the code is the bit pattern, the level

@@ -95,7 +95,7 @@ impl QatNet {
     /// `calibration` (so the untrained network exports exactly as `quantize` would).
     pub fn new(model: &Model, spec: &QuantSpec, calibration: &[f32]) -> Result<QatNet, QatError> {
         let training = spec.training.clone();
-        training.check().map_err(QatError::Spec)?;
+        training.check().map_err(|(_, m)| QatError::Spec(m))?;
         let model = fold(model)?;
         let shapes = model.shapes()?;
         let thresholds = calibrated_thresholds(&model, spec, calibration)?;

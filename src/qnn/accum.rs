@@ -30,6 +30,7 @@ pub enum AccOverflow {
 
 /// A layer's accumulator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Accumulator {
     /// Width in bits (1..=127); `None` means the proven width.
     #[serde(default)]

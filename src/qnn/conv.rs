@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// A convolution on integer codes (cross-correlation, as PyTorch), CHW layout, zero padding.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Conv2d {
     /// Input channels.
     pub in_channels: usize,
@@ -159,6 +160,7 @@ impl Conv2d {
 
 /// Max pooling over `kernel × kernel` windows with a stride, no padding (the output is floored).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MaxPool2d {
     /// Channels.
     pub channels: usize,

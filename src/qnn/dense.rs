@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a layer emits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerOutput {
     /// The raw accumulators (logits of the last layer), after the accumulator's own overflow.
@@ -105,6 +106,7 @@ impl WeightTensor<'_> {
 
 /// A fully connected layer on integer codes: `acc_j = bias_j + Σ_i level(code_ji) · x_i`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Dense {
     /// Number of inputs.
     pub in_features: usize,

@@ -2,6 +2,7 @@
 
 use super::format::IntFormat;
 use crate::num::codes::CodeError;
+use crate::position::{Source, ValuePath};
 
 /// Anything that makes an integer network invalid or unusable.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +120,15 @@ pub enum QnnError {
         /// What is wrong.
         message: String,
     },
+    /// A value of a quantization spec breaks a rule; `at` names the value, so that a caller
+    /// holding the spec's file reports its position ([`QnnError::in_file`]).
+    #[error("{error}")]
+    Spec {
+        /// The value, e.g. `layers[1].index`.
+        at: ValuePath,
+        /// What is wrong with it.
+        error: Box<QnnError>,
+    },
     /// A parsed file describes an invalid network; the position is that of the offending
     /// layer (or of the file's start for network-level problems).
     #[error("{path}:{line}:{col}: {source}")]
@@ -132,6 +142,26 @@ pub enum QnnError {
         /// What is wrong.
         source: Box<QnnError>,
     },
+}
+
+impl QnnError {
+    /// The error placed in the file it is about: a [`QnnError::Spec`] error becomes
+    /// [`QnnError::Invalid`] at the `file:line:col` of its value in `source`; any other error
+    /// is returned as it is.
+    pub fn in_file(self, source: &Source) -> QnnError {
+        match self {
+            QnnError::Spec { at, error } => {
+                let (line, col) = source.position(&at);
+                QnnError::Invalid {
+                    path: source.name.clone(),
+                    line,
+                    col,
+                    source: error,
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 /// Shorthand for a layer error.

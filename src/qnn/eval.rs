@@ -28,12 +28,47 @@ pub fn load_any(path: &Path) -> Result<AnyModel, QnnError> {
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("//"))
         .unwrap_or("");
+    // A file of another kind (a quantization spec, an architecture) starts with its own name.
+    let word: String = first
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if !word.is_empty() && word != "Model" && word != "QNet" {
+        let line = text.lines().position(|l| l.trim() == first).unwrap_or(0) + 1;
+        let col = text
+            .lines()
+            .nth(line - 1)
+            .map_or(0, |l| l.len() - l.trim_start().len())
+            + 1;
+        return Err(QnnError::Parse {
+            path: path.display().to_string(),
+            line,
+            col,
+            message: format!(
+                "expected a float model `Model(...)` or an integer model `(...)`, found `{word}(`"
+            ),
+        });
+    }
     if first.starts_with("Model(") || first.starts_with("Model (") {
         Model::from_ron_str(&text, &path.display().to_string())
             .map(AnyModel::Float)
-            .map_err(|e| QnnError::Import {
-                path: path.display().to_string(),
-                message: e.to_string(),
+            .map_err(|e| match e {
+                // The message names the file and position already.
+                nn::NnError::Syntax {
+                    origin,
+                    line,
+                    col,
+                    message,
+                } => QnnError::Parse {
+                    path: origin,
+                    line,
+                    col,
+                    message,
+                },
+                e => QnnError::Import {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                },
             })
     } else {
         QNet::from_ron_str(&text, &path.display().to_string()).map(AnyModel::Integer)

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// A dense layer whose weights, bias, accumulator, result and ReLU output are fixed-point types.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FixedDense {
     /// Number of inputs.
     pub in_features: usize,

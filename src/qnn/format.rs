@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// The code range of an activation tensor: `bits`-bit two's complement if `signed`, else unsigned.
 /// The zero point is always 0, so real value = code × scale and ReLU clamps at code 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IntFormat {
     /// Width in bits, 1..=32.
     pub bits: u32,

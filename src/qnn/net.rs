@@ -8,11 +8,13 @@ use super::fixed_dense::FixedDense;
 use super::format::IntFormat;
 use crate::num::fixed::FixedFormat;
 use crate::num::rounding::RoundingMode;
+use crate::position::{locate, ValuePath};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// How real inputs become the first layer's codes: `code = clamp(round(x / scale))`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InputQuant {
     /// The input code range (values beyond it saturate).
     pub format: IntFormat,
@@ -71,39 +73,11 @@ pub(crate) fn round_f64(v: f64, mode: RoundingMode) -> f64 {
     }
 }
 
-/// The 1-based line and column where layer `k` starts in a model file's text: the `k`-th
-/// layer variant name (`Dense(` or `FixedDense(` as a whole word) after `layers:`.
-fn layer_position(text: &str, k: usize) -> (usize, usize) {
-    let start = text.find("layers").unwrap_or(0);
-    let bytes = text.as_bytes();
-    let mut seen = 0;
-    let mut i = start;
-    while i < text.len() {
-        let rest = &text[i..];
-        let word = ["FixedDense", "Dense", "Conv2d", "MaxPool2d"]
-            .into_iter()
-            .find(|w| rest.starts_with(w) && rest[w.len()..].trim_start().starts_with('('));
-        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if let (Some(w), true) = (word, boundary) {
-            if seen == k {
-                let before = &text[..i];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rfind('\n').map_or(i, |n| i - n - 1) + 1;
-                return (line, col);
-            }
-            seen += 1;
-            i += w.len();
-            continue;
-        }
-        i += rest.chars().next().map_or(1, char::len_utf8);
-    }
-    (1, 1)
-}
-
 /// One layer of the integer network.
 // A network holds a handful of layers, so boxing the larger variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Layer {
     /// Fully connected.
     Dense(Dense),
@@ -174,6 +148,7 @@ impl Layer {
 /// An integer network: every value in inference is an integer code; real scales ride along
 /// for reporting and for dequantizing the outputs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QNet {
     /// A free-form name.
     #[serde(default)]
@@ -404,11 +379,14 @@ impl QNet {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
-            message: e.code.to_string(),
+            // The file does not spell the type's name: say what it is.
+            message: e.code.to_string().replace("`QNet`", "the integer model"),
         })?;
         net.validate().map_err(|e| {
             let (line, col) = match &e {
-                QnnError::Layer { layer, .. } => layer_position(text, *layer),
+                QnnError::Layer { layer, .. } => {
+                    locate(text, &ValuePath::field("layers").index(*layer)).unwrap_or((1, 1))
+                }
                 _ => (1, 1),
             };
             QnnError::Invalid {

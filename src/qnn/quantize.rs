@@ -18,6 +18,7 @@ use super::requant::Requant;
 use crate::nn::{self, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
+use crate::position::{Source, ValuePath};
 use crate::quant::calibrate::{ClipRange, Clipping};
 use crate::quant::quantizer::{ChannelQuantizer, TensorQuantizer};
 use crate::quant::tensor::{CodeKind, QuantizedTensor, TensorRef};
@@ -29,6 +30,7 @@ use std::path::Path;
 /// How activations (or inputs) are coded: unsigned after a ReLU (and for non-negative inputs),
 /// else signed; zero point 0; the scale from a calibrated clipping range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActSpec {
     /// Code width, 2..=16.
     pub bits: u32,
@@ -41,6 +43,7 @@ pub struct ActSpec {
 
 /// The accumulator width to write into the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum AccPolicy {
     /// The width proven from the quantized weights, bias and input ranges (never overflows).
@@ -58,6 +61,7 @@ pub enum AccPolicy {
 /// Overrides for one layer with weights (0-based among the Dense and Conv2d layers; pooling,
 /// ReLU, flatten and batch-norm layers are not counted).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerOverride {
     /// Which layer with weights.
     pub index: usize,
@@ -72,6 +76,7 @@ pub struct LayerOverride {
 /// A quantization spec (RON): schemes and bits for weights and activations, calibration,
 /// requantization and accumulator policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuantSpec {
     /// Weight quantizer for every layer (unless overridden).
     pub weights: TensorQuantizer,
@@ -103,23 +108,114 @@ fn default_calibration() -> usize {
 }
 
 impl QuantSpec {
-    /// Parses a spec's text; `path` names it in `path:line:col` messages.
+    /// Parses a spec's text and checks its values ([`QuantSpec::check`]); `path` names it in
+    /// `path:line:col` messages, which point at the faulty value.
     pub fn from_ron_str(text: &str, path: &str) -> Result<QuantSpec, QnnError> {
-        ron::from_str(text).map_err(|e| QnnError::Parse {
+        let spec: QuantSpec = ron::from_str(text).map_err(|e| QnnError::Parse {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
             message: e.code.to_string(),
-        })
+        })?;
+        spec.check()
+            .map_err(|e| e.in_file(&Source::new(path, text)))?;
+        Ok(spec)
+    }
+
+    /// Checks every value that needs no network: the weight quantizers, activation and input
+    /// widths and clipping, `scale_bits`, the accumulator width, the calibration count and
+    /// that no layer is overridden twice. An error is a [`QnnError::Spec`] naming the value.
+    pub fn check(&self) -> Result<(), QnnError> {
+        let spec = |at: ValuePath, error: QnnError| QnnError::Spec {
+            at,
+            error: Box::new(error),
+        };
+        let quantizer = |base: ValuePath, q: &TensorQuantizer| {
+            q.validate()
+                .map_err(|(at, e)| spec(base.join(at), q_err(e.to_string())))
+        };
+        let act = |base: ValuePath, a: &ActSpec| {
+            if !(2..=16).contains(&a.bits) {
+                return Err(spec(
+                    base.then_field("bits"),
+                    q_err(format!(
+                        "activation bits ({}) must be between 2 and 16",
+                        a.bits
+                    )),
+                ));
+            }
+            a.clipping.validate().map_err(|e| {
+                let at = match &e {
+                    crate::quant::error::QuantError::BadParameter { name, .. } => {
+                        base.clone().then_field("clipping").then_field(name)
+                    }
+                    _ => base.clone().then_field("clipping"),
+                };
+                spec(at, q_err(e.to_string()))
+            })
+        };
+        quantizer(ValuePath::field("weights"), &self.weights)?;
+        act(ValuePath::field("activations"), &self.activations)?;
+        act(ValuePath::field("input"), &self.input)?;
+        if !(1..=32).contains(&self.scale_bits) {
+            return Err(spec(
+                ValuePath::field("scale_bits"),
+                QnnError::ScaleBits {
+                    bits: self.scale_bits,
+                },
+            ));
+        }
+        if let AccPolicy::Bits { bits, .. } = self.accumulator {
+            if !(1..=64).contains(&bits) {
+                return Err(spec(
+                    ValuePath::field("accumulator").then_field("bits"),
+                    q_err(format!(
+                        "accumulator bits ({bits}) must be between 1 and 64"
+                    )),
+                ));
+            }
+        }
+        self.training
+            .check()
+            .map_err(|(field, m)| spec(ValuePath::field("training").then_field(field), q_err(m)))?;
+        if self.calibration_samples == 0 {
+            return Err(spec(
+                ValuePath::field("calibration_samples"),
+                q_err("calibration_samples (0) must be at least 1"),
+            ));
+        }
+        for (i, o) in self.layers.iter().enumerate() {
+            let at = ValuePath::field("layers").index(i);
+            if self.layers[..i].iter().any(|p| p.index == o.index) {
+                return Err(spec(
+                    at.then_field("index"),
+                    q_err(format!("layer {} is overridden more than once", o.index)),
+                ));
+            }
+            if let Some(q) = &o.weights {
+                quantizer(at.clone().then_field("weights"), q)?;
+            }
+            if let Some(a) = &o.activations {
+                act(at.then_field("activations"), a)?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads a spec file.
     pub fn load(path: &Path) -> Result<QuantSpec, QnnError> {
-        let text = std::fs::read_to_string(path).map_err(|source| QnnError::Io {
+        Ok(QuantSpec::load_source(path)?.0)
+    }
+
+    /// Reads a spec file and keeps its text, to place later errors about its values
+    /// ([`QnnError::in_file`]).
+    pub fn load_source(path: &Path) -> Result<(QuantSpec, Source), QnnError> {
+        let source = Source::read(path).map_err(|source| QnnError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        QuantSpec::from_ron_str(&text, &path.display().to_string())
+        let spec = QuantSpec::from_ron_str(&source.text, &source.name)?;
+        Ok((spec, source))
     }
 
     /// A short description, e.g. `w:uniform8 a:8`: the weight scheme's code
@@ -469,22 +565,20 @@ fn assemble(
     calibration: &[f32],
     given: Option<&Thresholds>,
 ) -> Result<QNet, QnnError> {
+    spec.check()?;
     let blocks = blocks(model)?;
     let weighted = blocks
         .iter()
         .filter(|b| matches!(b.kind, BlockKind::Linear(_)))
         .count();
-    if let Some(o) = spec.layers.iter().find(|o| o.index >= weighted) {
-        return Err(q_err(format!(
-            "layer override index ({}) must be below the number of layers with weights ({weighted})",
-            o.index
-        )));
-    }
-    if !(1..=32).contains(&spec.scale_bits) {
-        return Err(q_err(format!(
-            "scale_bits ({}) must be between 1 and 32",
-            spec.scale_bits
-        )));
+    if let Some(i) = spec.layers.iter().position(|o| o.index >= weighted) {
+        return Err(QnnError::Spec {
+            at: ValuePath::field("layers").index(i).then_field("index"),
+            error: Box::new(q_err(format!(
+                "layer override index ({}) must be below the number of layers with weights ({weighted})",
+                spec.layers[i].index
+            ))),
+        });
     }
     let in_f = model.input_size();
     if calibration.is_empty() || !calibration.len().is_multiple_of(in_f) {
@@ -632,4 +726,86 @@ fn assemble(
     net.pin_accumulator_widths();
     net.validate()?;
     Ok(net)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "QuantSpec(
+    weights: (scheme: uniform((bits: 4, signed: true, narrow: true, symmetric: true, rounding: half_even, scale_constraint: float)), granularity: per_tensor, clipping: min_max),
+    activations: (bits: 4, clipping: min_max),
+    input: (bits: 8, clipping: min_max),
+    rounding: half_even,
+    scale_bits: 16,
+    layers: [(index: 0, activations: Some((bits: 6, clipping: mse_optimal(steps: 10, low_fraction: 0.5))))],
+)";
+
+    fn error(from: &str, to: &str) -> String {
+        let text = SPEC.replacen(from, to, 1);
+        assert_ne!(text, SPEC);
+        QuantSpec::from_ron_str(&text, "q.ron")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn the_bundled_form_parses() {
+        let spec = QuantSpec::from_ron_str(SPEC, "q.ron").unwrap();
+        assert_eq!(spec.layers.len(), 1);
+    }
+
+    #[test]
+    fn values_are_reported_at_their_own_position() {
+        assert_eq!(
+            error("scale_bits: 16", "scale_bits: 0"),
+            "q.ron:6:17: scale_bits (0) must be between 1 and 32"
+        );
+        assert_eq!(
+            error("activations: (bits: 4", "activations: (bits: 17"),
+            "q.ron:3:25: activation bits (17) must be between 2 and 16"
+        );
+        assert_eq!(
+            error("(bits: 6", "(bits: 1"),
+            "q.ron:7:50: activation bits (1) must be between 2 and 16"
+        );
+        assert_eq!(
+            error("steps: 10", "steps: 0"),
+            "q.ron:7:82: steps (0) must be between 1 and 10000"
+        );
+        assert_eq!(
+            error("bits: 4, signed", "bits: 0, signed"),
+            "q.ron:2:38: bits (0) must be between 1 and 32"
+        );
+        assert_eq!(
+            error("(index: 0,", "(index: 0), (index: 0,"),
+            "q.ron:7:34: layer 0 is overridden more than once"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_where_they_are() {
+        let e = error("scale_bits: 16,", "scale_bits: 16, scale_bit: 8,");
+        assert!(e.starts_with("q.ron:6:21: "), "{e}");
+        assert!(e.contains("`scale_bit`"), "{e}");
+    }
+
+    #[test]
+    fn an_override_of_a_missing_layer_is_placed_in_the_spec() {
+        let layer = nn::Layer::Dense {
+            in_features: 2,
+            out_features: 2,
+            weights: vec![1.0, -0.5, 0.25, 1.0],
+            bias: vec![0.0, 0.0],
+        };
+        let model = Model::new("t", vec![2], vec![layer]).unwrap();
+        let text = SPEC.replacen("(index: 0,", "(index: 3,", 1);
+        let spec = QuantSpec::from_ron_str(&text, "q.ron").unwrap();
+        let err = quantize_model(&model, &spec, &[0.5, -0.5, 1.0, 0.0]).unwrap_err();
+        assert!(matches!(err, QnnError::Spec { .. }), "{err}");
+        assert_eq!(
+            err.in_file(&Source::new("q.ron", text)).to_string(),
+            "q.ron:7:22: layer override index (3) must be below the number of layers with weights (1)"
+        );
+    }
 }

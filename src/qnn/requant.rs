@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// A negative `S` is an exact left shift. The ReLU clamp and the rounding commute because every
 /// rounding mode is monotone and maps 0 to 0.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Requant {
     /// `M`, per tensor (one entry) or per output channel; each in `0 .. 2^scale_bits`.
     pub multiplier: Vec<i64>,

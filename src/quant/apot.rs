@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 /// An APoT quantizer's configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub struct ApotConfig {
     /// Bits per term, 1..=4.

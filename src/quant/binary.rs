@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 /// Ternary quantizer parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub struct TernaryConfig {
     /// `Δ = delta_factor · mean |w|`; TWN uses 0.7. In [0, 1].

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 /// How to choose a clipping range from data.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Clipping {
     /// The full range of the data.

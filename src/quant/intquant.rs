@@ -81,6 +81,7 @@ pub(crate) fn check_bits(name: &'static str, bits: u32) -> Result<(), QuantError
 
 /// A QONNX `IntQuant` node's attributes and inputs (all per tensor).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub struct IntQuant {
     /// Code width, 1..=32.

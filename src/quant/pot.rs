@@ -50,6 +50,7 @@ pub enum PotDomain {
 
 /// How the exponent range is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum ExponentRange {
     /// `e_max` from the clipping threshold, `e_min = e_max − max_shift`.
@@ -63,6 +64,7 @@ pub enum ExponentRange {
 
 /// A power-of-two quantizer.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub struct PotConfig {
     /// The code format (exponent bits, sign, zero code).

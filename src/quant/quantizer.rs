@@ -25,6 +25,7 @@ use super::pot::PotConfig;
 use super::tensor::{ChannelParams, CodeKind, Granularity, QuantizedTensor, TensorRef};
 use super::uniform::UniformConfig;
 use crate::num::weights::WeightCode;
+use crate::position::ValuePath;
 use serde::{Deserialize, Serialize};
 
 /// A quantizer whose per-channel parameters follow from a clipping range.
@@ -162,6 +163,7 @@ fn quantize_with_params<Q: ChannelQuantizer, T: Copy + Into<f64>>(
 
 /// A quantization scheme.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Scheme {
     /// Uniform integers.
@@ -198,6 +200,7 @@ impl Scheme {
 
 /// How to quantize one tensor: scheme, granularity and clipping.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub struct TensorQuantizer {
     /// The scheme.
@@ -209,6 +212,28 @@ pub struct TensorQuantizer {
 }
 
 impl TensorQuantizer {
+    /// Checks the scheme's and the clipping's parameters, and that the scheme has a weight code
+    /// ([`Scheme::weight_code`]); an error comes with the value it is about, relative to the
+    /// quantizer (`scheme.bits`, `clipping.percentile`).
+    pub fn validate(&self) -> Result<(), (ValuePath, QuantError)> {
+        let scheme = match &self.scheme {
+            Scheme::Uniform(c) => c.validate(),
+            Scheme::Pot(c) => c.validate(),
+            Scheme::Apot(c) => ApotQuantizer::new(c).map(|_| ()),
+            Scheme::Binary => Ok(()),
+            Scheme::Ternary(c) => c.validate(),
+        }
+        .and_then(|()| self.scheme.weight_code().map(|_| ()));
+        let at = |base: &'static str, e: &QuantError| match e {
+            QuantError::BadParameter { name, .. } => ValuePath::field(base).then_field(name),
+            _ => ValuePath::field(base),
+        };
+        scheme.map_err(|e| (at("scheme", &e), e))?;
+        self.clipping
+            .validate()
+            .map_err(|e| (at("clipping", &e), e))
+    }
+
     /// Quantizes `tensor`.
     pub fn quantize<T: Copy + Into<f64>>(
         &self,

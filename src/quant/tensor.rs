@@ -69,6 +69,7 @@ impl<'a, T: Copy + Into<f64>> TensorRef<'a, T> {
 
 /// Whether one set of quantization parameters covers the whole tensor or one set per channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     /// One scale (and zero point) for the tensor.

@@ -128,21 +128,29 @@ impl Default for TrainingSpec {
 
 impl TrainingSpec {
     /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1.
-    pub fn check(&self) -> Result<(), String> {
+    /// The error names the field and the rule.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
         let lr_ok = |v: f32| v.is_finite() && v > 0.0 && v <= 1.0;
         if !lr_ok(self.lr) {
-            return Err(format!(
-                "training lr ({}) must be finite, positive and at most 1",
-                self.lr
+            return Err((
+                "lr",
+                format!(
+                    "training lr ({}) must be finite, positive and at most 1",
+                    self.lr
+                ),
             ));
         }
         if let Some(v) = self.clipping_lr.filter(|&v| !lr_ok(v)) {
-            return Err(format!(
-                "training clipping_lr ({v}) must be finite, positive and at most 1"
+            return Err((
+                "clipping_lr",
+                format!("training clipping_lr ({v}) must be finite, positive and at most 1"),
             ));
         }
         if self.batch_size == 0 {
-            return Err("training batch_size (0) must be at least 1".into());
+            return Err((
+                "batch_size",
+                "training batch_size (0) must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -231,7 +239,7 @@ mod tests {
             lr: f32::NAN,
             ..TrainingSpec::default()
         };
-        assert!(bad.check().unwrap_err().contains("lr (NaN)"));
+        assert!(bad.check().unwrap_err().1.contains("lr (NaN)"));
         assert!(ron::from_str::<TrainingSpec>("(stee: clipped)").is_err());
         assert_eq!(LrSchedule::Cosine.factor(0, 10), 1.0);
         assert!((LrSchedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-15);

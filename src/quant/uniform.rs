@@ -50,6 +50,7 @@ pub enum ScaleConstraint {
 
 /// A uniform quantizer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub struct UniformConfig {
     /// Code width, 1..=32.

@@ -51,7 +51,7 @@ pub enum Error {
         message: String,
     },
     /// The manifest (or another JSON file) is not valid.
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error("{}{}: {message}", path.display(), position(*line, *column))]
     Json {
         /// The file.
         path: PathBuf,
@@ -101,5 +101,14 @@ impl Error {
             path: path.into(),
             error,
         }
+    }
+}
+
+/// `:line:col`, or nothing when the position is unknown (0): a location only when it is real.
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}:{column}")
     }
 }

@@ -50,11 +50,12 @@ fn minus_two_and_a_half_rounds_toward_plus_infinity_with_rnd() {
 }
 
 #[test]
-fn prints_exact_decimals_and_skips_blank_lines() {
+fn prints_exact_decimals_and_keeps_blank_lines() {
     // ap_fixed<8,3>: step 1/32; 1.3 truncates to 41/32; 100 wraps: 3200 mod 256 = 128 → -128/32.
     let o = cast(&["--format", "ap_fixed<8,3>"], "1.3\n\n  \n100\n0.001\n");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "1.28125\n-4\n0\n");
+    // Output line n answers input line n: the blank lines stay blank.
+    assert_eq!(stdout(&o), "1.28125\n\n\n-4\n0\n");
 }
 
 #[test]
