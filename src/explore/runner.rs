@@ -6,8 +6,8 @@
 //! sweep loses only the points in flight. With `resume`, the rows already in the folder (by id)
 //! are kept and only the missing points run; at the end both files are rewritten in grid order,
 //! so a resumed sweep's folder equals an uninterrupted one's byte for byte, apart from the
-//! measured figures in `timing.json` ([`crate::explore::meta::Timing`]). A progress bar (points done / total,
-//! rate, ETA) is drawn on stderr when it is a terminal.
+//! measured figures in `timing.json` ([`crate::explore::meta::Timing`]). A progress bar (points
+//! done / total, rate, ETA) is drawn on stderr when it is a terminal.
 //!
 //! ```no_run
 //! # use qforge::explore::{evaluator::Evaluator, grid::Grid, runner::{run_sweep, RunOptions},
