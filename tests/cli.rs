@@ -19,6 +19,8 @@ mod cli_qnn;
 mod explore_cli;
 #[path = "cli/net_cli.rs"]
 mod net_cli;
+#[path = "cli/sweep_exact_cli.rs"]
+mod sweep_exact_cli;
 #[path = "cli/verify_cli.rs"]
 mod verify_cli;
 #[path = "cli/verify_tool_missing.rs"]

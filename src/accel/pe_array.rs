@@ -167,14 +167,7 @@ impl PeArrayModel {
         self.rows
             .iter_mut()
             .enumerate()
-            .map(|(r, m)| {
-                let row_in = PeInputs {
-                    wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
-                    init: inp.init.get(r).map(|&v| vec![v]).unwrap_or_default(),
-                    ..inp.clone()
-                };
-                m.step_inputs(&row_in)
-            })
+            .map(|(r, m)| m.step_inputs(&row_inputs(inp, r, simd)))
             .collect()
     }
 }
@@ -189,15 +182,35 @@ impl Model for PeArrayModel {
         let row_w = self.params.row.simd() * self.params.row.w_bits();
         let ab = self.params.row.acc_bits();
         let mut outs = Vec::new();
+        let has_init = self.params.has_init();
         for (r, m) in self.rows.iter_mut().enumerate() {
-            let mut v = inputs.to_vec();
-            v[4] = inputs[4].field(r as u32 * row_w, row_w);
-            if self.params.has_init() {
-                v[5] = inputs[5].field(r as u32 * ab, ab);
-            }
+            // The row's slices of `wgt` and `init`, the shared ports as they are: copying the
+            // whole `wgt` for every row would cost PE² · SIMD per cycle.
+            let v: Vec<Bits> = inputs
+                .iter()
+                .enumerate()
+                .map(|(k, b)| match k {
+                    4 => b.field(r as u32 * row_w, row_w),
+                    5 if has_init => b.field(r as u32 * ab, ab),
+                    _ => b.clone(),
+                })
+                .collect();
             outs.extend(m.step(&v)?);
         }
         Ok(vec![Bits::concat_lsb_first(&outs)])
+    }
+}
+
+/// Row `r`'s inputs: the shared controls and activations, its SIMD weights and its start value
+/// (never a copy of every row's weights: that would cost PE² · SIMD per cycle).
+fn row_inputs(inp: &PeInputs, r: usize, simd: usize) -> PeInputs {
+    PeInputs {
+        rst: inp.rst,
+        en: inp.en,
+        clear: inp.clear,
+        act: inp.act.clone(),
+        wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
+        init: inp.init.get(r).map(|&v| vec![v]).unwrap_or_default(),
     }
 }
 
@@ -206,19 +219,12 @@ pub fn array_ports(array: &PeArrayParams, inp: &PeInputs) -> Vec<Bits> {
     let row = array.row();
     let simd = row.simd() as usize;
     let mut v = PeInputs {
-        wgt: inp.wgt[..simd].to_vec(),
-        ..inp.clone()
+        init: inp.init.clone(),
+        ..row_inputs(inp, 0, simd)
     }
     .to_ports(row);
     let rows: Vec<Vec<Bits>> = (0..array.pe() as usize)
-        .map(|r| {
-            PeInputs {
-                wgt: inp.wgt[r * simd..(r + 1) * simd].to_vec(),
-                init: inp.init.get(r).map(|&v| vec![v]).unwrap_or_default(),
-                ..inp.clone()
-            }
-            .to_ports(row)
-        })
+        .map(|r| row_inputs(inp, r, simd).to_ports(row))
         .collect();
     for (k, port) in v.iter_mut().enumerate().skip(4) {
         let fields: Vec<Bits> = rows.iter().map(|r| r[k].clone()).collect();

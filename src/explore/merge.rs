@@ -2,8 +2,9 @@
 //!
 //! Every folder must hold the same sweep (the same grid hash in its `meta.json`); rows are joined
 //! by point id (a point found in two folders must have equal results there) and written in grid
-//! order, so merging the shards `0/n .. n-1/n` of a sweep gives the files the unsharded sweep
-//! gives.
+//! order, so merging the shards `0/n .. n-1/n` of a sweep gives the folder the unsharded sweep
+//! gives, byte for byte apart from `timing.json` (which sums the shards' figures and names the
+//! folders joined).
 //!
 //! ```no_run
 //! use qforge::explore::merge::merge_results;
@@ -14,7 +15,7 @@
 
 use crate::explore::error::{ExploreError, Result};
 use crate::explore::evaluator::Outcome;
-use crate::explore::meta::Meta;
+use crate::explore::meta::{Meta, Timing};
 use crate::explore::results::{read_json, write_results, ResultRow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,7 @@ pub fn merge_results(dirs: &[&Path], out: &Path) -> Result<Meta> {
     let first_meta = read_meta(first)?;
     let mut merged = first_meta.clone();
     merged.shard = None;
-    merged.merged_from = Vec::new();
-    merged.wall_time_s = 0.0;
+    let mut timing = Timing::new(0.0, 0);
     let mut by_id: BTreeMap<String, (ResultRow, PathBuf)> = BTreeMap::new();
     for dir in dirs {
         let meta = read_meta(dir)?;
@@ -46,8 +46,12 @@ pub fn merge_results(dirs: &[&Path], out: &Path) -> Result<Meta> {
             });
         }
         merged.tool_versions.extend(meta.tool_versions);
-        merged.wall_time_s += meta.wall_time_s;
-        merged.merged_from.push(dir.display().to_string());
+        // A folder without timing.json (its run was cut short) adds no figures.
+        if let Some(t) = Timing::read(dir)? {
+            timing.wall_time_s += t.wall_time_s;
+            timing.points_evaluated += t.points_evaluated;
+        }
+        timing.merged_from.push(dir.display().to_string());
         for row in read_json(dir)? {
             match by_id.get(&row.id) {
                 Some((existing, from)) if existing != &row => {
@@ -74,6 +78,8 @@ pub fn merge_results(dirs: &[&Path], out: &Path) -> Result<Meta> {
         .count();
     merged.complete = rows.len() == merged.points_total;
     merged.write(out)?;
+    timing.points_per_s = timing.points_evaluated as f64 / timing.wall_time_s.max(1e-9);
+    timing.write(out)?;
     Ok(merged)
 }
 

@@ -1,7 +1,8 @@
 //! Sweeps over number formats and bit widths, area models, Pareto fronts and plots.
 //!
 //! A sweep is data: a RON [sweep file](sweep_file) in; `results.csv`, `results.json` (JSON
-//! Lines), `meta.json`, plots and `index.html` out. The pieces, one per file:
+//! Lines), `meta.json`, plots and `index.html` out, and `timing.json` with the measured figures
+//! (the one file identical runs write differently). The pieces, one per file:
 //!
 //! - [`sweep_file`]: the sweep file format (axes, ranges, constraints) and its errors;
 //! - [`grid`]: the Cartesian product, constraints, point ids and labels, shards;
@@ -10,7 +11,7 @@
 //!   [`pe_features`] (how PEs meet the fitted area model) and [`synth_cache`] (Yosys results
 //!   cached by design hash);
 //! - [`runner`]: parallel evaluation, streaming results, resume; [`merge`]: joining shards;
-//! - [`results`]: rows, CSV and JSON Lines; [`meta`]: `meta.json`;
+//! - [`results`]: rows, CSV and JSON Lines; [`meta`]: `meta.json` and `timing.json`;
 //! - [`pareto`]: non-dominated fronts; [`plot`], [`png`], [`html`]: figures and the index page;
 //! - [`fit`]: least squares; [`area_model`]: per-unit cost models, fitting, error reports and
 //!   the FINN-R baseline;

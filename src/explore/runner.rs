@@ -5,8 +5,9 @@
 //! finished point is appended at once to `results.csv` and `results.json`, so an interrupted
 //! sweep loses only the points in flight. With `resume`, the rows already in the folder (by id)
 //! are kept and only the missing points run; at the end both files are rewritten in grid order,
-//! so a resumed sweep's files equal an uninterrupted one's. A progress bar (points done / total,
-//! rate, ETA) is drawn on stderr when it is a terminal.
+//! so a resumed sweep's folder equals an uninterrupted one's byte for byte, apart from the
+//! measured figures in `timing.json` ([`crate::explore::meta::Timing`]). A progress bar (points
+//! done / total, rate, ETA) is drawn on stderr when it is a terminal.
 //!
 //! ```no_run
 //! # use qforge::explore::{evaluator::Evaluator, grid::Grid, runner::{run_sweep, RunOptions},
@@ -24,7 +25,7 @@
 use crate::explore::error::{EvalError, ExploreError, Result};
 use crate::explore::evaluator::{Evaluator, Outcome};
 use crate::explore::grid::{Grid, Point, Shard};
-use crate::explore::meta::Meta;
+use crate::explore::meta::{Meta, Timing};
 use crate::explore::results::{read_json, write_results, ResultRow, ResultsAppender};
 use crate::explore::sweep_file::SweepFile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -162,8 +163,8 @@ pub fn run_sweep(
         .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
         .count();
     meta.complete = covered == in_run.len();
-    meta.wall_time_s = started.elapsed().as_secs_f64();
     meta.write(dir)?;
+    Timing::new(started.elapsed().as_secs_f64(), rows.len() - resumed).write(dir)?;
     outcome?;
     Ok(RunSummary {
         points_in_run: in_run.len(),

@@ -38,15 +38,66 @@ impl Bits {
     /// and [`Bits::from_unsigned`] for checked forms).
     pub fn from_i128_wrapping(width: u32, value: i128) -> Bits {
         let mut b = Bits::zero(width);
-        for i in 0..width {
-            let bit = if i < 127 {
-                (value >> i) & 1 == 1
-            } else {
-                value < 0
+        for (k, limb) in b.limbs.iter_mut().enumerate() {
+            // Above bit 127 the value is its sign, repeated.
+            *limb = match k {
+                0 => value as u64,
+                1 => (value >> 64) as u64,
+                _ => (value >> 127) as u64,
             };
-            b.set(i, bit);
         }
+        b.clear_above_width();
         b
+    }
+
+    /// Zeroes the bits of the last word above the width (the invariant every method keeps).
+    fn clear_above_width(&mut self) {
+        let used = self.width % 64;
+        let last = (self.width / 64) as usize;
+        if used != 0 {
+            self.limbs[last] &= (1u64 << used) - 1;
+        }
+        for limb in self.limbs.iter_mut().skip(self.width.div_ceil(64) as usize) {
+            *limb = 0;
+        }
+    }
+
+    /// `n` bits (1..=64) from bit `lo` on, in the low bits of a word (zeros beyond the width).
+    fn word_at(&self, lo: u32, n: u32) -> u64 {
+        let k = (lo / 64) as usize;
+        let shift = lo % 64;
+        let limb = |k: usize| self.limbs.get(k).copied().unwrap_or(0);
+        let mut w = limb(k) >> shift;
+        if shift != 0 {
+            w |= limb(k + 1) << (64 - shift);
+        }
+        if n < 64 {
+            w & ((1u64 << n) - 1)
+        } else {
+            w
+        }
+    }
+
+    /// ORs `value` (`n` bits, 1..=64, nothing above) in at bit `lo`; `lo + n` must not pass the
+    /// width.
+    fn or_word_at(&mut self, lo: u32, n: u32, value: u64) {
+        let k = (lo / 64) as usize;
+        let shift = lo % 64;
+        self.limbs[k] |= value << shift;
+        if shift != 0 && shift + n > 64 {
+            self.limbs[k + 1] |= value >> (64 - shift);
+        }
+    }
+
+    /// Copies `width` bits of `from` (from its bit `from_lo` on) into this zero region at `lo`,
+    /// a word at a time.
+    fn copy_from(&mut self, lo: u32, from: &Bits, from_lo: u32, width: u32) {
+        let mut i = 0;
+        while i < width {
+            let n = (width - i).min(64);
+            self.or_word_at(lo + i, n, from.word_at(from_lo + i, n));
+            i += n;
+        }
     }
 
     /// `value` as a `width`-bit two's complement vector, or an error if it does not fit.
@@ -106,7 +157,9 @@ impl Bits {
 
     /// The value read as unsigned (bits above 128 are ignored).
     pub fn to_u128(&self) -> u128 {
-        (0..self.width.min(128)).fold(0u128, |acc, i| acc | (u128::from(self.get(i)) << i))
+        let limb = |k: usize| u128::from(self.limbs.get(k).copied().unwrap_or(0));
+        // Bits above the width are zero, so the two low words are the value.
+        limb(0) | (limb(1) << 64)
     }
 
     /// The value read as two's complement (widths above 128 are truncated to 128 bits).
@@ -126,20 +179,18 @@ impl Bits {
         let mut out = Bits::zero(width);
         let mut at = 0;
         for f in fields {
-            for i in 0..f.width {
-                out.set(at + i, f.get(i));
-            }
+            out.copy_from(at, f, 0, f.width);
             at += f.width;
         }
         out
     }
 
-    /// Bits `lo .. lo + width` as a new vector.
+    /// Bits `lo .. lo + width` as a new vector (zeros beyond this vector's width).
     pub fn field(&self, lo: u32, width: u32) -> Bits {
         let mut out = Bits::zero(width);
-        for i in 0..width {
-            out.set(i, self.get(lo + i));
-        }
+        // Bits at or past u32::MAX do not exist: they read as zero.
+        let width_here = width.min(u32::MAX - lo);
+        out.copy_from(0, self, lo, width_here);
         out
     }
 
@@ -407,6 +458,79 @@ mod tests {
             .unwrap()
             .push_hex(&mut line, Some(true));
         assert_eq!(line, b"1ff");
+    }
+
+    /// The bit-at-a-time definitions the word-at-a-time methods replace.
+    fn concat_by_bits(fields: &[Bits]) -> Bits {
+        let width = fields.iter().map(Bits::width).sum::<u32>().max(1);
+        let mut out = Bits::zero(width);
+        let mut at = 0;
+        for f in fields {
+            for i in 0..f.width {
+                out.set(at + i, f.get(i));
+            }
+            at += f.width;
+        }
+        out
+    }
+
+    fn field_by_bits(b: &Bits, lo: u32, width: u32) -> Bits {
+        let mut out = Bits::zero(width);
+        for i in 0..width {
+            out.set(i, b.get(lo + i));
+        }
+        out
+    }
+
+    fn wrapping_by_bits(width: u32, value: i128) -> Bits {
+        let mut b = Bits::zero(width);
+        for i in 0..width {
+            b.set(
+                i,
+                if i < 127 {
+                    (value >> i) & 1 == 1
+                } else {
+                    value < 0
+                },
+            );
+        }
+        b
+    }
+
+    #[test]
+    fn word_at_a_time_fields_and_concatenations_equal_the_bitwise_ones() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..400 {
+            let fields: Vec<Bits> = (0..next() % 9)
+                .map(|_| {
+                    let width = (next() % 200) as u32;
+                    let value = (i128::from(next() as i64) << 64) | i128::from(next());
+                    let b = Bits::from_i128_wrapping(width, value);
+                    assert_eq!(b, wrapping_by_bits(width, value), "width {width}");
+                    assert_eq!(
+                        b.to_u128(),
+                        (0..width.min(128)).fold(0, |a, i| a | (u128::from(b.get(i)) << i))
+                    );
+                    b
+                })
+                .collect();
+            let all = Bits::concat_lsb_first(&fields);
+            assert_eq!(all, concat_by_bits(&fields));
+            let lo = (next() % u64::from(all.width() + 70)) as u32;
+            let width = (next() % 150) as u32;
+            assert_eq!(
+                all.field(lo, width),
+                field_by_bits(&all, lo, width),
+                "lo {lo} width {width}"
+            );
+        }
+        assert_eq!(Bits::zero(8).field(u32::MAX - 2, 8), Bits::zero(8));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use qforge::explore::error::{EvalError, ExploreError};
 use qforge::explore::evaluator::{AreaSource, Evaluator, LayerArea, Metrics, Outcome};
 use qforge::explore::grid::{Grid, PointConfig, Shard};
 use qforge::explore::merge::merge_results;
-use qforge::explore::meta::Meta;
+use qforge::explore::meta::{Meta, Timing};
 use qforge::explore::results::{parse_csv_line, read_csv, read_json, CSV_COLUMNS};
 use qforge::explore::runner::{run_sweep, RunOptions};
 use qforge::explore::sweep_file::{Folding, SweepFile};
@@ -152,6 +152,9 @@ fn small_sweep_writes_one_row_per_point_with_the_documented_columns() {
         Some("1")
     );
     assert_eq!(meta.qforge_version, qforge::VERSION);
+    let timing = Timing::read(&dir).unwrap().unwrap();
+    assert_eq!(timing.points_evaluated, grid.points().len());
+    assert!(timing.wall_time_s > 0.0 && timing.merged_from.is_empty());
 }
 
 #[test]
@@ -229,6 +232,11 @@ fn interrupted_sweep_resumed_equals_uninterrupted() {
     assert_eq!(read(&dir, "results.csv"), read(&full, "results.csv"));
     assert_eq!(read(&dir, "results.json"), read(&full, "results.json"));
     assert!(Meta::read(&dir).unwrap().unwrap().complete);
+    // Nothing measured in meta.json, so it is the uninterrupted run's too.
+    assert_eq!(read(&dir, "meta.json"), read(&full, "meta.json"));
+    // The last run evaluated what the first two left (7 + 5 points).
+    let timing = Timing::read(&dir).unwrap().unwrap();
+    assert_eq!(timing.points_evaluated, grid().1.points().len() - 12);
 }
 
 #[test]
@@ -289,6 +297,10 @@ fn shards_merged_equal_the_unsharded_sweep() {
     assert!(meta.complete);
     assert_eq!(read(&out, "results.csv"), read(&full, "results.csv"));
     assert_eq!(read(&out, "results.json"), read(&full, "results.json"));
+    assert_eq!(read(&out, "meta.json"), read(&full, "meta.json"));
+    let timing = Timing::read(&out).unwrap().unwrap();
+    assert_eq!(timing.merged_from.len(), 3);
+    assert_eq!(timing.points_evaluated, grid().1.points().len());
 
     // Two shards only: merged but not complete.
     let partial = fresh_dir("shard_partial");
