@@ -22,6 +22,7 @@ if [ "$what" = digits ]; then
         run "$spec" 30 --init models/digits_mlp.ron
     done
     run qat_uniform2_a2 60 --init models/digits_mlp.ron
+    run quant_ternary_a4 10 --init models/digits_mlp.ron
 else
     dir=${3:?mnist needs DIR}
     run qat_uniform4_a4 10 --data "mnist:$dir" --arch mlp:784-256-256-10 --batch-size 128

@@ -105,24 +105,26 @@ fn fake_quantized_forward_agrees_with_the_integer_engine_with_free_scales() {
     }
 }
 
-/// Ten epochs of fine-tuning from the bundled float model, fixed seed: the integer network's
-/// test accuracy is above post-training quantization's at the same bits, for every scheme.
+/// Ten epochs of fine-tuning from the bundled float model (twenty at 4-bit uniform, where
+/// post-training quantization is already within 1% of the float model), fixed seed: the integer
+/// network's test accuracy is above post-training quantization's at the same bits, for every
+/// scheme.
 #[test]
 fn training_beats_post_training_quantization_for_every_scheme() {
     let (train, test) = data();
-    for name in [
-        "qat_uniform4_a4.ron",
-        "qat_uniform2_a2.ron",
-        "qat_pot3_a3.ron",
-        "quant_pot4_a4.ron",
-        "quant_apot2_a4.ron",
-        "quant_ternary_a4.ron",
-        "qat_binary_a4.ron",
+    for (name, epochs) in [
+        ("qat_uniform4_a4.ron", 20),
+        ("qat_uniform2_a2.ron", 10),
+        ("qat_pot3_a3.ron", 10),
+        ("quant_pot4_a4.ron", 10),
+        ("quant_apot2_a4.ron", 10),
+        ("quant_ternary_a4.ron", 10),
+        ("qat_binary_a4.ron", 10),
     ] {
         let s = spec(name);
         let ptq = quantize_model(&model(), &s, calibration(&s, &train)).unwrap();
         let before = eval_integer(&ptq, &test, 1).unwrap().0.accuracy;
-        let (_, q) = trained(name, 10, 1);
+        let (_, q) = trained(name, epochs, 1);
         let after = eval_integer(&q, &test, 1).unwrap().0.accuracy;
         eprintln!("{name}: PTQ {before:.4}, QAT {after:.4}");
         assert!(after > before, "{name}: PTQ {before}, QAT {after}");
