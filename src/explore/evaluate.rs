@@ -162,16 +162,7 @@ impl NetworkEvaluator {
         }
         // An override of a layer the model does not have is a mistake in the sweep file, not
         // a point to skip: every point carrying it would be skipped.
-        let weighted = model
-            .layers
-            .iter()
-            .filter(|l| {
-                matches!(
-                    l,
-                    crate::nn::Layer::Dense { .. } | crate::nn::Layer::Conv2d { .. }
-                )
-            })
-            .count();
+        let weighted = model.weight_layer_count();
         for (i, set) in sweep.axes.layer_overrides.values().iter().enumerate() {
             if let Some(j) = set.iter().position(|o| o.layer >= weighted) {
                 let at = ValuePath::field("axes")
@@ -262,17 +253,7 @@ impl NetworkEvaluator {
             map.entry(key).or_default().clone()
         };
         cell.get_or_init(|| {
-            let weighted = self
-                .model
-                .layers
-                .iter()
-                .filter(|l| {
-                    matches!(
-                        l,
-                        crate::nn::Layer::Dense { .. } | crate::nn::Layer::Conv2d { .. }
-                    )
-                })
-                .count();
+            let weighted = self.model.weight_layer_count();
             let spec = quant_spec(point, weighted)?;
             let net = quantize_model(&self.model, &spec, &self.calibration)
                 .map_err(|e| SkipReason::Quantizer(Arc::new(e)))?;

@@ -91,6 +91,14 @@ impl Model {
         self.input_shape.iter().product()
     }
 
+    /// Number of layers with weights (Dense and Conv2d): what per-layer overrides index.
+    pub fn weight_layer_count(&self) -> usize {
+        self.layers
+            .iter()
+            .filter(|l| matches!(l, Layer::Dense { .. } | Layer::Conv2d { .. }))
+            .count()
+    }
+
     /// Parses a model from RON text and checks its shapes. `origin` (a file name) prefixes every error
     /// as `origin:line:col: message`; a shape error points at the start of the offending layer.
     pub fn from_ron_str(text: &str, origin: &str) -> Result<Self, NnError> {

@@ -41,14 +41,8 @@ impl Agreement {
 /// `exported` (its [`QatNet::export`]) run by the golden integer engine on every sample of
 /// `data`, layer by layer.
 pub fn agreement(net: &QatNet, exported: &QNet, data: &Dataset) -> Result<Agreement, QatError> {
-    let in_f = net.in_features();
+    net.check_data(data)?;
     let classes = net.out_features();
-    if data.sample_size() != in_f {
-        return Err(QatError::Data(format!(
-            "data samples have {} values, the model takes {in_f}",
-            data.sample_size()
-        )));
-    }
     let codes = exported.quantize_inputs(&data.inputs);
     let quant = net.quantize()?;
     let fake_codes: Vec<f64> = codes.iter().map(|&c| f64::from(c)).collect();

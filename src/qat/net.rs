@@ -12,7 +12,7 @@
 
 use super::gemm::{Mat, Real};
 use super::QatError;
-use crate::nn::{self, Model};
+use crate::nn::{self, Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::qnn::net::{round_f64, InputQuant};
 use crate::qnn::quantize::{
@@ -194,6 +194,18 @@ impl QatNet {
     /// Number of input features.
     pub fn in_features(&self) -> usize {
         self.layers.first().map_or(0, |l| l.in_f)
+    }
+
+    /// Checks that `data`'s samples have as many values as the network takes.
+    pub fn check_data(&self, data: &Dataset) -> Result<(), QatError> {
+        if data.sample_size() == self.in_features() {
+            return Ok(());
+        }
+        Err(QatError::Data(format!(
+            "data samples have {} values, the model takes {}",
+            data.sample_size(),
+            self.in_features()
+        )))
     }
 
     /// Number of outputs.

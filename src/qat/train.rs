@@ -81,14 +81,9 @@ pub fn train_qat(
     seed: u64,
     mut on_epoch: impl FnMut(&QatEpoch, &QatNet) -> Result<(), QatError>,
 ) -> Result<(), QatError> {
+    net.check_data(data)?;
     let in_f = net.in_features();
     let classes = net.out_features();
-    if data.sample_size() != in_f {
-        return Err(QatError::Data(format!(
-            "data samples have {} values, the model takes {in_f}",
-            data.sample_size()
-        )));
-    }
     if data.is_empty() {
         return Err(QatError::Data("the training set is empty".into()));
     }
