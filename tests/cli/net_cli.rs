@@ -3,7 +3,7 @@
 //! figures apart); a run killed at any moment leaves the old design or the new one, never a
 //! missing or half-written one. Needs Verilator (fails with one line without it).
 
-use std::collections::BTreeMap;
+use crate::common::files_except_timing as files;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -124,24 +124,6 @@ fn net_command(images: usize, out: &Path) -> Command {
 fn write_net(images: usize, out: &Path) {
     let o = net_command(images, out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// Every file under `dir` (relative path → bytes), `timing.json` left out.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, at: &Path, into: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(at).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, into);
-            } else if path.file_name().unwrap() != "timing.json" {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                into.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut all = BTreeMap::new();
-    walk(dir, dir, &mut all);
-    all
 }
 
 fn entries(dir: &Path) -> Vec<String> {

@@ -3,7 +3,7 @@
 //! merged, and a second identical run all write the uninterrupted run's folder, every file but
 //! `timing.json` (the measured figures) equal.
 
-use crate::common::{qforge, qforge_command, Run};
+use crate::common::{files_except_timing as files, qforge, qforge_command, Run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -26,24 +26,6 @@ fn sweep(dir: &Path, extra: &[&str]) {
         "sweep {extra:?} into {}: {out}{err}",
         dir.display()
     );
-}
-
-/// Every file under `dir` but `timing.json`, by path relative to `dir`.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, at: &Path, into: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for e in std::fs::read_dir(at).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, into);
-            } else if path.file_name().unwrap() != "timing.json" {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                into.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut all = BTreeMap::new();
-    walk(dir, dir, &mut all);
-    all
 }
 
 /// The files of `got` that differ from (or are missing in, or are extra to) `want`'s.

@@ -288,3 +288,21 @@ pub fn narrowed_arch(
         fifo_depth: FifoDepth::Auto,
     }
 }
+
+/// Every file under `dir` but `timing.json`, by path relative to `dir`.
+pub fn files_except_timing(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, at: &Path, into: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(at).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, into);
+            } else if path.file_name().unwrap() != "timing.json" {
+                let rel = path.strip_prefix(root).unwrap().to_path_buf();
+                into.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut all = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut all);
+    all
+}
