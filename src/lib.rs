@@ -13,6 +13,7 @@
 //! | [`quant`] | quantizers and calibration                                   | num                   |
 //! | [`nn`]    | float networks, RON I/O, training, data sets                 | –                     |
 //! | [`qnn`]   | the integer network and its golden inference                 | num, quant, nn        |
+//! | [`qat`]   | quantization-aware training into the integer network         | nn, quant, qnn        |
 //! | [`hdl`]   | typed Verilog IR and its printer                             | num                   |
 //! | [`accel`] | hardware units: config, cycle model, Verilog, cost           | num, hdl, qnn         |
 //! | [`verify`]| test vectors, Verilator and Yosys drivers                    | hdl                   |
