@@ -8,12 +8,16 @@
 //! gets LSQ's `Σ ∂L/∂ŵ · ∂ŵ/∂s` times the gradient scale and `s / T`; an activation threshold
 //! gets LSQ's or PACT's gradient from `∂L/∂x̂`.
 
-use super::gemm::{Mat, Real};
+use super::gemm::{gemm_rows, gemm_tn_rows, Mat};
 use super::net::{LayerQuant, QatNet, Trace};
 use crate::quant::quantizer::Scheme;
 use crate::quant::training::{
     hard_tanh_pass, lsq_grad_scale, lsq_step_grad, pact_clip_grad, ste_pass, ActClipping, Ste,
 };
+use rayon::prelude::*;
+
+/// Layers with at least this many weights get their per-weight gradients on every core.
+const PARALLEL_WEIGHTS: usize = 1 << 15;
 
 /// The gradients of one layer's parameters.
 #[derive(Clone, Debug, Default)]
@@ -75,15 +79,7 @@ pub(crate) fn backward(
         let (in_f, out_f) = (layer.in_f, layer.out_f);
         // ∂L/∂ŵ = s_in · Gᵀ · codes
         let mut dw_hat = vec![0.0f32; out_f * in_f];
-        f32::gemm(
-            out_f,
-            batch,
-            in_f,
-            Mat::transposed(&grad),
-            Mat::plain(&trace.inputs[l]),
-            0.0,
-            &mut dw_hat,
-        );
+        gemm_tn_rows(batch, out_f, in_f, &grad, &trace.inputs[l], &mut dw_hat);
         let s_in = q.s_in as f32;
         dw_hat.iter_mut().for_each(|v| *v *= s_in);
         let mut g = LayerGrad {
@@ -101,13 +97,13 @@ pub(crate) fn backward(
         let hi = layer.level_hi;
         g.weights = vec![0.0f32; out_f * in_f];
         let learned = layer.w_threshold.as_ref();
-        let mut dt = vec![0.0f64; learned.map_or(0, Vec::len)];
-        for o in 0..out_f {
+        // Each row (output channel) on its own: the STE mask of its weights and its LSQ sum.
+        let row_grad = |(o, gw): (usize, &mut [f32])| -> f64 {
             let row = o * in_f..(o + 1) * in_f;
             let s = q.w_scale[o];
             let limit = hi as f64 * s;
             let mut dt_row = 0.0f64;
-            for ((gw, &d), (&wv, &level)) in g.weights[row.clone()]
+            for ((gw, &d), (&wv, &level)) in gw
                 .iter_mut()
                 .zip(&dw_hat[row.clone()])
                 .zip(w[row.clone()].iter().zip(&q.levels[row]))
@@ -123,11 +119,26 @@ pub(crate) fn backward(
                     dt_row += f64::from(d) * lsq_step_grad(wv, s, level as i64, -hi, hi);
                 }
             }
-            let channel = if dt.len() > 1 { o } else { 0 };
-            if let Some(t) = dt.get_mut(channel) {
-                *t += dt_row;
-            }
-        }
+            dt_row
+        };
+        let dt_rows: Vec<f64> = if out_f * in_f >= PARALLEL_WEIGHTS {
+            g.weights
+                .par_chunks_mut(in_f)
+                .enumerate()
+                .map(row_grad)
+                .collect()
+        } else {
+            g.weights
+                .chunks_mut(in_f)
+                .enumerate()
+                .map(row_grad)
+                .collect()
+        };
+        let dt: Vec<f64> = match learned.map(Vec::len) {
+            None => Vec::new(),
+            Some(1) => vec![dt_rows.iter().sum()],
+            Some(_) => dt_rows,
+        };
         if let Some(thresholds) = learned {
             let per_channel = thresholds.len() > 1;
             let n = if per_channel { in_f } else { in_f * out_f };
@@ -157,15 +168,7 @@ pub(crate) fn backward(
             .map(|(i, &v)| v * q.w_scale[i % out_f] as f32)
             .collect();
         let mut dx = vec![0.0f32; batch * in_f];
-        f32::gemm(
-            batch,
-            out_f,
-            in_f,
-            Mat::plain(&scaled),
-            Mat::plain(&q.levels),
-            0.0,
-            &mut dx,
-        );
+        gemm_rows(batch, out_f, in_f, &scaled, Mat::plain(&q.levels), &mut dx);
         grads[l] = g;
         // through the previous layer's activation quantizer
         let prev = &net.layers[l - 1];

@@ -106,9 +106,105 @@ macro_rules! real {
 real!(f32, matrixmultiply::sgemm);
 real!(f64, matrixmultiply::dgemm);
 
+/// Products below this many multiply-adds run on the calling thread.
+const PARALLEL_MACS: usize = 1 << 20;
+
+/// `C = A · op(B)` with a plain `A` (`m × k`), its rows split in two halves computed on two
+/// threads when the product is large. Each element of `C` is the same sum as in one call, so
+/// the result does not depend on the split.
+pub fn gemm_rows<T: Real>(m: usize, k: usize, n: usize, a: &[T], b: Mat<'_, T>, c: &mut [T]) {
+    if m < 2 || m * k * n < PARALLEL_MACS {
+        T::gemm(m, k, n, Mat::plain(a), b, T::default(), c);
+        return;
+    }
+    let top = m / 2;
+    let (a_top, a_bottom) = a.split_at(top * k);
+    let (c_top, c_bottom) = c[..m * n].split_at_mut(top * n);
+    rayon::join(
+        || T::gemm(top, k, n, Mat::plain(a_top), b, T::default(), c_top),
+        || {
+            T::gemm(
+                m - top,
+                k,
+                n,
+                Mat::plain(a_bottom),
+                b,
+                T::default(),
+                c_bottom,
+            )
+        },
+    );
+}
+
+/// `C = Gᵀ · X` for `G` of `rows × m` and `X` of `rows × n` (a weight gradient summed over a
+/// batch of `rows`): the two halves of the rows on two threads when large, then added, top half
+/// first. The same halves for every thread count, so the result is deterministic.
+pub fn gemm_tn_rows(rows: usize, m: usize, n: usize, g: &[f32], x: &[f32], c: &mut [f32]) {
+    if rows < 2 || rows * m * n < PARALLEL_MACS {
+        f32::gemm(m, rows, n, Mat::transposed(g), Mat::plain(x), 0.0, c);
+        return;
+    }
+    let top = rows / 2;
+    let mut bottom = vec![0.0f32; m * n];
+    rayon::join(
+        || {
+            f32::gemm(
+                m,
+                top,
+                n,
+                Mat::transposed(&g[..top * m]),
+                Mat::plain(&x[..top * n]),
+                0.0,
+                &mut c[..m * n],
+            )
+        },
+        || {
+            f32::gemm(
+                m,
+                rows - top,
+                n,
+                Mat::transposed(&g[top * m..rows * m]),
+                Mat::plain(&x[top * n..rows * n]),
+                0.0,
+                &mut bottom,
+            )
+        },
+    );
+    for (v, b) in c.iter_mut().zip(&bottom) {
+        *v += b;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_products_equal_single_calls() {
+        let (m, k, n) = (130, 90, 100); // above the parallel threshold
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+        let mut whole = vec![0.0f32; m * n];
+        f32::gemm(m, k, n, Mat::plain(&a), Mat::plain(&b), 0.0, &mut whole);
+        let mut split = vec![0.0f32; m * n];
+        gemm_rows(m, k, n, &a, Mat::plain(&b), &mut split);
+        assert_eq!(split, whole);
+        // Aᵀ · B with A of m × k as the batch: the halves' sums are integers, so exact
+        let mut whole = vec![0.0f32; k * n];
+        let b2: Vec<f32> = (0..m * n).map(|i| ((i * 3) % 7) as f32 - 3.0).collect();
+        f32::gemm(
+            k,
+            m,
+            n,
+            Mat::transposed(&a),
+            Mat::plain(&b2),
+            0.0,
+            &mut whole,
+        );
+        let mut split = vec![0.0f32; k * n];
+        gemm_tn_rows(m, k, n, &a, &b2, &mut split);
+        assert_eq!(split, whole);
+    }
 
     #[test]
     fn products_and_transposes_by_hand() {

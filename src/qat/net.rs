@@ -10,7 +10,7 @@
 //! the integer network multiplies by its `M / 2^S` approximation; when every scale is a power
 //! of two the two are the same number and the forward equals the integer network code for code.
 
-use super::gemm::{Mat, Real};
+use super::gemm::{gemm_rows, Mat, Real};
 use super::QatError;
 use crate::nn::{self, Dataset, Model};
 use crate::num::rounding::RoundingMode;
@@ -305,13 +305,12 @@ impl QatNet {
                 .map(|&v| T::from_f64(f64::from(v)))
                 .collect();
             let mut acc = vec![T::default(); batch * layer.out_f];
-            T::gemm(
+            gemm_rows(
                 batch,
                 layer.in_f,
                 layer.out_f,
-                Mat::plain(&x),
+                &x,
                 Mat::transposed(&levels),
-                T::default(),
                 &mut acc,
             );
             let mut codes_out = Vec::new();

@@ -30,34 +30,49 @@ struct Moments {
 }
 
 impl Moments {
-    /// One Adam step of `params` along `grad` (bias-corrected with `c1`, `c2`).
-    fn step<P: Copy>(
+    /// One Adam step of `params` along `grad` (bias-corrected with `c1`, `c2`); elementwise,
+    /// so large vectors are split over every core with the same result.
+    fn step<P: Copy + Send + Sync>(
         &mut self,
         params: &mut [P],
         grad: impl ExactSizeIterator<Item = f64>,
         lr: f64,
         (c1, c2): (f64, f64),
-        to: impl Fn(P) -> f64,
-        from: impl Fn(f64) -> P,
+        to: impl Fn(P) -> f64 + Sync,
+        from: impl Fn(f64) -> P + Sync,
     ) {
         if self.m.len() != params.len() {
             self.m = vec![0.0; params.len()];
             self.v = vec![0.0; params.len()];
         }
-        for (((p, g), m), v) in params
-            .iter_mut()
-            .zip(grad)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
+        let grad: Vec<f64> = grad.collect();
+        let update = |(((p, g), m), v): (((&mut P, &f64), &mut f64), &mut f64)| {
             *m = BETA1 * *m + (1.0 - BETA1) * g;
             *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-            let update = lr * (*m / c1) / ((*v / c2).sqrt() + EPS);
-            *p = from(to(*p) - update);
+            let step = lr * (*m / c1) / ((*v / c2).sqrt() + EPS);
+            *p = from(to(*p) - step);
+        };
+        if params.len() >= PARALLEL_PARAMS {
+            use rayon::prelude::*;
+            params
+                .par_iter_mut()
+                .zip(&grad)
+                .zip(&mut self.m)
+                .zip(&mut self.v)
+                .for_each(update);
+        } else {
+            params
+                .iter_mut()
+                .zip(&grad)
+                .zip(&mut self.m)
+                .zip(&mut self.v)
+                .for_each(update);
         }
     }
 }
 
+/// Parameter vectors of at least this length are updated on every core.
+const PARALLEL_PARAMS: usize = 1 << 15;
 const BETA1: f64 = 0.9;
 const BETA2: f64 = 0.999;
 const EPS: f64 = 1e-8;
