@@ -2,7 +2,7 @@
 //! post-training quantization; the fake-quantized forward pass equals the golden integer engine
 //! code for code when every scale is a power of two (and agrees closely otherwise); training
 //! beats post-training quantization at the same bits for every weight scheme; the same seed
-//! gives the same network.
+//! gives the same network, on one thread or two.
 
 use qforge::nn::{data::digits, Dataset, Model};
 use qforge::qat::{agreement, train_qat, QatNet};
@@ -138,4 +138,37 @@ fn the_same_seed_gives_the_same_network() {
     let (_, c) = trained("quant_pot4_a4.ron", 2, 10);
     assert_eq!(a.to_ron_string(), b.to_ron_string());
     assert_ne!(a.to_ron_string(), c.to_ron_string());
+}
+
+/// Layers large enough for the two-core paths (MNIST-size products, weights and parameter
+/// vectors) train the same network on one thread and on two.
+#[test]
+fn one_thread_and_two_train_the_same_network() {
+    use qforge::nn::{data::mnist, Architecture};
+    let (train, _) = mnist::load_dir(&Path::new(ROOT).join("../shared/data/mnist")).unwrap();
+    let train = train.truncated(512);
+    let mut s = spec("qat_uniform4_a4.ron");
+    s.training.batch_size = 128;
+    let model = Architecture::mlp(&[784, 128, 10], &[784])
+        .unwrap()
+        .build(&[784], 2)
+        .unwrap();
+    let cal = &train.inputs[..256 * 784];
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut net = QatNet::new(&model, &s, cal).unwrap();
+            train_qat(&mut net, &train, 2, 3, |_, _| Ok(())).unwrap();
+            net.export(cal).unwrap().to_ron_string()
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    assert!(one == two, "one thread and two differ");
+    assert_ne!(one, {
+        let net = QatNet::new(&model, &s, cal).unwrap();
+        net.export(cal).unwrap().to_ron_string()
+    });
 }
