@@ -18,6 +18,12 @@ pub(super) fn run(
     train: Dataset,
     test: Dataset,
 ) -> anyhow::Result<()> {
+    if args.optimizer != "adam" {
+        bail!(
+            "--optimizer {} is not available with --qat (quantization-aware training uses Adam)",
+            args.optimizer
+        );
+    }
     let mut spec = QuantSpec::load(spec_path)?;
     let mut training = spec.training.clone();
     if let Some(lr) = args.lr {

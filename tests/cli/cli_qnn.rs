@@ -153,7 +153,7 @@ fn train_qat_writes_the_same_integer_network_for_the_same_seed() {
 }
 
 #[test]
-fn train_qat_refuses_a_model_of_another_input_size_and_conv_layers() {
+fn train_qat_refuses_another_input_size_conv_layers_and_sgd() {
     let out = scratch!("train_qat_bad").join("x.ron");
     let Run { ok, code, err, .. } = qforge(&[
         "train",
@@ -179,5 +179,19 @@ fn train_qat_refuses_a_model_of_another_input_size_and_conv_layers() {
     ]);
     assert!(!ok && code == 2, "{err}");
     assert!(err.contains("supports Dense, ReLU and Flatten"), "{err}");
+    let Run { ok, code, err, .. } = qforge(&[
+        "train",
+        "--qat",
+        "models/quant_pot4_a4.ron",
+        "--optimizer",
+        "sgd",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && code == 2, "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "error: --optimizer sgd is not available with --qat (quantization-aware training uses Adam)"
+    );
     assert!(!out.exists());
 }
