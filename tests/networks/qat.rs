@@ -172,3 +172,41 @@ fn one_thread_and_two_train_the_same_network() {
         net.export(cal).unwrap().to_ron_string()
     });
 }
+
+/// Mixed precision through the spec's per-layer overrides: layer 0 gets PoT-4 weights and 3-bit
+/// activations, layer 1 keeps the spec's 4-bit uniform weights. The untrained export equals
+/// post-training quantization, training keeps each layer's own code, and (all scales powers of
+/// two) the fake-quantized forward pass equals the integer engine code for code.
+#[test]
+fn per_layer_overrides_train_each_layer_in_its_own_format() {
+    use qforge::qnn::{Layer, LayerOutput, WeightCode};
+    let text = std::fs::read_to_string(Path::new(ROOT).join("models/qat_uniform4_a4.ron")).unwrap();
+    let text = text.replace(
+        "    rounding: half_even,",
+        "    layers: [(index: 0, weights: Some((scheme: pot((format: (exp_bits: 3, signed: true, \
+         zero_code: true), domain: linear, exponents: from_threshold, alpha: 1.0)), granularity: \
+         per_channel(axis: 0), clipping: min_max)), activations: Some((bits: 3, clipping: \
+         min_max, power_of_two: true)))],\n    rounding: half_even,",
+    );
+    let s = QuantSpec::from_ron_str(&text, "mixed.ron").unwrap();
+    assert_eq!(s.layers.len(), 1);
+    let (train, test) = data();
+    let cal = calibration(&s, &train);
+    let ptq = quantize_model(&model(), &s, cal).unwrap();
+    let mut net = QatNet::new(&model(), &s, cal).unwrap();
+    assert_eq!(net.export(cal).unwrap(), ptq);
+    train_qat(&mut net, &train, 3, 2, |_, _| Ok(())).unwrap();
+    let q = net.export(cal).unwrap();
+    let [Layer::Dense(d0), Layer::Dense(d1)] = &q.layers[..] else {
+        panic!("two dense layers expected: {:?}", q.layers.len())
+    };
+    assert!(matches!(d0.weights, WeightCode::Pot(_)), "{:?}", d0.weights);
+    assert_eq!(d1.weights, WeightCode::Uniform { bits: 4 });
+    let LayerOutput::Requant(r) = &d0.output else {
+        panic!("layer 0 requantizes")
+    };
+    assert_eq!(r.output.bits, 3);
+    assert_ne!(q, ptq, "training changed the network");
+    let a = agreement(&net, &q, &test).unwrap();
+    assert_eq!((a.same_codes, a.same_class), (a.codes, a.samples), "{a:?}");
+}
