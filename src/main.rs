@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let args = match cli::Args::try_parse() {
         Ok(args) => args,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -26,6 +27,18 @@ fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+/// Lets a closed pipe end the process quietly (`qforge sweep ... | head`), as it ends other
+/// command-line tools, instead of a panic in `println!`: Rust starts programs with `SIGPIPE`
+/// ignored, so writes to a closed pipe fail and `println!` panics on the failure.
+fn restore_sigpipe() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: called first thing in `main`, before any thread is started; setting a signal's
+    // disposition to the default is async-signal-safe and touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

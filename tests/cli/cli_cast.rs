@@ -203,3 +203,39 @@ fn help_shows_every_spelling() {
         assert!(help.contains(spelling), "{spelling}: {help}");
     }
 }
+
+/// A reader that stops early (`qforge cast ... | head -1`) ends qforge quietly: no panic about
+/// a broken pipe, no message, the end a closed pipe gives other tools.
+#[test]
+fn a_closed_pipe_ends_qforge_quietly() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut child = crate::common::qforge_command()
+        .args(["cast", "--format", "ap_fixed<8,3>"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..200_000 {
+            // qforge may be gone before all is written: that is the point
+            if writeln!(stdin, "{}", f64::from(i % 64) / 16.0).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first.trim_end(), "0");
+    // the read end closes here
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
