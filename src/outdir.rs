@@ -157,6 +157,57 @@ impl OutputError {
     }
 }
 
+/// Writes a file output (a model, a network) atomically: the bytes go to a sibling temp file
+/// (`.NAME.qforge-tmp.<pid>.<n>`), are flushed to disk, and the temp file is renamed over
+/// `path`, so `path` holds the old file or the new one, never a part. An existing regular file
+/// at `path` is replaced (naming it as the output asks for that); a folder, a symbolic link
+/// (never followed), a device or a fifo is refused and left alone. The error does not repeat
+/// the path.
+pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let t = meta.file_type();
+        if !t.is_file() {
+            let what = if t.is_dir() {
+                "a folder"
+            } else if t.is_symlink() {
+                "a symbolic link"
+            } else {
+                "a device or other special file"
+            };
+            return Err(std::io::Error::other(format!(
+                "refusing to write: it is {what}, not a file (choose another path)"
+            )));
+        }
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("the output path must end in a file name"))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let temp = parent.join(format!(
+        ".{}.qforge-tmp.{}.{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
 /// What an output path holds now, when qforge may write there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Existing {

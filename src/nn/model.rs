@@ -197,7 +197,7 @@ impl Model {
     pub fn save(&self, path: impl AsRef<Path>, header: &[&str]) -> Result<(), NnError> {
         let path = path.as_ref();
         let text = self.to_ron_string(header)?;
-        std::fs::write(path, text).map_err(|source| NnError::Io {
+        crate::outdir::write_file(path, text.as_bytes()).map_err(|source| NnError::Io {
             path: path.display().to_string(),
             source,
         })

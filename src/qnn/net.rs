@@ -418,9 +418,11 @@ impl QNet {
 
     /// Writes the network as an integer-model file.
     pub fn save(&self, path: &Path) -> Result<(), QnnError> {
-        std::fs::write(path, self.to_ron_string()).map_err(|source| QnnError::Io {
-            path: path.display().to_string(),
-            source,
+        crate::outdir::write_file(path, self.to_ron_string().as_bytes()).map_err(|source| {
+            QnnError::Io {
+                path: path.display().to_string(),
+                source,
+            }
         })
     }
 }

@@ -195,3 +195,56 @@ fn train_qat_refuses_another_input_size_conv_layers_and_sgd() {
     );
     assert!(!out.exists());
 }
+
+/// Model files are written atomically beside their path and renamed into place: an existing
+/// file is replaced (no temp file left), a symbolic link or a folder at the path is refused
+/// with one line and left as it was.
+#[test]
+fn model_outputs_replace_files_and_refuse_links_and_folders() {
+    let dir = scratch!("model_outputs");
+    let quantize = |out: &std::path::Path| {
+        qforge(&[
+            "quantize",
+            "--model",
+            "models/digits_mlp.ron",
+            "--spec",
+            "models/quant_uniform4.ron",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    let file = dir.join("net.ron");
+    std::fs::write(&file, "old").unwrap();
+    let r = quantize(&file);
+    assert!(r.ok, "{}", r.err);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("layers"));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["net.ron"], "no temp file left");
+    let target = dir.join("target.txt");
+    std::fs::write(&target, "keep").unwrap();
+    let link = dir.join("link.ron");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let r = quantize(&link);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert_eq!(r.err.lines().count(), 1, "{}", r.err);
+    assert!(
+        r.err.contains("it is a symbolic link, not a file"),
+        "{}",
+        r.err
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    let folder = dir.join("folder.ron");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("mine"), "x").unwrap();
+    let r = quantize(&folder);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("it is a folder, not a file"), "{}", r.err);
+    assert_eq!(std::fs::read_to_string(folder.join("mine")).unwrap(), "x");
+}
