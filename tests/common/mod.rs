@@ -306,3 +306,41 @@ pub fn files_except_timing(dir: &Path) -> std::collections::BTreeMap<PathBuf, Ve
     walk(dir, dir, &mut all);
     all
 }
+
+/// A small hand-made network named `name`: 8 unsigned 4-bit inputs, 4 hidden units (ternary
+/// weights, pure shift requantization with ReLU), 3 logits (uniform 3-bit weights).
+pub fn tiny_net(name: &str) -> QNet {
+    use qforge::num::rounding::RoundingMode;
+    use qforge::qnn::{Accumulator, Dense, IntFormat, LayerOutput, Requant};
+    let hidden = Dense {
+        in_features: 8,
+        out_features: 4,
+        weights: WeightCode::Ternary,
+        codes: (0..32).map(|i| [0u64, 1, 3][i % 3]).collect(),
+        bias: vec![3, -2, 0, 5],
+        accumulator: Accumulator::default(),
+        output: LayerOutput::Requant(Requant {
+            multiplier: vec![1],
+            shift: vec![2],
+            scale_bits: 1,
+            rounding: RoundingMode::HalfEven,
+            relu: true,
+            output: IntFormat::new(3, false).unwrap(),
+            output_scale: 1.0,
+        }),
+        acc_scale: vec![1.0],
+    };
+    let out = Dense {
+        in_features: 4,
+        out_features: 3,
+        weights: WeightCode::Uniform { bits: 3 },
+        codes: vec![1, 2, 3, 7, 6, 5, 0, 1, 2, 3, 4, 5],
+        bias: vec![0, 1, -1],
+        accumulator: Accumulator::default(),
+        output: LayerOutput::Accumulator,
+        acc_scale: vec![1.0],
+    };
+    let mut net = hand_net(vec![Layer::Dense(hidden), Layer::Dense(out)], 4);
+    net.name = name.into();
+    net
+}

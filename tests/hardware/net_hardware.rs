@@ -16,11 +16,8 @@ use qforge::flow::{
     NetDesignOptions,
 };
 use qforge::nn::Model;
-use qforge::num::rounding::RoundingMode;
 use qforge::qnn::quantize::QuantSpec;
-use qforge::qnn::{
-    Accumulator, Dense, InputQuant, IntFormat, Layer, LayerOutput, QNet, Requant, WeightCode,
-};
+use qforge::qnn::QNet;
 use qforge::verify::manifest::Manifest;
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions, ReplayReport};
 use qforge::verify::yosys::{synth, SynthOptions, SynthReport, Target};
@@ -289,52 +286,9 @@ fn planted_faults_are_caught_by_the_replay() {
     }
 }
 
-/// A small hand-made network: 8 unsigned 4-bit inputs, 4 hidden units (ternary weights, pure
-/// shift requantization with ReLU), 3 logits (uniform 3-bit weights).
-fn tiny_net() -> QNet {
-    let hidden = Dense {
-        in_features: 8,
-        out_features: 4,
-        weights: WeightCode::Ternary,
-        codes: (0..32).map(|i| [0u64, 1, 3][i % 3]).collect(),
-        bias: vec![3, -2, 0, 5],
-        accumulator: Accumulator::default(),
-        output: LayerOutput::Requant(Requant {
-            multiplier: vec![1],
-            shift: vec![2],
-            scale_bits: 1,
-            rounding: RoundingMode::HalfEven,
-            relu: true,
-            output: IntFormat::new(3, false).unwrap(),
-            output_scale: 1.0,
-        }),
-        acc_scale: vec![1.0],
-    };
-    let out = Dense {
-        in_features: 4,
-        out_features: 3,
-        weights: WeightCode::Uniform { bits: 3 },
-        codes: vec![1, 2, 3, 7, 6, 5, 0, 1, 2, 3, 4, 5],
-        bias: vec![0, 1, -1],
-        accumulator: Accumulator::default(),
-        output: LayerOutput::Accumulator,
-        acc_scale: vec![1.0],
-    };
-    QNet {
-        name: "tiny".into(),
-        input: InputQuant {
-            format: IntFormat::new(4, false).unwrap(),
-            scale: 1.0,
-            rounding: RoundingMode::HalfEven,
-            fixed: None,
-        },
-        layers: vec![Layer::Dense(hidden), Layer::Dense(out)],
-    }
-}
-
 #[test]
 fn small_plan_synthesizes_for_ice40_without_latches() {
-    let n = tiny_net();
+    let n = common::tiny_net("tiny");
     let a = ArchSpec {
         folding: Folding::Explicit,
         layers: vec![
@@ -370,7 +324,7 @@ fn small_plan_synthesizes_for_ice40_without_latches() {
 /// random input codes, three foldings, with and without backpressure.
 #[test]
 fn small_pure_shift_network_matches_cycle_for_cycle() {
-    let n = tiny_net();
+    let n = common::tiny_net("tiny");
     let mut rng = qforge::accel::vectors::Rng::new(9);
     let codes: Vec<i32> = (0..8 * 300).map(|_| rng.below(16) as i32).collect();
     for (name, a) in [

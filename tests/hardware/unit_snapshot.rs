@@ -76,38 +76,7 @@ fn width_converter_verilog_matches_snapshot() {
 #[test]
 fn network_top_verilog_matches_snapshot() {
     use qforge::accel::plan::{plan, ArchSpec, FifoDepth, Folding, LayerArch};
-    use qforge::num::rounding::RoundingMode;
-    use qforge::qnn::{Accumulator, Dense, IntFormat, Layer, LayerOutput, Requant, WeightCode};
-    let hidden = Dense {
-        in_features: 8,
-        out_features: 4,
-        weights: WeightCode::Ternary,
-        codes: (0..32).map(|i| [0u64, 1, 3][i % 3]).collect(),
-        bias: vec![3, -2, 0, 5],
-        accumulator: Accumulator::default(),
-        output: LayerOutput::Requant(Requant {
-            multiplier: vec![1],
-            shift: vec![2],
-            scale_bits: 1,
-            rounding: RoundingMode::HalfEven,
-            relu: true,
-            output: IntFormat::new(3, false).unwrap(),
-            output_scale: 1.0,
-        }),
-        acc_scale: vec![1.0],
-    };
-    let out = Dense {
-        in_features: 4,
-        out_features: 3,
-        weights: WeightCode::Uniform { bits: 3 },
-        codes: vec![1, 2, 3, 7, 6, 5, 0, 1, 2, 3, 4, 5],
-        bias: vec![0, 1, -1],
-        accumulator: Accumulator::default(),
-        output: LayerOutput::Accumulator,
-        acc_scale: vec![1.0],
-    };
-    let mut net = crate::common::hand_net(vec![Layer::Dense(hidden), Layer::Dense(out)], 4);
-    net.name = "snap".into();
+    let net = crate::common::tiny_net("snap");
     let fold = |index, pe, simd| LayerArch {
         index,
         pe: Some(pe),
