@@ -1,5 +1,6 @@
 //! `qforge train`: trains a float network on digits or MNIST and writes it as a RON model file.
 
+use super::eval::load_data;
 use anyhow::{bail, Context};
 use clap::Args;
 use qforge::nn::{self, Architecture, Dataset, Optimizer, TrainConfig};
@@ -151,16 +152,6 @@ fn check_rates(lr: f32, momentum: f32) -> anyhow::Result<()> {
         bail!("--momentum ({momentum}) must be at least 0 and below 1");
     }
     Ok(())
-}
-
-fn load_data(spec: &str) -> anyhow::Result<(Dataset, Dataset)> {
-    if spec == "digits" {
-        Ok(nn::data::digits::train_test()?)
-    } else if let Some(dir) = spec.strip_prefix("mnist:") {
-        Ok(nn::data::mnist::load_dir(std::path::Path::new(dir))?)
-    } else {
-        bail!("unknown data set `{spec}` (expected digits or mnist:DIR)")
-    }
 }
 
 /// The architecture and the sample shape it trains on (`[64]` digits become `[1, 8, 8]` for convolutions).
