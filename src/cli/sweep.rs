@@ -192,6 +192,13 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
         "wall time {seconds:.1} s, {:.2} points/s; throughput at a fixed {CLOCK_MHZ} MHz clock",
         summary.evaluated as f64 / seconds.max(1e-9)
     );
+    if evaluator.models_trained() > 0 {
+        println!(
+            "quantization-aware training: {} models trained on the digits training split, \
+             each shared by the points that differ only in export or hardware",
+            evaluator.models_trained()
+        );
+    }
     if let Some(cache) = evaluator.synth_cache() {
         println!(
             "yosys cache {}: {} hits, {} misses (hit rate {:.0}%), {:.1} s in yosys",

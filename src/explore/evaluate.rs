@@ -23,7 +23,12 @@
 //!
 //! Quantizing and measuring accuracy depend only on the quantization axes, so points that differ
 //! in folding or FPGA share one quantized network (computed once, by whichever thread gets there
-//! first). A point the quantizer or the planner rejects (a width a scheme cannot have, binary
+//! first). A `qat(..)` point's model is trained on the digits training split (1,347 images)
+//! from the sweep's float model, thresholds initialised by the point's calibration, with the
+//! point's training knobs and seed ([`crate::qat::train_qat`]); training does not depend on the
+//! multiplier width or the accumulator, so the points that differ only in those share one
+//! trained model too, and each exports it with its own spec ([`quantize_at`]), exactly as
+//! `qforge train --qat` does. A point the quantizer or the planner rejects (a width a scheme cannot have, binary
 //! weights with integer activations, an accumulator narrower than one lane's product) is
 //! [`Outcome::Skipped`] with its [`SkipReason`]; only a failure of the machinery (a simulation
 //! that stalls, Yosys crashing) is an `Err` ([`EvalError`]).
@@ -61,7 +66,10 @@ use crate::nn::{Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
 use crate::position::{locate_nearest, ValuePath};
-use crate::qnn::quantize::{quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec};
+use crate::qat::{train_qat, QatNet};
+use crate::qnn::quantize::{
+    quantize_at, quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec, Thresholds,
+};
 use crate::qnn::{AccOverflow, Engine, QNet};
 use crate::quant::calibrate::Clipping;
 use crate::quant::pot::{ExponentRange, PotConfig, PotDomain};
@@ -126,14 +134,27 @@ struct Quantized {
 
 type Shared = Arc<OnceLock<std::result::Result<Arc<Quantized>, SkipReason>>>;
 
+/// A model trained with quantization-aware training: the float weights (batch norm folded) and
+/// the learned clipping thresholds, shared by the points that differ only in how the network
+/// is exported (multiplier width, accumulator) or built (folding, FPGA family).
+#[derive(Debug)]
+struct Trained {
+    model: Model,
+    thresholds: Thresholds,
+}
+
+type SharedTraining = Arc<OnceLock<std::result::Result<Arc<Trained>, SkipReason>>>;
+
 /// The evaluator `qforge sweep` uses.
 pub struct NetworkEvaluator {
     model: Model,
     calibration: Vec<f32>,
+    train: Dataset,
     test: Dataset,
     options: EvaluatorOptions,
     coefficients: BTreeMap<FpgaTarget, (PathBuf, AreaModel)>,
     quantized: Mutex<HashMap<String, Shared>>,
+    trained: Mutex<HashMap<String, SharedTraining>>,
     synth: Option<SynthCache>,
 }
 
@@ -217,10 +238,12 @@ impl NetworkEvaluator {
         Ok(NetworkEvaluator {
             model,
             calibration,
+            train,
             test,
             options,
             coefficients,
             quantized: Mutex::new(HashMap::new()),
+            trained: Mutex::new(HashMap::new()),
             synth,
         })
     }
@@ -240,6 +263,13 @@ impl NetworkEvaluator {
         self.synth.as_ref()
     }
 
+    /// How many models quantization-aware training has been started for: one per distinct
+    /// training key (weights, activations, overrides, calibration, training), however many
+    /// points share it.
+    pub fn models_trained(&self) -> usize {
+        self.trained.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// The quantized network of a point (shared with every point of the same quantization
     /// axes); `Err` holds the quantizer's reason for rejecting it.
     pub fn quantized_net(&self, point: &PointConfig) -> std::result::Result<QNet, SkipReason> {
@@ -255,8 +285,18 @@ impl NetworkEvaluator {
         cell.get_or_init(|| {
             let weighted = self.model.weight_layer_count();
             let spec = quant_spec(point, weighted)?;
-            let net = quantize_model(&self.model, &spec, &self.calibration)
-                .map_err(|e| SkipReason::Quantizer(Arc::new(e)))?;
+            let net = if point.training.is_qat() {
+                let trained = self.trained_model(point, &spec)?;
+                quantize_at(
+                    &trained.model,
+                    &spec,
+                    &self.calibration,
+                    &trained.thresholds,
+                )
+            } else {
+                quantize_model(&self.model, &spec, &self.calibration)
+            }
+            .map_err(|e| SkipReason::Quantizer(Arc::new(e)))?;
             let engine_err = |e| SkipReason::Engine(Arc::new(e));
             let engine = Engine::new(&net).map_err(engine_err)?;
             let codes = net.quantize_inputs(&self.test.inputs);
@@ -269,6 +309,37 @@ impl NetworkEvaluator {
                 .count();
             let accuracy = hits as f64 / self.test.labels.len().max(1) as f64;
             Ok(Arc::new(Quantized { net, accuracy }))
+        })
+        .clone()
+    }
+
+    /// The model of a QAT point trained on the digits training split (once for every point of
+    /// the same weights, activations, overrides, calibration and training).
+    fn trained_model(
+        &self,
+        point: &PointConfig,
+        spec: &QuantSpec,
+    ) -> std::result::Result<Arc<Trained>, SkipReason> {
+        let cell = {
+            let mut map = self.trained.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(training_key(point)).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let failed = |e| SkipReason::Training(Arc::new(e));
+            let mut net = QatNet::new(&self.model, spec, &self.calibration).map_err(failed)?;
+            let epochs = point.training.epochs() as usize;
+            train_qat(
+                &mut net,
+                &self.train,
+                epochs,
+                point.training.seed(),
+                |_, _| Ok(()),
+            )
+            .map_err(failed)?;
+            Ok(Arc::new(Trained {
+                thresholds: net.thresholds(),
+                model: net.model,
+            }))
         })
         .clone()
     }
@@ -432,15 +503,21 @@ pub fn plan_folding(f: Folding) -> PlanFolding {
 
 /// Everything but folding and FPGA family: the points that share a quantized network.
 fn quant_key(p: &PointConfig) -> String {
+    format!("{};{};{}", training_key(p), p.scale_bits, p.accumulator)
+}
+
+/// Everything training depends on: the points that share a QAT-trained model. Training does
+/// not see the multiplier width or the accumulator (its forward divides by the real scale
+/// ratio and never overflows); the export for each point applies them.
+fn training_key(p: &PointConfig) -> String {
     format!(
-        "{};{};{};{};{};{};{}",
+        "{};{};{};{};{};{}",
         p.weight_scheme.name(),
         p.weight_bits,
         p.activation_bits,
         p.overrides_text(),
         p.calibration.name(),
-        p.scale_bits,
-        p.accumulator
+        p.training
     )
 }
 
@@ -569,6 +646,9 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
         scale_bits: p.scale_bits,
         accumulator,
         calibration_samples: CALIBRATION_SAMPLES,
-        training: Default::default(),
+        training: p
+            .training
+            .spec()
+            .map_err(|(_, message)| SkipReason::Text(message))?,
     })
 }

@@ -34,6 +34,7 @@ use crate::accel::plan::PlanError;
 use crate::explore::error::EvalError;
 use crate::explore::grid::PointConfig;
 use crate::num::codes::CodeError;
+use crate::qat::QatError;
 use crate::qnn::QnnError;
 use crate::quant::error::QuantError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -146,6 +147,10 @@ pub enum SkipReason {
     /// The quantizer rejects the point's spec.
     #[error("quantizer: {0}")]
     Quantizer(Arc<QnnError>),
+    /// Quantization-aware training rejects the model or the point's spec (e.g. a layer kind it
+    /// does not train).
+    #[error("quantization-aware training: {0}")]
+    Training(Arc<QatError>),
     /// The golden engine cannot run the quantized network.
     #[error("golden engine: {0}")]
     Engine(Arc<QnnError>),

@@ -1,7 +1,7 @@
 //! The grid of a sweep: the Cartesian product of its axes, pruned by its constraints.
 //!
 //! The order is deterministic: axes vary in the order `weight_scheme, weight_bits,
-//! activation_bits, layer_overrides, calibration, scale_bits, accumulator, folding, fpga`, the
+//! activation_bits, layer_overrides, training, calibration, scale_bits, accumulator, folding, fpga`, the
 //! last fastest, each in its file order. Every point has a stable id, 16 hex digits of the FNV-1a
 //! 64-bit hash of its canonical key (the axis values spelled out), so the same point has the same
 //! id in every sweep that contains it, and a readable label. The sweep hash is the FNV-1a hash of
@@ -21,7 +21,7 @@
 use crate::explore::error::{ExploreError, Result};
 use crate::explore::sweep_file::{
     AccumulatorPolicy, Calibration, Constraint, Folding, FpgaTarget, LayerOverride, SweepFile,
-    WeightFamily,
+    Training, WeightFamily,
 };
 use crate::hash::{fnv1a64, Fnv1a64};
 use crate::position::{locate_nearest, ValuePath};
@@ -38,6 +38,10 @@ pub struct PointConfig {
     pub activation_bits: u32,
     /// Per-layer overrides (empty: uniform precision).
     pub layer_overrides: Vec<LayerOverride>,
+    /// Post-training quantization or quantization-aware training (absent in the results of
+    /// sweeps before the axis existed: `ptq`).
+    #[serde(default, skip_serializing_if = "is_ptq")]
+    pub training: Training,
     /// Calibration method.
     pub calibration: Calibration,
     /// Width of the requantization multiplier.
@@ -50,11 +54,21 @@ pub struct PointConfig {
     pub fpga: FpgaTarget,
 }
 
+fn is_ptq(t: &Training) -> bool {
+    *t == Training::Ptq
+}
+
 impl PointConfig {
-    /// The canonical key the id is hashed from; it spells out every axis value.
+    /// The canonical key the id is hashed from; it spells out every axis value (a `ptq` point
+    /// has no training entry, so its id is the one it had before the training axis existed).
     pub fn key(&self) -> String {
+        let training = if self.training.is_qat() {
+            format!(";train={}", self.training)
+        } else {
+            String::new()
+        };
         format!(
-            "scheme={};wb={};ab={};ovr={};cal={};sb={};acc={};fold={};fpga={}",
+            "scheme={};wb={};ab={};ovr={}{training};cal={};sb={};acc={};fold={};fpga={}",
             self.weight_scheme.name(),
             self.weight_bits,
             self.activation_bits,
@@ -78,19 +92,26 @@ impl PointConfig {
         format!("{:016x}", fnv1a64(self.key().as_bytes()))
     }
 
-    /// A readable label, e.g. `pot W4A8 [L0:W8A8] mse s8 acc:16sat pe_budget(64) ice40`.
+    /// A readable label, e.g. `pot W4A8 [L0:W8A8] mse s8 acc:16sat pe_budget(64) ice40`, with
+    /// the training after the widths when it is not `ptq`: `pot W4A4 qat(epochs: 30) mse ...`.
     pub fn label(&self) -> String {
         let overrides = if self.layer_overrides.is_empty() {
             String::new()
         } else {
             format!(" [{}]", self.overrides_text())
         };
+        let training = if self.training.is_qat() {
+            format!(" {}", self.training)
+        } else {
+            String::new()
+        };
         format!(
-            "{} W{}A{}{} {} s{} acc:{} {} {}",
+            "{} W{}A{}{}{} {} s{} acc:{} {} {}",
             self.weight_scheme.name(),
             self.weight_bits,
             self.activation_bits,
             overrides,
+            training,
             self.calibration.name(),
             self.scale_bits,
             self.accumulator,
@@ -149,6 +170,7 @@ impl Grid {
             a.weight_bits.values().len(),
             a.activation_bits.values().len(),
             a.layer_overrides.values().len(),
+            a.training.values().len(),
             a.calibration.values().len(),
             a.scale_bits.values().len(),
             a.accumulator.values().len(),
@@ -175,37 +197,23 @@ impl Grid {
             for &weight_bits in a.weight_bits.values() {
                 for &activation_bits in a.activation_bits.values() {
                     for overrides in a.layer_overrides.values() {
-                        for &calibration in a.calibration.values() {
-                            for &scale_bits in a.scale_bits.values() {
-                                for &accumulator in a.accumulator.values() {
-                                    for &folding in a.folding.values() {
-                                        for &fpga in a.fpga.values() {
-                                            let config = PointConfig {
-                                                weight_scheme,
-                                                weight_bits,
-                                                activation_bits,
-                                                layer_overrides: overrides.clone(),
-                                                calibration,
-                                                scale_bits,
-                                                accumulator,
-                                                folding,
-                                                fpga,
-                                            };
-                                            if sweep
-                                                .constraints
-                                                .iter()
-                                                .all(|&c| config.satisfies(c))
-                                            {
-                                                hasher.str(&config.key()).u8(b'\n');
-                                                points.push(Point {
-                                                    index: points.len(),
-                                                    id: config.id(),
-                                                    label: config.label(),
-                                                    config,
-                                                });
-                                            }
-                                        }
-                                    }
+                        for &training in a.training.values() {
+                            for config in rest_of_axes(
+                                a,
+                                weight_scheme,
+                                weight_bits,
+                                activation_bits,
+                                overrides,
+                                training,
+                            ) {
+                                if sweep.constraints.iter().all(|&c| config.satisfies(c)) {
+                                    hasher.str(&config.key()).u8(b'\n');
+                                    points.push(Point {
+                                        index: points.len(),
+                                        id: config.id(),
+                                        label: config.label(),
+                                        config,
+                                    });
                                 }
                             }
                         }
@@ -245,6 +253,37 @@ impl Grid {
     pub fn hash(&self) -> &str {
         &self.hash
     }
+}
+
+/// The points of the axes after `training`, in grid order, for fixed values of the axes before.
+fn rest_of_axes<'a>(
+    a: &'a crate::explore::sweep_file::Axes,
+    weight_scheme: WeightFamily,
+    weight_bits: u32,
+    activation_bits: u32,
+    overrides: &'a [LayerOverride],
+    training: Training,
+) -> impl Iterator<Item = PointConfig> + 'a {
+    a.calibration.values().iter().flat_map(move |&calibration| {
+        a.scale_bits.values().iter().flat_map(move |&scale_bits| {
+            a.accumulator.values().iter().flat_map(move |&accumulator| {
+                a.folding.values().iter().flat_map(move |&folding| {
+                    a.fpga.values().iter().map(move |&fpga| PointConfig {
+                        weight_scheme,
+                        weight_bits,
+                        activation_bits,
+                        layer_overrides: overrides.to_vec(),
+                        training,
+                        calibration,
+                        scale_bits,
+                        accumulator,
+                        folding,
+                        fpga,
+                    })
+                })
+            })
+        })
+    })
 }
 
 /// A deterministic slice of a grid: the points whose index is `i` modulo `n`.

@@ -5,6 +5,8 @@
 //!
 //! - `accuracy_vs_luts`: accuracy against LUTs, one colour per scheme, the accuracy/LUT Pareto
 //!   front drawn as a line through its points;
+//! - in a sweep with quantization-aware training points, each scheme has two series: `PTQ`
+//!   (hollow markers, thin lines) and `QAT` (filled markers), in every plot;
 //! - `accuracy_vs_weight_bits`: the best accuracy reached at each weight width, per scheme;
 //! - `throughput_vs_luts`: throughput against LUTs with the throughput/area front;
 //! - `layer_area`: a chosen point's per-layer breakdown, one stacked bar per resource kind.
@@ -42,12 +44,44 @@ pub fn scheme_colour(scheme: WeightFamily) -> RGBColor {
     }
 }
 
+/// Which points a series holds: all of a scheme's (a sweep without QAT points), or only its
+/// post-training-quantized or its QAT-trained ones (a sweep with both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    /// Every point of the scheme; filled markers, the scheme's name.
+    All,
+    /// Post-training quantization: hollow markers, thin line, `scheme PTQ`.
+    Ptq,
+    /// Quantization-aware training: filled markers, `scheme QAT`.
+    Qat,
+}
+
+impl Mark {
+    /// The marks a plot draws: `[All]` without QAT rows, `[Ptq, Qat]` with them.
+    fn of(rows: &[CsvRecord]) -> &'static [Mark] {
+        if rows.iter().any(|r| r.training != "ptq") {
+            &[Mark::Ptq, Mark::Qat]
+        } else {
+            &[Mark::All]
+        }
+    }
+
+    fn holds(self, r: &CsvRecord) -> bool {
+        match self {
+            Mark::All => true,
+            Mark::Ptq => r.training == "ptq",
+            Mark::Qat => r.training != "ptq",
+        }
+    }
+}
+
 /// Draws one scheme's points with its fixed marker (shape and colour, so overlapping series
 /// stay apart and the plots read in greyscale too), optionally joined by a line, with a legend
-/// entry.
+/// entry; PTQ points are hollow and QAT points filled where a sweep has both.
 fn draw_scheme<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     scheme: WeightFamily,
+    mark: Mark,
     pts: &[(f64, f64)],
     with_line: bool,
 ) -> std::result::Result<(), String>
@@ -57,7 +91,15 @@ where
     Y: Ranged<ValueType = f64>,
 {
     let colour = scheme_colour(scheme);
-    let style = colour.filled();
+    let (style, line_width, cross_width) = match mark {
+        Mark::Ptq => (colour.stroke_width(2), 1, 1),
+        Mark::All | Mark::Qat => (colour.filled(), 2, 3),
+    };
+    let label = match mark {
+        Mark::All => scheme.name().to_string(),
+        Mark::Ptq => format!("{} PTQ", scheme.name()),
+        Mark::Qat => format!("{} QAT", scheme.name()),
+    };
     let legend_line = if with_line {
         vec![(-10, 0), (10, 0)]
     } else {
@@ -65,31 +107,58 @@ where
     };
     if with_line {
         chart
-            .draw_series(LineSeries::new(pts.to_vec(), colour.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                pts.to_vec(),
+                colour.stroke_width(line_width),
+            ))
             .map_err(to_string_err)?;
     }
     // Shapes are drawn relative to each point, so the same one serves the legend.
     macro_rules! series {
-        ($shape:expr) => {
+        ($($shape:expr),+) => {
             chart
-                .draw_series(pts.iter().map(|&p| EmptyElement::at(p) + $shape))
+                .draw_series(pts.iter().map(|&p| EmptyElement::at(p) $(+ $shape)+))
                 .map_err(to_string_err)?
-                .label(scheme.name())
+                .label(label)
                 .legend(move |(x, y)| {
                     EmptyElement::at((x + 10, y))
-                        + PathElement::new(legend_line.clone(), colour.stroke_width(2))
-                        + $shape
+                        + PathElement::new(legend_line.clone(), colour.stroke_width(line_width))
+                        $(+ $shape)+
                 })
         };
     }
-    match scheme {
-        WeightFamily::Uniform => series!(Circle::new((0, 0), 5, style)),
-        WeightFamily::Pot => series!(TriangleMarker::new((0, 0), 7, style)),
-        WeightFamily::Apot => series!(Rectangle::new([(-5, -5), (5, 5)], style)),
-        WeightFamily::Binary => series!(Cross::new((0, 0), 5, colour.stroke_width(3))),
-        WeightFamily::Ternary => {
-            series!(Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], style))
+    // Hollow (PTQ) markers are a white shape inside the scheme's outline, so every shape
+    // reads hollow alike (plotters fills triangles and polygons whatever the style).
+    let triangle = vec![(0, -7), (6, 4), (-6, 4)];
+    let diamond = vec![(0, -7), (7, 0), (0, 7), (-7, 0)];
+    let closed = |mut v: Vec<(i32, i32)>| {
+        v.push(v[0]);
+        v
+    };
+    match (scheme, mark) {
+        (WeightFamily::Binary, _) => {
+            series!(Cross::new((0, 0), 5, colour.stroke_width(cross_width)))
         }
+        (WeightFamily::Uniform, Mark::Ptq) => series!(
+            Circle::new((0, 0), 5, colour.filled()),
+            Circle::new((0, 0), 3, WHITE.filled())
+        ),
+        (WeightFamily::Uniform, _) => series!(Circle::new((0, 0), 5, style)),
+        (WeightFamily::Pot, Mark::Ptq) => series!(
+            Polygon::new(triangle.clone(), WHITE.filled()),
+            PathElement::new(closed(triangle.clone()), colour.stroke_width(2))
+        ),
+        (WeightFamily::Pot, _) => series!(TriangleMarker::new((0, 0), 7, style)),
+        (WeightFamily::Apot, Mark::Ptq) => series!(
+            Rectangle::new([(-5, -5), (5, 5)], WHITE.filled()),
+            Rectangle::new([(-5, -5), (5, 5)], colour.stroke_width(2))
+        ),
+        (WeightFamily::Apot, _) => series!(Rectangle::new([(-5, -5), (5, 5)], style)),
+        (WeightFamily::Ternary, Mark::Ptq) => series!(
+            Polygon::new(diamond.clone(), WHITE.filled()),
+            PathElement::new(closed(diamond.clone()), colour.stroke_width(2))
+        ),
+        (WeightFamily::Ternary, _) => series!(Polygon::new(diamond.clone(), style)),
     };
     Ok(())
 }
@@ -323,14 +392,16 @@ fn scatter_with_front<DB: DrawingBackend>(
                 .draw()
                 .map_err(to_string_err)?;
             for scheme in WeightFamily::ALL {
-                let pts: Vec<(f64, f64)> = ok_rows(rows)
-                    .filter(|(r, _)| r.weight_scheme == scheme)
-                    .map(|(_, m)| ((m.luts as f64).max(1.0), y(m)))
-                    .collect();
-                if pts.is_empty() {
-                    continue;
+                for &mark in Mark::of(rows) {
+                    let pts: Vec<(f64, f64)> = ok_rows(rows)
+                        .filter(|(r, _)| r.weight_scheme == scheme && mark.holds(r))
+                        .map(|(_, m)| ((m.luts as f64).max(1.0), y(m)))
+                        .collect();
+                    if pts.is_empty() {
+                        continue;
+                    }
+                    draw_scheme(&mut chart, scheme, mark, &pts, false)?;
                 }
-                draw_scheme(&mut chart, scheme, &pts, false)?;
             }
             let line: Vec<(f64, f64)> = front
                 .iter()
@@ -483,22 +554,26 @@ impl Figure for AccuracyVsWeightBits<'_> {
             .draw()
             .map_err(to_string_err)?;
         for scheme in WeightFamily::ALL {
-            let mut best: Vec<(u32, f64)> = Vec::new();
-            for (r, m) in ok_rows(self.rows).filter(|(r, _)| r.weight_scheme == scheme) {
-                match best.iter_mut().find(|(b, _)| *b == r.weight_bits) {
-                    Some(entry) => entry.1 = entry.1.max(m.accuracy),
-                    None => best.push((r.weight_bits, m.accuracy)),
+            for &mark in Mark::of(self.rows) {
+                let mut best: Vec<(u32, f64)> = Vec::new();
+                for (r, m) in
+                    ok_rows(self.rows).filter(|(r, _)| r.weight_scheme == scheme && mark.holds(r))
+                {
+                    match best.iter_mut().find(|(b, _)| *b == r.weight_bits) {
+                        Some(entry) => entry.1 = entry.1.max(m.accuracy),
+                        None => best.push((r.weight_bits, m.accuracy)),
+                    }
                 }
+                if best.is_empty() {
+                    continue;
+                }
+                best.sort_by_key(|(b, _)| *b);
+                let pts: Vec<(f64, f64)> = best
+                    .iter()
+                    .map(|&(b, a)| (f64::from(b), a * 100.0))
+                    .collect();
+                draw_scheme(&mut chart, scheme, mark, &pts, true)?;
             }
-            if best.is_empty() {
-                continue;
-            }
-            best.sort_by_key(|(b, _)| *b);
-            let pts: Vec<(f64, f64)> = best
-                .iter()
-                .map(|&(b, a)| (f64::from(b), a * 100.0))
-                .collect();
-            draw_scheme(&mut chart, scheme, &pts, true)?;
         }
         chart
             .configure_series_labels()

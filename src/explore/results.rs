@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 26] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "index",
     "id",
     "label",
@@ -38,6 +38,7 @@ pub const CSV_COLUMNS: [&str; 26] = [
     "weight_bits",
     "activation_bits",
     "layer_overrides",
+    "training",
     "calibration",
     "scale_bits",
     "accumulator",
@@ -107,6 +108,7 @@ impl ResultRow {
             c.weight_bits.to_string(),
             c.activation_bits.to_string(),
             c.overrides_text(),
+            c.training.to_string(),
             c.calibration.name().to_string(),
             c.scale_bits.to_string(),
             c.accumulator.to_string(),
@@ -365,6 +367,8 @@ pub struct CsvRecord {
     pub weight_bits: u32,
     /// Global activation width.
     pub activation_bits: u32,
+    /// How the network was obtained: `ptq` or `qat(..)` as the sweep file writes it.
+    pub training: String,
     /// FPGA family name.
     pub fpga: String,
     /// The reason, for a skipped point.
@@ -373,7 +377,8 @@ pub struct CsvRecord {
     pub metrics: Option<Metrics>,
 }
 
-/// Reads a `results.csv` written by this module (columns checked by name).
+/// Reads a `results.csv` written by this module (columns checked by name). A file written
+/// before the `training` column existed (the same columns without it) reads as `ptq` rows.
 pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
     let text = std::fs::read_to_string(path).map_err(|e| ExploreError::io(path, e))?;
     let err = |line: usize, message: String| ExploreError::Results {
@@ -386,7 +391,12 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
         Some((_, h)) => parse_csv_line(h).map_err(|m| err(1, m))?,
         None => return Err(err(0, "empty file: expected a header line".into())),
     };
-    if header != CSV_COLUMNS {
+    let without_training: Vec<&str> = CSV_COLUMNS
+        .iter()
+        .copied()
+        .filter(|&c| c != "training")
+        .collect();
+    if header != CSV_COLUMNS && header != without_training {
         return Err(err(1, format!("header is not `{}`", CSV_COLUMNS.join(","))));
     }
     let mut records = Vec::new();
@@ -396,15 +406,17 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
             continue;
         }
         let cells = parse_csv_line(line).map_err(|m| err(n, m))?;
-        if cells.len() != CSV_COLUMNS.len() {
+        if cells.len() != header.len() {
             return Err(err(
                 n,
-                format!("{} cells, expected {}", cells.len(), CSV_COLUMNS.len()),
+                format!("{} cells, expected {}", cells.len(), header.len()),
             ));
         }
         let cell = |name: &str| -> &str {
-            let k = CSV_COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
-            &cells[k]
+            header
+                .iter()
+                .position(|c| *c == name)
+                .map_or("ptq", |k| &cells[k])
         };
         let int = |name: &str| -> Result<u64> {
             cell(name)
@@ -459,6 +471,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
             weight_scheme,
             weight_bits: int("weight_bits")? as u32,
             activation_bits: int("activation_bits")? as u32,
+            training: cell("training").to_string(),
             fpga: cell("fpga").to_string(),
             skip_reason,
             metrics,

@@ -1,7 +1,8 @@
 //! The sweep file: which axes a sweep spans and which constraints prune its grid.
 //!
 //! A sweep file is RON. Every axis is required (a sweep says what it sweeps), except
-//! `layer_overrides`, which defaults to `[[]]` (no override), and `constraints`, which defaults to
+//! `layer_overrides`, which defaults to `[[]]` (no override), `training`, which defaults to `[ptq]`
+//! (see [`Training`]), and `constraints`, which defaults to
 //! `[scheme_bits]`. Integer axes are a list `[2, 3, 4]` or an inclusive range
 //! `(from: 2, to: 8)` with an optional `step: 2`; the other axes are lists. Axes may not be empty
 //! and may not repeat a value. Optional fields of a layer override are written without `Some(..)`.
@@ -15,6 +16,7 @@
 //!         weight_bits: (from: 1, to: 8),
 //!         activation_bits: [4, 8],
 //!         layer_overrides: [[], [(layer: 0, weight_bits: 8, activation_bits: 8)]],
+//!         training: [ptq, qat(epochs: 30), qat(epochs: 30, activation_clipping: pact)],
 //!         calibration: [minmax, percentile, mse],
 //!         scale_bits: [8, 16],
 //!         accumulator: [proven, explicit(bits: 16, overflow: sat), explicit(bits: 12, overflow: wrap)],
@@ -39,6 +41,8 @@
 //! ```
 
 use crate::explore::error::{ExploreError, Result};
+use crate::position::{locate_nearest, ValuePath};
+use crate::quant::training::{ActClipping, LrSchedule, Ste, TrainingSpec};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -157,6 +161,185 @@ impl FpgaTarget {
             FpgaTarget::Xilinx => "xilinx",
             FpgaTarget::Ecp5 => "ecp5",
         }
+    }
+}
+
+/// How a point's integer network is obtained from the sweep's float model.
+///
+/// `ptq` quantizes it after training (the point's calibration chooses the clipping);
+/// `qat(epochs: N)` fine-tunes it for `N` epochs with quantization-aware training
+/// ([`crate::qat`]) on the digits training split, starting from the same calibrated clipping,
+/// and exports it with the same quantizer. The other fields of `qat(..)` are the training knobs
+/// of a quantization spec's `training` section ([`TrainingSpec`]); a knob not given keeps its
+/// default, and `seed` (default 1) fixes the batch order, so a point trains the same every time.
+///
+/// ```
+/// use qforge::explore::sweep_file::Training;
+/// let t: Training = ron::from_str("qat(epochs: 30, activation_clipping: pact)").unwrap();
+/// assert_eq!(t.to_string(), "qat(epochs: 30, activation_clipping: pact)");
+/// assert_eq!(t.spec().unwrap().lr, 1e-3);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Training {
+    /// Post-training quantization.
+    #[default]
+    Ptq,
+    /// Quantization-aware training from the sweep's float model.
+    Qat {
+        /// Passes over the training split (at least 1).
+        epochs: u32,
+        /// How weight gradients pass the weight quantizer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ste: Option<Ste>,
+        /// How activation clipping is learned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activation_clipping: Option<ActClipping>,
+        /// Whether weight clipping thresholds are learned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        learn_weight_clipping: Option<bool>,
+        /// Adam's learning rate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lr: Option<LearningRate>,
+        /// How the learning rate changes over the updates.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schedule: Option<LrSchedule>,
+        /// Samples per update.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch_size: Option<u32>,
+        /// Seed of the batch order (default 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+}
+
+/// A learning rate in a sweep file: a float compared and hashed by its bits, so a point that
+/// carries it keeps a stable identity.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LearningRate(pub f32);
+
+impl PartialEq for LearningRate {
+    fn eq(&self, other: &LearningRate) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for LearningRate {}
+
+impl std::hash::Hash for LearningRate {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.to_bits().hash(h);
+    }
+}
+
+impl Training {
+    /// Whether the point is trained (quantization-aware training).
+    pub fn is_qat(&self) -> bool {
+        matches!(self, Training::Qat { .. })
+    }
+
+    /// The seed of the batch order (1 unless given).
+    pub fn seed(&self) -> u64 {
+        match self {
+            Training::Qat { seed, .. } => seed.unwrap_or(1),
+            Training::Ptq => 1,
+        }
+    }
+
+    /// The epochs of training (0 for post-training quantization).
+    pub fn epochs(&self) -> u32 {
+        match self {
+            Training::Qat { epochs, .. } => *epochs,
+            Training::Ptq => 0,
+        }
+    }
+
+    /// The training knobs with every default filled in; `Err` names the field and the rule
+    /// (epochs at least 1, the rules of [`TrainingSpec::check`]).
+    pub fn spec(&self) -> std::result::Result<TrainingSpec, (&'static str, String)> {
+        let mut spec = TrainingSpec::default();
+        let Training::Qat {
+            epochs,
+            ste,
+            activation_clipping,
+            learn_weight_clipping,
+            lr,
+            schedule,
+            batch_size,
+            seed: _,
+        } = *self
+        else {
+            return Ok(spec);
+        };
+        if epochs == 0 {
+            return Err((
+                "epochs",
+                "qat epochs (0) must be at least 1 (post-training quantization is `ptq`)".into(),
+            ));
+        }
+        if let Some(v) = ste {
+            spec.ste = v;
+        }
+        if let Some(v) = activation_clipping {
+            spec.activation_clipping = v;
+        }
+        if let Some(v) = learn_weight_clipping {
+            spec.learn_weight_clipping = v;
+        }
+        if let Some(v) = lr {
+            spec.lr = v.0;
+        }
+        if let Some(v) = schedule {
+            spec.schedule = v;
+        }
+        if let Some(v) = batch_size {
+            spec.batch_size = v as usize;
+        }
+        spec.check()?;
+        Ok(spec)
+    }
+}
+
+impl fmt::Display for Training {
+    /// The value as a sweep file writes it, with the fields given (`ptq`, `qat(epochs: 30)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Training::Qat {
+            epochs,
+            ste,
+            activation_clipping,
+            learn_weight_clipping,
+            lr,
+            schedule,
+            batch_size,
+            seed,
+        } = self
+        else {
+            return write!(f, "ptq");
+        };
+        let mut parts = vec![format!("epochs: {epochs}")];
+        if let Some(v) = ste {
+            parts.push(format!("ste: {}", v.name()));
+        }
+        if let Some(v) = activation_clipping {
+            parts.push(format!("activation_clipping: {}", v.name()));
+        }
+        if let Some(v) = learn_weight_clipping {
+            parts.push(format!("learn_weight_clipping: {v}"));
+        }
+        if let Some(v) = lr {
+            parts.push(format!("lr: {}", v.0));
+        }
+        if let Some(v) = schedule {
+            parts.push(format!("schedule: {}", v.name()));
+        }
+        if let Some(v) = batch_size {
+            parts.push(format!("batch_size: {v}"));
+        }
+        if let Some(v) = seed {
+            parts.push(format!("seed: {v}"));
+        }
+        write!(f, "qat({})", parts.join(", "))
     }
 }
 
@@ -364,6 +547,10 @@ fn no_overrides() -> ListAxis<Vec<LayerOverride>> {
     ListAxis(vec![Vec::new()])
 }
 
+fn ptq_only() -> ListAxis<Training> {
+    ListAxis(vec![Training::Ptq])
+}
+
 fn default_constraints() -> Vec<Constraint> {
     vec![Constraint::SchemeBits]
 }
@@ -381,6 +568,9 @@ pub struct Axes {
     /// Sets of per-layer overrides; `[]` in the list means "no override".
     #[serde(default = "no_overrides")]
     pub layer_overrides: ListAxis<Vec<LayerOverride>>,
+    /// How networks are obtained: `ptq` and `qat(epochs: N, ..)` entries (default `[ptq]`).
+    #[serde(default = "ptq_only")]
+    pub training: ListAxis<Training>,
     /// Calibration methods.
     pub calibration: ListAxis<Calibration>,
     /// Widths of the requantization multiplier M.
@@ -421,6 +611,21 @@ impl SweepFile {
                 col: e.span.start.col,
                 message: e.code.to_string(),
             })?;
+        for (i, training) in sweep.axes.training.values().iter().enumerate() {
+            if let Err((field, message)) = training.spec() {
+                let at = ValuePath::field("axes")
+                    .then_field("training")
+                    .index(i)
+                    .then_field(field);
+                let (line, col) = locate_nearest(text, &at);
+                return Err(ExploreError::SweepFile {
+                    file: file.to_string(),
+                    line,
+                    col,
+                    message,
+                });
+            }
+        }
         Ok(sweep)
     }
 

@@ -25,7 +25,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How the gradient passes the rounding of a quantizer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ste {
     /// The gradient passes everywhere.
@@ -36,7 +36,7 @@ pub enum Ste {
 }
 
 /// How activation clipping ranges are chosen during training.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActClipping {
     /// Learned step size (LSQ), initialised by the spec's calibration.
@@ -49,7 +49,7 @@ pub enum ActClipping {
 }
 
 /// How the learning rate changes over training.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LrSchedule {
     /// The same rate throughout.
@@ -59,7 +59,36 @@ pub enum LrSchedule {
     Cosine,
 }
 
+impl Ste {
+    /// The name a spec file uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Ste::Identity => "identity",
+            Ste::Clipped => "clipped",
+        }
+    }
+}
+
+impl ActClipping {
+    /// The name a spec file uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActClipping::Lsq => "lsq",
+            ActClipping::Pact => "pact",
+            ActClipping::Fixed => "fixed",
+        }
+    }
+}
+
 impl LrSchedule {
+    /// The name a spec file uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LrSchedule::Constant => "constant",
+            LrSchedule::Cosine => "cosine",
+        }
+    }
+
     /// The factor of the base rate at update `t` of `total`.
     pub fn factor(&self, t: usize, total: usize) -> f64 {
         match self {

@@ -94,8 +94,12 @@ impl Evaluator for SyntheticEvaluator {
 }
 
 fn sweep_dir(name: &str) -> PathBuf {
+    sweep_dir_of(name, SWEEP)
+}
+
+fn sweep_dir_of(name: &str, text: &str) -> PathBuf {
     let dir = scratch!(name).join("sweep");
-    let sweep = SweepFile::parse(SWEEP, "plot.ron").unwrap();
+    let sweep = SweepFile::parse(text, "plot.ron").unwrap();
     let grid = Grid::new(&sweep, "plot.ron").unwrap();
     run_sweep(
         &sweep,
@@ -286,4 +290,40 @@ fn plot_redraws_for_a_chosen_point_and_rejects_an_unknown_one() {
     assert!(svg.contains(&id));
     let err = draw_all(&dir, Some("0000000000000000")).unwrap_err();
     assert!(err.to_string().contains("no point with id"), "{err}");
+}
+
+#[test]
+fn sweeps_with_qat_points_draw_ptq_and_qat_series_for_each_scheme() {
+    let with_qat = SWEEP.replace(
+        "activation_bits: [4, 8],",
+        "activation_bits: [4, 8], training: [ptq, qat(epochs: 2)],",
+    );
+    let dir = sweep_dir_of("qat", &with_qat);
+    draw_all(&dir, None).unwrap();
+    let legends = [
+        "uniform PTQ",
+        "uniform QAT",
+        "pot PTQ",
+        "pot QAT",
+        "ternary QAT",
+    ];
+    for stem in [
+        "accuracy_vs_luts",
+        "accuracy_vs_weight_bits",
+        "throughput_vs_luts",
+    ] {
+        check_svg(&dir.join(format!("{stem}.svg")), &legends);
+    }
+    // A sweep without QAT points keeps one series per scheme, named by the scheme alone.
+    let plain = sweep_dir("plain_legends");
+    draw_all(&plain, None).unwrap();
+    let svg = std::fs::read_to_string(plain.join("accuracy_vs_luts.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    assert!(texts.iter().any(|t| t == "uniform"), "{texts:?}");
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.ends_with("PTQ") || t.ends_with("QAT")),
+        "{texts:?}"
+    );
 }

@@ -120,3 +120,57 @@ fn accuracy_ratios_survive_the_results_files_bit_for_bit() {
         );
     }
 }
+
+/// Results written before the `training` column existed (the header without it, JSON configs
+/// without the field) still read, as post-training quantization rows; QAT rows carry their
+/// training through both files.
+#[test]
+fn results_without_a_training_column_read_as_ptq_and_qat_rows_round_trip() {
+    let dir = scratch!("training_column");
+    let text = r#"(name: "r", model: "m.ron", axes: (weight_scheme: [uniform], weight_bits: [4],
+        activation_bits: [8], training: [ptq, qat(epochs: 3, lr: 0.002)], calibration: [minmax],
+        scale_bits: [8], accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
+    let grid = Grid::new(&SweepFile::parse(text, "r.ron").unwrap(), "r.ron").unwrap();
+    let mut rows: Vec<ResultRow> = grid
+        .points()
+        .iter()
+        .map(|p| {
+            let mut row = row_with_accuracy(&grid, p.index, 0.5);
+            row.id = p.id.clone();
+            row.label = p.label.clone();
+            row.config = p.config.clone();
+            row
+        })
+        .collect();
+    write_results(&dir, &mut rows).unwrap();
+    let csv = read_csv(&dir.join("results.csv")).unwrap();
+    assert_eq!(csv[0].training, "ptq");
+    assert_eq!(csv[1].training, "qat(epochs: 3, lr: 0.002)");
+    assert_eq!(read_json(&dir).unwrap(), rows);
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    let first = json.lines().next().unwrap();
+    assert!(
+        !first.contains("training"),
+        "a ptq row writes no training: {first}"
+    );
+
+    // The same rows as an older qforge wrote them: no training column, no field.
+    let old_header = "index,id,label,status,skip_reason,weight_scheme,weight_bits,activation_bits,\
+        layer_overrides,calibration,scale_bits,accumulator,folding,fpga,accuracy,weight_memory_bits,\
+        cycles_per_image,throughput_images_per_s,clock_mhz,luts,ffs,carries,dsps,bram_bits,\
+        area_source,layer_areas";
+    let text = csv_text(&rows[..1]);
+    let cells = parse_csv_line(text.lines().nth(1).unwrap()).unwrap();
+    let mut old_cells = cells.clone();
+    old_cells.remove(9); // the training cell, between layer_overrides and calibration
+    std::fs::write(
+        dir.join("results.csv"),
+        format!("{old_header}\n{}\n", csv_line(&old_cells)),
+    )
+    .unwrap();
+    let old = read_csv(&dir.join("results.csv")).unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(old[0].training, "ptq");
+    assert_eq!(old[0].metrics, csv[0].metrics);
+    let _ = std::fs::remove_dir_all(&dir);
+}

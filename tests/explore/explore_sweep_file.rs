@@ -229,3 +229,104 @@ fn documented_examples_parse() {
         qforge::explore::area_model::AreaModel::from_ron(&text, "area_model.rs docs").unwrap();
     assert_eq!(model.kinds["mac"].features.len(), 4);
 }
+
+/// FNV-1a 64 of a text, written out here (not the crate's) to pin point ids.
+fn fnv1a64(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[test]
+fn training_axis_defaults_to_ptq_and_keeps_the_ids_of_ptq_points() {
+    let sweep = SweepFile::parse(SMALL, "small.ron").unwrap();
+    let plain = Grid::new(&sweep, "small.ron").unwrap();
+    // The id of a point is the hash of its spelled-out axis values; a ptq point spells no
+    // training, so its id is what it was before the axis existed.
+    let first = &plain.points()[0];
+    let key =
+        "scheme=uniform;wb=2;ab=2;ovr=;cal=minmax;sb=8;acc=proven;fold=fully_parallel;fpga=ice40";
+    assert_eq!(first.id, format!("{:016x}", fnv1a64(key)));
+
+    let text = SMALL.replace(
+        "activation_bits: [2, 4],",
+        "activation_bits: [2, 4], training: [ptq, qat(epochs: 5, activation_clipping: pact)],",
+    );
+    let both = Grid::new(&SweepFile::parse(&text, "t.ron").unwrap(), "t.ron").unwrap();
+    assert_eq!(both.points().len(), 2 * plain.points().len());
+    let (qat, ptq): (Vec<_>, Vec<_>) = both
+        .points()
+        .iter()
+        .partition(|p| p.config.training.is_qat());
+    assert_eq!(qat.len(), ptq.len());
+    for p in &ptq {
+        assert!(plain
+            .points()
+            .iter()
+            .any(|q| q.id == p.id && q.label == p.label));
+    }
+    for p in &qat {
+        assert!(
+            p.label
+                .contains(" qat(epochs: 5, activation_clipping: pact) "),
+            "{}",
+            p.label
+        );
+        assert!(plain.points().iter().all(|q| q.id != p.id));
+    }
+    // Training varies after the overrides and before calibration: a point's QAT twin follows
+    // its PTQ points of the same widths.
+    assert!(
+        !both.points()[0].config.training.is_qat(),
+        "ptq comes first, in file order"
+    );
+    assert_eq!(
+        both.points()[4].config.weight_bits,
+        both.points()[0].config.weight_bits
+    );
+    assert!(both.points()[4].config.training.is_qat());
+}
+
+#[test]
+fn training_knobs_out_of_range_are_errors_at_their_place() {
+    let with = |entry: &str| {
+        SMALL.replace(
+            "activation_bits: [2, 4],",
+            &format!("activation_bits: [2, 4],\n        training: [ptq, {entry}],"),
+        )
+    };
+    let cases = [
+        (
+            "qat(epochs: 0)",
+            "epochs: ",
+            "epochs (0) must be at least 1",
+        ),
+        (
+            "qat(epochs: 3, lr: -1.0)",
+            "lr: ",
+            "lr (-1) must be finite, positive",
+        ),
+        (
+            "qat(epochs: 3, batch_size: 0)",
+            "batch_size: ",
+            "batch_size (0) must be at least 1",
+        ),
+    ];
+    for (entry, at, message) in cases {
+        let text = with(entry);
+        let (file, line, col, got) = position(SweepFile::parse(&text, "t.ron").unwrap_err());
+        assert_eq!(file, "t.ron");
+        let want_line = text.lines().position(|l| l.contains(entry)).unwrap() + 1;
+        // The error points at the value.
+        let want_col = text.lines().nth(want_line - 1).unwrap().find(at).unwrap() + at.len() + 1;
+        assert_eq!((line, col), (want_line, want_col), "{entry}: {got}");
+        assert!(got.contains(message), "{entry}: {got}");
+    }
+    let text = with("qat(epochs: 3, learning_rate: 0.1)");
+    let (_, line, _, got) = position(SweepFile::parse(&text, "t.ron").unwrap_err());
+    assert!(got.contains("learning_rate"), "{got}");
+    assert_eq!(line, 8);
+    let text = with("qat(ste: clipped)");
+    let (_, _, _, got) = position(SweepFile::parse(&text, "t.ron").unwrap_err());
+    assert!(got.contains("epochs"), "{got}");
+}
