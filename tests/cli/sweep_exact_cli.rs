@@ -128,7 +128,7 @@ fn merged_halves_equal_the_uninterrupted_folder_byte_for_byte() {
         serde_json::from_str(&std::fs::read_to_string(out.join("timing.json")).unwrap()).unwrap();
     let from = timing["merged_from"].as_array().unwrap();
     assert_eq!(from.len(), 2, "{timing}");
-    assert_eq!(timing["points_evaluated"], 87, "{timing}");
+    assert_eq!(timing["points_evaluated"], 174, "{timing}");
 }
 
 #[test]
@@ -152,5 +152,5 @@ fn identical_sweeps_write_identical_folders_apart_from_timing() {
         serde_json::from_str(&std::fs::read_to_string(full.join("timing.json")).unwrap()).unwrap();
     assert!(timing["wall_time_s"].as_f64().unwrap() > 0.0, "{timing}");
     assert!(timing["points_per_s"].as_f64().unwrap() > 0.0, "{timing}");
-    assert_eq!(timing["points_evaluated"], 87, "{timing}");
+    assert_eq!(timing["points_evaluated"], 174, "{timing}");
 }
