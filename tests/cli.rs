@@ -17,6 +17,8 @@ mod cli_hdl;
 mod cli_qnn;
 #[path = "cli/explore_cli.rs"]
 mod explore_cli;
+#[path = "cli/fuzz_inputs.rs"]
+mod fuzz_inputs;
 #[path = "cli/net_cli.rs"]
 mod net_cli;
 #[path = "cli/sweep_exact_cli.rs"]

@@ -24,6 +24,9 @@ use std::str::FromStr;
 /// What is wrong with a format spelling.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum SpecProblem {
+    /// A line break, tab or other control character (a format spelling is one line).
+    #[error("a format spelling is one line without control characters")]
+    ControlCharacter,
     /// The type name is none of the accepted ones.
     #[error("unknown type '{0}' (expected ap_fixed, ap_ufixed, fixed, ufixed, ap_int or ap_uint)")]
     UnknownType(String),
@@ -66,6 +69,12 @@ impl FromStr for FixedFormat {
     type Err = FixedError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.chars().any(char::is_control) {
+            return Err(FixedError::BadSpec {
+                spec: s.escape_debug().to_string(),
+                problem: SpecProblem::ControlCharacter,
+            });
+        }
         parse(s).map_err(|problem| FixedError::BadSpec {
             spec: s.to_string(),
             problem,

@@ -43,6 +43,12 @@ use std::str::FromStr;
 /// A spelling that does not parse, or a value that cannot be cast.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum SpecError {
+    /// A line break, tab or other control character (a spelling is one line).
+    #[error("spec '{spec}' has a line break or control character: a spelling is one line")]
+    ControlCharacter {
+        /// The text given, control characters escaped.
+        spec: String,
+    },
     /// Not `family<...>`.
     #[error("spec '{spec}' must have the form family<key=value,...>")]
     Syntax {
@@ -134,6 +140,11 @@ const APOT_KEYS: &str = "term_bits, terms, signed, alpha";
 
 /// Parses a spelling from the table in the module docs.
 pub fn parse_spec(s: &str) -> Result<QuantSpec, SpecError> {
+    if s.chars().any(char::is_control) {
+        return Err(SpecError::ControlCharacter {
+            spec: s.escape_debug().to_string(),
+        });
+    }
     let text = s.trim();
     let syntax = || SpecError::Syntax {
         spec: text.to_string(),

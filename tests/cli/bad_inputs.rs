@@ -231,6 +231,8 @@ const CASES: &[Case] = &[
     // cast
     case(&["cast", "--format", "ap_fixed<8,3,AP_RND,AP_SATT>"], &["AP_SATT"]),
     case(&["cast", "--format", "float<8>"], &["unknown format 'float<8>'"]),
+    case(&["cast", "--format", "ap_fixed<8,\n3>"], &["ap_fixed<8,\\n3>", "one line"]),
+    case(&["cast", "--format", "pot<exp_bits=3,\nsigned=1>"], &["pot<exp_bits=3,\\nsigned=1>", "one line"]),
     Case {
         args: &["cast", "--format", "ap_fixed<8,3>"],
         stdin: Some("1\n\nabc\n"),
