@@ -2,7 +2,9 @@
 //!
 //! One description of a network and its hardware gives bit-exact integer inference, a cycle-exact
 //! simulation of the accelerator, synthesizable Verilog, a Verilator proof that the two agree, and
-//! bit-width sweeps. The modules are layered; each may import only those listed above it:
+//! bit-width sweeps. The modules are layered; each may import only those its row names, and the
+//! three utilities at the top (`hash`, `outdir`, `position`), which import nothing of ours, serve
+//! every module:
 //!
 //! | module    | purpose                                                      | may import            |
 //! |-----------|--------------------------------------------------------------|-----------------------|
@@ -17,7 +19,7 @@
 //! | [`hdl`]   | typed Verilog IR and its printer                             | num                   |
 //! | [`accel`] | hardware units: config, cycle model, Verilog, cost           | num, hdl, qnn         |
 //! | [`verify`]| test vectors, Verilator and Yosys drivers                    | hdl                   |
-//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify, outdir |
+//! | [`flow`]  | whole-network design folders: plan, simulate, write, check   | accel, qnn, nn, verify |
 //! | [`explore`]| sweeps, area models, Pareto fronts, plots                   | everything above      |
 #![deny(missing_docs)]
 

@@ -165,47 +165,104 @@ impl OutputError {
 /// the path.
 pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        let t = meta.file_type();
-        if !t.is_file() {
-            let what = if t.is_dir() {
-                "a folder"
-            } else if t.is_symlink() {
-                "a symbolic link"
-            } else {
-                "a device or other special file"
-            };
-            return Err(std::io::Error::other(format!(
-                "refusing to write: it is {what}, not a file (choose another path)"
-            )));
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
+/// A file output written in pieces (a waveform, a stream of values) with the guarantees of
+/// [`write_file`]: everything goes to the sibling temp file, [`AtomicFile::commit`] flushes it
+/// and renames it over the destination, and dropping it uncommitted (an error, a panic) removes
+/// the temp file, so a failed run leaves the destination as it was. Another program may write
+/// the temp file instead ([`AtomicFile::temp_path`]), e.g. a simulator's `+vcd=` argument.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<std::fs::File>,
+    temp: PathBuf,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates the temp file beside `path`, refusing a `path` that is a folder, a symbolic
+    /// link, a device or a fifo (an existing regular file is replaced at commit).
+    pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            let t = meta.file_type();
+            if !t.is_file() {
+                let what = if t.is_dir() {
+                    "a folder"
+                } else if t.is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "a device or other special file"
+                };
+                return Err(std::io::Error::other(format!(
+                    "refusing to write: it is {what}, not a file (choose another path)"
+                )));
+            }
         }
-    }
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("the output path must end in a file name"))?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let temp = parent.join(format!(
-        ".{}.qforge-tmp.{}.{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
+        let name = path
+            .file_name()
+            .ok_or_else(|| std::io::Error::other("the output path must end in a file name"))?;
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let temp = parent.join(format!(
+            ".{}{TEMP_TAG}{}.{}",
+            name.to_string_lossy(),
+            std::process::id(),
+            NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
+        Ok(AtomicFile {
+            file: Some(file),
+            temp,
+            path: path.to_path_buf(),
+        })
     }
-    written
+
+    /// The temp file being written.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Flushes the temp file to disk and renames it over the destination.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()?;
+        }
+        std::fs::rename(&self.temp, &self.path)?;
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl std::io::Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("the file is already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
 }
 
 /// What an output path holds now, when qforge may write there.
@@ -640,6 +697,46 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn an_atomic_file_appears_only_when_committed_and_leaves_no_temp_otherwise() {
+        use std::io::Write;
+        let dir = scratch("atomic_file");
+        let path = dir.join("wave.vcd");
+        std::fs::write(&path, "old").unwrap();
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"half a wave").unwrap();
+            assert!(f.temp_path().exists());
+            // Dropped without commit: an error or a panic on the way.
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let names = |d: &Path| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&dir), ["wave.vcd"]);
+        let mut f = AtomicFile::create(&path).unwrap();
+        f.write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(names(&dir), ["wave.vcd"]);
+        // A folder or a link at the path is refused before anything is written.
+        let folder = dir.join("folder");
+        std::fs::create_dir(&folder).unwrap();
+        let e = AtomicFile::create(&folder).unwrap_err();
+        assert!(e.to_string().contains("it is a folder"), "{e}");
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let e = AtomicFile::create(&link).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(names(&dir), ["folder", "link", "wave.vcd"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn write(kind: OutputKind, target: &Path, force: bool, text: &str) -> Result<(), OutputError> {

@@ -5,7 +5,6 @@ use clap::Args;
 use qforge::nn::{self, Dataset};
 use qforge::qnn::eval::{eval_float, eval_integer, load_any, AnyModel};
 use qforge::qnn::quantize::{quantize_model, QuantSpec};
-use std::io::Write;
 use std::path::PathBuf;
 
 /// Arguments of `qforge eval`.
@@ -152,8 +151,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     };
     if let Some(path) = &args.dump_logits {
-        std::fs::File::create(path)
-            .and_then(|mut f| f.write_all(dump.as_bytes()))
+        qforge::outdir::write_file(path, dump.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!("model       {} ({})", args.model.display(), report.kind);

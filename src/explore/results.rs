@@ -266,13 +266,10 @@ pub fn json_text(rows: &[ResultRow]) -> String {
     rows.iter().map(|r| r.json_line() + "\n").collect()
 }
 
-/// Writes a file atomically: a temporary file in the same folder, then a rename.
+/// Writes a file atomically ([`crate::outdir::write_file`]: a flushed temp file in the same
+/// folder renamed over the path; a folder, symbolic link or device at the path is refused).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, contents).map_err(|e| ExploreError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ExploreError::io(path, e))
+    crate::outdir::write_file(path, contents).map_err(|e| ExploreError::io(path, e))
 }
 
 /// Rewrites `dir/results.csv` and `dir/results.json` atomically from rows sorted by grid index.

@@ -229,8 +229,13 @@ pub fn replay(input: &ReplayInput, options: &ReplayOptions) -> Result<ReplayRepo
     };
     let (binary, build_seconds, cached, _scratch) = build.get(options.cache_dir.as_deref())?;
 
+    // The waveform is written beside its destination and renamed over it once the simulator
+    // has finished, so a killed or failed run never leaves half a VCD at the path asked for.
     let vcd = match &options.vcd {
-        Some(v) => Some(absolute(v)?),
+        Some(v) => {
+            let path = absolute(v)?;
+            Some(crate::outdir::AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?)
+        }
         None => None,
     };
     let mut cmd = std::process::Command::new(&binary);
@@ -238,10 +243,13 @@ pub fn replay(input: &ReplayInput, options: &ReplayOptions) -> Result<ReplayRepo
         &absolute(&input.stimulus)?,
         &absolute(&input.expected)?,
         input.cycles,
-        vcd.as_deref(),
+        vcd.as_ref().map(|v| v.temp_path()),
     ));
     let out = run(Tool::Verilator, cmd, options.run_timeout)?;
     let mut report = parse_result(&out.stdout, &out.stderr)?;
+    if let (Some(vcd), Some(path)) = (vcd, &options.vcd) {
+        vcd.commit().map_err(|e| Error::io(path, e))?;
+    }
     report.build_seconds = build_seconds;
     report.run_seconds = out.seconds;
     report.cached = cached;

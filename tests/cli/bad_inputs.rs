@@ -348,6 +348,7 @@ const CASES: &[Case] = &[
         &["eval", "--model", MLP, "--dump-logits", "{dir}/nowhere/l.tsv"],
         &["cannot write {dir}/nowhere/l.tsv: the folder {dir}/nowhere does not exist"],
     ),
+    case(&["eval", "--model", MLP, "--dump-logits", "{dir}"], &["refusing to write: it is a folder"]),
     case(&["eval", "--model", MLP, "--data", "mnist:{dir}/nothing"], &["{dir}/nothing: no train-images-idx3-ubyte.gz"]),
     case(
         &["eval", "--model", MLP, "--quant", "{dir}/q_over.ron"],
@@ -444,6 +445,11 @@ const CASES: &[Case] = &[
     case(
         &["hdl", "net", "--model", MLP, "--images", "2", "--vcd", "{dir}/nowhere/x.vcd", "-o", "{dir}/net"],
         &["cannot write {dir}/nowhere/x.vcd: the folder {dir}/nowhere does not exist"],
+    ),
+    // A waveform is never written over a folder (here the scratch folder itself).
+    case(
+        &["hdl", "net", "--model", MLP, "--images", "2", "--vcd", "{dir}", "-o", "{dir}/net_vcd"],
+        &["refusing to write: it is a folder"],
     ),
     // sweep
     case(&["sweep", "{dir}/sw_unknown.ron", "--list"], &["error: {dir}/sw_unknown.ron:13:9: ", "`fgpa`"]),

@@ -29,6 +29,8 @@ fn hdl_net_then_verify_passes_with_network_figures() {
     // A folder left by an older build (without the output marker) would be refused.
     let _ = std::fs::remove_dir_all(&dir);
     let dir_s = dir.to_str().unwrap();
+    let vcd = dir.with_file_name("cli_default_model.vcd");
+    let _ = std::fs::remove_file(&vcd);
     let (ok, out, err) = qforge(&[
         "hdl",
         "net",
@@ -38,18 +40,27 @@ fn hdl_net_then_verify_passes_with_network_figures() {
         "40",
         "--backpressure",
         "2",
+        "--vcd",
+        vcd.to_str().unwrap(),
         "-o",
         dir_s,
     ]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("40 images"), "{out}");
-    // Written atomically: no temporary sibling left behind.
+    // Written atomically: no temporary sibling of the folder or the waveform left behind.
     let leftovers: Vec<_> = std::fs::read_dir(dir.parent().unwrap())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".cli_default."))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".cli_default"))
         .collect();
-    assert!(leftovers.is_empty());
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let wave = std::fs::read_to_string(&vcd).unwrap();
+    assert!(
+        wave.contains("$enddefinitions"),
+        "{}",
+        &wave[..wave.len().min(300)]
+    );
     let manifest = std::fs::read_to_string(dir.join("qforge.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"net\""), "{manifest}");
     let cache = Path::new(ROOT).join("target/qf-verilator-cache");

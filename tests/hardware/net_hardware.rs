@@ -586,6 +586,30 @@ fn vcd_equals_verilators_trace_bit_for_bit_on_a_wide_bus() {
     };
     let r = replay(&input, &replay_options).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.mismatches, 0, "{:?}", r.failure);
+    // Both waveforms were written beside their paths and renamed into place.
+    let temps: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("qforge-tmp"))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
+    // A folder at the waveform's path is refused before the simulator runs, and left alone.
+    let folder = dir.join("a_folder.vcd");
+    std::fs::create_dir_all(&folder).unwrap();
+    let refused = replay(
+        &input,
+        &ReplayOptions {
+            vcd: Some(folder.clone()),
+            ..options()
+        },
+    );
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("it is a folder")),
+        "{refused:?}"
+    );
+    assert!(folder.is_dir());
 
     let model = read_vcd(&ours);
     let verilator = read_vcd(&rtl);

@@ -118,7 +118,7 @@ impl Observer for Recorder {
 /// `u0_mvu_out_valid`, ...), named as in the network's Verilog, one time stamp per cycle at
 /// 10 ns a cycle.
 pub(super) struct VcdObserver {
-    vcd: VcdWriter<BufWriter<std::fs::File>>,
+    vcd: VcdWriter<BufWriter<crate::outdir::AtomicFile>>,
     path: String,
 }
 
@@ -168,24 +168,34 @@ fn values(v: &CycleView<'_>) -> Vec<Bits> {
 }
 
 impl VcdObserver {
-    /// Creates the file at `path` and writes the header.
+    /// Starts the file at `path` and writes the header. The waveform is written to a temp
+    /// file beside `path` ([`crate::outdir::AtomicFile`]) and appears at `path` only when
+    /// [`VcdObserver::finish`] completes it; a folder, link or device at `path` is refused.
     pub fn create(path: &Path, net: &NetworkParams) -> Result<VcdObserver, SimError> {
         let name = path.display().to_string();
         let io = |source| SimError::Io {
             path: name.clone(),
             source,
         };
-        let file = std::fs::File::create(path).map_err(io)?;
+        let file = crate::outdir::AtomicFile::create(path).map_err(io)?;
         let vcd = VcdWriter::new(BufWriter::new(file), &net.name(), &signals(net)).map_err(io)?;
         Ok(VcdObserver { vcd, path: name })
     }
 
-    /// Flushes the file.
-    pub fn finish(mut self) -> Result<(), SimError> {
-        self.vcd.flush().map_err(|source| SimError::Io {
-            path: self.path.clone(),
+    /// Flushes the waveform and puts it at its path.
+    pub fn finish(self) -> Result<(), SimError> {
+        let path = self.path;
+        let io = |source| SimError::Io {
+            path: path.clone(),
             source,
-        })
+        };
+        let mut vcd = self.vcd;
+        vcd.flush().map_err(io)?;
+        vcd.into_inner()
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .commit()
+            .map_err(io)
     }
 }
 
