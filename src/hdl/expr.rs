@@ -128,6 +128,11 @@ pub enum Node {
     Slice(Box<Expr>, u32, u32),
     /// `$signed(x)` / `$unsigned(x)`: the same bits read with another signedness.
     Cast(Box<Expr>),
+    /// The operand widened to the node's width, keeping its signedness: with `true` by
+    /// copies of its top bit (sign extension), with `false` by zeros. Held once, so a tree of
+    /// extensions (an adder tree) stays as large as its operands; the printer writes it as
+    /// `{{k{x[msb]}}, x}` or `{k'h0, x}`, the operand in a wire when it must be read twice.
+    Extend(Box<Expr>, bool),
 }
 
 /// A typed expression. Build with the constructors and methods below; each checks its operands.
@@ -185,9 +190,11 @@ impl Expr {
         match &self.node {
             Node::Signal(n) => f(n),
             Node::Const(_) => {}
-            Node::Unary(_, a) | Node::Repeat(_, a) | Node::Slice(a, _, _) | Node::Cast(a) => {
-                a.for_each_signal(f)
-            }
+            Node::Unary(_, a)
+            | Node::Repeat(_, a)
+            | Node::Slice(a, _, _)
+            | Node::Cast(a)
+            | Node::Extend(a, _) => a.for_each_signal(f),
             Node::Binary(_, a, b) => {
                 a.for_each_signal(f);
                 b.for_each_signal(f);
@@ -214,6 +221,11 @@ impl Expr {
     /// as before (the printer's lowering only swaps operands for signals of their type).
     pub(crate) fn rebuild(ty: Ty, node: Node) -> Expr {
         Expr { ty, node }
+    }
+
+    /// Its shape, by value.
+    pub(crate) fn into_node(self) -> Node {
+        self.node
     }
 
     /// A constant from its bits, signed or not.
@@ -563,6 +575,16 @@ impl Expr {
         if width == self.width() {
             return Ok(self.clone());
         }
+        Ok(Expr {
+            ty: self.ty.with_width(width),
+            node: Node::Extend(Box::new(self.clone()), sign),
+        })
+    }
+
+    /// The extension to `width` (above the current width) spelled with concatenation and
+    /// replication, reading `self` twice for a sign extension: how the printer writes
+    /// [`Node::Extend`].
+    pub(crate) fn widen_spelled(&self, width: u32, sign: bool) -> Result<Expr, HdlError> {
         let k = width - self.width();
         let top = if sign {
             self.msb().repeat(k)?

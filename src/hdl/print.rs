@@ -77,9 +77,9 @@ impl Lowering {
 
     fn lower(&mut self, e: Expr) -> Expr {
         let ty = e.ty();
-        let node = match e.node().clone() {
+        let node = match e.into_node() {
             n @ (Node::Signal(_) | Node::Const(_)) => n,
-            Node::Binary(super::BinOp::Mul, _, _) => return self.hoist(e),
+            n @ Node::Binary(super::BinOp::Mul, _, _) => return self.hoist(Expr::rebuild(ty, n)),
             Node::Unary(op, a) => Node::Unary(op, Box::new(self.lower(*a))),
             Node::Binary(op, a, b) => {
                 Node::Binary(op, Box::new(self.lower(*a)), Box::new(self.lower(*b)))
@@ -98,7 +98,34 @@ impl Lowering {
                 };
                 Node::Slice(Box::new(a), hi, lo)
             }
-            Node::Cast(a) => Node::Cast(Box::new(self.lower(*a))),
+            Node::Cast(a) => {
+                let a = self.lower(*a);
+                // A spelled extension of a signed operand is `$signed({...})`; read unsigned,
+                // it is the concatenation itself, as the builder writes it for a value it
+                // spells in place.
+                if let Node::Cast(inner) = a.node() {
+                    if matches!(inner.node(), Node::Concat(_)) && inner.is_signed() == ty.signed {
+                        return (**inner).clone();
+                    }
+                }
+                Node::Cast(Box::new(a))
+            }
+            Node::Extend(a, sign) => {
+                // The operand is lowered once; a sign extension reads it twice (its top bit and
+                // itself), so anything but a signal goes into a wire first, as a slice of it
+                // would.
+                let a = self.lower(*a);
+                let a = if sign && a.width() > 1 && !matches!(a.node(), Node::Signal(_)) {
+                    self.hoist(a)
+                } else {
+                    a
+                };
+                match a.widen_spelled(ty.width, sign) {
+                    Ok(spelled) => return self.lower(spelled),
+                    // Not reached: an extension node is always wider than its operand.
+                    Err(_) => Node::Extend(Box::new(a), sign),
+                }
+            }
         };
         let e = Expr::rebuild(ty, node);
         // An operand already held by a wire (say, the value whose sign bit a sign extension
@@ -190,6 +217,11 @@ fn expr(e: &Expr) -> String {
                 format!("$unsigned({})", expr(a))
             }
         }
+        // Lowering spells every extension out; this is the same spelling, for completeness.
+        Node::Extend(a, sign) => match a.widen_spelled(e.width(), *sign) {
+            Ok(spelled) => expr(&spelled),
+            Err(_) => expr(a),
+        },
     }
 }
 

@@ -224,3 +224,45 @@ fn external_module_is_instantiated_by_name_with_checked_widths() {
         Err(HdlError::BadName(_))
     ));
 }
+
+/// Nodes of an expression tree, every shared operand counted where it appears.
+fn tree_size(e: &Expr) -> usize {
+    1 + match e.node() {
+        Node::Signal(_) | Node::Const(_) => 0,
+        Node::Unary(_, a)
+        | Node::Repeat(_, a)
+        | Node::Slice(a, _, _)
+        | Node::Cast(a)
+        | Node::Extend(a, _) => tree_size(a),
+        Node::Binary(_, a, b) => tree_size(a) + tree_size(b),
+        Node::Mux(c, a, b) => tree_size(c) + tree_size(a) + tree_size(b),
+        Node::Concat(parts) => parts.iter().map(tree_size).sum(),
+    }
+}
+
+/// A signed adder tree over `n` terms, as a module, and its printed text.
+fn adder_tree(n: usize) -> (Expr, String) {
+    let mut m = ModuleBuilder::new("qf_sum", &["unit: adder tree test"]).unwrap();
+    let terms: Vec<Expr> = (0..n)
+        .map(|i| m.input(&format!("x{i}"), Ty::signed(4)).unwrap())
+        .collect();
+    let sum = Expr::sum_tree(terms, true).unwrap();
+    m.output("y", sum.clone()).unwrap();
+    (sum, print_module(&m.finish().unwrap()))
+}
+
+/// Each level of a signed adder tree sign-extends its operands, which reads each twice; held
+/// as one extension node, the tree and the printed Verilog grow in proportion to the terms
+/// (a copy per read doubled the tree at every level: n² nodes for n terms).
+#[test]
+fn signed_adder_trees_grow_linearly_in_nodes_and_text() {
+    let (small, small_text) = adder_tree(64);
+    let (large, large_text) = adder_tree(1024);
+    // 16 times the terms: linear growth is a factor of about 16, quadratic 256.
+    let nodes = tree_size(&large) as f64 / tree_size(&small) as f64;
+    assert!(nodes < 20.0, "nodes grew {nodes:.1}× for 16× the terms");
+    let text = large_text.len() as f64 / small_text.len() as f64;
+    assert!(text < 20.0, "text grew {text:.1}× for 16× the terms");
+    // Every level's sum is read twice (its sign bit and itself) from one wire.
+    assert!(small_text.contains("tmp0[4]"), "{small_text}");
+}
