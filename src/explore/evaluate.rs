@@ -514,6 +514,7 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
     }
     let act = |bits: u32| ActSpec {
         bits,
+        bipolar: false,
         clipping: clipping(p.calibration),
         power_of_two: false,
     };
@@ -561,6 +562,7 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
         activations: act(p.activation_bits),
         input: ActSpec {
             bits: input_bits(0),
+            bipolar: false,
             clipping: Clipping::MinMax,
             power_of_two: false,
         },

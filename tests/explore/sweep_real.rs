@@ -74,11 +74,13 @@ fn uniform8_spec() -> QuantSpec {
         },
         activations: ActSpec {
             bits: 8,
+            bipolar: false,
             clipping: Clipping::MinMax,
             power_of_two: false,
         },
         input: ActSpec {
             bits: 8,
+            bipolar: false,
             clipping: Clipping::MinMax,
             power_of_two: false,
         },
