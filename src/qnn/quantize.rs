@@ -181,13 +181,13 @@ impl QuantSpec {
         };
         quantizer(ValuePath::field("weights"), &self.weights)?;
         act(ValuePath::field("activations"), &self.activations)?;
-        act(ValuePath::field("input"), &self.input)?;
         if self.input.bipolar {
             return Err(spec(
                 ValuePath::field("input").then_field("bipolar"),
                 q_err("the input cannot be bipolar: the first layer takes integer input codes (binary weights on them use the add/subtract PE)"),
             ));
         }
+        act(ValuePath::field("input"), &self.input)?;
         if !(1..=32).contains(&self.scale_bits) {
             return Err(spec(
                 ValuePath::field("scale_bits"),
