@@ -18,7 +18,7 @@ run() { # name epochs extra-args...
     printf '%-18s %-28s %3s epochs  PTQ %s  QAT %s  %s\n' "$spec" "$*" "$epochs" "$ptq" "$qat" "$agree"
 }
 if [ "$what" = digits ]; then
-    for spec in qat_uniform4_a4 quant_pot4_a4 qat_pot3_a3 qat_uniform2_a2 quant_ternary_a4 qat_binary_a4 quant_apot2_a4; do
+    for spec in qat_uniform4_a4 quant_pot4_a4 qat_pot3_a3 qat_uniform2_a2 quant_ternary_a4 qat_binary_a4 quant_apot2_a4 qat_binary_a1; do
         run "$spec" 30 --init models/digits_mlp.ron
     done
     run qat_uniform2_a2 60 --init models/digits_mlp.ron
@@ -28,4 +28,5 @@ else
     run qat_uniform4_a4 10 --data "mnist:$dir" --arch mlp:784-256-256-10 --batch-size 128
     run qat_uniform2_a2 10 --data "mnist:$dir" --arch mlp:784-256-256-10 --batch-size 128
     run qat_uniform2_a2 10 --data "mnist:$dir" --arch mlp:784-64-64-64-10 --batch-size 128
+    run qat_binary_a1 10 --data "mnist:$dir" --arch mlp:784-64-64-64-10 --batch-size 128
 fi

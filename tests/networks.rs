@@ -4,6 +4,8 @@
 //! One test binary per layer of the architecture (see `tests/numbers.rs`); the files of this
 //! layer are modules of it, under `tests/networks/`.
 
+#[path = "networks/bipolar.rs"]
+mod bipolar;
 #[path = "networks/nn.rs"]
 mod nn;
 #[path = "networks/qat.rs"]

@@ -24,6 +24,16 @@
 //!   accumulators holding a finished group that has not yet moved to the output register. The
 //!   move (`transfer`) happens when `done` and the output register is empty or being read.
 //!   `in_ready = (nf == 0) ∧ (¬done ∨ ¬out_valid ∨ out_ready)`; it depends on `out_ready`.
+//! * Bipolar activations (±1, [`IntFormat::BIPOLAR`]) travel one bit per code, 1 = +1,
+//!   0 = −1; the unit's values decode them to ±1 (`2·bit − 1`) before the sums, so its arithmetic
+//!   is the golden one. Only binary weights take them (the XNOR-popcount PE); binary weights on
+//!   integer activations are multiplied by the ternary PE (add or subtract; a ±1 weight is a
+//!   ternary weight that is never zero), their codes rewritten as ternary codes of the same
+//!   levels ([`pe_kind_for`]).
+//! * A sign output ([`MvuOutput::Sign`]) is a threshold per lane instead of requantization:
+//!   `y = (acc + bias ≥ 0)`, i.e. `acc ≥ T` with `T = −bias`, one bit per lane (1 = +1), built
+//!   as the bias adder and the inverted sign bit of its wrapped sum (the golden sign of the
+//!   accumulator after its overflow, ties to +1).
 //! * Requantization is the golden [`Requant::apply`] exactly: per channel `(M, S)` become one
 //!   shift `S0 = max(0, max S)` and multipliers `M' = M · 2^(S0 − S)` (the same rational, so the
 //!   same rounding), the product is rounded by the bits below `S0` as the mode says, then
@@ -49,7 +59,8 @@
 //! `NF > 1` plus a read mux of as many LUT4; per lane the bias adder (`ACC` LUT4 and carries;
 //! none for chains of saturating adders, whose rows' estimate has the start value's mux),
 //! the requantization multiplier (`4.5 · ACC · MB` LUT4 as for uniform PEs, none for pure
-//! shifts) and clamp (`2 · QW` LUT4); the output register `PE · OB` flip-flops and the counters.
+//! shifts) and clamp (`2 · QW` LUT4), for a sign output the bias adder alone (its inverted
+//! sign bit is the output); the output register `PE · OB` flip-flops and the counters.
 
 mod batch;
 mod model;
@@ -91,19 +102,35 @@ pub enum MvuOutput {
     Requant(Requant),
     /// Raw accumulators (logits), `acc_bits` wide.
     Accumulator,
+    /// Bipolar codes, one bit per lane: 1 (+1) where `acc + bias ≥ 0`, else 0 (−1).
+    Sign,
 }
 
 /// The weight code a layer's PEs multiply by, for activations of `input`, or a message naming
-/// the code and the rule: lanes that take ±1 activations (binary) have no PE for integer
-/// activations.
+/// the code and the rule. Bipolar activations take binary weights only (XNOR-popcount); binary
+/// weights on integer activations are multiplied by the ternary PE (add or subtract), their
+/// codes rewritten by [`pe_codes`].
 pub fn pe_kind_for(code: &WeightCode, input: IntFormat) -> Result<WeightCode, String> {
-    if lane_of(code).bipolar_activations() {
-        let name = code.name();
-        return Err(format!(
-            "weight scheme {name} has no PE kind for {input} activations ({name} PEs take ±1 activations only)"
-        ));
+    match (lane_of(code).bipolar_activations(), input.is_bipolar()) {
+        (true, false) => Ok(WeightCode::Ternary),
+        (false, true) => Err(format!(
+            "weight scheme {} has no PE kind for bipolar activations (±1 activations take binary weights, XNOR-popcount)",
+            code.name()
+        )),
+        _ => Ok(code.clone()),
     }
-    Ok(code.clone())
+}
+
+/// The codes of `weights` rewritten as codes of the PE kind `kind` with the same levels (the
+/// codes themselves where the kind is the scheme), or the first code that has no such code.
+pub fn pe_codes(weights: &WeightCode, kind: &WeightCode, codes: &[u64]) -> Result<Vec<u64>, u64> {
+    if weights == kind {
+        return Ok(codes.to_vec());
+    }
+    codes
+        .iter()
+        .map(|&c| weights.level(c).and_then(|l| kind.encode(l)).ok_or(c))
+        .collect()
 }
 
 /// The hardware form of a requantization: one shift, per-channel multipliers.
@@ -354,6 +381,13 @@ impl MvuParams {
         }
         let kind = pe_kind_for(l.weights, l.input)
             .map_err(|message| MvuError::NoPeKind { layer: k, message })?;
+        let pe_codes = pe_codes(l.weights, &kind, l.codes).map_err(|c| MvuError::NoPeKind {
+            layer: k,
+            message: format!(
+                "weight code {c} has no {} code of the same level",
+                kind.name()
+            ),
+        })?;
         if l.codes.len() != (mw * mh) as usize {
             return Err(MvuError::CodeCount {
                 layer: k,
@@ -372,10 +406,12 @@ impl MvuParams {
             layer: k,
             error: Box::new(error),
         };
+        // A bipolar lane is one bit, 1 = +1: not two's complement.
+        let a_signed = l.input.signed && !l.input.is_bipolar();
         let row = PeParams::new(
             kind.clone(),
             l.input.bits,
-            l.input.signed,
+            a_signed,
             simd,
             64,
             Overflow::Wrap,
@@ -397,7 +433,7 @@ impl MvuParams {
         let (inf, outf) = (mw as usize, mh as usize);
         let mut levels_by_input = vec![0i64; inf * outf];
         let lane = lane_of(&kind);
-        for (c, row) in l.codes.chunks_exact(inf).enumerate() {
+        for (c, row) in pe_codes.chunks_exact(inf).enumerate() {
             for (j, &code) in row.iter().enumerate() {
                 levels_by_input[j * outf + c] = lane.level(code);
             }
@@ -412,7 +448,7 @@ impl MvuParams {
         let row = PeParams::new(
             kind.clone(),
             l.input.bits,
-            l.input.signed,
+            a_signed,
             simd,
             l.acc_bits,
             if saturate_each {
@@ -430,7 +466,7 @@ impl MvuParams {
             simd,
             input: l.input,
             kind,
-            codes: l.codes.to_vec(),
+            codes: pe_codes,
             levels,
             levels_by_input,
             bias: l.bias.to_vec(),
@@ -532,12 +568,22 @@ impl MvuParams {
         &self.kind
     }
 
-    /// Input stream shape: SIMD codes of the input format.
+    /// Input stream shape: SIMD codes of the input format (bipolar: one bit each, 1 = +1).
     pub fn input_shape(&self) -> StreamShape {
         StreamShape {
             lanes: self.simd,
             lane_bits: self.input.bits,
-            signed: self.input.signed,
+            signed: self.input.signed && !self.input.is_bipolar(),
+        }
+    }
+
+    /// The value of an input code as it arrives on the stream: a bipolar bit as ±1
+    /// (`2·bit − 1`), any other code itself.
+    pub(crate) fn input_value(&self, code: i64) -> i64 {
+        if self.input.is_bipolar() {
+            2 * (code & 1) - 1
+        } else {
+            code
         }
     }
 
@@ -546,6 +592,7 @@ impl MvuParams {
         let (bits, signed) = match &self.output {
             MvuOutput::Requant(r) => (r.output.bits, r.output.signed),
             MvuOutput::Accumulator => (self.acc_bits, true),
+            MvuOutput::Sign => (1, false),
         };
         StreamShape {
             lanes: self.pe,
@@ -597,11 +644,14 @@ impl MvuParams {
             h.i128(i128::from(hw.hi));
             h.i128(hw.rounding as i128);
         }
+        if self.output == MvuOutput::Sign {
+            h.i128(-2);
+        }
         h.tag32()
     }
 
     /// The output of channel `c` for an accumulator value `acc` (already wrapped or saturated):
-    /// the golden requantization or the raw value. The bias is added here unless the
+    /// the golden requantization, the raw value, or the sign bit (1 = +1). The bias is added here unless the
     /// accumulator started from it.
     fn finish_channel(&self, acc: i64, c: usize) -> i64 {
         let v = if self.saturate_each {
@@ -612,6 +662,7 @@ impl MvuParams {
         match &self.output {
             MvuOutput::Requant(r) => r.apply(v, c),
             MvuOutput::Accumulator => v as i64,
+            MvuOutput::Sign => i64::from(v >= 0),
         }
     }
 }
@@ -713,6 +764,7 @@ impl Unit for MvuParams {
                 v.push(p("pure_shift", (!self.has_multiplier()).to_string()));
                 v.push(p("rounding", r.rounding.name().to_string()));
             }
+            (MvuOutput::Sign, _) => v.push(p("output", "sign".into())),
             _ => v.push(p("output", "accumulator".into())),
         }
         if self.fault != MvuFault::None {

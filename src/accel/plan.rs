@@ -17,9 +17,17 @@
 //! ```
 //!
 //! What each part of a layer becomes:
-//! * the PE kind from the weight scheme (uniform → multiplier, PoT → shift and negate, APoT →
-//!   shifted terms, ternary → add/subtract/skip; binary weights need ±1 activations, which a
-//!   [`QNet`] does not have, so they are rejected);
+//! * the PE kind from the weight scheme and the layer's input (uniform → multiplier, PoT → shift
+//!   and negate, APoT → shifted terms, ternary → add/subtract/skip); binary weights on ±1
+//!   (bipolar) activations → XNOR-popcount, binary weights on integer activations (the first
+//!   layer of a binary network, whose inputs are pixels, or a layer after a requantized one) →
+//!   the ternary add/subtract PE with the ±1 weights coded as ternary codes (a ±1 weight is a
+//!   ternary weight that is never 0; this keeps the integer input exact instead of binarizing
+//!   it). Other weights on bipolar activations are rejected;
+//! * a layer with a sign output (bipolar activations, `LayerOutput::Sign`): a threshold per
+//!   channel instead of requantization, `out = (acc + bias ≥ 0)` one bit per channel, so the
+//!   next layer's stream is one bit per lane (1 = +1); a padded convolution cannot take such a
+//!   stream (its zero taps have no ±1 code) and is rejected;
 //! * the weights in a ROM inside the MVU, `NF · SF` words of `PE · SIMD` codes;
 //! * the requantization unit: a multiplier, shift, rounding and clamp, or a pure shift when
 //!   every `M` is 1 (ReLU fused as the clamp at 0); the last layer emits raw accumulators;
@@ -117,6 +125,14 @@ pub enum PlanError {
     /// The network itself is invalid.
     #[error("the network is invalid: {0}")]
     InvalidNet(QnnError),
+    /// A padded convolution on bipolar (±1) activations: its zero taps have no ±1 code.
+    #[error("layer {layer}: a convolution with padding ({padding}) cannot take bipolar activations (the XNOR-popcount PE has no zero for the padding taps); use padding 0")]
+    BipolarPadding {
+        /// The layer.
+        layer: usize,
+        /// Its padding.
+        padding: usize,
+    },
     /// A fixed-point (hls4ml-style) layer, which has no hardware mapping.
     #[error("layer {layer}: fixed-point (hls4ml-style) layers have no MVU mapping; quantize to integer codes")]
     FixedPoint {
@@ -837,7 +853,15 @@ fn layer_mvu(
     };
     let (weights, codes, bias, accumulator, out) = match &net.layers[k] {
         Layer::Dense(l) => (&l.weights, &l.codes, &l.bias, l.accumulator, &l.output),
-        Layer::Conv2d(c) => (&c.weights, &c.codes, &c.bias, c.accumulator, &c.output),
+        Layer::Conv2d(c) => {
+            if c.padding > 0 && net.layer_input_format(k).is_bipolar() {
+                return Err(PlanError::BipolarPadding {
+                    layer: k,
+                    padding: c.padding,
+                });
+            }
+            (&c.weights, &c.codes, &c.bias, c.accumulator, &c.output)
+        }
         _ => return Ok(None),
     };
     let layer = MvuLayer {
@@ -853,6 +877,7 @@ fn layer_mvu(
         output: match out {
             LayerOutput::Accumulator => MvuOutput::Accumulator,
             LayerOutput::Requant(r) => MvuOutput::Requant(r.clone()),
+            LayerOutput::Sign(_) => MvuOutput::Sign,
         },
     };
     let mvu = match d.matrix {

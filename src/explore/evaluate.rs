@@ -591,6 +591,7 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
     }
     let act = |bits: u32| ActSpec {
         bits,
+        bipolar: false,
         clipping: clipping(p.calibration),
         power_of_two: false,
     };
@@ -638,6 +639,7 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
         activations: act(p.activation_bits),
         input: ActSpec {
             bits: input_bits(0),
+            bipolar: false,
             clipping: Clipping::MinMax,
             power_of_two: false,
         },

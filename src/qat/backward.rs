@@ -7,6 +7,10 @@
 //! shadow weight gets `∂L/∂ŵ` where the STE passes; a weight threshold `T` (step `s ≈ T / hi`)
 //! gets LSQ's `Σ ∂L/∂ŵ · ∂ŵ/∂s` times the gradient scale and `s / T`; an activation threshold
 //! gets LSQ's or PACT's gradient from `∂L/∂x̂`.
+//!
+//! Bipolar activations `x̂ = s · sign(z)` use the hard-tanh STE in units of their scale:
+//! `∂x̂/∂z = 1` where `|z| ≤ s` (`hard_tanh_pass(z / s)`), 0 outside; with LSQ the scale learns
+//! `∂x̂/∂s = sign(z) − z/s` inside and `sign(z)` outside (LSQ's formula for the levels ±1).
 
 use super::gemm::{gemm_rows, gemm_tn_rows, Mat};
 use super::net::{LayerQuant, QatNet, Trace};
@@ -182,7 +186,11 @@ pub(crate) fn backward(
         let mut dt = 0.0f64;
         for ((d, &zv), &c) in dx.iter_mut().zip(z).zip(codes) {
             let (zv, dv) = (f64::from(zv), f64::from(*d));
-            let inside = zv >= act.low as f64 * s && zv <= act.high as f64 * s;
+            let inside = if act.bipolar {
+                hard_tanh_pass(zv / s) > 0.0
+            } else {
+                zv >= act.low as f64 * s && zv <= act.high as f64 * s
+            };
             match net.training.activation_clipping {
                 ActClipping::Lsq => {
                     dt += dv * lsq_step_grad(zv, s, c as i64, act.low, act.high);

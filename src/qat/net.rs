@@ -58,12 +58,14 @@ pub(crate) struct LayerQuant {
     pub act: Option<ActQuant>,
 }
 
-/// A hidden layer's output quantizer.
+/// A hidden layer's output quantizer: codes `low..=high` of step `scale`, or bipolar codes ±1
+/// standing for `±scale` (the sign of the pre-activation, `low = −1`, `high = 1`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ActQuant {
     pub scale: f64,
     pub low: i64,
     pub high: i64,
+    pub bipolar: bool,
 }
 
 /// What a forward pass keeps for the backward pass.
@@ -263,7 +265,8 @@ impl QatNet {
                 None
             } else {
                 let (fmt, scale) = activation_scale_at(&layer.aq, layer.a_threshold, !layer.relu)?;
-                let low = if layer.relu {
+                // A bipolar layer's sign replaces its ReLU.
+                let low = if layer.relu && !fmt.is_bipolar() {
                     fmt.min().max(0)
                 } else {
                     fmt.min()
@@ -272,6 +275,7 @@ impl QatNet {
                     scale,
                     low,
                     high: fmt.max(),
+                    bipolar: fmt.is_bipolar(),
                 })
             };
             out.push(LayerQuant {
@@ -331,8 +335,13 @@ impl QatNet {
         trace
     }
 
-    /// The output code of accumulator `a` of channel `o`: `clamp(round(a · s_in · s_w / s_out))`.
+    /// The output code of accumulator `a` (bias included) of channel `o`:
+    /// `clamp(round(a · s_in · s_w / s_out))`, or for bipolar activations its sign (`a ≥ 0 →
+    /// +1`), the integer network's comparison exactly, as `a` is an exact integer sum.
     pub(crate) fn act_code(&self, a: f64, q: &LayerQuant, o: usize, act: ActQuant) -> i64 {
+        if act.bipolar {
+            return if a >= 0.0 { 1 } else { -1 };
+        }
         let ratio = q.s_in * q.w_scale[o] / act.scale;
         let r = round_f64(a * ratio, self.rounding);
         r.clamp(act.low as f64, act.high as f64) as i64

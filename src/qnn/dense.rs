@@ -16,6 +16,53 @@ pub enum LayerOutput {
     Accumulator,
     /// Requantized activation codes.
     Requant(Requant),
+    /// Bipolar codes (the format [`IntFormat::BIPOLAR`]): the sign of the accumulator, bias
+    /// included and after the accumulator's own overflow, `acc ≥ 0 → +1`, `acc < 0 → −1`.
+    /// With positive scales the accumulator has the sign of the real pre-activation, so this
+    /// is the real sign activation exactly, computed as an integer comparison; a tie (0) gives
+    /// +1, as the sign quantizers of FINN and Brevitas do. In hardware, a threshold per channel.
+    Sign(SignOutput),
+}
+
+/// The parameters of a sign output: only the real value the ±1 codes stand for.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignOutput {
+    /// Real value of code +1 (code −1 is its negative); for reporting and the next layer's
+    /// scales, never used in inference.
+    pub output_scale: f64,
+}
+
+impl SignOutput {
+    /// The ±1 code of an accumulator (bias included): +1 for `acc ≥ 0`, −1 below.
+    pub fn apply(acc: i128) -> i64 {
+        if acc >= 0 {
+            1
+        } else {
+            -1
+        }
+    }
+}
+
+impl LayerOutput {
+    /// The code of channel `c` for an accumulator value (bias included, overflow applied):
+    /// itself, requantized, or its sign.
+    pub fn apply(&self, acc: i128, c: usize) -> i128 {
+        match self {
+            LayerOutput::Accumulator => acc,
+            LayerOutput::Requant(r) => i128::from(r.apply(acc, c)),
+            LayerOutput::Sign(_) => i128::from(SignOutput::apply(acc)),
+        }
+    }
+
+    /// The code format emitted, `None` for raw accumulators.
+    pub fn format(&self) -> Option<IntFormat> {
+        match self {
+            LayerOutput::Accumulator => None,
+            LayerOutput::Requant(r) => Some(r.output),
+            LayerOutput::Sign(_) => Some(IntFormat::BIPOLAR),
+        }
+    }
 }
 
 /// The fields a [`Dense`] and a [`Conv2d`](super::conv::Conv2d) have in common: weight codes
@@ -79,11 +126,18 @@ impl WeightTensor<'_> {
                 self.acc_scale.len()
             )));
         }
-        if let LayerOutput::Requant(r) = self.output {
-            r.check(outputs).map_err(|error| QnnError::InLayer {
+        match self.output {
+            LayerOutput::Requant(r) => r.check(outputs).map_err(|error| QnnError::InLayer {
                 layer,
                 error: Box::new(error),
-            })?;
+            })?,
+            LayerOutput::Sign(s) if !(s.output_scale.is_finite() && s.output_scale > 0.0) => {
+                return Err(e(format!(
+                    "sign output_scale ({}) must be positive and finite",
+                    s.output_scale
+                )))
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -177,10 +231,7 @@ impl Dense {
 
     /// The code format this layer emits, or `None` for raw accumulators.
     pub fn output_format(&self) -> Option<IntFormat> {
-        match &self.output {
-            LayerOutput::Accumulator => None,
-            LayerOutput::Requant(r) => Some(r.output),
-        }
+        self.output.format()
     }
 
     /// Real value of one accumulator LSB of output `j`.

@@ -9,7 +9,7 @@
 
 use super::accum::{output_ranges, AccCertificate, AccOverflow};
 use super::conv::{Conv2d, MaxPool2d};
-use super::dense::{Dense, LayerOutput};
+use super::dense::{Dense, LayerOutput, SignOutput};
 use super::error::QnnError;
 use super::exact;
 use super::fixed_dense::FixedDense;
@@ -57,6 +57,8 @@ enum Stage {
     },
     /// Exact i128 requantization.
     Exact(Requant),
+    /// The sign: +1 for `acc ≥ 0`, −1 below.
+    Sign,
 }
 
 struct CompiledDense {
@@ -139,6 +141,7 @@ fn compile_dense(d: &Dense, cert: &AccCertificate, in_i16: bool) -> CompiledDens
     );
     core.stage = match &d.output {
         LayerOutput::Accumulator => Stage::Raw,
+        LayerOutput::Sign(_) => Stage::Sign,
         LayerOutput::Requant(r) => {
             // after overflow handling |acc| ≤ 2^(bits−1); acc · M must stay below 2^62
             let acc_bits = cert.bits.min(cert.proven_bits);
@@ -276,10 +279,7 @@ impl CompiledConv {
                             c.accumulator.overflow,
                         ),
                     };
-                    let v = match &c.output {
-                        LayerOutput::Accumulator => acc as i64,
-                        LayerOutput::Requant(r) => r.apply(acc, o),
-                    };
+                    let v = c.output.apply(acc, o) as i64;
                     dst.put(base + (o * oh + oy) * ow + ox, v);
                 }
             }
@@ -414,6 +414,14 @@ impl CompiledDense {
                     Dst::I16(o) => requant_fast(acc, m, s, lo, hi, *mode, |k, v| o[k] = v as i16),
                     Dst::I32(o) => requant_fast(acc, m, s, lo, hi, *mode, |k, v| o[k] = v as i32),
                     Dst::Out(o) => requant_fast(acc, m, s, lo, hi, *mode, |k, v| o[k] = v),
+                }
+            }
+            (Stage::Sign, dst) => {
+                let f = |k: usize| SignOutput::apply(i128::from(acc[k]));
+                match dst {
+                    Dst::I16(o) => (0..acc.len()).for_each(|k| o[k] = f(k) as i16),
+                    Dst::I32(o) => (0..acc.len()).for_each(|k| o[k] = f(k) as i32),
+                    Dst::Out(o) => (0..acc.len()).for_each(|k| o[k] = f(k)),
                 }
             }
             (Stage::Exact(r), dst) => {
@@ -739,6 +747,7 @@ fn wide_layer(l: &CompiledDense, x: &[i32], n: usize, dst: &mut Dst<'_>) {
             let v = match &l.stage {
                 Stage::Fast { .. } | Stage::Raw => a as i64,
                 Stage::Exact(r) => r.apply(a, j),
+                Stage::Sign => SignOutput::apply(a),
             };
             dst.put(s * l.out_f + j, v);
         }

@@ -4,7 +4,7 @@
 
 use super::accum::AccOverflow;
 use super::conv::Conv2d;
-use super::dense::{Dense, LayerOutput};
+use super::dense::Dense;
 use super::format::{saturate, wrap};
 use super::net::{Layer, QNet};
 
@@ -32,10 +32,7 @@ pub fn dense(d: &Dense, levels: &[i64], bits: u32, x: &[i64]) -> Vec<i128> {
         .map(|j| {
             let row = &levels[j * d.in_features..(j + 1) * d.in_features];
             let acc = accumulate(row, d.bias[j], x, bits, d.accumulator.overflow);
-            match &d.output {
-                LayerOutput::Accumulator => acc,
-                LayerOutput::Requant(r) => i128::from(r.apply(acc, j)),
-            }
+            d.output.apply(acc, j)
         })
         .collect()
 }
@@ -52,10 +49,7 @@ pub fn conv(c: &Conv2d, levels: &[i64], bits: u32, x: &[i64]) -> Vec<i128> {
             for o in 0..c.out_channels {
                 let row = &levels[o * taps..(o + 1) * taps];
                 let acc = accumulate(row, c.bias[o], &window, bits, c.accumulator.overflow);
-                out[(o * oh + oy) * ow + ox] = match &c.output {
-                    LayerOutput::Accumulator => acc,
-                    LayerOutput::Requant(r) => i128::from(r.apply(acc, o)),
-                };
+                out[(o * oh + oy) * ow + ox] = c.output.apply(acc, o);
             }
         }
     }

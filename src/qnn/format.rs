@@ -1,10 +1,16 @@
-//! Integer activation codes: a width and a signedness, zero point 0.
+//! Integer activation codes: a width and a signedness, zero point 0; and bipolar codes ±1.
+//!
+//! The one-bit signed format [`IntFormat::BIPOLAR`] (`(bits: 1, signed: true)` in files) is
+//! not two's complement but the bipolar format of binary networks: codes −1 and +1 only (no
+//! zero), on a wire one bit per code with 1 = +1 and 0 = −1, as binary weight codes are. Layers
+//! with a sign output emit it ([`super::dense::LayerOutput::Sign`]).
 
 use super::error::QnnError;
 use serde::{Deserialize, Serialize};
 
 /// The code range of an activation tensor: `bits`-bit two's complement if `signed`, else unsigned.
-/// The zero point is always 0, so real value = code × scale and ReLU clamps at code 0.
+/// The zero point is always 0, so real value = code × scale and ReLU clamps at code 0. The one
+/// exception is [`IntFormat::BIPOLAR`] (1 bit, signed): the codes −1 and +1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntFormat {
@@ -18,15 +24,33 @@ impl IntFormat {
     /// Largest supported activation width.
     pub const MAX_BITS: u32 = 32;
 
-    /// A format, or [`QnnError::ActivationBits`].
+    /// The bipolar format: codes −1 and +1 (one bit on a wire, 1 = +1).
+    pub const BIPOLAR: IntFormat = IntFormat {
+        bits: 1,
+        signed: true,
+    };
+
+    /// A two's complement or unsigned format, or [`QnnError::ActivationBits`] (a signed format
+    /// needs 2 bits; the bipolar one is [`IntFormat::BIPOLAR`]).
     pub fn new(bits: u32, signed: bool) -> Result<Self, QnnError> {
         let f = IntFormat { bits, signed };
+        if f.is_bipolar() {
+            return Err(QnnError::ActivationBits { bits, signed });
+        }
         f.check()?;
         Ok(f)
     }
 
-    /// Checks `bits` (1..=32; a signed format needs at least 2 bits).
+    /// Whether this is the bipolar format (codes ±1).
+    pub fn is_bipolar(&self) -> bool {
+        *self == IntFormat::BIPOLAR
+    }
+
+    /// Checks `bits` (1..=32; a signed format needs at least 2 bits, except the bipolar one).
     pub fn check(&self) -> Result<(), QnnError> {
+        if self.is_bipolar() {
+            return Ok(());
+        }
         let lo = if self.signed { 2 } else { 1 };
         if self.bits < lo || self.bits > Self::MAX_BITS {
             return Err(QnnError::ActivationBits {
@@ -39,7 +63,9 @@ impl IntFormat {
 
     /// The smallest code.
     pub fn min(&self) -> i64 {
-        if self.signed {
+        if self.is_bipolar() {
+            -1
+        } else if self.signed {
             -(1i64 << (self.bits - 1))
         } else {
             0
@@ -48,7 +74,9 @@ impl IntFormat {
 
     /// The largest code.
     pub fn max(&self) -> i64 {
-        if self.signed {
+        if self.is_bipolar() {
+            1
+        } else if self.signed {
             (1i64 << (self.bits - 1)) - 1
         } else {
             (1i64 << self.bits) - 1
@@ -57,6 +85,9 @@ impl IntFormat {
 
     /// Whether `code` lies in the range.
     pub fn contains(&self, code: i64) -> bool {
+        if self.is_bipolar() {
+            return code == 1 || code == -1;
+        }
         (self.min()..=self.max()).contains(&code)
     }
 
@@ -68,6 +99,9 @@ impl IntFormat {
 
 impl std::fmt::Display for IntFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_bipolar() {
+            return write!(f, "bipolar");
+        }
         write!(f, "{}{}", if self.signed { "i" } else { "u" }, self.bits)
     }
 }
@@ -120,6 +154,13 @@ mod tests {
         );
         assert_eq!(IntFormat::new(4, false).unwrap().max(), 15);
         assert!(IntFormat::new(1, true).is_err());
+        let b = IntFormat::BIPOLAR;
+        assert!(b.check().is_ok() && b.is_bipolar());
+        assert_eq!(
+            (b.min(), b.max(), b.to_string()),
+            (-1, 1, "bipolar".to_string())
+        );
+        assert!(b.contains(-1) && b.contains(1) && !b.contains(0));
         assert_eq!(signed_width(0, 0), 1);
         assert_eq!(signed_width(-1, 0), 1);
         assert_eq!(signed_width(0, 1), 2);

@@ -136,10 +136,7 @@ impl Layer {
         match self {
             Layer::Dense(d) => d.output_format(),
             Layer::FixedDense(d) => Some(d.output_format()),
-            Layer::Conv2d(c) => match &c.output {
-                super::dense::LayerOutput::Accumulator => None,
-                super::dense::LayerOutput::Requant(r) => Some(r.output),
-            },
+            Layer::Conv2d(c) => c.output.format(),
             Layer::MaxPool2d(_) => None,
         }
     }
@@ -163,6 +160,11 @@ impl QNet {
     /// Checks every layer and the chaining of sizes and formats.
     pub fn validate(&self) -> Result<(), QnnError> {
         self.input.format.check()?;
+        if self.input.format.is_bipolar() {
+            return Err(QnnError::Net(
+                "the input format cannot be bipolar: inputs are coded as integers".into(),
+            ));
+        }
         if let Some(f) = self.input.fixed {
             if super::fixed_dense::int_format(f) != self.input.format {
                 return Err(QnnError::Net(format!(
@@ -344,6 +346,7 @@ impl QNet {
             Layer::Dense(d) => match &d.output {
                 LayerOutput::Accumulator => v as f64 * d.acc_scale_of(j),
                 LayerOutput::Requant(r) => v as f64 * r.output_scale,
+                LayerOutput::Sign(s) => v as f64 * s.output_scale,
             },
             Layer::FixedDense(d) => v as f64 * (-d.output_type().frac_bits() as f64).exp2(),
             Layer::Conv2d(c) => match &c.output {
@@ -353,6 +356,7 @@ impl QNet {
                     v as f64 * c.acc_scale[if c.acc_scale.len() == 1 { 0 } else { o }]
                 }
                 LayerOutput::Requant(r) => v as f64 * r.output_scale,
+                LayerOutput::Sign(s) => v as f64 * s.output_scale,
             },
             Layer::MaxPool2d(_) => v as f64,
         }

@@ -7,10 +7,22 @@
 //! (`round_half_even(b / (s_in · s_w))`); requantization gets `M / 2^S ≈ s_in · s_w / s_out`
 //! with `M` of `scale_bits` bits (`M = 1` when the ratio is a power of two). The last layer
 //! emits raw accumulators (logits, dequantized by `s_in · s_w`).
+//!
+//! **Bipolar activations** (`activations: (bits: 1, bipolar: true, clipping: ...)`, for every
+//! hidden layer or one layer's override): the layer emits the sign of its pre-activation,
+//! codes ±1 standing for `±s` ([`LayerOutput::Sign`]); a ReLU after the layer is replaced by
+//! the sign. With positive scales the sign of the real pre-activation is the sign of the integer
+//! accumulator with its bias code, so the layer needs no requantization: `acc + bias ≥ 0 → +1`,
+//! else −1 (a tie gives +1, as the sign quantizers of FINN and Brevitas). The scale `s` comes
+//! from the layer's float pre-activations `z` on the calibration data: `min_max` takes
+//! `max |z|`, `percentile(p)` the `p`-th percentile of `|z|`, `mse_optimal` the mean `|z|`
+//! (the exact minimiser of the mean of `(z − s·sign z)²`, so no grid search); `power_of_two`
+//! raises it to the next power of two. The input cannot be bipolar: the first layer takes the
+//! integer input codes (binary weights on them map to the ternary add/subtract PE).
 
 use super::accum::{AccOverflow, Accumulator};
 use super::conv::{Conv2d, MaxPool2d};
-use super::dense::{Dense, LayerOutput};
+use super::dense::{Dense, LayerOutput, SignOutput};
 use super::error::QnnError;
 use super::format::IntFormat;
 use super::net::{round_f64, InputQuant, Layer, QNet};
@@ -22,18 +34,22 @@ use crate::position::{Source, ValuePath};
 use crate::quant::calibrate::{ClipRange, Clipping};
 use crate::quant::quantizer::{ChannelQuantizer, TensorQuantizer};
 use crate::quant::tensor::{CodeKind, QuantizedTensor, TensorRef};
-use crate::quant::training::TrainingSpec;
+use crate::quant::training::{ActClipping, TrainingSpec};
 use crate::quant::uniform::{ScaleConstraint, UniformConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// How activations (or inputs) are coded: unsigned after a ReLU (and for non-negative inputs),
-/// else signed; zero point 0; the scale from a calibrated clipping range.
+/// else signed; zero point 0; the scale from a calibrated clipping range. Or bipolar (±1, the
+/// sign; see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActSpec {
-    /// Code width, 2..=16.
+    /// Code width, 2..=16 (1 for bipolar activations).
     pub bits: u32,
+    /// Bipolar codes ±1, the sign of the pre-activation (`bits` must be 1); hidden layers only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bipolar: bool,
     /// How the clipping range is chosen from calibration data.
     pub clipping: Clipping,
     /// Round scales up to powers of two (requantization becomes a pure shift).
@@ -135,7 +151,16 @@ impl QuantSpec {
                 .map_err(|(at, e)| spec(base.join(at), q_err(e.to_string())))
         };
         let act = |base: ValuePath, a: &ActSpec| {
-            if !(2..=16).contains(&a.bits) {
+            if a.bipolar && a.bits != 1 {
+                return Err(spec(
+                    base.then_field("bits"),
+                    q_err(format!(
+                        "bipolar activations take 1 bit: bits ({}) must be 1",
+                        a.bits
+                    )),
+                ));
+            }
+            if !a.bipolar && !(2..=16).contains(&a.bits) {
                 return Err(spec(
                     base.then_field("bits"),
                     q_err(format!(
@@ -156,6 +181,12 @@ impl QuantSpec {
         };
         quantizer(ValuePath::field("weights"), &self.weights)?;
         act(ValuePath::field("activations"), &self.activations)?;
+        if self.input.bipolar {
+            return Err(spec(
+                ValuePath::field("input").then_field("bipolar"),
+                q_err("the input cannot be bipolar: the first layer takes integer input codes (binary weights on them use the add/subtract PE)"),
+            ));
+        }
         act(ValuePath::field("input"), &self.input)?;
         if !(1..=32).contains(&self.scale_bits) {
             return Err(spec(
@@ -178,6 +209,17 @@ impl QuantSpec {
         self.training
             .check()
             .map_err(|(field, m)| spec(ValuePath::field("training").then_field(field), q_err(m)))?;
+        let any_bipolar = self.activations.bipolar
+            || self
+                .layers
+                .iter()
+                .any(|o| o.activations.is_some_and(|a| a.bipolar));
+        if any_bipolar && self.training.activation_clipping == ActClipping::Pact {
+            return Err(spec(
+                ValuePath::field("training").then_field("activation_clipping"),
+                q_err("activation_clipping pact learns a ReLU's clip, which bipolar activations do not have; use lsq or fixed"),
+            ));
+        }
         if self.calibration_samples == 0 {
             return Err(spec(
                 ValuePath::field("calibration_samples"),
@@ -242,6 +284,9 @@ struct Block {
     /// Shape of the block's input (`[features]` or `[c, h, w]`).
     in_shape: Vec<usize>,
     relu: bool,
+    /// Index of the first float layer after the linear layer and its batch norm (its
+    /// activations are the block's pre-activations).
+    linear_end: usize,
     /// Index of the first float layer after the block (its activations are the block's output).
     end: usize,
 }
@@ -260,6 +305,7 @@ fn blocks(model: &Model) -> Result<Vec<Block>, QnnError> {
                 kind: BlockKind::Linear(layer.clone()),
                 in_shape: shapes[k].clone(),
                 relu: false,
+                linear_end: k + 1,
                 end: k + 1,
             }),
             nn::Layer::MaxPool2d { kernel, stride } => out.push(Block {
@@ -269,12 +315,14 @@ fn blocks(model: &Model) -> Result<Vec<Block>, QnnError> {
                 },
                 in_shape: shapes[k].clone(),
                 relu: false,
+                linear_end: k + 1,
                 end: k + 1,
             }),
             nn::Layer::BatchNorm { .. } => {
                 let Some(Block {
                     kind: BlockKind::Linear(prev),
                     relu: false,
+                    linear_end,
                     end,
                     ..
                 }) = out.last_mut()
@@ -286,6 +334,7 @@ fn blocks(model: &Model) -> Result<Vec<Block>, QnnError> {
                 *prev = nn::fold_batchnorm(prev, layer)
                     .map_err(|e| q_err(format!("layer {k}: {e}")))?;
                 *end = k + 1;
+                *linear_end = k + 1;
             }
             nn::Layer::Relu => {
                 let n = out.len();
@@ -342,8 +391,42 @@ fn activations(model: &Model, end: usize, x: &[f32]) -> Result<Vec<f64>, QnnErro
         .collect())
 }
 
+/// The float values a block's output coding is calibrated on: its outputs, or for bipolar
+/// activations its pre-activations (the sign replaces any ReLU).
+fn calibration_values(
+    model: &Model,
+    b: &Block,
+    spec: &ActSpec,
+    calibration: &[f32],
+) -> Result<Vec<f64>, QnnError> {
+    activations(
+        model,
+        if spec.bipolar { b.linear_end } else { b.end },
+        calibration,
+    )
+}
+
+/// The scale `s` of bipolar activations (codes ±1 stand for `±s`) for pre-activations
+/// `values`, before the power-of-two rounding: `max |z|` (min-max), a percentile of `|z|`, or
+/// the mean `|z|` (MSE-optimal); 1 when every value is 0.
+fn bipolar_threshold(spec: &ActSpec, values: &[f64]) -> Result<f64, QnnError> {
+    let t = match spec.clipping {
+        Clipping::MseOptimal { .. } => {
+            values.iter().map(|v| v.abs()).sum::<f64>() / values.len().max(1) as f64
+        }
+        c => c
+            .range(values, true)
+            .map_err(|e| q_err(format!("calibration: {e}")))?
+            .threshold(),
+    };
+    Ok(if t.is_finite() && t > 0.0 { t } else { 1.0 })
+}
+
 /// The code format and scale for values calibrated from `values`.
 fn act_scale(spec: &ActSpec, values: &[f64], signed: bool) -> Result<(IntFormat, f64), QnnError> {
+    if spec.bipolar {
+        return activation_scale_at(spec, bipolar_threshold(spec, values)?, signed);
+    }
     let (fmt, cfg) = act_quantizer(spec, signed)?;
     let (_, params) = spec
         .clipping
@@ -386,6 +469,20 @@ pub fn activation_scale_at(
     threshold: f64,
     signed: bool,
 ) -> Result<(IntFormat, f64), QnnError> {
+    if spec.bipolar {
+        // The ±1 codes stand for ±threshold (raised to a power of two if asked).
+        if !(threshold.is_finite() && threshold > 0.0) {
+            return Err(q_err(format!(
+                "bipolar activation scale ({threshold}) must be positive and finite"
+            )));
+        }
+        let s = if spec.power_of_two {
+            threshold.log2().ceil().exp2()
+        } else {
+            threshold
+        };
+        return Ok((IntFormat::BIPOLAR, s));
+    }
     let (fmt, cfg) = act_quantizer(spec, signed)?;
     let lo = if signed { -threshold } else { 0.0 };
     let params = cfg
@@ -396,6 +493,9 @@ pub fn activation_scale_at(
 
 /// The clipping threshold calibration chooses for activations `values` under `spec`.
 fn activation_threshold(spec: &ActSpec, values: &[f64], signed: bool) -> Result<f64, QnnError> {
+    if spec.bipolar {
+        return bipolar_threshold(spec, values);
+    }
     let (_, cfg) = act_quantizer(spec, signed)?;
     let (range, _) = spec
         .clipping
@@ -445,7 +545,7 @@ pub fn calibrated_thresholds(
         if k == last {
             out.activations.push(0.0);
         } else {
-            let act = activations(model, b.end, calibration)?;
+            let act = calibration_values(model, b, &aq, calibration)?;
             out.activations
                 .push(activation_threshold(&aq, &act, !b.relu)?);
         }
@@ -641,30 +741,37 @@ fn assemble(
                     let (fmt, s_out) = match given.and_then(|g| g.activations.get(index)) {
                         Some(&t) => activation_scale_at(&aq, t, !b.relu)?,
                         None => {
-                            let act = activations(model, b.end, calibration)?;
+                            let act = calibration_values(model, b, &aq, calibration)?;
                             act_scale(&aq, &act, !b.relu)?
                         }
                     };
-                    let per_channel: Vec<(i64, i32)> = acc_scale
-                        .iter()
-                        .map(|a| Requant::multiplier_for(a / s_out, spec.scale_bits))
-                        .collect();
-                    let same = per_channel.iter().all(|p| *p == per_channel[0]);
-                    let params = if same {
-                        vec![per_channel[0]]
+                    if aq.bipolar {
+                        s_in = s_out;
+                        LayerOutput::Sign(SignOutput {
+                            output_scale: s_out,
+                        })
                     } else {
-                        per_channel
-                    };
-                    s_in = s_out;
-                    LayerOutput::Requant(Requant {
-                        multiplier: params.iter().map(|p| p.0).collect(),
-                        shift: params.iter().map(|p| p.1).collect(),
-                        scale_bits: spec.scale_bits,
-                        rounding: spec.rounding,
-                        relu: b.relu,
-                        output: fmt,
-                        output_scale: s_out,
-                    })
+                        let per_channel: Vec<(i64, i32)> = acc_scale
+                            .iter()
+                            .map(|a| Requant::multiplier_for(a / s_out, spec.scale_bits))
+                            .collect();
+                        let same = per_channel.iter().all(|p| *p == per_channel[0]);
+                        let params = if same {
+                            vec![per_channel[0]]
+                        } else {
+                            per_channel
+                        };
+                        s_in = s_out;
+                        LayerOutput::Requant(Requant {
+                            multiplier: params.iter().map(|p| p.0).collect(),
+                            shift: params.iter().map(|p| p.1).collect(),
+                            scale_bits: spec.scale_bits,
+                            rounding: spec.rounding,
+                            relu: b.relu,
+                            output: fmt,
+                            output_scale: s_out,
+                        })
+                    }
                 };
                 let accumulator = match spec.accumulator {
                     AccPolicy::Proven => Accumulator::default(),

@@ -36,6 +36,12 @@ impl Requant {
     /// Checks the parameters against a layer with `channels` outputs.
     pub fn check(&self, channels: usize) -> Result<(), QnnError> {
         self.output.check()?;
+        if self.output.is_bipolar() {
+            return Err(QnnError::Net(
+                "requantization cannot emit bipolar codes; a sign output does (output: sign(...))"
+                    .into(),
+            ));
+        }
         if !(1..=32).contains(&self.scale_bits) {
             return Err(QnnError::ScaleBits {
                 bits: self.scale_bits,

@@ -179,6 +179,38 @@ fn qat_trained_pot4_a4_network_matches_cycle_for_cycle() {
     prove_exact("qat_pot4_a4_folded", &d);
 }
 
+/// A W1A1 network (binary weights, bipolar hidden activations) trained by QAT for ten epochs:
+/// the first layer's binary weights on the 8-bit pixels run on the ternary add/subtract PE and
+/// end in a threshold per channel (one bit per lane), the second layer is XNOR-popcount on the
+/// bits. Through Verilator on all 450 test images with a folding that has a width converter of
+/// 1-bit lanes, every output at its predicted cycle; and synthesizable by Yosys.
+#[test]
+fn qat_trained_w1a1_network_matches_cycle_for_cycle() {
+    let (train, _) = qforge::nn::data::digits::train_test().unwrap();
+    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
+    let spec = QuantSpec::load(&Path::new(ROOT).join("models/qat_binary_a1.ron")).unwrap();
+    let cal = &train.inputs[..spec.calibration_samples * train.sample_size()];
+    let mut qat = qforge::qat::QatNet::new(&model, &spec, cal).unwrap();
+    qforge::qat::train_qat(&mut qat, &train, 10, 1, |_, _| Ok(())).unwrap();
+    let n = qat.export(cal).unwrap();
+    let (codes, _) = digits_test_codes(&n, None).unwrap();
+    let d = build_net_design(
+        &n,
+        &arch("arch_mixed.ron"),
+        &codes,
+        &NetDesignOptions::default(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = d.plan.layers.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, ["ternary", "binary"]);
+    assert!(d.plan.network.stages().iter().any(|s| s.kind() == "wc"));
+    assert_eq!(d.run.outputs, d.golden);
+    assert_eq!(d.images, 450);
+    prove_exact("qat_w1a1_mixed", &d);
+    let r = synth_ice40("qat_w1a1_synth", &d.plan.network);
+    assert!(r.luts > 0 && r.ffs > 0, "{:?}", r.cells);
+}
+
 #[test]
 fn backpressure_matches_cycle_for_cycle() {
     let n = net("quant_pot4_a4.ron");

@@ -15,7 +15,7 @@ use qforge::accel::Unit;
 use qforge::flow::{digits_test_codes, quantize_float};
 use qforge::nn::Model;
 use qforge::qnn::quantize::QuantSpec;
-use qforge::qnn::{AccOverflow, Engine, Layer, QNet, WeightCode};
+use qforge::qnn::{AccOverflow, Engine, Layer, LayerOutput, QNet, WeightCode};
 use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -331,15 +331,22 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
         let p = plan(&n, &narrow(Some(o))).unwrap();
         assert_eq!(p.layers[0].acc_bits, proven - 2);
     }
-    // Binary weights with multi-bit activations have no PE kind.
+    // Binary weights on multi-bit activations take the ternary add/subtract PE.
     let mut b = n.clone();
     if let Layer::Dense(d) = &mut b.layers[1] {
         d.weights = WeightCode::Binary;
         d.codes = d.codes.iter().map(|&c| u64::from(c % 2 == 1)).collect();
     }
+    let p = plan(&b, &ArchSpec::target(Folding::FullyFolded)).unwrap();
+    assert_eq!(p.layers[1].kind, "ternary");
+    // Weights other than binary on bipolar activations have no PE kind.
+    let mut u = n.clone();
+    if let Layer::Dense(d) = &mut u.layers[0] {
+        d.output = LayerOutput::Sign(qforge::qnn::dense::SignOutput { output_scale: 1.0 });
+    }
     assert_eq!(
-        rule(plan(&b, &ArchSpec::target(Folding::FullyFolded))),
-        "layer 1: weight scheme binary has no PE kind for u4 activations (binary PEs take ±1 activations only)"
+        rule(plan(&u, &ArchSpec::target(Folding::FullyFolded))),
+        "layer 1: weight scheme pot has no PE kind for bipolar activations (±1 activations take binary weights, XNOR-popcount)"
     );
     let e = ArchSpec::from_ron_str("ArchSpec(folding: sideways)", "x.ron").unwrap_err();
     assert!(e.to_string().starts_with("x.ron:1:"), "{e}");

@@ -378,3 +378,147 @@ fn saturating_mvus_match_their_verilog() {
     }
     run("units_mvu_saturating", parts);
 }
+
+/// MVUs of binary networks: the threshold unit (sign outputs, one bit per lane: 1 where
+/// `acc + bias ≥ 0`) after the XNOR-popcount PE on bipolar inputs (one bit per code, 1 = +1),
+/// after binary weights on integer inputs (the ternary add/subtract PE, the codes rewritten) and
+/// after uniform weights; raw, requantized and saturating variants. First each unit's batched
+/// values against sums computed here from the levels and the decoded inputs, then every unit
+/// against its Verilog under random valid/ready patterns.
+#[test]
+fn binary_network_mvus_match_the_golden_sums_and_their_verilog() {
+    let mut rng = Rng::new(23);
+    let mut parts = Vec::new();
+    let (mw, mh) = (12usize, 6usize);
+    let u4 = IntFormat::new(4, false).unwrap();
+    let i5 = IntFormat::new(5, true).unwrap();
+    let requant = || {
+        MvuOutput::Requant(Requant {
+            multiplier: vec![3],
+            shift: vec![2],
+            scale_bits: 4,
+            rounding: RoundingMode::HalfEven,
+            relu: true,
+            output: IntFormat::new(3, false).unwrap(),
+            output_scale: 1.0,
+        })
+    };
+    let binary = WeightCode::Binary;
+    let uniform = WeightCode::Uniform { bits: 3 };
+    // (weights, input, output, pe, simd, narrower than proven with saturation, PE kind)
+    let cases: Vec<(&WeightCode, IntFormat, MvuOutput, u32, u32, bool, &str)> = vec![
+        (
+            &binary,
+            IntFormat::BIPOLAR,
+            MvuOutput::Sign,
+            3,
+            4,
+            false,
+            "binary",
+        ),
+        (
+            &binary,
+            IntFormat::BIPOLAR,
+            MvuOutput::Sign,
+            1,
+            1,
+            false,
+            "binary",
+        ),
+        (
+            &binary,
+            IntFormat::BIPOLAR,
+            MvuOutput::Accumulator,
+            6,
+            12,
+            false,
+            "binary",
+        ),
+        (&binary, u4, MvuOutput::Sign, 2, 3, false, "ternary"),
+        (&binary, i5, MvuOutput::Sign, 3, 2, false, "ternary"),
+        (&binary, u4, requant(), 1, 4, false, "ternary"),
+        (&binary, i5, MvuOutput::Accumulator, 6, 6, false, "ternary"),
+        (&uniform, i5, MvuOutput::Sign, 2, 4, false, "uniform"),
+        (&binary, u4, MvuOutput::Sign, 3, 4, true, "ternary"),
+    ];
+    for (k, (scheme, input, output, pe, simd, narrow, kind)) in cases.into_iter().enumerate() {
+        let codes = random_codes(&mut rng, scheme, mw * mh);
+        let levels: Vec<i64> = codes.iter().map(|&c| scheme.level(c).unwrap()).collect();
+        let bias: Vec<i64> = (0..mh).map(|_| rng.below(13) as i64 - 6).collect();
+        let ranges =
+            qforge::qnn::accum::output_ranges(&levels, &bias, mw, input.min(), input.max());
+        let lo = ranges.iter().map(|r| r.0).min().unwrap();
+        let hi = ranges.iter().map(|r| r.1).max().unwrap();
+        let proven = qforge::qnn::format::signed_width(lo, hi);
+        let (acc_bits, overflow) = if narrow {
+            (proven - 2, AccOverflow::Saturate)
+        } else {
+            (proven, AccOverflow::Wrap)
+        };
+        let u = MvuParams::new(
+            MvuLayer {
+                layer: k,
+                in_features: mw,
+                out_features: mh,
+                input,
+                weights: scheme,
+                codes: &codes,
+                bias: &bias,
+                acc_bits,
+                overflow,
+                output: output.clone(),
+            },
+            pe,
+            simd,
+        )
+        .unwrap();
+        assert_eq!(u.kind().name(), kind, "{}", u.name());
+        assert_eq!(u.saturates_each_product(), narrow);
+        if output == MvuOutput::Sign {
+            assert_eq!(u.output_shape().lane_bits, 1);
+        }
+        // Batched values: stream codes (a bipolar bit, 1 = +1) against sums computed here.
+        let bits = if input.is_bipolar() { 1 } else { input.bits };
+        let stream: Vec<i64> = (0..20 * mw)
+            .map(|_| {
+                let c = rng.below(1 << bits) as i64;
+                if input.signed && !input.is_bipolar() && c >= 1 << (bits - 1) {
+                    c - (1 << bits)
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let got = u.forward(&stream);
+        for (v, x) in stream.chunks(mw).enumerate() {
+            for c in 0..mh {
+                let value = |x: i64| if input.is_bipolar() { 2 * x - 1 } else { x };
+                let mut acc = i128::from(bias[c]);
+                if narrow {
+                    acc = qforge::qnn::format::saturate(acc, acc_bits);
+                }
+                for (j, &xj) in x.iter().enumerate() {
+                    acc += i128::from(levels[c * mw + j] * value(xj));
+                    if narrow {
+                        acc = qforge::qnn::format::saturate(acc, acc_bits);
+                    }
+                }
+                let want = match &output {
+                    MvuOutput::Sign => i64::from(acc >= 0),
+                    MvuOutput::Accumulator => acc as i64,
+                    MvuOutput::Requant(r) => r.apply(acc, c),
+                };
+                assert_eq!(got[v * mh + c], want, "{} vector {v} channel {c}", u.name());
+            }
+        }
+        assert!(u.cost().lut > 0 && u.cost().ff > 0);
+        let stim = stimulus(
+            &u,
+            500 + k as u64,
+            60 + (k as u64 * 7) % 40,
+            50 + (k as u64 * 13) % 50,
+        );
+        parts.push(Part::from_unit(&u, stim).unwrap());
+    }
+    run("units_mvu_binary", parts);
+}

@@ -119,6 +119,7 @@ fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
                     match &d.output {
                         LayerOutput::Accumulator => acc,
                         LayerOutput::Requant(r) => ref_requant(r, acc, j),
+                        LayerOutput::Sign(_) => 2 * i128::from(acc >= 0) - 1,
                     }
                 })
                 .collect(),
@@ -158,6 +159,7 @@ fn ref_infer(net: &QNet, x: &[i32]) -> Vec<i128> {
                             out[(o * oh + oy) * ow + ox] = match &c.output {
                                 LayerOutput::Accumulator => acc,
                                 LayerOutput::Requant(r) => ref_requant(r, acc, o),
+                                LayerOutput::Sign(_) => 2 * i128::from(acc >= 0) - 1,
                             };
                         }
                     }

@@ -67,7 +67,15 @@ impl Lane for BinaryLane {
         pe: &LaneShape,
     ) -> Result<Datapath, HdlError> {
         let agree = m.wire("agree", act.xnor(wgt)?)?;
-        let count = m.wire("count", agree.popcount()?)?;
+        // A balanced tree over a SIMD that is not a power of two grows a bit more than the
+        // count needs; the count is at most SIMD, so adders capped at its width are exact.
+        let bits = (0..pe.simd)
+            .map(|i| agree.bit(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = m.wire(
+            "count",
+            Expr::sum_tree_capped(bits, false, popcount_bits(pe.simd))?,
+        )?;
         let w = sum_bits(pe.simd);
         let doubled = count.zext(w - 1)?.shl_const(1)?.as_signed();
         let k = Expr::constant(Bits::from_i128_wrapping(w, i128::from(pe.simd)), true);

@@ -34,6 +34,15 @@ impl MvuParams {
     /// the unit emits, group after group, for that input stream. One thread: for the streams
     /// of a test set, waking a second costs more than it saves.
     pub fn forward<T: Code>(&self, input: &[T]) -> Vec<i64> {
+        if self.input.is_bipolar() {
+            let values: Vec<i64> = input.iter().map(|&c| self.input_value(c.into())).collect();
+            return self.forward_values(&values);
+        }
+        self.forward_values(input)
+    }
+
+    /// [`MvuParams::forward`] of input values (bipolar codes decoded to ±1).
+    fn forward_values<T: Code>(&self, input: &[T]) -> Vec<i64> {
         let (inf, outf) = (self.in_features as usize, self.out_features as usize);
         let n = input.len() / inf.max(1);
         let input = &input[..n * inf];
@@ -146,6 +155,14 @@ impl MvuParams {
                 for (o, a) in pairs {
                     for ((o, &a), &b) in o.iter_mut().zip(a).zip(&self.bias) {
                         *o = wrap(a.into(), b);
+                    }
+                }
+                return;
+            }
+            MvuOutput::Sign => {
+                for (o, a) in pairs {
+                    for ((o, &a), &b) in o.iter_mut().zip(a).zip(&self.bias) {
+                        *o = i64::from(wrap(a.into(), b) >= 0);
                     }
                 }
                 return;
@@ -396,6 +413,7 @@ mod tests {
                         match &output {
                             MvuOutput::Accumulator => acc as i64,
                             MvuOutput::Requant(r) => r.apply(acc, c),
+                            MvuOutput::Sign => i64::from(acc >= 0),
                         }
                     })
                 })

@@ -271,9 +271,14 @@ impl StreamModel for MvuModel {
             if first && self.values {
                 let simd = p.simd as usize;
                 let at = self.sf as usize * simd;
-                self.ibuf[at..at + simd].copy_from_slice(&in_data[..simd]);
+                for (d, &c) in self.ibuf[at..at + simd].iter_mut().zip(&in_data[..simd]) {
+                    *d = p.input_value(c);
+                }
                 if let Some((_, ibuf)) = &mut self.narrow {
-                    for (d, &v) in ibuf[at..at + simd].iter_mut().zip(&in_data[..simd]) {
+                    for (d, &v) in ibuf[at..at + simd]
+                        .iter_mut()
+                        .zip(&self.ibuf[at..at + simd])
+                    {
                         *d = v as i16;
                     }
                 }

@@ -1,7 +1,7 @@
 //! The MVU's Verilog: the weight ROM, the tile's wiring, the bias, requantization and clamp
 //! of each lane, the output register and the counters (see the parent module's diagram).
 
-use super::{MvuFault, MvuParams, RequantHw};
+use super::{MvuFault, MvuOutput, MvuParams, RequantHw};
 use crate::accel::stream::{counter_bits, header, select, uconst};
 use crate::accel::unit::Unit;
 use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Ty};
@@ -206,6 +206,11 @@ impl MvuParams {
                 m.wire(&format!("v{p}"), accp.add(&bias)?)?
             };
             let y = match &self.hw {
+                // The threshold: acc + bias ≥ 0 (synthesis keeps the inverted sign bit).
+                None if self.output == MvuOutput::Sign => {
+                    let zero = Expr::int(Ty::signed(ab), 0)?;
+                    m.wire(&format!("y{p}"), v.ge(&zero)?)?
+                }
                 None => v.as_unsigned(),
                 Some(hw) => {
                     let mult = if self.has_multiplier() {
