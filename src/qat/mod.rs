@@ -31,6 +31,7 @@
 
 mod agree;
 mod backward;
+mod conv;
 pub mod gemm;
 mod net;
 mod train;

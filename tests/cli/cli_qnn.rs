@@ -153,8 +153,17 @@ fn train_qat_writes_the_same_integer_network_for_the_same_seed() {
 }
 
 #[test]
-fn train_qat_refuses_another_input_size_conv_layers_and_sgd() {
-    let out = scratch!("train_qat_bad").join("x.ron");
+fn train_qat_refuses_another_input_size_a_pool_without_conv_and_sgd() {
+    let dir = scratch!("train_qat_bad");
+    let out = dir.join("x.ron");
+    let arch = dir.join("pool_first.ron");
+    std::fs::write(
+        &arch,
+        "Architecture(name: \"pool_first\", layers: [MaxPool2d(kernel: 2, stride: 2), \
+         Conv2d(out_channels: 4, kernel: 3, stride: 1, padding: 1), Relu, Flatten, \
+         Dense(out_features: 10)])",
+    )
+    .unwrap();
     let Run { ok, code, err, .. } = qforge(&[
         "train",
         "--qat",
@@ -171,14 +180,18 @@ fn train_qat_refuses_another_input_size_conv_layers_and_sgd() {
         "--qat",
         "models/quant_pot4_a4.ron",
         "--arch",
-        "cnn",
+        arch.to_str().unwrap(),
         "--epochs",
         "1",
         "-o",
         out.to_str().unwrap(),
     ]);
     assert!(!ok && code == 2, "{err}");
-    assert!(err.contains("supports Dense, ReLU and Flatten"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("layer 0: a MaxPool2d must directly follow a Conv2d layer or its ReLU"),
+        "{err}"
+    );
     let Run { ok, code, err, .. } = qforge(&[
         "train",
         "--qat",
