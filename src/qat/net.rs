@@ -149,9 +149,11 @@ impl QatNet {
     pub fn new(model: &Model, spec: &QuantSpec, calibration: &[f32]) -> Result<QatNet, QatError> {
         let training = spec.training.clone();
         training.check().map_err(|(_, m)| QatError::Spec(m))?;
+        // calibrated on the model as given, as post-training quantization calibrates it (its
+        // float activations after a batch norm are not rounded as the folded layer's are)
+        let thresholds = calibrated_thresholds(model, spec, calibration)?;
         let model = fold(model)?;
         let shapes = model.shapes()?;
-        let thresholds = calibrated_thresholds(&model, spec, calibration)?;
         let mut layers: Vec<QatLayer> = Vec::new();
         // the model index of the last layer's max pool
         let mut pooled_at = None;
