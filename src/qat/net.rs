@@ -482,6 +482,30 @@ impl QatNet {
         r.clamp(act.low as f64, act.high as f64) as i64
     }
 
+    /// Trains every layer at `width` bits (activations, and uniform weights), or at the spec's
+    /// widths (`None`): each layer's quantizers are the spec's (overrides applied) with widths
+    /// raised to `width`, for progressive bit reduction. Thresholds are kept, so a step is
+    /// `T / (2^(b−1) − 1)` of the current width.
+    pub(crate) fn set_width(&mut self, width: Option<u32>) -> Result<(), QatError> {
+        for (index, layer) in self.layers.iter_mut().enumerate() {
+            let (mut wq, mut aq) = layer_quantizers(&self.spec, index);
+            if let Some(bits) = width {
+                if let Scheme::Uniform(c) = &mut wq.scheme {
+                    c.bits = c.bits.max(bits);
+                }
+                aq.bits = aq.bits.max(bits);
+            }
+            let code = wq
+                .scheme
+                .weight_code()
+                .map_err(|e| QatError::Spec(format!("layer {index} weights: {e}")))?;
+            layer.level_hi = code.level_range().1.max(1);
+            layer.wq = wq;
+            layer.aq = aq;
+        }
+        Ok(())
+    }
+
     /// Whether layer `l` has binary weights (hard-tanh STE, shadow weights kept in `[−1, 1]`).
     pub(crate) fn binary(&self, l: usize) -> bool {
         matches!(self.layers[l].wq.scheme, Scheme::Binary)

@@ -1,6 +1,9 @@
 //! The training loop: mini-batches in a seeded order, the fake-quantized forward and backward
 //! passes, and Adam on the shadow weights, biases and clipping thresholds.
 //!
+//! The spec's schedules set each epoch's quantizers before it starts: progressive bit
+//! reduction trains at the widths of the epoch's [`stage`].
+//!
 //! Deterministic: one seeded shuffle stream, fixed summation orders, products by the same
 //! kernels for the same shapes; the same seed gives bit-identical parameters on a platform.
 
@@ -8,7 +11,7 @@ use super::backward::{backward, softmax_cross_entropy, LayerGrad};
 use super::net::QatNet;
 use super::QatError;
 use crate::nn::{Dataset, SplitMix64};
-use crate::quant::training::ActClipping;
+use crate::quant::training::{stage, ActClipping};
 
 /// What one epoch did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -125,7 +128,12 @@ pub fn train_qat(
     let mut batch_labels = Vec::with_capacity(batch_size);
     let total = epochs * data.len().div_ceil(batch_size);
     let mut updates = 0usize;
+    let progressive = net.training.progressive.clone();
     for epoch in 1..=epochs {
+        if !progressive.is_empty() {
+            let k = stage(epoch, epochs, progressive.len() + 1);
+            net.set_width(progressive.get(k).copied())?;
+        }
         rng.shuffle(&mut order);
         let (mut loss, mut correct) = (0.0f64, 0usize);
         for chunk in order.chunks(batch_size) {
@@ -223,5 +231,95 @@ fn apply(
             );
             layer.a_threshold = t[0];
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{data::digits, Architecture};
+    use crate::qnn::quantize::QuantSpec;
+    use crate::qnn::{Layer, WeightCode};
+    use crate::quant::quantizer::Scheme;
+
+    fn small() -> (crate::nn::Model, Dataset) {
+        let (train, _) = digits::train_test().unwrap();
+        let model = Architecture::mlp(&[64, 16, 10], &[64])
+            .unwrap()
+            .build(&[64], 3)
+            .unwrap();
+        (model, train.truncated(256))
+    }
+
+    fn spec(name: &str) -> QuantSpec {
+        QuantSpec::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
+    }
+
+    /// `progressive: [8, 6]` over 6 epochs: two at 8 bits, two at 6, two at the spec's 4, for
+    /// the weights and the activations; the exported network has the spec's widths.
+    #[test]
+    fn progressive_widths_follow_the_stages() {
+        let (model, train) = small();
+        let mut s = spec("models/qat_uniform4_a4.ron");
+        s.training.progressive = vec![8, 6];
+        let cal = &train.inputs[..];
+        let mut net = QatNet::new(&model, &s, cal).unwrap();
+        let mut seen = Vec::new();
+        train_qat(&mut net, &train, 6, 1, |_, net| {
+            let l = &net.layers[0];
+            let Scheme::Uniform(c) = &l.wq.scheme else {
+                panic!("uniform weights")
+            };
+            seen.push((c.bits, l.aq.bits, l.level_hi));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (8, 8, 127),
+                (8, 8, 127),
+                (6, 6, 31),
+                (6, 6, 31),
+                (4, 4, 7),
+                (4, 4, 7)
+            ]
+        );
+        let q = net.export(cal).unwrap();
+        let Layer::Dense(d) = &q.layers[0] else {
+            panic!("a dense layer")
+        };
+        assert_eq!(d.weights, WeightCode::Uniform { bits: 4 });
+        // the same run without the schedule trains another network
+        let mut plain = QatNet::new(&model, &spec("models/qat_uniform4_a4.ron"), cal).unwrap();
+        train_qat(&mut plain, &train, 6, 1, |_, _| Ok(())).unwrap();
+        assert_ne!(plain.export(cal).unwrap(), q);
+    }
+
+    /// A width above the spec's never lowers a layer that is already wider (an 8-bit override
+    /// stays at 8 bits while the others train at 6).
+    #[test]
+    fn progressive_widths_only_raise() {
+        let (model, train) = small();
+        let mut s = spec("models/qat_uniform4_a4.ron");
+        s.training.progressive = vec![6];
+        let mut over = s.layers.clone();
+        over.push(crate::qnn::quantize::LayerOverride {
+            index: 0,
+            weights: None,
+            activations: Some(crate::qnn::quantize::ActSpec {
+                bits: 8,
+                ..s.activations
+            }),
+        });
+        s.layers = over;
+        let mut net = QatNet::new(&model, &s, &train.inputs).unwrap();
+        let mut seen = Vec::new();
+        train_qat(&mut net, &train, 2, 1, |_, net| {
+            seen.push((net.layers[0].aq.bits, net.layers[1].level_hi));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [(8, 31), (8, 7)]);
     }
 }

@@ -13,6 +13,10 @@
 //! * PACT (Choi et al., 2018), [`pact_clip_grad`]: for a ReLU clipped at `α`, `∂y/∂α = 1` where
 //!   `v ≥ α`, 0 below.
 //!
+//! Schedules over the epochs, each splitting them into equal stages ([`stage`]):
+//! * progressive bit reduction ([`TrainingSpec::progressive`]): wider weights and activations
+//!   first, stepping down to the spec's widths;
+//!
 //! ```
 //! use qforge::quant::training::{lsq_step_grad, pact_clip_grad, ste_pass, Ste};
 //! // v = 0.3, s = 0.25: v/s = 1.2 rounds to 1, so ∂q/∂s = 1 − 1.2 = −0.2
@@ -98,6 +102,14 @@ pub struct TrainingSpec {
     /// Samples per update.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// Progressive bit reduction: the widths to train at before the spec's own, widest first,
+    /// each 2..=16 and decreasing. The epochs are split into `len + 1` equal stages
+    /// ([`stage`]): stage `k` trains every layer's activations and uniform weights at
+    /// `max(progressive[k], its own width)`, the last stage at the spec's widths (so
+    /// `[8, 6]` over 30 epochs: 10 at 8 bits, 10 at 6, 10 at the spec's). Other weight schemes
+    /// keep their code; only their activations step down. Empty: the spec's widths throughout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progressive: Vec<u32>,
 }
 
 fn default_true() -> bool {
@@ -122,12 +134,14 @@ impl Default for TrainingSpec {
             clipping_lr: None,
             schedule: LrSchedule::default(),
             batch_size: default_batch(),
+            progressive: Vec::new(),
         }
     }
 }
 
 impl TrainingSpec {
-    /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1.
+    /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1;
+    /// progressive widths 2..=16 and decreasing.
     /// The error names the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         let lr_ok = |v: f32| v.is_finite() && v > 0.0 && v <= 1.0;
@@ -152,6 +166,21 @@ impl TrainingSpec {
                 "training batch_size (0) must be at least 1".into(),
             ));
         }
+        if let Some(&b) = self.progressive.iter().find(|b| !(2..=16).contains(*b)) {
+            return Err((
+                "progressive",
+                format!("training progressive width ({b}) must be between 2 and 16"),
+            ));
+        }
+        if let Some(w) = self.progressive.windows(2).find(|w| w[1] >= w[0]) {
+            return Err((
+                "progressive",
+                format!(
+                    "training progressive widths must decrease ({} is followed by {})",
+                    w[0], w[1]
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -164,6 +193,17 @@ impl TrainingSpec {
     pub fn clipping_lr(&self) -> f32 {
         self.clipping_lr.unwrap_or(self.lr)
     }
+}
+
+/// The 0-based stage of 1-based `epoch` of `epochs` split into `stages` equal stages: the
+/// stage in which `epoch · stages / epochs` ends, `⌈epoch · stages / epochs⌉ − 1`, so the first
+/// epoch is in stage 0 and the last in the last stage (with fewer epochs than stages, some
+/// stages get none).
+pub fn stage(epoch: usize, epochs: usize, stages: usize) -> usize {
+    if stages == 0 || epochs == 0 {
+        return 0;
+    }
+    ((epoch * stages).div_ceil(epochs)).clamp(1, stages) - 1
 }
 
 /// `∂q/∂v` of a quantizer whose range ends at `±limit` (the largest level times the step).
@@ -245,5 +285,39 @@ mod tests {
         assert!((LrSchedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-15);
         assert!(LrSchedule::Cosine.factor(10, 10).abs() < 1e-15);
         assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
+        let t: TrainingSpec = ron::from_str("(progressive: [8, 6])").unwrap();
+        assert_eq!(t.progressive, [8, 6]);
+        t.check().unwrap();
+        let bad = |text: &str| {
+            let t: TrainingSpec = ron::from_str(text).unwrap();
+            let (field, message) = t.check().unwrap_err();
+            format!("{field}: {message}")
+        };
+        assert_eq!(
+            bad("(progressive: [8, 17])"),
+            "progressive: training progressive width (17) must be between 2 and 16"
+        );
+        assert_eq!(
+            bad("(progressive: [6, 8])"),
+            "progressive: training progressive widths must decrease (6 is followed by 8)"
+        );
+        // an empty list is the default and is not written
+        assert!(!ron::to_string(&TrainingSpec::default())
+            .unwrap()
+            .contains("progressive"));
+    }
+
+    #[test]
+    fn stages_split_the_epochs_evenly_and_end_in_the_last() {
+        let of = |epochs, stages| {
+            (1..=epochs)
+                .map(|e| stage(e, epochs, stages))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(10, 3), [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
+        assert_eq!(of(6, 3), [0, 0, 1, 1, 2, 2]);
+        assert_eq!(of(4, 4), [0, 1, 2, 3]);
+        assert_eq!(of(2, 4), [1, 3]);
+        assert_eq!(of(3, 1), [0, 0, 0]);
     }
 }
