@@ -137,6 +137,17 @@ pub(crate) fn backward(
                     dt_row += f64::from(d) * lsq_step_grad(wv, s, level as i64, -hi, hi);
                 }
             }
+            if !layer.frozen.is_empty() {
+                // INQ: unfrozen weights are used unquantized, frozen ones do not move
+                let row = o * in_f..(o + 1) * in_f;
+                for ((gw, &d), &frozen) in gw
+                    .iter_mut()
+                    .zip(&dw_hat[row.clone()])
+                    .zip(&layer.frozen[row])
+                {
+                    *gw = if frozen { 0.0 } else { d };
+                }
+            }
             dt_row
         };
         let dt_rows: Vec<f64> = if out_f * in_f >= PARALLEL_WEIGHTS {

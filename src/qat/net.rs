@@ -55,6 +55,9 @@ pub(crate) struct QatLayer {
     pub a_threshold: f64,
     /// Largest weight level magnitude of the scheme.
     pub level_hi: i64,
+    /// Incremental quantization: which weights are quantized and frozen (empty: no INQ, every
+    /// weight quantized); the others are used unquantized.
+    pub frozen: Vec<bool>,
 }
 
 impl QatLayer {
@@ -198,7 +201,15 @@ impl QatNet {
                         .scheme
                         .weight_code()
                         .map_err(|e| QatError::Spec(format!("layer {index} weights: {e}")))?;
-                    let learned = training.learn_weight_clipping && wq.has_clipping();
+                    if !training.inq.is_empty() && !matches!(wq.scheme, Scheme::Pot(_)) {
+                        return Err(QatError::Spec(format!(
+                            "training inq needs PoT weights, layer {index} has {code} weights"
+                        )));
+                    }
+                    // INQ keeps the clipping of the weights' statistics
+                    let learned = training.learn_weight_clipping
+                        && wq.has_clipping()
+                        && training.inq.is_empty();
                     pooled_at = None;
                     layers.push(QatLayer {
                         model_index: k,
@@ -215,6 +226,7 @@ impl QatNet {
                         },
                         a_threshold: thresholds.activations[index],
                         level_hi: code.level_range().1.max(1),
+                        frozen: Vec::new(),
                         wq,
                         aq,
                     });
@@ -349,21 +361,15 @@ impl QatNet {
         let mut out = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
             let (w, b) = self.params(l);
-            let t = quantize_weights(&layer.wq, w, &layer.w_shape, layer.w_threshold.as_deref())
-                .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?;
-            let levels = match t.kind() {
-                CodeKind::Integer => t.codes().iter().map(|&c| c as f32).collect(),
-                kind => t
-                    .codes()
-                    .iter()
-                    .map(|&c| kind.level(c).map(|v| v as f32))
-                    .collect::<Result<Vec<f32>, _>>()
-                    .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?,
-            };
-            let scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
-            let w_scale: Vec<f64> = (0..layer.out_f)
-                .map(|o| scales[if scales.len() == 1 { 0 } else { o }])
-                .collect();
+            let (mut levels, w_scale) = self.levels(l)?;
+            if layer.frozen.contains(&false) {
+                // INQ: the weights not yet frozen are used as they are
+                for (i, v) in levels.iter_mut().enumerate() {
+                    if !layer.frozen[i] {
+                        *v = (f64::from(w[i]) / w_scale[i / layer.in_f]) as f32;
+                    }
+                }
+            }
             let bias = (0..layer.out_f)
                 .map(|o| bias_code(b[o], s_in * w_scale[o]) as f64)
                 .collect();
@@ -480,6 +486,56 @@ impl QatNet {
         let ratio = q.s_in * q.w_scale[o] / act.scale;
         let r = round_f64(a * ratio, self.rounding);
         r.clamp(act.low as f64, act.high as f64) as i64
+    }
+
+    /// The quantized weight levels of layer `l` at its current weights, `[out][in]`, and the
+    /// weight scale of each output channel.
+    pub(crate) fn levels(&self, l: usize) -> Result<(Vec<f32>, Vec<f64>), QatError> {
+        let layer = &self.layers[l];
+        let (w, _) = self.params(l);
+        let t = quantize_weights(&layer.wq, w, &layer.w_shape, layer.w_threshold.as_deref())
+            .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?;
+        let levels = match t.kind() {
+            CodeKind::Integer => t.codes().iter().map(|&c| c as f32).collect(),
+            kind => t
+                .codes()
+                .iter()
+                .map(|&c| kind.level(c).map(|v| v as f32))
+                .collect::<Result<Vec<f32>, _>>()
+                .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?,
+        };
+        let scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
+        let w_scale: Vec<f64> = (0..layer.out_f)
+            .map(|o| scales[if scales.len() == 1 { 0 } else { o }])
+            .collect();
+        Ok((levels, w_scale))
+    }
+
+    /// INQ: quantizes and freezes the largest-magnitude weights of every output channel not
+    /// frozen yet, until `fraction` of the channel (rounded to the nearest count) is frozen;
+    /// a frozen weight's shadow value becomes its quantized value `s · level`.
+    pub(crate) fn freeze(&mut self, fraction: f64) -> Result<(), QatError> {
+        for l in 0..self.layers.len() {
+            let (levels, w_scale) = self.levels(l)?;
+            let in_f = self.layers[l].in_f;
+            let mut frozen = std::mem::take(&mut self.layers[l].frozen);
+            frozen.resize(levels.len(), false);
+            let (w, _) = self.params_mut(l);
+            let target = ((fraction * in_f as f64).round() as usize).min(in_f);
+            for (o, &scale) in w_scale.iter().enumerate() {
+                let row = o * in_f..(o + 1) * in_f;
+                let mut order: Vec<usize> = row.clone().filter(|&i| !frozen[i]).collect();
+                // largest magnitude first; equal ones by position
+                order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()).then(a.cmp(&b)));
+                let done = frozen[row].iter().filter(|&&f| f).count();
+                for &i in order.iter().take(target.saturating_sub(done)) {
+                    frozen[i] = true;
+                    w[i] = (f64::from(levels[i]) * scale) as f32;
+                }
+            }
+            self.layers[l].frozen = frozen;
+        }
+        Ok(())
     }
 
     /// Trains every layer at `width` bits (activations, and uniform weights), or at the spec's

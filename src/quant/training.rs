@@ -16,6 +16,8 @@
 //! Schedules over the epochs, each splitting them into equal stages ([`stage`]):
 //! * progressive bit reduction ([`TrainingSpec::progressive`]): wider weights and activations
 //!   first, stepping down to the spec's widths;
+//! * incremental network quantization ([`TrainingSpec::inq`], Zhou et al., ICLR 2017): PoT
+//!   weights quantized and frozen a growing fraction at a time, the rest trained in float.
 //!
 //! ```
 //! use qforge::quant::training::{lsq_step_grad, pact_clip_grad, ste_pass, Ste};
@@ -110,6 +112,16 @@ pub struct TrainingSpec {
     /// keep their code; only their activations step down. Empty: the spec's widths throughout.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub progressive: Vec<u32>,
+    /// Incremental network quantization (INQ) for PoT weights: the fractions of each output
+    /// channel's weights that are quantized and frozen, increasing, in `(0, 1]`, the last 1
+    /// (e.g. `[0.5, 0.75, 0.875, 1.0]`). The epochs are split into `len` equal stages
+    /// ([`stage`]); at the start of stage `k` the largest-magnitude unfrozen weights of each
+    /// channel are set to their quantized values and frozen until `inq[k]` of the channel is;
+    /// the others are trained unquantized (in float). Weight clipping comes from the weights'
+    /// statistics throughout (the largest weights, which set it, are frozen first). Empty:
+    /// every weight quantized throughout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inq: Vec<f64>,
 }
 
 fn default_true() -> bool {
@@ -135,13 +147,15 @@ impl Default for TrainingSpec {
             schedule: LrSchedule::default(),
             batch_size: default_batch(),
             progressive: Vec::new(),
+            inq: Vec::new(),
         }
     }
 }
 
 impl TrainingSpec {
     /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1;
-    /// progressive widths 2..=16 and decreasing.
+    /// progressive widths 2..=16 and decreasing; INQ fractions in `(0, 1]`, increasing, the
+    /// last 1.
     /// The error names the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         let lr_ok = |v: f32| v.is_finite() && v > 0.0 && v <= 1.0;
@@ -179,6 +193,27 @@ impl TrainingSpec {
                     "training progressive widths must decrease ({} is followed by {})",
                     w[0], w[1]
                 ),
+            ));
+        }
+        if let Some(&f) = self.inq.iter().find(|&&f| !(f > 0.0 && f <= 1.0)) {
+            return Err((
+                "inq",
+                format!("training inq fraction ({f}) must be above 0 and at most 1"),
+            ));
+        }
+        if let Some(w) = self.inq.windows(2).find(|w| w[1] <= w[0]) {
+            return Err((
+                "inq",
+                format!(
+                    "training inq fractions must increase ({} is followed by {})",
+                    w[0], w[1]
+                ),
+            ));
+        }
+        if let Some(&f) = self.inq.last().filter(|&&f| f != 1.0) {
+            return Err((
+                "inq",
+                format!("training inq must end with 1 (every weight quantized), not {f}"),
             ));
         }
         Ok(())
@@ -300,6 +335,20 @@ mod tests {
         assert_eq!(
             bad("(progressive: [6, 8])"),
             "progressive: training progressive widths must decrease (6 is followed by 8)"
+        );
+        let t: TrainingSpec = ron::from_str("(inq: [0.5, 0.75, 0.875, 1.0])").unwrap();
+        t.check().unwrap();
+        assert_eq!(
+            bad("(inq: [0.0, 1.0])"),
+            "inq: training inq fraction (0) must be above 0 and at most 1"
+        );
+        assert_eq!(
+            bad("(inq: [0.5, 0.5, 1.0])"),
+            "inq: training inq fractions must increase (0.5 is followed by 0.5)"
+        );
+        assert_eq!(
+            bad("(inq: [0.5, 0.9])"),
+            "inq: training inq must end with 1 (every weight quantized), not 0.9"
         );
         // an empty list is the default and is not written
         assert!(!ron::to_string(&TrainingSpec::default())
