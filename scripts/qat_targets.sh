@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quantization-aware training against post-training quantization at the same bits: each line is
-# `spec epochs ptq qat agreement`. Usage: scripts/qat_targets.sh BIN [digits|mnist DIR]
+# `spec epochs ptq qat agreement`. Usage: scripts/qat_targets.sh BIN [digits|cnn|mnist DIR]
+# (cnn: the small CNN on digits, trained in float first, 30 epochs, seed 1, then fine-tuned)
 set -euo pipefail
-bin=${1:?usage: scripts/qat_targets.sh BIN [digits|mnist DIR]}
+bin=${1:?usage: scripts/qat_targets.sh BIN [digits|cnn|mnist DIR]}
 what=${2:-digits}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -23,6 +24,12 @@ if [ "$what" = digits ]; then
     done
     run qat_uniform2_a2 60 --init models/digits_mlp.ron
     run quant_ternary_a4 10 --init models/digits_mlp.ron
+elif [ "$what" = cnn ]; then
+    "$bin" train --arch cnn --epochs 30 --seed 1 -o "$out/cnn.ron" | grep '^epoch  30' >&2
+    for spec in qat_uniform4_a4 quant_pot4_a4 qat_pot3_a3 qat_uniform2_a2 quant_ternary_a4 qat_binary_a4 quant_apot2_a4; do
+        run "$spec" 10 --init "$out/cnn.ron"
+    done
+    run qat_uniform2_a2 30 --init "$out/cnn.ron"
 else
     dir=${3:?mnist needs DIR}
     run qat_uniform4_a4 10 --data "mnist:$dir" --arch mlp:784-256-256-10 --batch-size 128

@@ -10,6 +10,8 @@ mod bipolar;
 mod nn;
 #[path = "networks/qat.rs"]
 mod qat;
+#[path = "networks/qat_cnn.rs"]
+mod qat_cnn;
 #[path = "networks/qnn_golden.rs"]
 mod qnn_golden;
 #[path = "networks/qnn_hls4ml.rs"]

@@ -1,6 +1,7 @@
 //! How closely the fake-quantized forward pass and the exported integer network agree: the
 //! fraction of samples with the same predicted class, and of hidden activation codes that are
-//! equal. Both are 1 exactly when every scale is a power of two.
+//! equal (every hidden layer's output, max pools' included). Both are 1 exactly when every
+//! scale is a power of two.
 
 use super::net::QatNet;
 use super::QatError;
@@ -15,7 +16,7 @@ pub struct Agreement {
     pub samples: usize,
     /// Samples whose predicted class is the same.
     pub same_class: usize,
-    /// Hidden activation codes compared.
+    /// Hidden activation codes compared (of every layer but the last, max pools included).
     pub codes: usize,
     /// Hidden activation codes that are equal.
     pub same_codes: usize,
@@ -55,14 +56,28 @@ pub fn agreement(net: &QatNet, exported: &QNet, data: &Dataset) -> Result<Agreem
         fake_accuracy: 0.0,
         integer_accuracy: 0.0,
     };
-    for k in 0..exported.layers.len().saturating_sub(1) {
+    // the fake-quantized codes of each integer layer but the last: a layer's, then its pool's
+    let mut fake_layers: Vec<&[f64]> = Vec::new();
+    for l in 0..net.layers.len() - 1 {
+        fake_layers.push(trace.codes(l));
+        if net.layers[l].pool.is_some() {
+            fake_layers.push(&trace.inputs[l + 1]);
+        }
+    }
+    if fake_layers.len() + 1 != exported.layers.len() {
+        return Err(QatError::Model(format!(
+            "the integer network has {} layers, the trained one {}",
+            exported.layers.len(),
+            fake_layers.len() + 1
+        )));
+    }
+    for (k, fake) in fake_layers.into_iter().enumerate() {
         let prefix = QNet {
             name: exported.name.clone(),
             input: exported.input.clone(),
             layers: exported.layers[..=k].to_vec(),
         };
         let integer = Engine::new(&prefix)?.infer(&codes)?;
-        let fake = &trace.inputs[k + 1];
         out.codes += integer.len();
         out.same_codes += integer
             .iter()

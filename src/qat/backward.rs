@@ -11,7 +11,14 @@
 //! Bipolar activations `x̂ = s · sign(z)` use the hard-tanh STE in units of their scale:
 //! `∂x̂/∂z = 1` where `|z| ≤ s` (`hard_tanh_pass(z / s)`), 0 outside; with LSQ the scale learns
 //! `∂x̂/∂s = sign(z) − z/s` inside and `sign(z)` outside (LSQ's formula for the levels ±1).
+//!
+//! A convolution is the same product over its im2col rows (one row per output pixel, so `G`
+//! has a row per sample and pixel): `∂L/∂ŵ = s_in · Gᵀ · cols`, and `∂L/∂cols` is added back
+//! onto the input by col2im. A max pool passes each output's gradient to the element it took
+//! (the first largest of its window, as the forward pass took it); the activation quantizer
+//! before the pool then masks it by that element's pre-activation.
 
+use super::conv::pool_backward;
 use super::gemm::{gemm_rows, gemm_tn_rows, Mat};
 use super::net::{LayerQuant, QatNet, Trace};
 use crate::quant::quantizer::Scheme;
@@ -26,7 +33,7 @@ const PARALLEL_WEIGHTS: usize = 1 << 15;
 /// The gradients of one layer's parameters.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LayerGrad {
-    /// Shadow weights, `[out][in]`.
+    /// Shadow weights, `[out][in]` (`[out][taps]` for a convolution).
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
     /// Weight thresholds (as many as the layer learns; empty when from statistics).
@@ -81,15 +88,26 @@ pub(crate) fn backward(
         let q = &quant[l];
         let (w, _) = net.params(l);
         let (in_f, out_f) = (layer.in_f, layer.out_f);
+        // the gradient as rows of the layer's product: `[batch · positions][out]`
+        let positions = layer.positions();
+        let rows = batch * positions;
+        if layer.conv.is_some() {
+            grad = chw_to_rows(&grad, out_f, positions);
+        }
+        let x = if layer.conv.is_some() {
+            &trace.cols[l]
+        } else {
+            &trace.inputs[l]
+        };
         // ∂L/∂ŵ = s_in · Gᵀ · codes
         let mut dw_hat = vec![0.0f32; out_f * in_f];
-        gemm_tn_rows(batch, out_f, in_f, &grad, &trace.inputs[l], &mut dw_hat);
+        gemm_tn_rows(rows, out_f, in_f, &grad, x, &mut dw_hat);
         let s_in = q.s_in as f32;
         dw_hat.iter_mut().for_each(|v| *v *= s_in);
         let mut g = LayerGrad {
             a_threshold: grads[l].a_threshold,
             bias: (0..out_f)
-                .map(|o| (0..batch).map(|b| grad[b * out_f + o]).sum())
+                .map(|o| (0..rows).map(|r| grad[r * out_f + o]).sum())
                 .collect(),
             ..LayerGrad::default()
         };
@@ -121,6 +139,17 @@ pub(crate) fn backward(
                 *gw = d * pass as f32;
                 if learned.is_some() {
                     dt_row += f64::from(d) * lsq_step_grad(wv, s, level as i64, -hi, hi);
+                }
+            }
+            if !layer.frozen.is_empty() {
+                // INQ: unfrozen weights are used unquantized, frozen ones do not move
+                let row = o * in_f..(o + 1) * in_f;
+                for ((gw, &d), &frozen) in gw
+                    .iter_mut()
+                    .zip(&dw_hat[row.clone()])
+                    .zip(&layer.frozen[row])
+                {
+                    *gw = if frozen { 0.0 } else { d };
                 }
             }
             dt_row
@@ -165,14 +194,7 @@ pub(crate) fn backward(
             grads[l] = g;
             break;
         }
-        // ∂L/∂x̂ = (G · s_w) · levels
-        let scaled: Vec<f32> = grad
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| v * q.w_scale[i % out_f] as f32)
-            .collect();
-        let mut dx = vec![0.0f32; batch * in_f];
-        gemm_rows(batch, out_f, in_f, &scaled, Mat::plain(&q.levels), &mut dx);
+        let mut dx = input_grad(net, q, trace, l, &grad, batch);
         grads[l] = g;
         // through the previous layer's activation quantizer
         let prev = &net.layers[l - 1];
@@ -181,8 +203,8 @@ pub(crate) fn backward(
             .expect("hidden layers quantize their outputs");
         let (s, t) = (act.scale, prev.a_threshold);
         let z = &trace.pre[l - 1];
-        let codes = &trace.inputs[l];
-        let lsq_scale = lsq_grad_scale(prev.out_f, act.high);
+        let codes = trace.codes(l - 1);
+        let lsq_scale = lsq_grad_scale(prev.out_len(), act.high);
         let mut dt = 0.0f64;
         for ((d, &zv), &c) in dx.iter_mut().zip(z).zip(codes) {
             let (zv, dv) = (f64::from(zv), f64::from(*d));
@@ -210,6 +232,60 @@ pub(crate) fn backward(
         grad = dx;
     }
     grads
+}
+
+/// `∂L/∂x̂` of layer `l`'s input, `l > 0`, from `grad` (`∂L/∂z` as rows of its product), carried
+/// back through the previous layer's max pool if it has one: `(G · s_w) · levels`, by col2im
+/// onto the input of a convolution, by each pooled code onto the code it was taken from.
+pub(crate) fn input_grad(
+    net: &QatNet,
+    q: &LayerQuant,
+    trace: &Trace<f32>,
+    l: usize,
+    grad: &[f32],
+    batch: usize,
+) -> Vec<f32> {
+    let layer = &net.layers[l];
+    let (in_f, out_f, positions) = (layer.in_f, layer.out_f, layer.positions());
+    let scaled: Vec<f32> = grad
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v * q.w_scale[i % out_f] as f32)
+        .collect();
+    let rows = batch * positions;
+    let mut dx = vec![0.0f32; rows * in_f];
+    gemm_rows(rows, out_f, in_f, &scaled, Mat::plain(&q.levels), &mut dx);
+    if let Some(c) = layer.conv {
+        let mut dinput = vec![0.0f32; batch * c.in_len()];
+        for (cols, d) in dx
+            .chunks_exact(positions * in_f)
+            .zip(dinput.chunks_exact_mut(c.in_len()))
+        {
+            c.col2im(cols, d);
+        }
+        dx = dinput;
+    }
+    match &trace.pooled[l - 1] {
+        Some((_, argmax)) => pool_backward(&dx, argmax, batch * net.layers[l - 1].out_len()),
+        None => dx,
+    }
+}
+
+/// CHW samples of `channels · positions` values as rows of `channels` values, one per sample
+/// and position.
+fn chw_to_rows(x: &[f32], channels: usize, positions: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    for (sample, rows) in x
+        .chunks_exact(channels * positions)
+        .zip(out.chunks_exact_mut(channels * positions))
+    {
+        for (o, plane) in sample.chunks_exact(positions).enumerate() {
+            for (p, &v) in plane.iter().enumerate() {
+                rows[p * channels + o] = v;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -293,6 +369,193 @@ mod tests {
             assert!(
                 (fd - analytic).abs() <= 1e-3 * fd.abs().max(1e-4),
                 "bias {o}: finite difference {fd}, backward {analytic}"
+            );
+        }
+    }
+
+    /// `(c, h, w)` CHW samples max-pooled by `k × k` windows moved by `stride`, each window's
+    /// largest value (direct loops); with the indices of values that tie for a window's
+    /// maximum, where the pooling has no derivative.
+    fn pooled(
+        x: &[f64],
+        (c, h, w): (usize, usize, usize),
+        k: usize,
+        stride: usize,
+    ) -> (Vec<f64>, Vec<usize>) {
+        let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+        let (mut out, mut ties) = (Vec::new(), Vec::new());
+        for (n, sample) in x.chunks_exact(c * h * w).enumerate() {
+            for ch in 0..c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let window: Vec<usize> = (0..k * k)
+                            .map(|t| (ch * h + oy * stride + t / k) * w + ox * stride + t % k)
+                            .collect();
+                        let max = window.iter().map(|&i| sample[i]).fold(f64::MIN, f64::max);
+                        let at: Vec<usize> =
+                            window.into_iter().filter(|&i| sample[i] == max).collect();
+                        if at.len() > 1 {
+                            ties.extend(at.iter().map(|i| n * c * h * w + i));
+                        }
+                        out.push(max);
+                    }
+                }
+            }
+        }
+        (out, ties)
+    }
+
+    fn loss_of(logits: &[f64], labels: &[u8]) -> f64 {
+        let logits: Vec<f32> = logits.iter().map(|&v| v as f32).collect();
+        let classes = logits.len() / labels.len();
+        softmax_cross_entropy(&logits, classes, labels).0.loss / labels.len() as f64
+    }
+
+    fn conv(
+        (in_channels, out_channels): (usize, usize),
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        seed: usize,
+    ) -> Layer {
+        let n = out_channels * in_channels * kernel * kernel;
+        Layer::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_h: kernel,
+            kernel_w: kernel,
+            stride,
+            padding,
+            weights: (0..n)
+                .map(|i| ((i * 37 + seed) % 23) as f32 / 16.0 - 0.7)
+                .collect(),
+            bias: (0..out_channels).map(|o| 0.1 * o as f32 - 0.1).collect(),
+        }
+    }
+
+    /// The gradients of a network ending in a convolution or a Dense layer after a max pool
+    /// against central finite differences of the loss: in the last layer's levels and bias
+    /// codes (the weight gradient through im2col), and in the codes of the first layer before
+    /// its pool (the input gradient through col2im or the Dense product, then the pool's
+    /// routing to each window's largest code). Signed 8-bit activations (no ReLU) keep ties
+    /// rare; tied codes, where pooling has no derivative, are skipped.
+    #[test]
+    fn conv_and_pool_gradients_equal_finite_differences() {
+        let spec = QuantSpec::from_ron_str(
+            "QuantSpec(weights: (scheme: uniform((bits: 8, signed: true, narrow: true, \
+             symmetric: true, rounding: half_even, scale_constraint: float)), granularity: \
+             per_channel(axis: 0), clipping: min_max), activations: (bits: 8, clipping: \
+             min_max), input: (bits: 8, clipping: min_max), rounding: half_even, scale_bits: \
+             16, training: (ste: identity))",
+            "fd.ron",
+        )
+        .unwrap();
+        let inputs: Vec<f32> = (0..50).map(|i| ((i * 13) % 17) as f32 / 5.0).collect();
+        let labels = [3u8, 1];
+        // conv 3×3 pad 1 → pool 2/2 → conv 2×2 pad 1 (27 logits); conv 3×3 stride 2 pad 1 →
+        // overlapping pool 2/1 → flatten → dense 8 → 4
+        let nets = [
+            (
+                vec![
+                    conv((1, 2), 3, 1, 1, 0),
+                    Layer::MaxPool2d {
+                        kernel: 2,
+                        stride: 2,
+                    },
+                    conv((2, 3), 2, 1, 1, 5),
+                ],
+                ((2, 5, 5), 2, 2),
+            ),
+            (
+                vec![
+                    conv((1, 2), 3, 2, 1, 3),
+                    Layer::MaxPool2d {
+                        kernel: 2,
+                        stride: 1,
+                    },
+                    Layer::Flatten,
+                    Layer::Dense {
+                        in_features: 8,
+                        out_features: 4,
+                        weights: (0..32).map(|i| ((i * 7) % 11) as f32 / 8.0 - 0.6).collect(),
+                        bias: vec![0.1, -0.1, 0.2, 0.0],
+                    },
+                ],
+                ((2, 3, 3), 2, 1),
+            ),
+        ];
+        for (k, (layers, (chw, pool_k, pool_s))) in nets.into_iter().enumerate() {
+            let model = Model::new("fd", vec![1, 5, 5], layers).unwrap();
+            let net = QatNet::new(&model, &spec, &inputs).unwrap();
+            let quant = net.quantize().unwrap();
+            let codes: Vec<f64> = net.input_codes(&inputs).iter().map(|&c| c.into()).collect();
+            let codes32: Vec<f32> = codes.iter().map(|&c| c as f32).collect();
+            let trace = net.forward::<f32>(&quant, &codes32, 2);
+            let (_, grad) = softmax_cross_entropy(&trace.pre[1], trace.pre[1].len() / 2, &labels);
+            let last = &net.layers[1];
+            let rows_grad = if last.conv.is_some() {
+                chw_to_rows(&grad, last.out_f, last.positions())
+            } else {
+                grad.clone()
+            };
+            let g = &backward(&net, &quant, &trace, grad, 2)[1];
+            let loss = |quant: &[LayerQuant]| {
+                loss_of(&net.forward::<f64>(quant, &codes, 2).pre[1], &labels)
+            };
+            let q = &quant[1];
+            let close = |fd: f64, analytic: f64, floor: f64| {
+                (fd - analytic).abs() <= 1e-3 * fd.abs().max(floor)
+            };
+            for i in 0..q.levels.len() {
+                let mut plus = quant.clone();
+                plus[1].levels[i] += 0.25;
+                let mut minus = quant.clone();
+                minus[1].levels[i] -= 0.25;
+                let fd = (loss(&plus) - loss(&minus)) / 0.5;
+                let analytic = f64::from(g.weights[i]) * q.w_scale[i / last.in_f];
+                assert!(
+                    close(fd, analytic, 1e-3),
+                    "net {k} weight {i}: {fd} vs {analytic}"
+                );
+            }
+            for o in 0..last.out_f {
+                let mut plus = quant.clone();
+                plus[1].bias[o] += 1.0;
+                let mut minus = quant.clone();
+                minus[1].bias[o] -= 1.0;
+                let fd = (loss(&plus) - loss(&minus)) / 2.0;
+                let analytic = f64::from(g.bias[o]) * q.s_in * q.w_scale[o];
+                assert!(
+                    close(fd, analytic, 1e-4),
+                    "net {k} bias {o}: {fd} vs {analytic}"
+                );
+            }
+            // the codes of layer 0 before its pool, as the forward pass made them
+            let before: Vec<f64> = trace.codes(0).iter().map(|&c| f64::from(c)).collect();
+            let tail = |c: &[f64]| {
+                let (x, _) = pooled(c, chw, pool_k, pool_s);
+                loss_of(&net.forward_from::<f64>(&quant, 1, &x, 2).pre[0], &labels)
+            };
+            let (_, ties) = pooled(&before, chw, pool_k, pool_s);
+            let dx = input_grad(&net, q, &trace, 1, &rows_grad, 2);
+            let s0 = quant[0].act.unwrap().scale;
+            let mut checked = 0;
+            for i in (0..before.len()).filter(|i| !ties.contains(i)) {
+                let (mut plus, mut minus) = (before.clone(), before.clone());
+                plus[i] += 0.25;
+                minus[i] -= 0.25;
+                let fd = (tail(&plus) - tail(&minus)) / 0.5;
+                let analytic = f64::from(dx[i]) * s0;
+                assert!(
+                    close(fd, analytic, 1e-4),
+                    "net {k} code {i}: {fd} vs {analytic}"
+                );
+                checked += usize::from(fd != 0.0);
+            }
+            // both the window maxima (non-zero) and the others (zero) were compared
+            assert!(
+                checked >= 8 && checked < before.len() - ties.len(),
+                "net {k}: {checked}"
             );
         }
     }

@@ -10,9 +10,14 @@
 //! unchanged. [`agreement`] measures how closely the fake-quantized forward pass and the integer
 //! network agree (exactly, when every scale is a power of two).
 //!
-//! Supported: Dense layers with fused ReLU (batch norm folded in, flatten ignored); uniform,
-//! PoT and APoT weights with learned or statistical clipping, binary weights (hard-tanh STE)
-//! and ternary weights (statistical thresholds); per-layer overrides of the spec.
+//! Supported: Dense and Conv2d layers with fused ReLU (batch norm folded in, flatten ignored),
+//! a max pool after a convolution (before or after its ReLU, as post-training quantization
+//! fuses them); uniform, PoT and APoT weights with learned or statistical clipping, binary
+//! weights (hard-tanh STE) and ternary weights (statistical thresholds); per-layer overrides of
+//! the spec. A convolution is the Dense computation over the im2col rows of its input (one row
+//! per output pixel, [`gemm`]'s products), its input gradient added back by col2im; a max pool
+//! takes the largest code of each window, so the integer network's pooling is reproduced
+//! exactly, and its gradient goes to that code (the first of equal ones).
 //!
 //! ```
 //! use qforge::nn::{data::digits, Architecture};
@@ -31,6 +36,7 @@
 
 mod agree;
 mod backward;
+mod conv;
 pub mod gemm;
 mod net;
 mod train;

@@ -9,7 +9,13 @@
 //! requantization differs: the forward divides by the real scale ratio `s_in · s_w / s_out`,
 //! the integer network multiplies by its `M / 2^S` approximation; when every scale is a power
 //! of two the two are the same number and the forward equals the integer network code for code.
+//!
+//! A convolution is one matrix product over the im2col rows of its input ([`super::conv`]),
+//! with the weight quantizer, bias codes and activation codes of a Dense layer, per output
+//! channel; a max pool after it takes the largest code of each window, as the integer network
+//! does.
 
+use super::conv::{ConvShape, PoolShape};
 use super::gemm::{gemm_rows, Mat, Real};
 use super::QatError;
 use crate::nn::{self, Dataset, Model};
@@ -24,14 +30,22 @@ use crate::quant::quantizer::{Scheme, TensorQuantizer};
 use crate::quant::tensor::CodeKind;
 use crate::quant::training::TrainingSpec;
 
-/// One Dense layer of the trained network.
+/// One Dense or Conv2d layer of the trained network, with the max pool after it.
 #[derive(Clone, Debug)]
 pub(crate) struct QatLayer {
-    /// Index of the Dense layer in the float model.
+    /// Index of the layer in the float model.
     pub model_index: usize,
+    /// Weights per output channel (Dense: input features; Conv2d: taps of a window).
     pub in_f: usize,
+    /// Output features (Dense) or channels (Conv2d).
     pub out_f: usize,
-    /// A ReLU follows (fused into the activation quantizer).
+    /// The weights' shape in the float model.
+    pub w_shape: Vec<usize>,
+    /// The convolution's geometry (`None`: a Dense layer).
+    pub conv: Option<ConvShape>,
+    /// A max pool after the layer (and its activation quantizer).
+    pub pool: Option<PoolShape>,
+    /// A ReLU follows (fused into the activation quantizer), before or after the pool.
     pub relu: bool,
     pub wq: TensorQuantizer,
     pub aq: ActSpec,
@@ -41,12 +55,37 @@ pub(crate) struct QatLayer {
     pub a_threshold: f64,
     /// Largest weight level magnitude of the scheme.
     pub level_hi: i64,
+    /// Incremental quantization: which weights are quantized and frozen (empty: no INQ, every
+    /// weight quantized); the others are used unquantized.
+    pub frozen: Vec<bool>,
+}
+
+impl QatLayer {
+    /// Output pixels per sample (1 for a Dense layer): the rows of its product per sample.
+    pub fn positions(&self) -> usize {
+        self.conv.map_or(1, |c| c.positions())
+    }
+
+    /// Values of one input sample.
+    pub fn in_len(&self) -> usize {
+        self.conv.map_or(self.in_f, |c| c.in_len())
+    }
+
+    /// Values of one output sample, before the pool (CHW for a convolution).
+    pub fn out_len(&self) -> usize {
+        self.out_f * self.positions()
+    }
+
+    /// Values of one output sample, after the pool.
+    pub fn pooled_len(&self) -> usize {
+        self.pool.map_or(self.out_len(), |p| p.out_len())
+    }
 }
 
 /// The quantized form of one layer at the current parameters.
 #[derive(Clone, Debug)]
 pub(crate) struct LayerQuant {
-    /// Weight levels, `[out][in]`.
+    /// Weight levels, `[out][in]` (`[out][taps]` for a convolution).
     pub levels: Vec<f32>,
     /// Weight scale of each output channel.
     pub w_scale: Vec<f64>,
@@ -71,10 +110,27 @@ pub(crate) struct ActQuant {
 /// What a forward pass keeps for the backward pass.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Trace<T> {
-    /// Input codes of each layer, `[batch][in]`.
+    /// Input codes of each layer, `[batch][in]` (CHW samples).
     pub inputs: Vec<Vec<T>>,
-    /// Pre-activations `z` (real units) of each layer, `[batch][out]`; the last is the logits.
+    /// The im2col rows of each convolution's input, `[batch · positions][taps]` (empty for a
+    /// Dense layer).
+    pub cols: Vec<Vec<T>>,
+    /// Pre-activations `z` (real units) of each layer, `[batch][out]` (CHW samples); the last
+    /// is the logits.
     pub pre: Vec<Vec<T>>,
+    /// Of each layer with a max pool: its output codes before the pool, and the batch index of
+    /// the code each pooled code was taken from.
+    pub pooled: Vec<Option<(Vec<T>, Vec<usize>)>>,
+}
+
+impl<T> Trace<T> {
+    /// The output codes of hidden layer `l` before its pool, if any.
+    pub fn codes(&self, l: usize) -> &[T] {
+        match &self.pooled[l] {
+            Some((codes, _)) => codes,
+            None => &self.inputs[l + 1],
+        }
+    }
 }
 
 /// A float model being trained with fake quantization.
@@ -92,34 +148,78 @@ pub struct QatNet {
 }
 
 impl QatNet {
-    /// Prepares `model` for training under `spec`: batch norm folded into the Dense layer
-    /// before it, thresholds initialised as post-training quantization chooses them on
+    /// Prepares `model` for training under `spec`: batch norm folded into the Dense or Conv2d
+    /// layer before it, thresholds initialised as post-training quantization chooses them on
     /// `calibration` (so the untrained network exports exactly as `quantize` would).
     pub fn new(model: &Model, spec: &QuantSpec, calibration: &[f32]) -> Result<QatNet, QatError> {
         let training = spec.training.clone();
         training.check().map_err(|(_, m)| QatError::Spec(m))?;
+        // calibrated on the model as given, as post-training quantization calibrates it (its
+        // float activations after a batch norm are not rounded as the folded layer's are)
+        let thresholds = calibrated_thresholds(model, spec, calibration)?;
         let model = fold(model)?;
         let shapes = model.shapes()?;
-        let thresholds = calibrated_thresholds(&model, spec, calibration)?;
-        let mut layers = Vec::new();
+        let mut layers: Vec<QatLayer> = Vec::new();
+        // the model index of the last layer's max pool
+        let mut pooled_at = None;
         for (k, layer) in model.layers.iter().enumerate() {
             match layer {
-                nn::Layer::Dense {
-                    in_features,
-                    out_features,
-                    ..
-                } => {
+                nn::Layer::Dense { .. } | nn::Layer::Conv2d { .. } => {
+                    let (in_f, out_f, w_shape, conv) = match *layer {
+                        nn::Layer::Conv2d {
+                            in_channels,
+                            out_channels,
+                            kernel_h,
+                            kernel_w,
+                            stride,
+                            padding,
+                            ..
+                        } => (
+                            in_channels * kernel_h * kernel_w,
+                            out_channels,
+                            vec![out_channels, in_channels, kernel_h, kernel_w],
+                            Some(ConvShape::new(
+                                &shapes[k],
+                                (kernel_h, kernel_w),
+                                stride,
+                                padding,
+                            )),
+                        ),
+                        nn::Layer::Dense {
+                            in_features,
+                            out_features,
+                            ..
+                        } => (
+                            in_features,
+                            out_features,
+                            vec![out_features, in_features],
+                            None,
+                        ),
+                        _ => unreachable!("matched above"),
+                    };
                     let index = layers.len();
                     let (wq, aq) = layer_quantizers(spec, index);
                     let code = wq
                         .scheme
                         .weight_code()
                         .map_err(|e| QatError::Spec(format!("layer {index} weights: {e}")))?;
-                    let learned = training.learn_weight_clipping && wq.has_clipping();
+                    if !training.inq.is_empty() && !matches!(wq.scheme, Scheme::Pot(_)) {
+                        return Err(QatError::Spec(format!(
+                            "training inq needs PoT weights, layer {index} has {code} weights"
+                        )));
+                    }
+                    // INQ keeps the clipping of the weights' statistics
+                    let learned = training.learn_weight_clipping
+                        && wq.has_clipping()
+                        && training.inq.is_empty();
+                    pooled_at = None;
                     layers.push(QatLayer {
                         model_index: k,
-                        in_f: *in_features,
-                        out_f: *out_features,
+                        in_f,
+                        out_f,
+                        w_shape,
+                        conv,
+                        pool: None,
                         relu: false,
                         w_threshold: if learned {
                             thresholds.weights[index].clone()
@@ -128,31 +228,52 @@ impl QatNet {
                         },
                         a_threshold: thresholds.activations[index],
                         level_hi: code.level_range().1.max(1),
+                        frozen: Vec::new(),
                         wq,
                         aq,
                     });
                 }
                 nn::Layer::Relu => match layers.last_mut() {
                     Some(l) if !l.relu && l.model_index + 1 == k => l.relu = true,
+                    // relu(max(x)) = max(relu(x)): fused before the pool, as quantization does
+                    Some(l) if pooled_at.is_some_and(|p: usize| p + 1 == k) => l.relu = true,
                     _ => {
                         return Err(QatError::Model(format!(
-                            "layer {k}: a ReLU must directly follow a Dense layer"
+                            "layer {k}: a ReLU must directly follow a Dense or Conv2d layer \
+                             or its max pool"
                         )))
                     }
                 },
-                nn::Layer::Flatten if shapes[k].len() == 1 || layers.is_empty() => {}
-                other => {
+                nn::Layer::MaxPool2d { kernel, stride } => match layers.last_mut() {
+                    Some(l)
+                        if l.conv.is_some()
+                            && l.pool.is_none()
+                            && k == l.model_index + 1 + usize::from(l.relu) =>
+                    {
+                        l.pool = Some(PoolShape::new(&shapes[k], *kernel, *stride));
+                        pooled_at = Some(k);
+                    }
+                    _ => {
+                        return Err(QatError::Model(format!(
+                            "layer {k}: a MaxPool2d must directly follow a Conv2d layer or its \
+                             ReLU"
+                        )))
+                    }
+                },
+                nn::Layer::Flatten => {}
+                nn::Layer::BatchNorm { .. } => {
                     return Err(QatError::Model(format!(
-                        "layer {k} ({}): quantization-aware training supports Dense, ReLU and \
-                         Flatten layers (and batch norm after Dense)",
-                        other.kind()
+                        "layer {k}: a BatchNorm must directly follow a Dense or Conv2d layer"
                     )))
                 }
             }
         }
-        if !matches!(model.layers.last(), Some(nn::Layer::Dense { .. })) {
+        if !matches!(
+            model.layers.last(),
+            Some(nn::Layer::Dense { .. } | nn::Layer::Conv2d { .. })
+        ) {
             return Err(QatError::Model(
-                "the model must end with a Dense layer".into(),
+                "the model must end with a Dense or Conv2d layer".into(),
             ));
         }
         let exported = quantize_at(&model, spec, calibration, &thresholds)?;
@@ -195,7 +316,7 @@ impl QatNet {
 
     /// Number of input features.
     pub fn in_features(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.in_f)
+        self.layers.first().map_or(0, QatLayer::in_len)
     }
 
     /// Checks that `data`'s samples have as many values as the network takes.
@@ -212,13 +333,15 @@ impl QatNet {
 
     /// Number of outputs.
     pub fn out_features(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.out_f)
+        self.layers.last().map_or(0, QatLayer::pooled_len)
     }
 
     /// The float weights and bias of layer `l`.
     pub(crate) fn params(&self, l: usize) -> (&[f32], &[f32]) {
         match &self.model.layers[self.layers[l].model_index] {
-            nn::Layer::Dense { weights, bias, .. } => (weights, bias),
+            nn::Layer::Dense { weights, bias, .. } | nn::Layer::Conv2d { weights, bias, .. } => {
+                (weights, bias)
+            }
             _ => (&[], &[]),
         }
     }
@@ -226,7 +349,9 @@ impl QatNet {
     /// Mutable float weights and bias of layer `l`.
     pub(crate) fn params_mut(&mut self, l: usize) -> (&mut [f32], &mut [f32]) {
         match &mut self.model.layers[self.layers[l].model_index] {
-            nn::Layer::Dense { weights, bias, .. } => (weights, bias),
+            nn::Layer::Dense { weights, bias, .. } | nn::Layer::Conv2d { weights, bias, .. } => {
+                (weights, bias)
+            }
             _ => (&mut [], &mut []),
         }
     }
@@ -238,26 +363,15 @@ impl QatNet {
         let mut out = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
             let (w, b) = self.params(l);
-            let t = quantize_weights(
-                &layer.wq,
-                w,
-                &[layer.out_f, layer.in_f],
-                layer.w_threshold.as_deref(),
-            )
-            .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?;
-            let levels = match t.kind() {
-                CodeKind::Integer => t.codes().iter().map(|&c| c as f32).collect(),
-                kind => t
-                    .codes()
-                    .iter()
-                    .map(|&c| kind.level(c).map(|v| v as f32))
-                    .collect::<Result<Vec<f32>, _>>()
-                    .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?,
-            };
-            let scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
-            let w_scale: Vec<f64> = (0..layer.out_f)
-                .map(|o| scales[if scales.len() == 1 { 0 } else { o }])
-                .collect();
+            let (mut levels, w_scale) = self.levels(l)?;
+            if layer.frozen.contains(&false) {
+                // INQ: the weights not yet frozen are used as they are
+                for (i, v) in levels.iter_mut().enumerate() {
+                    if !layer.frozen[i] {
+                        *v = (f64::from(w[i]) / w_scale[i / layer.in_f]) as f32;
+                    }
+                }
+            }
             let bias = (0..layer.out_f)
                 .map(|o| bias_code(b[o], s_in * w_scale[o]) as f64)
                 .collect();
@@ -300,36 +414,72 @@ impl QatNet {
         codes: &[T],
         batch: usize,
     ) -> Trace<T> {
+        self.forward_from(quant, 0, codes, batch)
+    }
+
+    /// The forward pass from layer `first` on, given its input codes; the trace's entries
+    /// start at that layer.
+    pub(crate) fn forward_from<T: Real>(
+        &self,
+        quant: &[LayerQuant],
+        first: usize,
+        codes: &[T],
+        batch: usize,
+    ) -> Trace<T> {
         let mut trace = Trace::default();
         let mut x = codes.to_vec();
-        for (layer, q) in self.layers.iter().zip(quant) {
+        for (layer, q) in self.layers.iter().zip(quant).skip(first) {
             let levels: Vec<T> = q
                 .levels
                 .iter()
                 .map(|&v| T::from_f64(f64::from(v)))
                 .collect();
-            let mut acc = vec![T::default(); batch * layer.out_f];
+            let positions = layer.positions();
+            let rows = batch * positions;
+            let mut cols = Vec::new();
+            if let Some(c) = layer.conv {
+                cols.reserve(rows * layer.in_f);
+                for sample in x.chunks_exact(c.in_len()) {
+                    c.im2col(sample, &mut cols);
+                }
+            }
+            let mut acc = vec![T::default(); rows * layer.out_f];
             gemm_rows(
-                batch,
+                rows,
                 layer.in_f,
                 layer.out_f,
-                &x,
+                if layer.conv.is_some() { &cols } else { &x },
                 Mat::transposed(&levels),
                 &mut acc,
             );
-            let mut codes_out = Vec::new();
-            for row in acc.chunks_exact_mut(layer.out_f) {
-                for (o, v) in row.iter_mut().enumerate() {
+            // row r of the product is pixel r % positions of sample r / positions; its values
+            // go to the sample's channel planes (CHW)
+            let out_len = layer.out_len();
+            let mut pre = vec![T::default(); batch * out_len];
+            let mut codes_out = vec![T::default(); if q.act.is_some() { pre.len() } else { 0 }];
+            for (r, row) in acc.chunks_exact(layer.out_f).enumerate() {
+                let at = (r / positions) * out_len + r % positions;
+                for (o, v) in row.iter().enumerate() {
                     let a = v.to_f64() + q.bias[o];
                     let z = a * (q.s_in * q.w_scale[o]);
-                    *v = T::from_f64(z);
+                    pre[at + o * positions] = T::from_f64(z);
                     if let Some(act) = q.act {
-                        codes_out.push(T::from_f64(self.act_code(a, q, o, act) as f64));
+                        codes_out[at + o * positions] =
+                            T::from_f64(self.act_code(a, q, o, act) as f64);
                     }
                 }
             }
+            let pooled = layer.pool.map(|p| {
+                let (mut out, mut argmax) = (Vec::new(), Vec::new());
+                for (s, sample) in codes_out.chunks_exact(p.in_len()).enumerate() {
+                    p.forward(sample, s * p.in_len(), &mut out, &mut argmax);
+                }
+                (std::mem::replace(&mut codes_out, out), argmax)
+            });
             trace.inputs.push(std::mem::take(&mut x));
-            trace.pre.push(acc);
+            trace.cols.push(cols);
+            trace.pre.push(pre);
+            trace.pooled.push(pooled);
             x = codes_out;
         }
         trace
@@ -347,22 +497,96 @@ impl QatNet {
         r.clamp(act.low as f64, act.high as f64) as i64
     }
 
+    /// The quantized weight levels of layer `l` at its current weights, `[out][in]`, and the
+    /// weight scale of each output channel.
+    pub(crate) fn levels(&self, l: usize) -> Result<(Vec<f32>, Vec<f64>), QatError> {
+        let layer = &self.layers[l];
+        let (w, _) = self.params(l);
+        let t = quantize_weights(&layer.wq, w, &layer.w_shape, layer.w_threshold.as_deref())
+            .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?;
+        let levels = match t.kind() {
+            CodeKind::Integer => t.codes().iter().map(|&c| c as f32).collect(),
+            kind => t
+                .codes()
+                .iter()
+                .map(|&c| kind.level(c).map(|v| v as f32))
+                .collect::<Result<Vec<f32>, _>>()
+                .map_err(|e| QatError::Spec(format!("layer {l} weights: {e}")))?,
+        };
+        let scales: Vec<f64> = t.channels().iter().map(|c| c.scale).collect();
+        let w_scale: Vec<f64> = (0..layer.out_f)
+            .map(|o| scales[if scales.len() == 1 { 0 } else { o }])
+            .collect();
+        Ok((levels, w_scale))
+    }
+
+    /// INQ: quantizes and freezes the largest-magnitude weights of every output channel not
+    /// frozen yet, until `fraction` of the channel (rounded to the nearest count) is frozen;
+    /// a frozen weight's shadow value becomes its quantized value `s · level`.
+    pub(crate) fn freeze(&mut self, fraction: f64) -> Result<(), QatError> {
+        for l in 0..self.layers.len() {
+            let (levels, w_scale) = self.levels(l)?;
+            let in_f = self.layers[l].in_f;
+            let mut frozen = std::mem::take(&mut self.layers[l].frozen);
+            frozen.resize(levels.len(), false);
+            let (w, _) = self.params_mut(l);
+            let target = ((fraction * in_f as f64).round() as usize).min(in_f);
+            for (o, &scale) in w_scale.iter().enumerate() {
+                let row = o * in_f..(o + 1) * in_f;
+                let mut order: Vec<usize> = row.clone().filter(|&i| !frozen[i]).collect();
+                // largest magnitude first; equal ones by position
+                order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()).then(a.cmp(&b)));
+                let done = frozen[row].iter().filter(|&&f| f).count();
+                for &i in order.iter().take(target.saturating_sub(done)) {
+                    frozen[i] = true;
+                    w[i] = (f64::from(levels[i]) * scale) as f32;
+                }
+            }
+            self.layers[l].frozen = frozen;
+        }
+        Ok(())
+    }
+
+    /// Trains every layer at `width` bits (activations, and uniform weights), or at the spec's
+    /// widths (`None`): each layer's quantizers are the spec's (overrides applied) with widths
+    /// raised to `width`, for progressive bit reduction. Thresholds are kept, so a step is
+    /// `T / (2^(b−1) − 1)` of the current width.
+    pub(crate) fn set_width(&mut self, width: Option<u32>) -> Result<(), QatError> {
+        for (index, layer) in self.layers.iter_mut().enumerate() {
+            let (mut wq, mut aq) = layer_quantizers(&self.spec, index);
+            if let Some(bits) = width {
+                if let Scheme::Uniform(c) = &mut wq.scheme {
+                    c.bits = c.bits.max(bits);
+                }
+                aq.bits = aq.bits.max(bits);
+            }
+            let code = wq
+                .scheme
+                .weight_code()
+                .map_err(|e| QatError::Spec(format!("layer {index} weights: {e}")))?;
+            layer.level_hi = code.level_range().1.max(1);
+            layer.wq = wq;
+            layer.aq = aq;
+        }
+        Ok(())
+    }
+
     /// Whether layer `l` has binary weights (hard-tanh STE, shadow weights kept in `[−1, 1]`).
     pub(crate) fn binary(&self, l: usize) -> bool {
         matches!(self.layers[l].wq.scheme, Scheme::Binary)
     }
 }
 
-/// `model` with each batch norm folded into the Dense layer before it.
+/// `model` with each batch norm folded into the Dense or Conv2d layer before it.
 fn fold(model: &Model) -> Result<Model, QatError> {
     let mut layers: Vec<nn::Layer> = Vec::new();
     for (k, layer) in model.layers.iter().enumerate() {
         if let nn::Layer::BatchNorm { .. } = layer {
             let prev = match layers.last() {
-                Some(p @ nn::Layer::Dense { .. }) => p,
+                Some(p @ (nn::Layer::Dense { .. } | nn::Layer::Conv2d { .. })) => p,
                 _ => {
                     return Err(QatError::Model(format!(
-                        "layer {k}: a BatchNorm must directly follow a Dense layer"
+                        "layer {k}: a BatchNorm must directly follow a Dense or Conv2d layer"
                     )))
                 }
             };

@@ -1,6 +1,10 @@
 //! The training loop: mini-batches in a seeded order, the fake-quantized forward and backward
 //! passes, and Adam on the shadow weights, biases and clipping thresholds.
 //!
+//! The spec's schedules set each epoch's quantizers before it starts: progressive bit
+//! reduction trains at the widths of the epoch's [`stage`]; INQ freezes the stage's fraction
+//! of the weights when a stage begins, and the optimizer leaves frozen weights where they are.
+//!
 //! Deterministic: one seeded shuffle stream, fixed summation orders, products by the same
 //! kernels for the same shapes; the same seed gives bit-identical parameters on a platform.
 
@@ -8,7 +12,7 @@ use super::backward::{backward, softmax_cross_entropy, LayerGrad};
 use super::net::QatNet;
 use super::QatError;
 use crate::nn::{Dataset, SplitMix64};
-use crate::quant::training::ActClipping;
+use crate::quant::training::{stage, ActClipping};
 
 /// What one epoch did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -125,7 +129,21 @@ pub fn train_qat(
     let mut batch_labels = Vec::with_capacity(batch_size);
     let total = epochs * data.len().div_ceil(batch_size);
     let mut updates = 0usize;
+    let progressive = net.training.progressive.clone();
+    let inq = net.training.inq.clone();
+    let mut inq_stage = None;
     for epoch in 1..=epochs {
+        if !progressive.is_empty() {
+            let k = stage(epoch, epochs, progressive.len() + 1);
+            net.set_width(progressive.get(k).copied())?;
+        }
+        if !inq.is_empty() {
+            let k = stage(epoch, epochs, inq.len());
+            if inq_stage != Some(k) {
+                net.freeze(inq[k])?;
+                inq_stage = Some(k);
+            }
+        }
         rng.shuffle(&mut order);
         let (mut loss, mut correct) = (0.0f64, 0usize);
         for chunk in order.chunks(batch_size) {
@@ -176,7 +194,14 @@ fn apply(
     let learn_act = net.training.activation_clipping != ActClipping::Fixed;
     for (l, (g, st)) in grads.iter().zip(state.iter_mut()).enumerate() {
         let binary = net.binary(l);
+        let frozen: Vec<usize> = net.layers[l]
+            .frozen
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &f)| f.then_some(i))
+            .collect();
         let (w, b) = net.params_mut(l);
+        let kept: Vec<f32> = frozen.iter().map(|&i| w[i]).collect();
         let to = |p: f32| f64::from(p);
         let from = |v: f64| v as f32;
         st.weights.step(
@@ -189,6 +214,9 @@ fn apply(
         );
         if binary {
             w.iter_mut().for_each(|v| *v = v.clamp(-1.0, 1.0));
+        }
+        for (&i, &v) in frozen.iter().zip(&kept) {
+            w[i] = v;
         }
         st.bias.step(
             b,
@@ -223,5 +251,179 @@ fn apply(
             );
             layer.a_threshold = t[0];
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{data::digits, Architecture};
+    use crate::qnn::quantize::QuantSpec;
+    use crate::qnn::{Layer, WeightCode};
+    use crate::quant::quantizer::Scheme;
+
+    fn small() -> (crate::nn::Model, Dataset) {
+        let (train, _) = digits::train_test().unwrap();
+        let model = Architecture::mlp(&[64, 16, 10], &[64])
+            .unwrap()
+            .build(&[64], 3)
+            .unwrap();
+        (model, train.truncated(256))
+    }
+
+    fn spec(name: &str) -> QuantSpec {
+        QuantSpec::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
+    }
+
+    /// `progressive: [8, 6]` over 6 epochs: two at 8 bits, two at 6, two at the spec's 4, for
+    /// the weights and the activations; the exported network has the spec's widths.
+    #[test]
+    fn progressive_widths_follow_the_stages() {
+        let (model, train) = small();
+        let mut s = spec("models/qat_uniform4_a4.ron");
+        s.training.progressive = vec![8, 6];
+        let cal = &train.inputs[..];
+        let mut net = QatNet::new(&model, &s, cal).unwrap();
+        let mut seen = Vec::new();
+        train_qat(&mut net, &train, 6, 1, |_, net| {
+            let l = &net.layers[0];
+            let Scheme::Uniform(c) = &l.wq.scheme else {
+                panic!("uniform weights")
+            };
+            seen.push((c.bits, l.aq.bits, l.level_hi));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (8, 8, 127),
+                (8, 8, 127),
+                (6, 6, 31),
+                (6, 6, 31),
+                (4, 4, 7),
+                (4, 4, 7)
+            ]
+        );
+        let q = net.export(cal).unwrap();
+        let Layer::Dense(d) = &q.layers[0] else {
+            panic!("a dense layer")
+        };
+        assert_eq!(d.weights, WeightCode::Uniform { bits: 4 });
+        // the same run without the schedule trains another network
+        let mut plain = QatNet::new(&model, &spec("models/qat_uniform4_a4.ron"), cal).unwrap();
+        train_qat(&mut plain, &train, 6, 1, |_, _| Ok(())).unwrap();
+        assert_ne!(plain.export(cal).unwrap(), q);
+    }
+
+    /// INQ with `[0.5, 0.75, 0.875, 1.0]` over 4 epochs: after epoch k the stage's fraction of
+    /// every output channel is frozen, a weight once frozen never changes again (bit for bit),
+    /// and at the end every shadow weight is its own quantized value.
+    #[test]
+    fn inq_freezes_the_stage_fraction_and_frozen_weights_never_change() {
+        let (model, train) = small();
+        let mut s = spec("models/quant_pot4_a4.ron");
+        s.training.inq = vec![0.5, 0.75, 0.875, 1.0];
+        let cal = &train.inputs[..];
+        let mut net = QatNet::new(&model, &s, cal).unwrap();
+        assert!(net.layers.iter().all(|l| l.w_threshold.is_none()));
+        let mut first: Vec<Vec<Option<f32>>> = net
+            .layers
+            .iter()
+            .map(|l| vec![None; l.in_f * l.out_f])
+            .collect();
+        let mut epoch = 0;
+        train_qat(&mut net, &train, 4, 1, |_, net| {
+            let fraction = [0.5, 0.75, 0.875, 1.0][epoch];
+            epoch += 1;
+            for (l, layer) in net.layers.iter().enumerate() {
+                let (w, _) = net.params(l);
+                for row in layer.frozen.chunks_exact(layer.in_f) {
+                    let n = row.iter().filter(|&&f| f).count();
+                    assert_eq!(n, (fraction * layer.in_f as f64).round() as usize);
+                }
+                for (i, seen) in first[l].iter_mut().enumerate() {
+                    match *seen {
+                        Some(v) => {
+                            assert!(layer.frozen[i], "layer {l} weight {i} thawed");
+                            assert_eq!(w[i].to_bits(), v.to_bits(), "layer {l} weight {i}");
+                        }
+                        None if layer.frozen[i] => *seen = Some(w[i]),
+                        None => {}
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(epoch, 4);
+        for l in 0..net.layers.len() {
+            let (levels, scale) = net.levels(l).unwrap();
+            let (w, _) = net.params(l);
+            let in_f = net.layers[l].in_f;
+            for (i, &v) in w.iter().enumerate() {
+                assert_eq!(v, (f64::from(levels[i]) * scale[i / in_f]) as f32);
+            }
+        }
+    }
+
+    /// The first freeze takes the largest half of each channel by magnitude; INQ refuses
+    /// weights that are not PoT.
+    #[test]
+    fn inq_freezes_the_largest_weights_first_and_needs_pot_weights() {
+        let (model, train) = small();
+        let mut s = spec("models/quant_pot4_a4.ron");
+        s.training.inq = vec![0.5, 1.0];
+        let mut net = QatNet::new(&model, &s, &train.inputs).unwrap();
+        let before = net.params(0).0.to_vec();
+        net.freeze(0.5).unwrap();
+        let layer = &net.layers[0];
+        for (o, row) in layer.frozen.chunks_exact(64).enumerate() {
+            let w = &before[o * 64..(o + 1) * 64];
+            let smallest_frozen = (0..64)
+                .filter(|&i| row[i])
+                .map(|i| w[i].abs())
+                .fold(f32::INFINITY, f32::min);
+            let largest_free = (0..64)
+                .filter(|&i| !row[i])
+                .map(|i| w[i].abs())
+                .fold(0.0f32, f32::max);
+            assert!(smallest_frozen >= largest_free, "channel {o}");
+            assert_eq!(row.iter().filter(|&&f| f).count(), 32);
+        }
+        let mut u = spec("models/qat_uniform4_a4.ron");
+        u.training.inq = vec![1.0];
+        let e = QatNet::new(&model, &u, &train.inputs).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "training inq needs PoT weights, layer 0 has uniform4 weights"
+        );
+    }
+
+    /// A width above the spec's never lowers a layer that is already wider (an 8-bit override
+    /// stays at 8 bits while the others train at 6).
+    #[test]
+    fn progressive_widths_only_raise() {
+        let (model, train) = small();
+        let mut s = spec("models/qat_uniform4_a4.ron");
+        s.training.progressive = vec![6];
+        let mut over = s.layers.clone();
+        over.push(crate::qnn::quantize::LayerOverride {
+            index: 0,
+            weights: None,
+            activations: Some(crate::qnn::quantize::ActSpec {
+                bits: 8,
+                ..s.activations
+            }),
+        });
+        s.layers = over;
+        let mut net = QatNet::new(&model, &s, &train.inputs).unwrap();
+        let mut seen = Vec::new();
+        train_qat(&mut net, &train, 2, 1, |_, net| {
+            seen.push((net.layers[0].aq.bits, net.layers[1].level_hi));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [(8, 31), (8, 7)]);
     }
 }

@@ -13,6 +13,12 @@
 //! * PACT (Choi et al., 2018), [`pact_clip_grad`]: for a ReLU clipped at `α`, `∂y/∂α = 1` where
 //!   `v ≥ α`, 0 below.
 //!
+//! Schedules over the epochs, each splitting them into equal stages ([`stage`]):
+//! * progressive bit reduction ([`TrainingSpec::progressive`]): wider weights and activations
+//!   first, stepping down to the spec's widths;
+//! * incremental network quantization ([`TrainingSpec::inq`], Zhou et al., ICLR 2017): PoT
+//!   weights quantized and frozen a growing fraction at a time, the rest trained in float.
+//!
 //! ```
 //! use qforge::quant::training::{lsq_step_grad, pact_clip_grad, ste_pass, Ste};
 //! // v = 0.3, s = 0.25: v/s = 1.2 rounds to 1, so ∂q/∂s = 1 − 1.2 = −0.2
@@ -127,6 +133,24 @@ pub struct TrainingSpec {
     /// Samples per update.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
+    /// Progressive bit reduction: the widths to train at before the spec's own, widest first,
+    /// each 2..=16 and decreasing. The epochs are split into `len + 1` equal stages
+    /// ([`stage`]): stage `k` trains every layer's activations and uniform weights at
+    /// `max(progressive[k], its own width)`, the last stage at the spec's widths (so
+    /// `[8, 6]` over 30 epochs: 10 at 8 bits, 10 at 6, 10 at the spec's). Other weight schemes
+    /// keep their code; only their activations step down. Empty: the spec's widths throughout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progressive: Vec<u32>,
+    /// Incremental network quantization (INQ) for PoT weights: the fractions of each output
+    /// channel's weights that are quantized and frozen, increasing, in `(0, 1]`, the last 1
+    /// (e.g. `[0.5, 0.75, 0.875, 1.0]`). The epochs are split into `len` equal stages
+    /// ([`stage`]); at the start of stage `k` the largest-magnitude unfrozen weights of each
+    /// channel are set to their quantized values and frozen until `inq[k]` of the channel is;
+    /// the others are trained unquantized (in float). Weight clipping comes from the weights'
+    /// statistics throughout (the largest weights, which set it, are frozen first). Empty:
+    /// every weight quantized throughout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inq: Vec<f64>,
 }
 
 fn default_true() -> bool {
@@ -151,12 +175,16 @@ impl Default for TrainingSpec {
             clipping_lr: None,
             schedule: LrSchedule::default(),
             batch_size: default_batch(),
+            progressive: Vec::new(),
+            inq: Vec::new(),
         }
     }
 }
 
 impl TrainingSpec {
-    /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1.
+    /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1;
+    /// progressive widths 2..=16 and decreasing; INQ fractions in `(0, 1]`, increasing, the
+    /// last 1.
     /// The error names the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         let lr_ok = |v: f32| v.is_finite() && v > 0.0 && v <= 1.0;
@@ -181,6 +209,42 @@ impl TrainingSpec {
                 "training batch_size (0) must be at least 1".into(),
             ));
         }
+        if let Some(&b) = self.progressive.iter().find(|b| !(2..=16).contains(*b)) {
+            return Err((
+                "progressive",
+                format!("training progressive width ({b}) must be between 2 and 16"),
+            ));
+        }
+        if let Some(w) = self.progressive.windows(2).find(|w| w[1] >= w[0]) {
+            return Err((
+                "progressive",
+                format!(
+                    "training progressive widths must decrease ({} is followed by {})",
+                    w[0], w[1]
+                ),
+            ));
+        }
+        if let Some(&f) = self.inq.iter().find(|&&f| !(f > 0.0 && f <= 1.0)) {
+            return Err((
+                "inq",
+                format!("training inq fraction ({f}) must be above 0 and at most 1"),
+            ));
+        }
+        if let Some(w) = self.inq.windows(2).find(|w| w[1] <= w[0]) {
+            return Err((
+                "inq",
+                format!(
+                    "training inq fractions must increase ({} is followed by {})",
+                    w[0], w[1]
+                ),
+            ));
+        }
+        if let Some(&f) = self.inq.last().filter(|&&f| f != 1.0) {
+            return Err((
+                "inq",
+                format!("training inq must end with 1 (every weight quantized), not {f}"),
+            ));
+        }
         Ok(())
     }
 
@@ -193,6 +257,17 @@ impl TrainingSpec {
     pub fn clipping_lr(&self) -> f32 {
         self.clipping_lr.unwrap_or(self.lr)
     }
+}
+
+/// The 0-based stage of 1-based `epoch` of `epochs` split into `stages` equal stages: the
+/// stage in which `epoch · stages / epochs` ends, `⌈epoch · stages / epochs⌉ − 1`, so the first
+/// epoch is in stage 0 and the last in the last stage (with fewer epochs than stages, some
+/// stages get none).
+pub fn stage(epoch: usize, epochs: usize, stages: usize) -> usize {
+    if stages == 0 || epochs == 0 {
+        return 0;
+    }
+    ((epoch * stages).div_ceil(epochs)).clamp(1, stages) - 1
 }
 
 /// `∂q/∂v` of a quantizer whose range ends at `±limit` (the largest level times the step).
@@ -274,5 +349,53 @@ mod tests {
         assert!((LrSchedule::Cosine.factor(5, 10) - 0.5).abs() < 1e-15);
         assert!(LrSchedule::Cosine.factor(10, 10).abs() < 1e-15);
         assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
+        let t: TrainingSpec = ron::from_str("(progressive: [8, 6])").unwrap();
+        assert_eq!(t.progressive, [8, 6]);
+        t.check().unwrap();
+        let bad = |text: &str| {
+            let t: TrainingSpec = ron::from_str(text).unwrap();
+            let (field, message) = t.check().unwrap_err();
+            format!("{field}: {message}")
+        };
+        assert_eq!(
+            bad("(progressive: [8, 17])"),
+            "progressive: training progressive width (17) must be between 2 and 16"
+        );
+        assert_eq!(
+            bad("(progressive: [6, 8])"),
+            "progressive: training progressive widths must decrease (6 is followed by 8)"
+        );
+        let t: TrainingSpec = ron::from_str("(inq: [0.5, 0.75, 0.875, 1.0])").unwrap();
+        t.check().unwrap();
+        assert_eq!(
+            bad("(inq: [0.0, 1.0])"),
+            "inq: training inq fraction (0) must be above 0 and at most 1"
+        );
+        assert_eq!(
+            bad("(inq: [0.5, 0.5, 1.0])"),
+            "inq: training inq fractions must increase (0.5 is followed by 0.5)"
+        );
+        assert_eq!(
+            bad("(inq: [0.5, 0.9])"),
+            "inq: training inq must end with 1 (every weight quantized), not 0.9"
+        );
+        // an empty list is the default and is not written
+        assert!(!ron::to_string(&TrainingSpec::default())
+            .unwrap()
+            .contains("progressive"));
+    }
+
+    #[test]
+    fn stages_split_the_epochs_evenly_and_end_in_the_last() {
+        let of = |epochs, stages| {
+            (1..=epochs)
+                .map(|e| stage(e, epochs, stages))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(10, 3), [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
+        assert_eq!(of(6, 3), [0, 0, 1, 1, 2, 2]);
+        assert_eq!(of(4, 4), [0, 1, 2, 3]);
+        assert_eq!(of(2, 4), [1, 3]);
+        assert_eq!(of(3, 1), [0, 0, 0]);
     }
 }

@@ -152,9 +152,75 @@ fn train_qat_writes_the_same_integer_network_for_the_same_seed() {
     assert!(ok, "{err}");
 }
 
+/// `train --qat --arch cnn`: the small CNN trains from scratch into an integer network whose
+/// fake-quantized forward pass equals it code for code (every scale a power of two), `eval`
+/// reports the printed accuracy and `hdl net` maps it with the CNN folding.
 #[test]
-fn train_qat_refuses_another_input_size_conv_layers_and_sgd() {
-    let out = scratch!("train_qat_bad").join("x.ron");
+fn train_qat_trains_the_cnn_into_a_network_hdl_net_takes() {
+    let dir = scratch!("train_qat_cnn");
+    let out = dir.join("cnn.ron");
+    let Run {
+        ok, out: log, err, ..
+    } = qforge(&[
+        "train",
+        "--qat",
+        "models/qat_pot3_a3.ron",
+        "--arch",
+        "cnn",
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let last = log
+        .lines()
+        .find(|l| l.starts_with("integer test acc "))
+        .unwrap();
+    assert!(
+        last.contains("450/450 classes (1.0000) and 432000/432000 activation codes (1.0000)"),
+        "{last}"
+    );
+    let acc = &last["integer test acc ".len().."integer test acc ".len() + 6];
+    let Run { ok, out: eval, .. } = qforge(&["eval", "--model", out.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let json = json_last_line(&eval);
+    assert_eq!(format!("{:.4}", json["accuracy"].as_f64().unwrap()), acc);
+    let net = dir.join("net");
+    let Run {
+        ok, out: hdl, err, ..
+    } = qforge(&[
+        "hdl",
+        "net",
+        "--model",
+        out.to_str().unwrap(),
+        "--arch",
+        "models/arch_cnn.ron",
+        "--images",
+        "20",
+        "-o",
+        net.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(hdl.contains(", 20 images, "), "{hdl}");
+    assert!(hdl.contains("plan     l0 p2 s3"), "{hdl}");
+    assert!(net.join("qforge.json").exists());
+}
+
+#[test]
+fn train_qat_refuses_another_input_size_a_pool_without_conv_and_sgd() {
+    let dir = scratch!("train_qat_bad");
+    let out = dir.join("x.ron");
+    let arch = dir.join("pool_first.ron");
+    std::fs::write(
+        &arch,
+        "Architecture(name: \"pool_first\", layers: [MaxPool2d(kernel: 2, stride: 2), \
+         Conv2d(out_channels: 4, kernel: 3, stride: 1, padding: 1), Relu, Flatten, \
+         Dense(out_features: 10)])",
+    )
+    .unwrap();
     let Run { ok, code, err, .. } = qforge(&[
         "train",
         "--qat",
@@ -171,14 +237,18 @@ fn train_qat_refuses_another_input_size_conv_layers_and_sgd() {
         "--qat",
         "models/quant_pot4_a4.ron",
         "--arch",
-        "cnn",
+        arch.to_str().unwrap(),
         "--epochs",
         "1",
         "-o",
         out.to_str().unwrap(),
     ]);
     assert!(!ok && code == 2, "{err}");
-    assert!(err.contains("supports Dense, ReLU and Flatten"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("layer 0: a MaxPool2d must directly follow a Conv2d layer or its ReLU"),
+        "{err}"
+    );
     let Run { ok, code, err, .. } = qforge(&[
         "train",
         "--qat",
