@@ -465,8 +465,9 @@ impl<'de> Deserialize<'de> for IntAxis {
                         "range is empty: from ({from}) is greater than to ({to})"
                     )));
                 }
-                let count = (to - from) / step + 1;
-                if count > MAX_RANGE_VALUES {
+                // In u64: `(from: 0, to: 4294967295)` has 2^32 values, one more than a u32 holds.
+                let count = u64::from(to - from) / u64::from(step) + 1;
+                if count > u64::from(MAX_RANGE_VALUES) {
                     return Err(de::Error::custom(format!(
                         "range has {count} values, more than the {MAX_RANGE_VALUES} an axis may have"
                     )));

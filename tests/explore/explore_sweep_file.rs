@@ -189,6 +189,11 @@ fn oversized_ranges_and_grids_are_refused_before_expanding() {
     let (_, line, _, message) = position(SweepFile::parse(&text, "big.ron").unwrap_err());
     assert_eq!(line, 6);
     assert!(message.contains("more than"), "{message}");
+    // The whole u32 range has one value more than a u32 counts (found by the fuzzer: the
+    // count overflowed, and wrapped to 0 in release builds, which then expanded 2^32 values).
+    let text = SMALL.replace("(from: 1, to: 4)", "(from: 0, to: 4294967295)");
+    let (_, _, _, message) = position(SweepFile::parse(&text, "big.ron").unwrap_err());
+    assert!(message.contains("range has 4294967296 values"), "{message}");
     let text = SMALL
         .replace("(from: 1, to: 4)", "(from: 1, to: 1000)")
         .replace(

@@ -125,15 +125,14 @@ fn qat_points_export_what_train_qat_writes_and_train_once() {
 #[test]
 fn a_cnn_sweep_trains_its_qat_points_and_they_beat_ptq() {
     let dir = scratch!("qat_cnn");
-    let model = qforge::nn::Architecture::small_cnn(10, &[1, 8, 8])
-        .build(&[1, 8, 8], 1)
+    crate::common::digits_cnn_float()
+        .save(dir.join("cnn.ron"), &[])
         .unwrap();
-    model.save(dir.join("cnn.ron"), &[]).unwrap();
     let path = dir.join("sweep.ron");
     std::fs::write(
         &path,
         "(name: \"c\", model: \"cnn.ron\", axes: (weight_scheme: [ternary], weight_bits: [2], \
-         activation_bits: [4], training: [ptq, qat(epochs: 2)], calibration: [minmax], \
+         activation_bits: [4], training: [ptq, qat(epochs: 3)], calibration: [minmax], \
          scale_bits: [16], accumulator: [proven], folding: [fully_folded], fpga: [ice40]))",
     )
     .unwrap();
@@ -149,9 +148,10 @@ fn a_cnn_sweep_trains_its_qat_points_and_they_beat_ptq() {
         })
         .collect();
     assert_eq!(ev.models_trained(), 1);
-    // An untrained CNN (fresh weights): PTQ is near chance, two epochs of QAT learn digits.
+    // Ternary weights after training lose much of the float CNN's accuracy; three epochs of
+    // QAT win it back.
     assert!(
-        accuracy[1] > accuracy[0] + 0.2,
+        accuracy[1] > accuracy[0] + 0.1,
         "qat {} vs ptq {}",
         accuracy[1],
         accuracy[0]
