@@ -6,7 +6,11 @@
 use super::eval::load_data;
 use anyhow::Context;
 use clap::{Args, Parser};
+use qforge::explore::grid::Grid;
+use qforge::explore::meta::Meta;
+use qforge::explore::sweep_file::SweepFile;
 use qforge::nn::{self, Architecture, Model, Optimizer, TrainConfig};
+use qforge::outdir::{check, Existing, OutputKind};
 use qforge::qnn::eval::{eval_float, eval_integer};
 use qforge::qnn::quantize::{quantize_model, QuantSpec};
 use qforge::verify::manifest::Manifest;
@@ -144,9 +148,24 @@ fn accelerator(args: &DemoArgs) -> anyhow::Result<()> {
 }
 
 /// A small default sweep of the bundled model, with the plots it draws.
+///
+/// A rerun resumes the demo's own folder; when the folder holds another sweep's results (the
+/// sweep file changed, or an older qforge wrote it), that folder, which qforge wrote, is
+/// replaced.
 fn sweep(args: &DemoArgs) -> anyhow::Result<()> {
     let dir = args.out.join("sweep");
     println!("== sweep: {} (model area)", args.sweep.display());
+    let file = args.sweep.display().to_string();
+    let grid = Grid::new(&SweepFile::load(&args.sweep)?, &file)?;
+    let ours = matches!(check(&dir, OutputKind::Sweep, false), Ok(Existing::Ours(_)));
+    if ours && Meta::read(&dir)?.is_some_and(|m| m.sweep_hash != grid.hash()) {
+        println!(
+            "(replacing {}: it holds an older sweep's results)",
+            dir.display()
+        );
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
     qforge(&[
         "sweep",
         &args.sweep.to_string_lossy(),

@@ -89,10 +89,26 @@ fn bad_integer_model_reports_file_line_col_and_exits_2() {
     assert!(err.starts_with(&want), "{err}");
 }
 
+/// The demo, into a folder where an older qforge left another sweep's results (the demo
+/// resumes its own sweep folder, and replaces it when it holds a different sweep).
 #[test]
 fn demo_prints_the_table() {
-    let Run { ok, out, err, .. } = qforge(&["demo"]);
+    let dir = scratch!("demo");
+    let old = dir.join("sweep");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join(".qforge-output"), "sweep\n").unwrap();
+    std::fs::write(
+        old.join("meta.json"),
+        r#"{"qforge_version": "0.1.0", "git_revision": "x", "tool_versions": {},
+            "sweep_name": "digits_default", "sweep_file": "models/sweep_default.ron",
+            "sweep_hash": "0000000000000000", "points_total": 87, "shard": null,
+            "points_done": 0, "points_skipped": 0, "complete": false}"#,
+    )
+    .unwrap();
+    let Run { ok, out, err, .. } = qforge(&["demo", "-o", dir.to_str().unwrap()]);
     assert!(ok, "{err}");
+    assert!(out.contains("holds an older sweep's results"), "{out}");
+    assert!(old.join("results.csv").is_file());
     for row in [
         "float32",
         "uniform    w8 a8",
