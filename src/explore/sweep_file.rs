@@ -175,7 +175,10 @@ impl FpgaTarget {
 ///
 /// ```
 /// use qforge::explore::sweep_file::Training;
-/// let t: Training = ron::from_str("qat(epochs: 30, activation_clipping: pact)").unwrap();
+/// // Sweep files are read with RON's implicit `Some`, so optional fields take plain values.
+/// let ron = ron::Options::default()
+///     .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+/// let t: Training = ron.from_str("qat(epochs: 30, activation_clipping: pact)").unwrap();
 /// assert_eq!(t.to_string(), "qat(epochs: 30, activation_clipping: pact)");
 /// assert_eq!(t.spec().unwrap().lr, 1e-3);
 /// ```
