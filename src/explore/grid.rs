@@ -165,21 +165,7 @@ impl Grid {
     /// Expands a sweep file; `file` names it in errors (a grid the constraints empty is an error).
     pub fn new(sweep: &SweepFile, file: &str) -> Result<Grid> {
         let a = &sweep.axes;
-        let product = [
-            a.weight_scheme.values().len(),
-            a.weight_bits.values().len(),
-            a.activation_bits.values().len(),
-            a.layer_overrides.values().len(),
-            a.training.values().len(),
-            a.calibration.values().len(),
-            a.scale_bits.values().len(),
-            a.accumulator.values().len(),
-            a.folding.values().len(),
-            a.fpga.values().len(),
-        ]
-        .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .unwrap_or(usize::MAX);
+        let product = a.combinations();
         if product > MAX_GRID_POINTS {
             return Err(ExploreError::SweepFile {
                 file: file.to_string(),

@@ -587,6 +587,28 @@ pub struct Axes {
     pub fpga: ListAxis<FpgaTarget>,
 }
 
+impl Axes {
+    /// The size of the Cartesian product of the axes (before constraints), saturating at
+    /// `usize::MAX`.
+    pub fn combinations(&self) -> usize {
+        [
+            self.weight_scheme.values().len(),
+            self.weight_bits.values().len(),
+            self.activation_bits.values().len(),
+            self.layer_overrides.values().len(),
+            self.training.values().len(),
+            self.calibration.values().len(),
+            self.scale_bits.values().len(),
+            self.accumulator.values().len(),
+            self.folding.values().len(),
+            self.fpga.values().len(),
+        ]
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .unwrap_or(usize::MAX)
+    }
+}
+
 /// A parsed sweep file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

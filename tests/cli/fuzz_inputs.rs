@@ -267,21 +267,7 @@ fn targets(design: &Path) -> Vec<Target> {
             seeds: sweep_seeds,
             run: Box::new(|text| match SweepFile::parse(text, "s.ron") {
                 Ok(sweep) => {
-                    let a = &sweep.axes;
-                    let size = [
-                        a.weight_scheme.values().len(),
-                        a.weight_bits.values().len(),
-                        a.activation_bits.values().len(),
-                        a.layer_overrides.values().len(),
-                        a.training.values().len(),
-                        a.calibration.values().len(),
-                        a.scale_bits.values().len(),
-                        a.accumulator.values().len(),
-                        a.folding.values().len(),
-                        a.fpga.values().len(),
-                    ]
-                    .iter()
-                    .product::<usize>();
+                    let size = sweep.axes.combinations();
                     // Grids beyond this are refused or merely slow to expand; both are
                     // tested elsewhere.
                     if size <= 20_000 {
