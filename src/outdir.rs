@@ -173,8 +173,9 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// A file output written in pieces (a waveform, a stream of values) with the guarantees of
 /// [`write_file`]: everything goes to the sibling temp file, [`AtomicFile::commit`] flushes it
 /// and renames it over the destination, and dropping it uncommitted (an error, a panic) removes
-/// the temp file, so a failed run leaves the destination as it was. Another program may write
-/// the temp file instead ([`AtomicFile::temp_path`]), e.g. a simulator's `+vcd=` argument.
+/// the temp file, so a failed run leaves the destination as it was; a killed run's temp file is
+/// removed by the next write of the same path once its process is gone. Another program may
+/// write the temp file instead ([`AtomicFile::temp_path`]), e.g. a simulator's `+vcd=` argument.
 #[derive(Debug)]
 pub struct AtomicFile {
     file: Option<std::fs::File>,
@@ -208,6 +209,7 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        clean_stale_files(parent, &name.to_string_lossy());
         let temp = parent.join(format!(
             ".{}{TEMP_TAG}{}.{}",
             name.to_string_lossy(),
@@ -575,6 +577,31 @@ fn remove_ours(dir: &Path) -> Result<(), OutputError> {
     std::fs::remove_dir(dir).map_err(err)
 }
 
+/// Removes the temp files `.NAME.qforge-tmp.<pid>.<n>` that killed runs left beside `dir/NAME`
+/// (regular files only, of processes that are gone).
+fn clean_stale_files(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}{TEMP_TAG}");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(text) = file_name.to_str() else {
+            continue;
+        };
+        let Some(pid) = text.strip_prefix(&prefix).and(temp_pid(text)) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// The process id in a temp folder's name `.NAME.qforge-tmp.<pid>.<n>`, if it is one.
 fn temp_pid(file_name: &str) -> Option<u32> {
     let at = file_name.rfind(TEMP_TAG)?;
@@ -736,6 +763,18 @@ mod tests {
         let e = AtomicFile::create(&link).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
         assert_eq!(names(&dir), ["folder", "link", "wave.vcd"]);
+        // A killed run's temp file (its process gone: pids stop far below 999999999) is removed
+        // by the next write of that path; a folder of that name, or another path's temp file,
+        // is not.
+        let stale = dir.join(".wave.vcd.qforge-tmp.999999999.0");
+        std::fs::write(&stale, "half").unwrap();
+        let other = dir.join(".other.vcd.qforge-tmp.999999999.0");
+        std::fs::write(&other, "half").unwrap();
+        let stale_dir = dir.join(".wave.vcd.qforge-tmp.999999999.1");
+        std::fs::create_dir(&stale_dir).unwrap();
+        AtomicFile::create(&path).unwrap().commit().unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists() && stale_dir.is_dir());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
