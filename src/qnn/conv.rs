@@ -13,6 +13,14 @@ use super::format::IntFormat;
 use crate::num::weights::WeightCode;
 use serde::{Deserialize, Serialize};
 
+/// The largest size of any one dimension of a convolution (channels, image side, kernel side,
+/// stride, padding) a network file may give.
+pub const MAX_DIMENSION: usize = 1 << 20;
+
+/// The most weights one layer of a network file may hold (2^32; the largest networks in view
+/// hold a few million).
+pub const MAX_WEIGHTS: usize = 1 << 32;
+
 /// A convolution on integer codes (cross-correlation, as PyTorch), CHW layout, zero padding.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +82,10 @@ impl Conv2d {
         self.in_channels * self.kernel_h * self.kernel_w
     }
 
+    fn taps_u128(&self) -> u128 {
+        self.in_channels as u128 * self.kernel_h as u128 * self.kernel_w as u128
+    }
+
     /// Values per input sample.
     pub fn in_features(&self) -> usize {
         self.in_channels * self.in_h * self.in_w
@@ -107,6 +119,26 @@ impl Conv2d {
             return Err(e(
                 "channels, sizes, kernel and stride must be positive".into()
             ));
+        }
+        // Bounded first, so the sizes below cannot overflow (a file may hold any number).
+        let dims = [
+            ("in_channels", self.in_channels),
+            ("out_channels", self.out_channels),
+            ("in_h", self.in_h),
+            ("in_w", self.in_w),
+            ("kernel_h", self.kernel_h),
+            ("kernel_w", self.kernel_w),
+            ("stride", self.stride),
+            ("padding", self.padding),
+        ];
+        if let Some((name, v)) = dims.iter().find(|(_, v)| *v > MAX_DIMENSION) {
+            return Err(e(format!("{name} ({v}) must be at most {MAX_DIMENSION}")));
+        }
+        let weights = (self.out_channels as u128) * (self.taps_u128());
+        if weights > MAX_WEIGHTS as u128 {
+            return Err(e(format!(
+                "out_channels × in_channels × kernel_h × kernel_w ({weights}) must be at most {MAX_WEIGHTS}"
+            )));
         }
         if self.in_h + 2 * self.padding < self.kernel_h
             || self.in_w + 2 * self.padding < self.kernel_w

@@ -208,6 +208,14 @@ impl Dense {
                 self.in_features, self.out_features
             )));
         }
+        // A file may hold any sizes: the weight count is bounded before it is used.
+        let weights = self.in_features as u128 * self.out_features as u128;
+        if weights > crate::qnn::conv::MAX_WEIGHTS as u128 {
+            return Err(e(format!(
+                "out_features × in_features ({weights}) must be at most {}",
+                crate::qnn::conv::MAX_WEIGHTS
+            )));
+        }
         self.tensor().check(
             layer,
             (

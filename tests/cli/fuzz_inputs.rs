@@ -456,3 +456,17 @@ fn fuzz_inputs_never_panic_and_every_rejection_is_one_line() {
     println!("{}", report.join("\n"));
     assert!(failures.is_empty(), "panics:\n{}", failures.join("\n"));
 }
+
+/// Found by the long run: a network file whose layer sizes multiply past `usize` made the
+/// check overflow; sizes are bounded first and rejected in one line.
+#[test]
+fn network_files_with_huge_layer_sizes_are_rejected_not_overflowed() {
+    let text = tiny_net("huge").to_ron_string();
+    assert!(text.contains("in_features: 8"), "{text}");
+    for huge in ["18446744073709551615", "4294967296"] {
+        let bad = text.replacen("in_features: 8", &format!("in_features: {huge}"), 1);
+        let err = QNet::from_ron_str(&bad, "n.ron").unwrap_err().to_string();
+        assert!(err.contains("must be at most"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+}
