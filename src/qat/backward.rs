@@ -294,6 +294,14 @@ mod tests {
     use crate::nn::{Layer, Model};
     use crate::qnn::quantize::QuantSpec;
 
+    /// 8-bit uniform weights and activations with the identity STE: a quantization fine enough
+    /// for central finite differences.
+    const FD_SPEC: &str = "QuantSpec(weights: (scheme: uniform((bits: 8, signed: true, \
+        narrow: true, symmetric: true, rounding: half_even, scale_constraint: float)), \
+        granularity: per_channel(axis: 0), clipping: min_max), activations: (bits: 8, \
+        clipping: min_max), input: (bits: 8, clipping: min_max), rounding: half_even, \
+        scale_bits: 16, training: (ste: identity))";
+
     /// A one-layer network (4 inputs, 3 classes), 8-bit weights, identity STE.
     fn one_layer() -> (QatNet, Vec<f32>) {
         let model = Model {
@@ -308,15 +316,7 @@ mod tests {
                 bias: vec![0.1, -0.2, 0.05],
             }],
         };
-        let spec = QuantSpec::from_ron_str(
-            "QuantSpec(weights: (scheme: uniform((bits: 8, signed: true, narrow: true, \
-             symmetric: true, rounding: half_even, scale_constraint: float)), granularity: \
-             per_channel(axis: 0), clipping: min_max), activations: (bits: 8, clipping: \
-             min_max), input: (bits: 8, clipping: min_max), rounding: half_even, scale_bits: \
-             16, training: (ste: identity))",
-            "fd.ron",
-        )
-        .unwrap();
+        let spec = QuantSpec::from_ron_str(FD_SPEC, "fd.ron").unwrap();
         let inputs = vec![
             0.0f32, 1.0, 2.0, 3.0, 3.0, 0.5, 1.5, 0.25, 1.0, 1.0, 0.0, 2.5,
         ];
@@ -441,15 +441,7 @@ mod tests {
     /// rare; tied codes, where pooling has no derivative, are skipped.
     #[test]
     fn conv_and_pool_gradients_equal_finite_differences() {
-        let spec = QuantSpec::from_ron_str(
-            "QuantSpec(weights: (scheme: uniform((bits: 8, signed: true, narrow: true, \
-             symmetric: true, rounding: half_even, scale_constraint: float)), granularity: \
-             per_channel(axis: 0), clipping: min_max), activations: (bits: 8, clipping: \
-             min_max), input: (bits: 8, clipping: min_max), rounding: half_even, scale_bits: \
-             16, training: (ste: identity))",
-            "fd.ron",
-        )
-        .unwrap();
+        let spec = QuantSpec::from_ron_str(FD_SPEC, "fd.ron").unwrap();
         let inputs: Vec<f32> = (0..50).map(|i| ((i * 13) % 17) as f32 / 5.0).collect();
         let labels = [3u8, 1];
         // conv 3×3 pad 1 → pool 2/2 → conv 2×2 pad 1 (27 logits); conv 3×3 stride 2 pad 1 →
