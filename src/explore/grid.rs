@@ -183,7 +183,7 @@ impl Grid {
             for &weight_bits in a.weight_bits.values() {
                 for &activation_bits in a.activation_bits.values() {
                     for overrides in a.layer_overrides.values() {
-                        for &training in a.training.values() {
+                        for training in a.training.values() {
                             for config in rest_of_axes(
                                 a,
                                 weight_scheme,
@@ -248,7 +248,7 @@ fn rest_of_axes<'a>(
     weight_bits: u32,
     activation_bits: u32,
     overrides: &'a [LayerOverride],
-    training: Training,
+    training: &'a Training,
 ) -> impl Iterator<Item = PointConfig> + 'a {
     a.calibration.values().iter().flat_map(move |&calibration| {
         a.scale_bits.values().iter().flat_map(move |&scale_bits| {
@@ -259,7 +259,7 @@ fn rest_of_axes<'a>(
                         weight_bits,
                         activation_bits,
                         layer_overrides: overrides.to_vec(),
-                        training,
+                        training: training.clone(),
                         calibration,
                         scale_bits,
                         accumulator,

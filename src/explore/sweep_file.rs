@@ -182,7 +182,7 @@ impl FpgaTarget {
 /// assert_eq!(t.to_string(), "qat(epochs: 30, activation_clipping: pact)");
 /// assert_eq!(t.spec().unwrap().lr, 1e-3);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Training {
     /// Post-training quantization.
@@ -213,7 +213,35 @@ pub enum Training {
         /// Seed of the batch order (default 1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
+        /// Progressive bit reduction: widths to train at before the point's own, widest first
+        /// ([`TrainingSpec::progressive`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        progressive: Option<Vec<u32>>,
+        /// Incremental network quantization: the fractions of each weight channel quantized and
+        /// frozen stage by stage, ending at 1 ([`TrainingSpec::inq`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inq: Option<Vec<Fraction>>,
     },
+}
+
+/// A fraction in a sweep file (an INQ stage), compared and hashed by its bits like
+/// [`LearningRate`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fraction(pub f64);
+
+impl PartialEq for Fraction {
+    fn eq(&self, other: &Fraction) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Fraction {}
+
+impl std::hash::Hash for Fraction {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.to_bits().hash(h);
+    }
 }
 
 /// A learning rate in a sweep file: a float compared and hashed by its bits, so a point that
@@ -271,6 +299,8 @@ impl Training {
             schedule,
             batch_size,
             seed: _,
+            ref progressive,
+            ref inq,
         } = *self
         else {
             return Ok(spec);
@@ -299,6 +329,12 @@ impl Training {
         if let Some(v) = batch_size {
             spec.batch_size = v as usize;
         }
+        if let Some(v) = progressive {
+            spec.progressive.clone_from(v);
+        }
+        if let Some(v) = inq {
+            spec.inq = v.iter().map(|f| f.0).collect();
+        }
         spec.check()?;
         Ok(spec)
     }
@@ -316,6 +352,8 @@ impl fmt::Display for Training {
             schedule,
             batch_size,
             seed,
+            progressive,
+            inq,
         } = self
         else {
             return write!(f, "ptq");
@@ -341,6 +379,15 @@ impl fmt::Display for Training {
         }
         if let Some(v) = seed {
             parts.push(format!("seed: {v}"));
+        }
+        let list = |items: Vec<String>| format!("[{}]", items.join(", "));
+        if let Some(v) = progressive {
+            let widths = v.iter().map(|b| b.to_string()).collect();
+            parts.push(format!("progressive: {}", list(widths)));
+        }
+        if let Some(v) = inq {
+            let fractions = v.iter().map(|x| format!("{:?}", x.0)).collect();
+            parts.push(format!("inq: {}", list(fractions)));
         }
         write!(f, "qat({})", parts.join(", "))
     }

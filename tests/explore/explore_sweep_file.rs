@@ -316,6 +316,16 @@ fn training_knobs_out_of_range_are_errors_at_their_place() {
             "batch_size: ",
             "batch_size (0) must be at least 1",
         ),
+        (
+            "qat(epochs: 3, progressive: [4, 6])",
+            "progressive: ",
+            "progressive widths must decrease (4 is followed by 6)",
+        ),
+        (
+            "qat(epochs: 3, inq: [0.5, 0.75])",
+            "inq: ",
+            "inq must end with 1",
+        ),
     ];
     for (entry, at, message) in cases {
         let text = with(entry);
