@@ -221,6 +221,9 @@ pub enum Training {
         /// frozen stage by stage, ending at 1 ([`TrainingSpec::inq`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inq: Option<Vec<Fraction>>,
+        /// APoT-style weight normalisation ([`TrainingSpec::weight_normalization`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weight_normalization: Option<bool>,
     },
 }
 
@@ -301,6 +304,7 @@ impl Training {
             seed: _,
             ref progressive,
             ref inq,
+            weight_normalization,
         } = *self
         else {
             return Ok(spec);
@@ -335,6 +339,9 @@ impl Training {
         if let Some(v) = inq {
             spec.inq = v.iter().map(|f| f.0).collect();
         }
+        if let Some(v) = weight_normalization {
+            spec.weight_normalization = v;
+        }
         spec.check()?;
         Ok(spec)
     }
@@ -354,6 +361,7 @@ impl fmt::Display for Training {
             seed,
             progressive,
             inq,
+            weight_normalization,
         } = self
         else {
             return write!(f, "ptq");
@@ -388,6 +396,9 @@ impl fmt::Display for Training {
         if let Some(v) = inq {
             let fractions = v.iter().map(|x| format!("{:?}", x.0)).collect();
             parts.push(format!("inq: {}", list(fractions)));
+        }
+        if let Some(v) = weight_normalization {
+            parts.push(format!("weight_normalization: {v}"));
         }
         write!(f, "qat({})", parts.join(", "))
     }

@@ -156,8 +156,21 @@ impl QatNet {
         training.check().map_err(|(_, m)| QatError::Spec(m))?;
         // calibrated on the model as given, as post-training quantization calibrates it (its
         // float activations after a batch norm are not rounded as the folded layer's are)
-        let thresholds = calibrated_thresholds(model, spec, calibration)?;
-        let model = fold(model)?;
+        let (model, thresholds) = if training.weight_normalization {
+            // centred after folding, and calibrated on the network that is trained
+            let mut model = fold(model)?;
+            for layer in &mut model.layers {
+                if let nn::Layer::Dense { weights, .. } | nn::Layer::Conv2d { weights, .. } = layer
+                {
+                    centre(weights);
+                }
+            }
+            let thresholds = calibrated_thresholds(&model, spec, calibration)?;
+            (model, thresholds)
+        } else {
+            let thresholds = calibrated_thresholds(model, spec, calibration)?;
+            (fold(model)?, thresholds)
+        };
         let shapes = model.shapes()?;
         let mut layers: Vec<QatLayer> = Vec::new();
         // the model index of the last layer's max pool
@@ -578,6 +591,23 @@ impl QatNet {
 }
 
 /// `model` with each batch norm folded into the Dense or Conv2d layer before it.
+/// Subtracts the mean from `weights` (weight normalisation's centring) and returns their
+/// standard deviation.
+pub(crate) fn centre(weights: &mut [f32]) -> f64 {
+    if weights.is_empty() {
+        return 0.0;
+    }
+    let n = weights.len() as f64;
+    let mean = weights.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
+    let mut squares = 0.0;
+    for w in weights.iter_mut() {
+        let centred = f64::from(*w) - mean;
+        *w = centred as f32;
+        squares += centred * centred;
+    }
+    (squares / n).sqrt()
+}
+
 fn fold(model: &Model) -> Result<Model, QatError> {
     let mut layers: Vec<nn::Layer> = Vec::new();
     for (k, layer) in model.layers.iter().enumerate() {
@@ -602,4 +632,19 @@ fn fold(model: &Model) -> Result<Model, QatError> {
         input_shape: model.input_shape.clone(),
         layers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::centre;
+
+    #[test]
+    fn centring_subtracts_the_mean_and_gives_the_standard_deviation() {
+        let mut w = [1.0f32, 2.0, 3.0, 6.0];
+        // mean 3; deviations −2, −1, 0, 3; variance (4 + 1 + 0 + 9) / 4 = 3.5
+        let sd = centre(&mut w);
+        assert_eq!(w, [-2.0, -1.0, 0.0, 3.0]);
+        assert_eq!(sd, 3.5f64.sqrt());
+        assert_eq!(centre(&mut []), 0.0);
+    }
 }

@@ -9,7 +9,7 @@
 //! kernels for the same shapes; the same seed gives bit-identical parameters on a platform.
 
 use super::backward::{backward, softmax_cross_entropy, LayerGrad};
-use super::net::QatNet;
+use super::net::{centre, QatNet};
 use super::QatError;
 use crate::nn::{Dataset, SplitMix64};
 use crate::quant::training::{stage, ActClipping};
@@ -192,6 +192,7 @@ fn apply(
 ) {
     let hidden = net.layers.len() - 1;
     let learn_act = net.training.activation_clipping != ActClipping::Fixed;
+    let normalize = net.training.weight_normalization;
     for (l, (g, st)) in grads.iter().zip(state.iter_mut()).enumerate() {
         let binary = net.binary(l);
         let frozen: Vec<usize> = net.layers[l]
@@ -212,6 +213,12 @@ fn apply(
             to,
             from,
         );
+        // weight normalisation: back to mean zero, and thresholds step in units of σ
+        let threshold_lr = if normalize {
+            clip_lr * centre(w)
+        } else {
+            clip_lr
+        };
         if binary {
             w.iter_mut().for_each(|v| *v = v.clamp(-1.0, 1.0));
         }
@@ -232,7 +239,7 @@ fn apply(
                 st.w_threshold.step(
                     t,
                     g.w_threshold.iter().copied(),
-                    clip_lr,
+                    threshold_lr,
                     corrections,
                     |p| p,
                     |v| v.max(MIN_THRESHOLD),

@@ -151,6 +151,14 @@ pub struct TrainingSpec {
     /// every weight quantized throughout.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inq: Vec<f64>,
+    /// Weight normalisation as APoT trains (Li et al., ICLR 2020): each layer's weights are
+    /// kept at mean zero (centred before calibration and after every update; the mean is a
+    /// constant of the step, so gradients pass unchanged) and the clipping thresholds learn in
+    /// units of the layer's weight standard deviation (their step scaled by it), so one
+    /// clipping learning rate suits every layer. Epoch 0 is then post-training quantization of
+    /// the centred weights. Not with `inq` (frozen weights cannot move with the mean).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub weight_normalization: bool,
 }
 
 fn default_true() -> bool {
@@ -177,6 +185,7 @@ impl Default for TrainingSpec {
             batch_size: default_batch(),
             progressive: Vec::new(),
             inq: Vec::new(),
+            weight_normalization: false,
         }
     }
 }
@@ -184,7 +193,7 @@ impl Default for TrainingSpec {
 impl TrainingSpec {
     /// Checks the values: learning rates finite, positive and at most 1; batch size at least 1;
     /// progressive widths 2..=16 and decreasing; INQ fractions in `(0, 1]`, increasing, the
-    /// last 1.
+    /// last 1; INQ without weight normalisation.
     /// The error names the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         let lr_ok = |v: f32| v.is_finite() && v > 0.0 && v <= 1.0;
@@ -243,6 +252,14 @@ impl TrainingSpec {
             return Err((
                 "inq",
                 format!("training inq must end with 1 (every weight quantized), not {f}"),
+            ));
+        }
+        if self.weight_normalization && !self.inq.is_empty() {
+            return Err((
+                "weight_normalization",
+                "training weight_normalization cannot be combined with inq (frozen weights \
+                 cannot follow the layer's mean)"
+                    .into(),
             ));
         }
         Ok(())

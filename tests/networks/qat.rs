@@ -210,3 +210,113 @@ fn per_layer_overrides_train_each_layer_in_its_own_format() {
     let a = agreement(&net, &q, &test).unwrap();
     assert_eq!((a.same_codes, a.same_class), (a.codes, a.samples), "{a:?}");
 }
+
+/// `model` with each Dense layer's weights minus their mean, computed here in exact rationals
+/// of the float32 values (f64 sums of at most 2048 float32 values are exact to well below
+/// float32's resolution).
+fn centred_by_hand(model: &Model) -> Model {
+    let mut m = model.clone();
+    for layer in &mut m.layers {
+        if let qforge::nn::Layer::Dense { weights, .. } = layer {
+            let mean = weights.iter().map(|&w| f64::from(w)).sum::<f64>() / weights.len() as f64;
+            for w in weights.iter_mut() {
+                *w = (f64::from(*w) - mean) as f32;
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn weight_normalisation_trains_centred_weights_from_their_post_training_quantization() {
+    let (train, _) = data();
+    let mut s = spec("quant_apot2_a4.ron");
+    s.training.weight_normalization = true;
+    let cal = calibration(&s, &train);
+    // Epoch 0: post-training quantization of the centred weights.
+    let ptq_centred = quantize_model(&centred_by_hand(&model()), &s, cal).unwrap();
+    let mut net = QatNet::new(&model(), &s, cal).unwrap();
+    assert_eq!(net.export(cal).unwrap(), ptq_centred);
+    assert_ne!(ptq_centred, quantize_model(&model(), &s, cal).unwrap());
+    // Every update keeps each layer's weights at mean zero.
+    train_qat(&mut net, &train, 2, 1, |_, _| Ok(())).unwrap();
+    for layer in &net.model.layers {
+        if let qforge::nn::Layer::Dense { weights, .. } = layer {
+            let mean = weights.iter().map(|&w| f64::from(w)).sum::<f64>() / weights.len() as f64;
+            let scale = weights
+                .iter()
+                .map(|&w| f64::from(w).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                mean.abs() < 1e-6 * scale,
+                "mean {mean}, largest |w| {scale}"
+            );
+        }
+    }
+    // Frozen INQ weights cannot follow the mean: the combination is refused.
+    s.training.inq = vec![0.5, 1.0];
+    let err = QatNet::new(&model(), &s, cal).err().unwrap().to_string();
+    assert!(
+        err.contains("weight_normalization cannot be combined with inq"),
+        "{err}"
+    );
+}
+
+#[test]
+fn weight_normalisation_steps_weight_thresholds_in_units_of_the_weights_deviation() {
+    // One update (the whole training split in one batch, constant rate): Adam's first step
+    // moves every parameter with a gradient by its learning rate times |g| / (|g| + 1e-8)
+    // (m̂ / √v̂ = ±1 but for Adam's ε), so a weight threshold moves by at most clipping_lr · σ
+    // of its layer's weights, and by at most clipping_lr without normalisation; small
+    // gradients move it less, but not by half.
+    let (train, _) = data();
+    let base = spec("quant_apot2_a4.ron");
+    let cal = calibration(&base, &train);
+    let clip_lr = 1e-3;
+    for normalise in [false, true] {
+        let mut s = base.clone();
+        s.training.weight_normalization = normalise;
+        s.training.batch_size = train.len();
+        s.training.schedule = qforge::quant::training::LrSchedule::Constant;
+        s.training.clipping_lr = Some(clip_lr as f32);
+        let mut net = QatNet::new(&model(), &s, cal).unwrap();
+        let before = net.thresholds().weights;
+        train_qat(&mut net, &train, 1, 1, |_, _| Ok(())).unwrap();
+        let after = net.thresholds().weights;
+        let dense: Vec<&Vec<f32>> = net
+            .model
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                qforge::nn::Layer::Dense { weights, .. } => Some(weights),
+                _ => None,
+            })
+            .collect();
+        let mut moved = 0;
+        for (l, w) in dense.iter().enumerate() {
+            let n = w.len() as f64;
+            let mean = w.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let sd = (w
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt();
+            // σ below 1/2: the two cases cannot be mistaken for each other
+            assert!(sd < 0.5, "layer {l}: σ {sd}");
+            let unit = if normalise { clip_lr * sd } else { clip_lr };
+            let (b, a) = (before[l].as_ref().unwrap(), after[l].as_ref().unwrap());
+            for (tb, ta) in b.iter().zip(a) {
+                let step = (ta - tb).abs();
+                if step > 0.0 {
+                    moved += 1;
+                    assert!(
+                        step <= unit * (1.0 + 1e-9) && step > 0.5 * unit,
+                        "layer {l}: step {step}, expected {unit} (normalised: {normalise})"
+                    );
+                }
+            }
+        }
+        assert!(moved > 30, "{moved} thresholds moved");
+    }
+}
