@@ -18,6 +18,8 @@ use crate::accel::plan::{plan, ArchSpec, Plan, PlanError};
 use crate::accel::sim::{simulate, Backpressure, SimError, SimOptions, SimRun};
 use crate::accel::unit::{Unit, UnitError};
 use crate::hdl::{print_module, Module};
+use crate::nn::data::source::{DataSource, Part};
+use crate::nn::data::Dataset;
 use crate::nn::{self, Model, NnError};
 use crate::outdir::{OutputError, OutputKind, Staging};
 use crate::position::Source;
@@ -86,6 +88,16 @@ pub enum FlowError {
 /// Reads a network: an integer model file (a `QNet`), or a float model quantized with the spec
 /// at `quant` ([`DEFAULT_QUANT`] if `None`), calibrated on the first digits training images.
 pub fn load_net(model: &Path, quant: Option<&Path>) -> Result<QNet, FlowError> {
+    load_net_on(model, quant, &DataSource::Digits)
+}
+
+/// [`load_net`] for a float model calibrated on the training images of `data` (an integer
+/// network is read as it is; `data` is then not loaded).
+pub fn load_net_on(
+    model: &Path,
+    quant: Option<&Path>,
+    data: &DataSource,
+) -> Result<QNet, FlowError> {
     let text = std::fs::read_to_string(model).map_err(|source| FlowError::Io {
         what: "reading",
         path: model.display().to_string(),
@@ -111,7 +123,8 @@ pub fn load_net(model: &Path, quant: Option<&Path>) -> Result<QNet, FlowError> {
             )
         }
     };
-    quantize_float(&float, &spec).map_err(|e| match e {
+    let train = data.load_part(Part::Train)?;
+    quantize_float_on(&float, &spec, &train, data).map_err(|e| match e {
         FlowError::Qnn(e) => FlowError::Qnn(e.in_file(&source)),
         e => e,
     })
@@ -120,9 +133,20 @@ pub fn load_net(model: &Path, quant: Option<&Path>) -> Result<QNet, FlowError> {
 /// Quantizes a float model with `spec`, calibrated on the first digits training images.
 pub fn quantize_float(model: &Model, spec: &QuantSpec) -> Result<QNet, FlowError> {
     let (train, _) = nn::data::digits::train_test()?;
+    quantize_float_on(model, spec, &train, &DataSource::Digits)
+}
+
+/// Quantizes a float model with `spec`, calibrated on the first images of `train` (the
+/// training part of `data`, which names the set in errors).
+pub fn quantize_float_on(
+    model: &Model,
+    spec: &QuantSpec,
+    train: &Dataset,
+    data: &DataSource,
+) -> Result<QNet, FlowError> {
     if model.input_size() != train.sample_size() {
         return Err(FlowError::Input(format!(
-            "the model takes {} inputs; digits images have {}",
+            "the model takes {} inputs; {data} images have {}",
             model.input_size(),
             train.sample_size()
         )));
@@ -142,9 +166,20 @@ pub fn digits_test_codes(
     images: Option<usize>,
 ) -> Result<(Vec<i32>, Vec<u8>), FlowError> {
     let (_, test) = nn::data::digits::train_test()?;
+    test_codes(net, &test, &DataSource::Digits, images)
+}
+
+/// The first `images` (all if `None`) images of `test`, the test part of `data`, as input codes
+/// of `net`, with their labels.
+pub fn test_codes(
+    net: &QNet,
+    test: &Dataset,
+    data: &DataSource,
+    images: Option<usize>,
+) -> Result<(Vec<i32>, Vec<u8>), FlowError> {
     if net.in_features() != test.sample_size() {
         return Err(FlowError::Input(format!(
-            "the network takes {} inputs; digits images have {}",
+            "the network takes {} inputs; {data} images have {}",
             net.in_features(),
             test.sample_size()
         )));
@@ -152,7 +187,7 @@ pub fn digits_test_codes(
     let n = images.unwrap_or(test.len());
     if n == 0 || n > test.len() {
         return Err(FlowError::Input(format!(
-            "images ({n}) must be between 1 and {}",
+            "images ({n}) must be between 1 and {} (the {data} test images)",
             test.len()
         )));
     }
@@ -188,6 +223,8 @@ pub struct NetDesign {
     pub wrapper: Module,
     /// Images simulated.
     pub images: usize,
+    /// The data set the images come from (recorded in the manifest unless it is digits).
+    pub data: DataSource,
     /// Backpressure seed, if any.
     pub backpressure: Option<u64>,
     /// Wall-clock seconds of the same simulation without recording vectors: the simulator's
@@ -268,6 +305,7 @@ pub fn build_net_design(
         modules,
         wrapper,
         images,
+        data: DataSource::Digits,
         backpressure: options.backpressure,
         sim_seconds: bare.report.seconds,
     })
@@ -275,20 +313,21 @@ pub fn build_net_design(
 
 /// The whole flow in one call, for commands that want a proven-ready design folder: reads the
 /// model (`quant` for a float model, [`DEFAULT_QUANT`] if `None`), reads the architecture
-/// (`None`: [`ArchSpec::balanced_default`]), streams the first `images` digits test images (all
-/// 450 if `None`), checks the simulation against the golden engine and writes the folder `out`
-/// for `qforge verify`.
+/// (`None`: [`ArchSpec::balanced_default`]), streams the first `images` test images of `data`
+/// (all if `None`), checks the simulation against the golden engine and writes the folder `out`
+/// for `qforge verify`. A float model is calibrated on the training images of `data`.
 pub fn net_design_folder(
     model: &Path,
     quant: Option<&Path>,
     arch: Option<&Path>,
+    data: &DataSource,
     images: Option<usize>,
     options: &NetDesignOptions,
     out: &Path,
 ) -> Result<NetDesign, FlowError> {
     // Refuse a bad output path before the work, not after it (checked again when writing).
     crate::outdir::check(out, OutputKind::Net, options.force)?;
-    let net = load_net(model, quant)?;
+    let net = load_net_on(model, quant, data)?;
     let (arch, source) = match arch {
         Some(p) => {
             let (arch, source) = ArchSpec::load_source(p)?;
@@ -296,15 +335,18 @@ pub fn net_design_folder(
         }
         None => (ArchSpec::balanced_default(), None),
     };
-    let (codes, _) = digits_test_codes(&net, images)?;
+    let test = data.load_part(Part::Test)?;
+    let (codes, _) = test_codes(&net, &test, data, images)?;
+    drop(test);
     if let Some(vcd) = &options.vcd {
         check_parent(vcd)?;
     }
-    let design =
+    let mut design =
         build_net_design(&net, &arch, &codes, options).map_err(|e| match (e, &source) {
             (FlowError::Plan(e), Some(source)) => FlowError::Plan(e.in_file(source)),
             (e, _) => e,
         })?;
+    design.data = data.clone();
     write_net_folder(out, &design, options.force)?;
     Ok(design)
 }
@@ -358,8 +400,12 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
         .as_ref()
         .ok_or_else(|| FlowError::Input("the simulation recorded no vectors".into()))?;
     let r = &design.run.report;
-    let mut params: Vec<(String, String)> = vec![
-        ("images".into(), design.images.to_string()),
+    let mut params: Vec<(String, String)> = vec![("images".into(), design.images.to_string())];
+    // Digits, the default, is not recorded, so that digits folders stay as they were.
+    if !design.data.is_digits() {
+        params.push(("data".into(), design.data.to_string()));
+    }
+    params.extend([
         ("model_cycles".into(), r.cycles.to_string()),
         ("plan".into(), design.plan.describe()),
         (
@@ -374,7 +420,7 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
                 .backpressure
                 .map_or("none".to_string(), |s| format!("seed {s}")),
         ),
-    ];
+    ]);
     params.extend(design.plan.network.parameters());
     let mut modules = design.modules.clone();
     modules.push(design.wrapper.clone());

@@ -2,7 +2,8 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use qforge::nn::{self, Dataset};
+use qforge::nn::data::source::DataSource;
+use qforge::nn::Dataset;
 use qforge::qnn::eval::{eval_float, eval_integer, load_any, AnyModel};
 use qforge::qnn::quantize::{quantize_model, QuantSpec};
 use std::path::PathBuf;
@@ -32,13 +33,7 @@ pub struct EvalArgs {
 
 /// The (train, test) parts of `digits` or `mnist:DIR`.
 pub fn load_data(spec: &str) -> anyhow::Result<(Dataset, Dataset)> {
-    if spec == "digits" {
-        Ok(nn::data::digits::train_test()?)
-    } else if let Some(dir) = spec.strip_prefix("mnist:") {
-        Ok(nn::data::mnist::load_dir(std::path::Path::new(dir))?)
-    } else {
-        bail!("unknown data set `{spec}` (expected digits or mnist:DIR)")
-    }
+    Ok(spec.parse::<DataSource>()?.load()?)
 }
 
 /// Refuses a model whose input size differs from the data set's samples, or that has fewer

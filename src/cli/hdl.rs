@@ -8,6 +8,7 @@ use qforge::accel::pe_array::array_ports;
 use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part};
 use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
 use qforge::flow::{net_design_folder, write_design_folder, DesignFolder, NetDesignOptions};
+use qforge::nn::data::source::DataSource;
 use qforge::num::weights::{WeightCode, WeightFamily};
 use qforge::outdir::{check, OutputKind};
 use qforge::verify::manifest::DesignKind;
@@ -28,13 +29,6 @@ enum HdlCommand {
     Net(NetArgs),
 }
 
-/// Data sets a network design can be exercised with.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum DataArg {
-    /// The bundled digits test set (450 images).
-    Digits,
-}
-
 #[derive(Args, Debug)]
 struct NetArgs {
     /// Model: a float model (RON, quantized with --quant) or an integer network file.
@@ -46,9 +40,11 @@ struct NetArgs {
     /// Architecture file [default: folding cycles_per_image(64), FIFO depths by simulation].
     #[arg(long)]
     arch: Option<PathBuf>,
-    /// Data set whose test images are streamed through the design.
-    #[arg(long, value_enum, default_value_t = DataArg::Digits)]
-    data: DataArg,
+    /// Data set whose test images are streamed through the design (and whose training images
+    /// calibrate a float model): `digits` (bundled, 450 test images) or `mnist:DIR` (the four
+    /// MNIST IDX files, 10,000 test images).
+    #[arg(long, default_value = "digits")]
+    data: DataSource,
     /// Number of test images [default: all].
     #[arg(long)]
     images: Option<usize>,
@@ -234,7 +230,6 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
 }
 
 fn net(a: NetArgs) -> anyhow::Result<()> {
-    let DataArg::Digits = a.data;
     check(&a.out, OutputKind::Net, a.force)?;
     if let Some(vcd) = &a.vcd {
         qforge::flow::check_parent(vcd)?;
@@ -250,6 +245,7 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         &a.model,
         a.quant.as_deref(),
         a.arch.as_deref(),
+        &a.data,
         a.images,
         &options,
         &a.out,
@@ -262,8 +258,13 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         }
     })?;
     let r = &design.run.report;
+    let of_data = if a.data.is_digits() {
+        String::new()
+    } else {
+        format!(" of {}", a.data)
+    };
     println!(
-        "wrote {} ({}, {} images, {} cycles, tb_in {} bits, tb_out {} bits)",
+        "wrote {} ({}, {} images{of_data}, {} cycles, tb_in {} bits, tb_out {} bits)",
         a.out.display(),
         design.top(),
         design.images,

@@ -21,6 +21,7 @@ use qforge::explore::{
     sweep_file::SweepFile,
     wiring::evaluator_for_sweep,
 };
+use qforge::nn::data::source::DataSource;
 use qforge::outdir::{check, prepare_in_place, Existing, OutputKind};
 use std::path::{Path, PathBuf};
 
@@ -62,6 +63,13 @@ pub struct SweepArgs {
     /// Folder of the area_<fpga>.ron coefficients files (default: the sweep file's folder).
     #[arg(long, value_name = "DIR")]
     coefficients: Option<PathBuf>,
+    /// Data set, in place of the sweep file's `data`: `digits` or `mnist:DIR` (DIR relative to
+    /// the current folder).
+    #[arg(long, value_name = "SET")]
+    data: Option<DataSource>,
+    /// Test images that measure accuracy, in place of the sweep file's `images` [default: all].
+    #[arg(long, value_name = "N")]
+    images: Option<usize>,
 }
 
 /// The area source on the command line.
@@ -141,7 +149,24 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
         }
     }
     let name = file.display().to_string();
-    let sweep = SweepFile::load(&file)?;
+    let mut sweep = SweepFile::load(&file)?;
+    if let Some(data) = &args.data {
+        sweep.data = Some(match data {
+            // The file's `data` is relative to its folder; the flag's, to the current one.
+            DataSource::Mnist(dir) if dir.is_relative() => {
+                let here = std::env::current_dir().context("reading the current folder")?;
+                DataSource::Mnist(here.join(dir)).to_string()
+            }
+            d => d.to_string(),
+        })
+        .filter(|d| d.as_str() != "digits");
+    }
+    if let Some(n) = args.images {
+        if n == 0 {
+            bail!("--images (0) must be at least 1");
+        }
+        sweep.images = Some(n);
+    }
     let grid = Grid::new(&sweep, &name)?;
     if args.list {
         for p in grid.points() {
@@ -194,9 +219,10 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
     );
     if evaluator.models_trained() > 0 {
         println!(
-            "quantization-aware training: {} models trained on the digits training split, \
+            "quantization-aware training: {} models trained on the {} training images, \
              each shared by the points that differ only in export or hardware",
-            evaluator.models_trained()
+            evaluator.models_trained(),
+            evaluator.data()
         );
     }
     if let Some(cache) = evaluator.synth_cache() {

@@ -122,8 +122,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let net = (manifest.kind == DesignKind::Net).then(|| NetFigures::read(&manifest, dir));
     if let Some(n) = &net {
         println!(
-            "network  {} images, {} mismatches, rtl {} cycles at {:.2} M cycles/s, model {} cycles at {:.2} M cycles/s",
+            "network  {} images{}, {} mismatches, rtl {} cycles at {:.2} M cycles/s, model {} cycles at {:.2} M cycles/s",
             n.images.map_or("?".to_string(), |i| i.to_string()),
+            if n.data == "digits" { String::new() } else { format!(" of {}", n.data) },
             replay.mismatches,
             replay.cycles,
             replay.cycles_per_second() / 1e6,
@@ -152,6 +153,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         });
         if let (Some(n), Some(obj)) = (&net, summary.as_object_mut()) {
             obj.insert("images".into(), serde_json::json!(n.images));
+            obj.insert("data".into(), serde_json::json!(n.data));
             obj.insert("rtl_cycles".into(), serde_json::json!(replay.cycles));
             obj.insert("model_cycles".into(), serde_json::json!(n.model_cycles));
             obj.insert(
@@ -186,6 +188,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
 /// simulation that made its vectors.
 struct NetFigures {
     images: Option<u64>,
+    /// The data set the images come from (digits when the manifest names none).
+    data: String,
     model_cycles: Option<u64>,
     model_cycles_per_second: Option<f64>,
 }
@@ -199,6 +203,7 @@ impl NetFigures {
             .and_then(|t| serde_json::from_str(&t).ok());
         NetFigures {
             images: get("images").and_then(|v| v.parse().ok()),
+            data: get("data").cloned().unwrap_or_else(|| "digits".to_string()),
             model_cycles: get("model_cycles").and_then(|v| v.parse().ok()),
             model_cycles_per_second: timing
                 .as_ref()

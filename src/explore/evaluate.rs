@@ -62,6 +62,7 @@ use crate::explore::sweep_file::{
     AccumulatorPolicy, Calibration, Folding, FpgaTarget, Overflow, SweepFile, WeightFamily,
 };
 use crate::explore::synth_cache::SynthCache;
+use crate::nn::data::source::DataSource;
 use crate::nn::{Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
@@ -145,8 +146,25 @@ struct Trained {
 
 type SharedTraining = Arc<OnceLock<std::result::Result<Arc<Trained>, SkipReason>>>;
 
+/// The data set a sweep file names (`digits` if none), an MNIST folder taken relative to the
+/// sweep file's folder.
+fn sweep_data(sweep: &SweepFile, folder: &Path) -> Result<DataSource> {
+    let data = match &sweep.data {
+        None => DataSource::Digits,
+        // Checked when the file was parsed; a sweep built in code gets the same message.
+        Some(s) => s
+            .parse::<DataSource>()
+            .map_err(|e| ExploreError::NoEvaluator(format!("the sweep's data: {e}")))?,
+    };
+    Ok(match data {
+        DataSource::Mnist(dir) => DataSource::Mnist(folder.join(dir)),
+        d => d,
+    })
+}
+
 /// The evaluator `qforge sweep` uses.
 pub struct NetworkEvaluator {
+    data: DataSource,
     model: Model,
     calibration: Vec<f32>,
     train: Dataset,
@@ -171,15 +189,26 @@ impl NetworkEvaluator {
         // The model's own error names its file.
         let model = Model::load(&model_path)
             .map_err(|e| ExploreError::NoEvaluator(format!("the sweep's model: {e}")))?;
-        let (train, test) = crate::nn::data::digits::train_test()
-            .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the digits data: {e}")))?;
+        let data = sweep_data(sweep, folder)?;
+        let (train, mut test) = data
+            .load()
+            .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the {data} data: {e}")))?;
         if model.input_size() != train.sample_size() {
             return Err(ExploreError::NoEvaluator(format!(
-                "the model {} takes {} inputs; digits images have {}",
+                "the model {} takes {} inputs; {data} images have {}",
                 model_path.display(),
                 model.input_size(),
                 train.sample_size()
             )));
+        }
+        if let Some(n) = sweep.images {
+            if n > test.len() {
+                return Err(ExploreError::NoEvaluator(format!(
+                    "images ({n}) must be at most the {} test images of {data}",
+                    test.len()
+                )));
+            }
+            test = test.truncated(n);
         }
         // An override of a layer the model does not have is a mistake in the sweep file, not
         // a point to skip: every point carrying it would be skipped.
@@ -236,6 +265,7 @@ impl NetworkEvaluator {
             AreaMode::Model => None,
         };
         Ok(NetworkEvaluator {
+            data,
             model,
             calibration,
             train,
@@ -342,6 +372,16 @@ impl NetworkEvaluator {
             }))
         })
         .clone()
+    }
+
+    /// The data set the points are measured on.
+    pub fn data(&self) -> &DataSource {
+        &self.data
+    }
+
+    /// Test images that measure each point's accuracy.
+    pub fn test_images(&self) -> usize {
+        self.test.len()
     }
 
     /// The input codes of the first `n` test images for a network.

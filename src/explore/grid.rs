@@ -207,6 +207,14 @@ impl Grid {
                 }
             }
         }
+        // The data set is part of what a result means; digits, the default, adds nothing, so
+        // digits sweeps keep their hashes.
+        if let Some(data) = &sweep.data {
+            hasher.str("data ").str(data).u8(b'\n');
+        }
+        if let Some(images) = sweep.images {
+            hasher.str(&format!("images {images}")).u8(b'\n');
+        }
         if points.is_empty() {
             let names: Vec<&str> = sweep.constraints.iter().map(|c| c.name()).collect();
             // The position of the constraints in the file, when the file can be read again

@@ -6,11 +6,16 @@
 //! `[scheme_bits]`. Integer axes are a list `[2, 3, 4]` or an inclusive range
 //! `(from: 2, to: 8)` with an optional `step: 2`; the other axes are lists. Axes may not be empty
 //! and may not repeat a value. Optional fields of a layer override are written without `Some(..)`.
+//! Two optional fields name what the points are measured on: `data` (`"digits"`, the default,
+//! or `"mnist:DIR"` with `DIR` relative to the sweep file's folder) and `images` (how many of its
+//! test images; default all).
 //!
 //! ```ron
 //! (
 //!     name: "default",
 //!     model: "digits_mlp.ron",           // relative to the sweep file's folder
+//!     data: "digits",                    // or "mnist:DIR", DIR relative to the same folder
+//!     images: 450,                       // default: all test images
 //!     axes: (
 //!         weight_scheme: [uniform, pot, apot, binary, ternary],
 //!         weight_bits: (from: 1, to: 8),
@@ -41,6 +46,7 @@
 //! ```
 
 use crate::explore::error::{ExploreError, Result};
+use crate::nn::data::source::DataSource;
 use crate::position::{locate_nearest, ValuePath};
 use crate::quant::training::{ActClipping, LrSchedule, Ste, TrainingSpec};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -675,6 +681,13 @@ pub struct SweepFile {
     pub name: String,
     /// The float model to quantize, relative to the sweep file's folder.
     pub model: String,
+    /// The data set (`digits`, the default, or `mnist:DIR` with `DIR` relative to the sweep
+    /// file's folder): its training images calibrate and train, its test images measure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// How many test images measure accuracy (default: all of the data set's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<usize>,
     /// The axes.
     pub axes: Axes,
     /// Constraints pruning the grid (default `[scheme_bits]`).
@@ -695,6 +708,22 @@ impl SweepFile {
                 col: e.span.start.col,
                 message: e.code.to_string(),
             })?;
+        let at_field = |field: &'static str, message: String| {
+            let (line, col) = locate_nearest(text, &ValuePath::field(field));
+            ExploreError::SweepFile {
+                file: file.to_string(),
+                line,
+                col,
+                message,
+            }
+        };
+        if let Some(data) = &sweep.data {
+            data.parse::<DataSource>()
+                .map_err(|e| at_field("data", e.to_string()))?;
+        }
+        if sweep.images == Some(0) {
+            return Err(at_field("images", "images (0) must be at least 1".into()));
+        }
         for (i, training) in sweep.axes.training.values().iter().enumerate() {
             if let Err((field, message)) = training.spec() {
                 let at = ValuePath::field("axes")

@@ -186,6 +186,21 @@ fn write_files(dir: &Path) {
         std::fs::write(dir.join(sub).join("area_ice40.ron"), edit(&area, from, to)).unwrap();
     }
     tiny_mnist(&dir.join("mnist"));
+    // An MNIST folder whose test images stop short of what their header promises.
+    tiny_mnist(&dir.join("mnist_short"));
+    let short = dir.join("mnist_short").join("t10k-images-idx3-ubyte");
+    let bytes = std::fs::read(&short).unwrap();
+    std::fs::write(&short, &bytes[..bytes.len() - 100]).unwrap();
+    // A sweep file whose data set is not one qforge knows.
+    std::fs::write(
+        dir.join("sw_data.ron"),
+        edit(
+            &std::fs::read_to_string("models/sweep_default.ron").unwrap(),
+            "    axes:",
+            "    data: \"cifar\",\n    axes:",
+        ),
+    )
+    .unwrap();
 }
 
 /// One bad command line: its arguments (`{dir}` is the scratch folder), what stdin holds,
@@ -433,6 +448,24 @@ const CASES: &[Case] = &[
         &["{dir}/m_ok.ron", "the model takes 2 inputs; digits images have 64"],
     ),
     case(
+        &["hdl", "net", "--model", MLP, "--data", "mnist:{dir}/nothing", "-o", "{dir}/net"],
+        &["{dir}/nothing: no train-images-idx3-ubyte.gz"],
+    ),
+    case(
+        &["hdl", "net", "--model", MLP, "--data", "cifar", "-o", "{dir}/net"],
+        &["unknown data set `cifar` (expected digits or mnist:DIR)"],
+    ),
+    case(&["hdl", "net", "--model", MLP, "--data", "mnist:", "-o", "{dir}/net"], &["`mnist:` names no folder"]),
+    case(
+        &["hdl", "net", "--model", MLP, "--data", "mnist:{dir}/mnist", "-o", "{dir}/net"],
+        &["the model takes 64 inputs; mnist:{dir}/mnist images have 784"],
+    ),
+    case(
+        &["hdl", "net", "--model", MLP, "--images", "451", "-o", "{dir}/net"],
+        &["images (451) must be between 1 and 450 (the digits test images)"],
+    ),
+    case(&["eval", "--model", MLP, "--data", "mnist:{dir}/mnist_short"], &["{dir}/mnist_short/t10k-images-idx3-ubyte"]),
+    case(
         &["hdl", "net", "--model", MLP, "--quant", "{dir}/missing.ron", "--images", "2", "-o", "{dir}/net"],
         &["error: {dir}/missing.ron: No such file or directory (os error 2)"],
     ),
@@ -476,6 +509,12 @@ const CASES: &[Case] = &[
     case(
         &["sweep", "{dir}/sw_override.ron", "-o", "{dir}/sw"],
         &["error: {dir}/sw_override.ron:8:40: layer override index (5) must be below the number of layers with weights (2)"],
+    ),
+    case(&["sweep", "{dir}/sw_data.ron", "--list"], &["error: {dir}/sw_data.ron:", "unknown data set `cifar`"]),
+    case(&["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--images", "0"], &["--images (0) must be at least 1"]),
+    case(
+        &["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--data", "mnist:{dir}/mnist"],
+        &["takes 64 inputs; mnist:{dir}/mnist images have 784"],
     ),
     case(&["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--jobs", "0"], &["--jobs (0) must be at least 1"]),
     case(&["sweep", "models/sweep_default.ron", "-o", "{dir}/sw", "--limit", "0"], &["--limit (0) must be at least 1"]),

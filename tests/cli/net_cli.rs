@@ -81,6 +81,70 @@ fn hdl_net_then_verify_passes_with_network_figures() {
     assert!(json["rtl_cycles_per_second"].as_f64().unwrap() > 0.0);
 }
 
+/// FINN's TFC shape at W1A1, trained here on MNIST, through the flow on MNIST test images: the
+/// design folder records the data set, Verilator agrees with the golden engine on every output
+/// and every cycle, and the folding streams one image every 64 cycles (the hand-derived
+/// initiation interval of `models/arch_tfc.ron`: 784/784 · 64, 64/64 · 64, 64/64 · 64, 10/10 · 64).
+#[test]
+fn mnist_tfc_w1a1_through_hdl_net_and_verify() {
+    let mnist = Path::new(ROOT).join("../shared/data/mnist");
+    assert!(
+        mnist.is_dir(),
+        "the MNIST folder {} is missing",
+        mnist.display()
+    );
+    let data = format!("mnist:{}", mnist.display());
+    let dir = Path::new(ROOT).join("target/net-tests/cli_tfc");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_str().unwrap();
+    let images = 120;
+    let (ok, out, err) = qforge(&[
+        "hdl",
+        "net",
+        "--model",
+        "models/tfc_w1a1.ron",
+        "--arch",
+        "models/arch_tfc.ron",
+        "--data",
+        &data,
+        "--images",
+        &images.to_string(),
+        "-o",
+        dir_s,
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("{images} images of {data}")), "{out}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("qforge.json")).unwrap()).unwrap();
+    assert_eq!(manifest["parameters"]["data"], data.as_str());
+    assert_eq!(
+        manifest["parameters"]["images"],
+        images.to_string().as_str()
+    );
+    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
+    let (ok, out, err) = qforge(&[
+        "verify",
+        dir_s,
+        "--json",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(json["data"], data.as_str());
+    assert_eq!(json["images"], images);
+    assert_eq!(json["mismatches"], 0);
+    assert_eq!(json["lint_warnings"], 0);
+    assert_eq!(json["rtl_cycles"], json["model_cycles"]);
+    // One image every 64 cycles, plus the pipeline's fill (a few hundred cycles at most).
+    let cycles = json["rtl_cycles"].as_u64().unwrap();
+    let steady = 64 * images as u64;
+    assert!(
+        (steady..steady + 300).contains(&cycles),
+        "{cycles} cycles for {images} images"
+    );
+}
+
 #[test]
 fn bad_architecture_is_one_error_line_and_exit_2() {
     let arch = Path::new(ROOT).join("target/net-tests/bad_arch.ron");

@@ -335,3 +335,72 @@ fn yosys_area_hits_the_cache_on_a_repeat() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sweep on MNIST (`data` and `images` in the sweep file): its one point's accuracy is the
+/// count of the first 300 MNIST test images that the network quantized here, by hand, from the
+/// same float model and the first 512 MNIST training images, classifies right; its weight memory
+/// is the hand-derived count of the model's weights.
+#[test]
+fn a_sweep_on_mnist_measures_on_the_mnist_test_images_it_names() {
+    use qforge::nn::data::mnist;
+    use qforge::nn::train::{train, Optimizer, TrainConfig};
+    use qforge::nn::Architecture;
+    use qforge::qnn::engine::Engine;
+    let dir = scratch!("mnist");
+    let mnist_dir = root().join("../shared/data/mnist");
+    let (train_set, test) = mnist::load_dir(&mnist_dir).unwrap();
+    let mut model = Architecture::mlp(&[784, 24, 10], &train_set.shape)
+        .unwrap()
+        .build(&train_set.shape, 3)
+        .unwrap();
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 64,
+        optimizer: Optimizer::adam(1e-3),
+        seed: 3,
+    };
+    train(&mut model, &train_set.truncated(4000), &config, |_, _| {}).unwrap();
+    let model_path = dir.join("m.ron");
+    model.save(&model_path, &[]).unwrap();
+    let text = format!(
+        "(name: \"mnist\", model: \"m.ron\", data: \"mnist:{}\", images: 300, axes: (\
+         weight_scheme: [uniform], weight_bits: [8], activation_bits: [8], calibration: [minmax], \
+         scale_bits: [16], accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))",
+        mnist_dir.display()
+    );
+    let path = dir.join("sweep.ron");
+    std::fs::write(&path, &text).unwrap();
+    let sweep = SweepFile::parse(&text, "sweep.ron").unwrap();
+    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let options = EvaluatorOptions {
+        area: AreaMode::Model,
+        coefficients_dir: Some(root().join("models")),
+        cache_dir: dir.join("cache"),
+    };
+    let ev = NetworkEvaluator::new(&sweep, &path, options).unwrap();
+    assert_eq!(ev.test_images(), 300);
+    assert_eq!(
+        ev.data().to_string(),
+        format!("mnist:{}", mnist_dir.display())
+    );
+    let Outcome::Done(m) = ev.evaluate(&grid.points()[0].config).unwrap() else {
+        panic!("the uniform 8-bit point was skipped");
+    };
+
+    let net = quantize_model(&model, &uniform8_spec(), &train_set.inputs[..512 * 784]).unwrap();
+    let test = test.truncated(300);
+    let predicted = Engine::new(&net)
+        .unwrap()
+        .classify(&net, &net.quantize_inputs(&test.inputs))
+        .unwrap();
+    let right = predicted
+        .iter()
+        .zip(&test.labels)
+        .filter(|(p, l)| **p == **l as usize)
+        .count();
+    assert!(right > 200, "a trained MNIST MLP gets {right} of 300");
+    assert_eq!(m.accuracy, right as f64 / 300.0);
+    // Hand-derived: (784·24 + 24·10) weights of 8 bits.
+    assert_eq!(m.weight_memory_bits, (784 * 24 + 24 * 10) * 8);
+    let _ = std::fs::remove_dir_all(&dir);
+}

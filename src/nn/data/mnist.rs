@@ -4,6 +4,7 @@
 //! `0x00000801` for labels (then count) — followed by one unsigned byte per pixel or label.
 //! Pixels are divided by 255; an image sample has shape `[1, rows, columns]` (CHW).
 
+use super::source::Part;
 use super::Dataset;
 use crate::nn::NnError;
 use flate2::read::GzDecoder;
@@ -143,13 +144,17 @@ fn find(dir: &Path, prefix: &str, suffix: &str) -> Result<PathBuf, NnError> {
 
 /// Loads the MNIST training (60000) and test (10000) sets from a folder holding the four IDX files.
 pub fn load_dir(dir: &Path) -> Result<(Dataset, Dataset), NnError> {
-    let train = read_pair(
-        &find(dir, "train-images", "idx3-ubyte")?,
-        &find(dir, "train-labels", "idx1-ubyte")?,
-    )?;
-    let test = read_pair(
-        &find(dir, "t10k-images", "idx3-ubyte")?,
-        &find(dir, "t10k-labels", "idx1-ubyte")?,
-    )?;
-    Ok((train, test))
+    Ok((load_part(dir, Part::Train)?, load_part(dir, Part::Test)?))
+}
+
+/// Loads one part of MNIST from a folder: the training files `train-*` or the test files `t10k-*`.
+pub fn load_part(dir: &Path, part: Part) -> Result<Dataset, NnError> {
+    let prefix = match part {
+        Part::Train => "train",
+        Part::Test => "t10k",
+    };
+    read_pair(
+        &find(dir, &format!("{prefix}-images"), "idx3-ubyte")?,
+        &find(dir, &format!("{prefix}-labels"), "idx1-ubyte")?,
+    )
 }

@@ -1,7 +1,9 @@
-//! Data sets: the bundled digits set with its fixed split, and MNIST in IDX format.
+//! Data sets: the bundled digits set with its fixed split, and MNIST in IDX format; [`source`]
+//! names one of them.
 
 pub mod digits;
 pub mod mnist;
+pub mod source;
 pub mod split;
 
 use super::NnError;
