@@ -19,7 +19,7 @@ run() { # name, args...: run a command, keep its stdout (minus timing lines) and
   "$bin" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr"
   echo "$name: exit $?" >>"$log"
   set -e
-  sed -i -e '/^timing /d' -e '/M cycles\/s/d' -e "s#$out#OUT#g" -e "/^wall time /d" -e "/^throughput /d" -e "s/\"seconds\":[^,]*,\"mac_per_s\":[^,]*,//" -e "s/ ([0-9.]* s)$//" "$out/$name.stdout" "$out/$name.stderr"
+  sed -i -e '/^timing /d' -e '/ cycles\/s/d' -e "s#$out#OUT#g" -e "/^wall time /d" -e "/^throughput /d" -e "s/\"seconds\":[^,]*,\"mac_per_s\":[^,]*,//" -e "s/ ([0-9.]* s)$//" "$out/$name.stdout" "$out/$name.stderr"
 }
 run train_cnn train --data digits --arch cnn --epochs 2 --seed 1 -o "$out/cnn.ron"
 sed -i 1d "$out/cnn.ron" # its header names the output path

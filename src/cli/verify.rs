@@ -109,11 +109,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "time     build {:.2} s{}, run {:.3} s, {:.2} M cycles/s",
+        "time     build {:.2} s{}, run {:.3} s, {}",
         replay.build_seconds,
         if replay.cached { " (cached)" } else { "" },
         replay.run_seconds,
-        replay.cycles_per_second() / 1e6
+        rate(replay.cycles_per_second())
     );
     if let Some(vcd) = &args.vcd {
         println!("vcd      {}", vcd.display());
@@ -122,14 +122,18 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     let net = (manifest.kind == DesignKind::Net).then(|| NetFigures::read(&manifest, dir));
     if let Some(n) = &net {
         println!(
-            "network  {} images{}, {} mismatches, rtl {} cycles at {:.2} M cycles/s, model {} cycles at {:.2} M cycles/s",
+            "network  {} images{}, {} mismatches, rtl {} cycles at {}, model {} cycles at {}",
             n.images.map_or("?".to_string(), |i| i.to_string()),
-            if n.data == "digits" { String::new() } else { format!(" of {}", n.data) },
+            if n.data == "digits" {
+                String::new()
+            } else {
+                format!(" of {}", n.data)
+            },
             replay.mismatches,
             replay.cycles,
-            replay.cycles_per_second() / 1e6,
+            rate(replay.cycles_per_second()),
             n.model_cycles.map_or("?".to_string(), |c| c.to_string()),
-            n.model_cycles_per_second.unwrap_or(0.0) / 1e6,
+            rate(n.model_cycles_per_second.unwrap_or(0.0)),
         );
     }
     if args.json {
@@ -210,4 +214,23 @@ impl NetFigures {
                 .and_then(|t| t["model_cycles_per_second"].as_f64()),
         }
     }
+}
+
+/// A simulation speed with three significant digits: `12.3 M cycles/s`, `5.41 k cycles/s`.
+fn rate(cycles_per_second: f64) -> String {
+    let (value, unit) = if cycles_per_second >= 1e6 {
+        (cycles_per_second / 1e6, "M ")
+    } else if cycles_per_second >= 1e3 {
+        (cycles_per_second / 1e3, "k ")
+    } else {
+        (cycles_per_second, "")
+    };
+    let decimals = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.decimals$} {unit}cycles/s")
 }

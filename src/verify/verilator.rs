@@ -213,14 +213,12 @@ pub fn replay(input: &ReplayInput, options: &ReplayOptions) -> Result<ReplayRepo
         )));
     }
     let verilator = locate(Tool::Verilator)?;
-    let depth = input.cycles.max(1).next_power_of_two();
     let build = Build {
         verilator: &verilator,
         sources: &input.sources,
         sim: ReplaySim {
             in_width: input.in_width,
             out_width: input.out_width,
-            depth,
             trace: options.vcd.is_some(),
             optimize: Optimize::Replay,
         },
@@ -313,7 +311,6 @@ pub fn run_script(
     let sim = ReplaySim {
         in_width,
         out_width,
-        depth: cycles,
         trace: false,
         optimize: Optimize::ByHand,
     };
@@ -418,7 +415,6 @@ enum Optimize {
 struct ReplaySim {
     in_width: u32,
     out_width: u32,
-    depth: u64,
     trace: bool,
     optimize: Optimize,
 }
@@ -438,7 +434,6 @@ impl ReplaySim {
             TESTBENCH_TOP.to_string(),
             format!("-GIN_W={}", self.in_width),
             format!("-GOUT_W={}", self.out_width),
-            format!("-GDEPTH={}", self.depth),
         ];
         if self.trace {
             flags.extend(["--trace".to_string(), "-DQF_TRACE".to_string()]);
