@@ -565,14 +565,14 @@ fn divisors(n: u32) -> Vec<u32> {
     (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
-/// The fewest lanes `(pe, simd)` for an `mh × mw` layer with a fold of at most `cycles`; ties
+/// The fewest lanes `(pe, simd)` for an `mh × mw` layer taking at most `cycles` per vector
+/// ([`vector_cycles`], fed by `producer_lanes`); ties
 /// go to the larger SIMD (wider input reads, fewer output groups).
-fn fold_for(mw: u32, mh: u32, cycles: u64) -> (u32, u32) {
+fn fold_for(mw: u32, mh: u32, cycles: u64, producer_lanes: Option<u32>) -> (u32, u32) {
     let mut best: Option<(u64, u32, u32)> = None;
     for pe in divisors(mh) {
         for simd in divisors(mw) {
-            let fold = u64::from(mh / pe) * u64::from(mw / simd);
-            if fold > cycles {
+            if vector_cycles(mw, mh, pe, simd, producer_lanes) > cycles {
                 continue;
             }
             let lanes = u64::from(pe) * u64::from(simd);
@@ -586,6 +586,21 @@ fn fold_for(mw: u32, mh: u32, cycles: u64) -> (u32, u32) {
         }
     }
     best.map_or((mh, mw), |(_, p, s)| (p, s))
+}
+
+/// Cycles an `mh × mw` MVU with `pe` × `simd` lanes takes per vector: `NF · SF` fires, where the
+/// first pass (the one that reads the stream) may also wait on the stream when a producer MVU
+/// feeds it through `producer_lanes` lanes: the width converter before it holds one `simd`-wide
+/// transfer ready, gathered during the previous vector's later passes, and the other
+/// `mw − simd` codes cross the narrow link during the pass, at most `producer_lanes` a cycle,
+/// however much the FIFO before it holds. (A 64 → 10 layer at 5 × 2 lanes after a 1-lane
+/// producer: 63 + 32 = 95 cycles, what the simulator measures; at 10 × 1 lanes, 64.)
+fn vector_cycles(mw: u32, mh: u32, pe: u32, simd: u32, producer_lanes: Option<u32>) -> u64 {
+    let (nf, sf) = (u64::from(mh / pe), u64::from(mw / simd));
+    let first = producer_lanes.map_or(sf, |lanes| {
+        sf.max(u64::from((mw - simd).div_ceil(lanes)) + 1)
+    });
+    first + (nf - 1) * sf
 }
 
 /// The matrix a layer's MVU computes: `mh × mw`, `vectors` times per image.
@@ -606,9 +621,15 @@ impl MvuDims {
         u64::from(self.vectors) * u64::from(self.mh / pe) * u64::from(self.mw / simd)
     }
 
-    /// The fewest lanes reaching at most `cycles` per image.
-    fn fold_within(&self, cycles: u64) -> (u32, u32) {
-        fold_for(self.mw, self.mh, cycles / u64::from(self.vectors))
+    /// The fewest lanes reaching at most `cycles` per image, fed by `producer_lanes` lanes of a
+    /// producer MVU (`None`: by the network input or a frame buffer, which emit this MVU's SIMD).
+    fn fold_within(&self, cycles: u64, producer_lanes: Option<u32>) -> (u32, u32) {
+        fold_for(
+            self.mw,
+            self.mh,
+            cycles / u64::from(self.vectors),
+            producer_lanes,
+        )
     }
 }
 
@@ -729,8 +750,8 @@ fn layer_folds(spec: &ArchSpec, mvus: &[MvuDims]) -> Result<Vec<(u32, u32)>, Pla
     let mut folds = match spec.folding {
         Folding::FullyParallel => fully_parallel(mvus),
         Folding::FullyFolded => fully_folded(mvus),
-        Folding::CyclesPerImage(c) => cycles_per_image(mvus, c)?,
-        Folding::PeBudget(budget) => pe_budget(mvus, budget)?,
+        Folding::CyclesPerImage(c) => cycles_per_image(mvus, c, &spec.layers)?,
+        Folding::PeBudget(budget) => pe_budget(mvus, budget, &spec.layers)?,
         Folding::Explicit => explicit(mvus, &spec.layers)?,
     };
     for (d, fold) in mvus.iter().zip(&mut folds) {
@@ -753,15 +774,49 @@ fn fully_folded(mvus: &[MvuDims]) -> Vec<(u32, u32)> {
 }
 
 /// `cycles_per_image(N)`: per layer the fewest lanes with at most N cycles per image.
-fn cycles_per_image(mvus: &[MvuDims], cycles: u64) -> Result<Vec<(u32, u32)>, PlanError> {
+fn cycles_per_image(
+    mvus: &[MvuDims],
+    cycles: u64,
+    entries: &[LayerArch],
+) -> Result<Vec<(u32, u32)>, PlanError> {
     if cycles == 0 {
         return Err(PlanError::ZeroCycles);
     }
-    Ok(mvus.iter().map(|d| d.fold_within(cycles)).collect())
+    Ok(folds_within(mvus, cycles, entries))
+}
+
+/// Layer by layer, the fewest lanes with at most `cycles` per image, a per-layer entry's PE and
+/// SIMD where given. A dense layer right after another is fed through its producer's PE lanes,
+/// which bounds how fast its first pass can read (so the choice depends on the layer before).
+fn folds_within(mvus: &[MvuDims], cycles: u64, entries: &[LayerArch]) -> Vec<(u32, u32)> {
+    let mut folds: Vec<(u32, u32)> = Vec::with_capacity(mvus.len());
+    for (i, d) in mvus.iter().enumerate() {
+        let producer_lanes = match (i.checked_sub(1).map(|j| &mvus[j]), folds.last()) {
+            (Some(prev), Some(&(pe, _)))
+                if prev.matrix == MatrixOf::Dense
+                    && d.matrix == MatrixOf::Dense
+                    && prev.layer + 1 == d.layer =>
+            {
+                Some(pe)
+            }
+            _ => None,
+        };
+        let mut fold = d.fold_within(cycles, producer_lanes);
+        if let Some(a) = entries.iter().find(|a| a.index == d.layer) {
+            fold.0 = a.pe.unwrap_or(fold.0);
+            fold.1 = a.simd.unwrap_or(fold.1);
+        }
+        folds.push(fold);
+    }
+    folds
 }
 
 /// `pe_budget(N)`: the smallest initiation interval whose foldings take at most N lanes.
-fn pe_budget(mvus: &[MvuDims], budget: u64) -> Result<Vec<(u32, u32)>, PlanError> {
+fn pe_budget(
+    mvus: &[MvuDims],
+    budget: u64,
+    entries: &[LayerArch],
+) -> Result<Vec<(u32, u32)>, PlanError> {
     if budget < mvus.len() as u64 {
         return Err(PlanError::PeBudget {
             budget,
@@ -780,7 +835,7 @@ fn pe_budget(mvus: &[MvuDims], budget: u64) -> Result<Vec<(u32, u32)>, PlanError
     candidates.sort_unstable();
     candidates.dedup();
     for c in candidates {
-        let folds: Vec<(u32, u32)> = mvus.iter().map(|d| d.fold_within(c)).collect();
+        let folds = folds_within(mvus, c, entries);
         let lanes: u64 = folds
             .iter()
             .map(|&(p, s)| u64::from(p) * u64::from(s))

@@ -917,3 +917,36 @@ fn out_of_range_input_codes_are_refused_with_their_index() {
         "input: code 256 at index 100 is outside the input range [0, 255]"
     );
 }
+
+/// `cycles_per_image(64)` on the TFC shape (784-64-64-64-10): with as few lanes as 64 cycles
+/// allow, the last layer could take 5 × 2 or 10 × 1 lanes. Fed by layer 2's one lane, 5 × 2
+/// waits on the stream in its first pass: its width converter holds one 2-code transfer, the
+/// other 62 codes arrive one a cycle, so the pass takes 63 cycles and the vector 63 + 32 = 95
+/// (by hand). The planner takes 10 × 1, which the simulator measures at 64 cycles per image.
+#[test]
+fn cycles_per_image_counts_the_stream_that_feeds_a_dense_layer() {
+    let n = QNet::load(&Path::new(ROOT).join("models/tfc_w1a1.ron")).unwrap();
+    let mut rng = qforge::accel::vectors::Rng::new(4);
+    let codes: Vec<i32> = (0..8 * 784).map(|_| rng.below(256) as i32).collect();
+    let target = ArchSpec::target(Folding::CyclesPerImage(64));
+    let p = plan(&n, &target).unwrap();
+    assert_eq!(
+        p.describe(),
+        "l0 p1 s784 f64 | l1 p1 s64 f64 | l2 p1 s64 f64 | l3 p10 s1 f64 | ii 64"
+    );
+    let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+    assert_eq!(run.report.measured_interval, 64);
+    assert_eq!(run.report.measured_interval, p.initiation_interval());
+
+    let mut two_lanes = target.clone();
+    two_lanes.layers = vec![LayerArch {
+        index: 3,
+        pe: Some(5),
+        simd: Some(2),
+        acc_bits: None,
+        overflow: None,
+    }];
+    let p = plan(&n, &two_lanes).unwrap();
+    let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();
+    assert_eq!(run.report.measured_interval, 95);
+}
