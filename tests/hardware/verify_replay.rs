@@ -265,3 +265,32 @@ fn build_error_carries_verilator_error_lines() {
     assert!(message.contains("%Error"), "{message}");
     assert!(message.contains("broken_dut.v:2"), "{message}");
 }
+
+/// The vector files are read as the replay goes: one that ends before the cycle count is a
+/// setup error naming it, not a pass over the cycles it has; the same simulator (no depth
+/// parameter) replays any count.
+#[test]
+fn a_vector_file_shorter_than_the_cycle_count_is_an_error_naming_it() {
+    use qforge::verify::verilator::{replay, ReplayInput};
+    let set = reg_vectors_mealy();
+    let dir = scratch!("short_vectors");
+    let (stimulus, expected) = (dir.join("s.hex"), dir.join("e.hex"));
+    set.write(&stimulus, &expected).unwrap();
+    let input = |cycles: u64| ReplayInput {
+        sources: reg_sources(),
+        in_width: set.in_width,
+        out_width: set.out_width,
+        cycles,
+        stimulus: stimulus.clone(),
+        expected: expected.clone(),
+    };
+    let report = replay(&input(10), &options()).unwrap();
+    assert_eq!((report.cycles, report.mismatches), (10, 0));
+    let too_many = set.cycles.len() as u64 + 1;
+    let err = replay(&input(too_many), &options()).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("s.hex ends before cycle {}", set.cycles.len())),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
