@@ -98,6 +98,15 @@ pub fn load_net_on(
     quant: Option<&Path>,
     data: &DataSource,
 ) -> Result<QNet, FlowError> {
+    if crate::qnn::qonnx::is_onnx(model) {
+        if quant.is_some() {
+            return Err(FlowError::Input(format!(
+                "{} is a QONNX model, already quantized; --quant applies to float models",
+                model.display()
+            )));
+        }
+        return Ok(crate::qnn::qonnx::load(model)?.0);
+    }
     let text = std::fs::read_to_string(model).map_err(|source| FlowError::Io {
         what: "reading",
         path: model.display().to_string(),

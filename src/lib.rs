@@ -30,6 +30,7 @@ pub mod hash;
 pub mod hdl;
 pub mod nn;
 pub mod num;
+pub mod onnx;
 pub mod outdir;
 pub mod position;
 pub mod qat;

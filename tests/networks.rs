@@ -18,6 +18,8 @@ mod qnn_golden;
 mod qnn_hls4ml;
 #[path = "networks/qnn_qonnx.rs"]
 mod qnn_qonnx;
+#[path = "networks/qnn_qonnx_import.rs"]
+mod qnn_qonnx_import;
 #[path = "networks/qnn_quantize.rs"]
 mod qnn_quantize;
 #[path = "networks/qnn_semantics.rs"]

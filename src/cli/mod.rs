@@ -6,6 +6,7 @@ mod cast;
 mod demo;
 mod eval;
 mod hdl;
+mod import;
 mod qat;
 mod quantize;
 mod sweep;
@@ -34,6 +35,8 @@ enum Command {
     Quantize(quantize::QuantizeArgs),
     /// Evaluate a float or integer model: accuracy, MACs, throughput.
     Eval(eval::EvalArgs),
+    /// Read a QONNX model (.onnx) into an integer network and write it as RON.
+    Import(import::ImportArgs),
     /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
     Demo(demo::DemoArgs),
     /// Generate hardware: Verilog, replay wrapper, vectors and manifest.
@@ -55,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Import(a) => import::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hdl(a) => hdl::run(a),
         Command::Calibrate(a) => calibrate::run(a),

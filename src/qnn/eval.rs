@@ -17,8 +17,12 @@ pub enum AnyModel {
     Integer(QNet),
 }
 
-/// Reads a model file, telling float (`Model(`) from integer models by their first token.
+/// Reads a model file, telling float (`Model(`) from integer models by their first token; a
+/// `.onnx` file is imported as QONNX ([`super::qonnx`]).
 pub fn load_any(path: &Path) -> Result<AnyModel, QnnError> {
+    if super::qonnx::is_onnx(path) {
+        return super::qonnx::load(path).map(|(net, _)| AnyModel::Integer(net));
+    }
     let text = std::fs::read_to_string(path).map_err(|source| QnnError::Io {
         path: path.display().to_string(),
         source,

@@ -54,6 +54,7 @@ pub mod format;
 pub mod hls4ml;
 pub mod kernels;
 pub mod net;
+pub mod qonnx;
 pub mod quantize;
 pub mod requant;
 

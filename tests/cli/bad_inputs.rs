@@ -191,6 +191,13 @@ fn write_files(dir: &Path) {
     let short = dir.join("mnist_short").join("t10k-images-idx3-ubyte");
     let bytes = std::fs::read(&short).unwrap();
     std::fs::write(&short, &bytes[..bytes.len() - 100]).unwrap();
+    // QONNX files: one cut in half, one whose Relu node is a Tanh (the op type field renamed).
+    let onnx = std::fs::read("tests/golden/qonnx/mlp_w4a4_po2_floatbias.onnx").unwrap();
+    std::fs::write(dir.join("short.onnx"), &onnx[..onnx.len() / 2]).unwrap();
+    let at = onnx.windows(6).position(|w| w == b"\x22\x04Relu").unwrap() + 2;
+    let mut tanh = onnx.clone();
+    tanh[at..at + 4].copy_from_slice(b"Tanh");
+    std::fs::write(dir.join("tanh.onnx"), &tanh).unwrap();
     // A sweep file whose data set is not one qforge knows.
     std::fs::write(
         dir.join("sw_data.ron"),
@@ -463,6 +470,16 @@ const CASES: &[Case] = &[
     case(
         &["hdl", "net", "--model", MLP, "--images", "451", "-o", "{dir}/net"],
         &["images (451) must be between 1 and 450 (the digits test images)"],
+    ),
+    // import (QONNX)
+    case(&["import", "{dir}/missing.onnx", "-o", "{dir}/n.ron"], &["{dir}/missing.onnx: No such file or directory (os error 2)"]),
+    case(&["import", "{dir}/short.onnx", "-o", "{dir}/n.ron"], &["{dir}/short.onnx: not a readable ONNX file: byte "]),
+    case(&["import", "{dir}/tanh.onnx", "-o", "{dir}/n.ron"], &["{dir}/tanh.onnx: node `", "op `Tanh` is not supported"]),
+    case(&["import", "tests/golden/qonnx/mlp_w4a4_po2_floatbias.onnx", "-o", "{dir}/nowhere/n.ron"], &["the folder {dir}/nowhere does not exist"]),
+    case(&["eval", "--model", "{dir}/short.onnx"], &["{dir}/short.onnx: not a readable ONNX file"]),
+    case(
+        &["hdl", "net", "--model", "tests/golden/qonnx/mlp_w4a4_floatscale_int32bias.onnx", "--quant", "models/quant_uniform8.ron", "-o", "{dir}/net"],
+        &["is a QONNX model, already quantized; --quant applies to float models"],
     ),
     case(&["eval", "--model", MLP, "--data", "mnist:{dir}/mnist_short"], &["{dir}/mnist_short/t10k-images-idx3-ubyte"]),
     case(

@@ -470,3 +470,91 @@ fn network_files_with_huge_layer_sizes_are_rejected_not_overflowed() {
         assert!(!err.contains('\n'), "{err}");
     }
 }
+
+/// The QONNX importer, on bytes: the two golden QONNX files with bytes flipped, ranges deleted,
+/// repeated or truncated and varints set to edge values, decoded and imported, and a network that
+/// imports is run by the golden engine. No input may panic, every rejection is one line. The
+/// same `QFORGE_FUZZ_INPUTS` sets the count (a tenth of it here; 4,000 by default).
+#[test]
+fn fuzz_qonnx_import_never_panics_and_every_rejection_is_one_line() {
+    use qforge::onnx::ModelProto;
+    use qforge::qnn::qonnx::import;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/qonnx");
+    let seeds: Vec<Vec<u8>> = [
+        "mlp_w4a4_po2_floatbias.onnx",
+        "mlp_w4a4_floatscale_int32bias.onnx",
+    ]
+    .iter()
+    .map(|f| std::fs::read(root.join(f)).unwrap())
+    .collect();
+    let total: u64 = std::env::var("QFORGE_FUZZ_INPUTS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(4_000, |n| (n / 10).max(1));
+    let mut rng = Rng(0x0e2f_0b1e);
+    let (mut decoded, mut imported, mut panics) = (0u64, 0u64, Vec::new());
+    let x = vec![0.5f32; 64 * 2];
+    for i in 0..total {
+        let mut bytes = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..1 + rng.below(3) {
+            let len = bytes.len();
+            let at = rng.below(len.max(1));
+            match rng.below(6) {
+                0 => bytes[at] ^= 1 << rng.below(8),
+                1 => {
+                    let end = (at + 1 + rng.below(32)).min(len);
+                    bytes.drain(at..end);
+                }
+                2 => {
+                    let end = (at + 1 + rng.below(64)).min(len);
+                    let piece = bytes[at..end].to_vec();
+                    bytes.splice(at..at, piece);
+                }
+                3 => bytes[at] = [0x00, 0x7f, 0x80, 0xff][rng.below(4)],
+                4 => bytes.splice(at..at, [0xff; 10]).for_each(drop),
+                _ => bytes.truncate(at),
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| match ModelProto::decode(&bytes) {
+            Err(e) => (one_line("qonnx file", "<bytes>", e), false),
+            Ok(m) => match import(&m.graph, "fuzz") {
+                Err(e) => (true, one_line("qonnx file", "<bytes>", e)),
+                Ok((net, _)) => {
+                    // An imported network runs (or refuses its input cleanly).
+                    if net.in_features() <= x.len()
+                        && x.len().is_multiple_of(net.in_features().max(1))
+                    {
+                        if let Ok(engine) = Engine::new(&net) {
+                            let _ = engine.infer(&net.quantize_inputs(&x));
+                        }
+                    }
+                    (true, true)
+                }
+            },
+        }));
+        match outcome {
+            Ok((d, imp)) => {
+                decoded += u64::from(d);
+                imported += u64::from(imp);
+            }
+            Err(_) => {
+                let dir = scratch!("fuzz_qonnx");
+                let file = dir.join(format!("qonnx-{i}.onnx"));
+                std::fs::write(&file, &bytes).unwrap();
+                panics.push(file.display().to_string());
+            }
+        }
+    }
+    println!(
+        "qonnx file {total:>10} inputs  {decoded:>9} decoded  {imported:>9} imported  {:>3} panics",
+        panics.len()
+    );
+    assert!(
+        panics.is_empty(),
+        "panics, inputs saved in:\n{}",
+        panics.join("\n")
+    );
+}

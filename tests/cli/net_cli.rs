@@ -145,6 +145,50 @@ fn mnist_tfc_w1a1_through_hdl_net_and_verify() {
     );
 }
 
+/// A user's QONNX model (Brevitas export, float scales, 32-bit biases) through `import`, then
+/// `hdl net` on the `.onnx` file itself and `verify`: the RON file `import` writes is the network
+/// `eval` measures on the `.onnx` (same accuracy line), and Verilator agrees with the golden
+/// engine on every output and cycle.
+#[test]
+fn qonnx_model_through_import_hdl_net_and_verify() {
+    let onnx = "tests/golden/qonnx/mlp_w4a4_floatscale_int32bias.onnx";
+    let dir = Path::new(ROOT).join("target/net-tests/cli_qonnx");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ron = dir.join("net.ron");
+    let (ok, out, err) = qforge(&["import", onnx, "-o", ron.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("translation  integer"), "{out}");
+    let accuracy = |model: &str| {
+        let (ok, out, err) = qforge(&["eval", "--model", model]);
+        assert!(ok, "{out}{err}");
+        out.lines()
+            .find(|l| l.starts_with("accuracy"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(accuracy(onnx), accuracy(ron.to_str().unwrap()));
+    let design = dir.join("design");
+    let design_s = design.to_str().unwrap();
+    let (ok, out, err) = qforge(&[
+        "hdl", "net", "--model", onnx, "--images", "60", "-o", design_s,
+    ]);
+    assert!(ok, "{out}{err}");
+    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
+    let (ok, out, err) = qforge(&[
+        "verify",
+        design_s,
+        "--json",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(json["images"], 60);
+    assert_eq!(json["mismatches"], 0);
+    assert_eq!(json["rtl_cycles"], json["model_cycles"]);
+}
+
 #[test]
 fn bad_architecture_is_one_error_line_and_exit_2() {
     let arch = Path::new(ROOT).join("target/net-tests/bad_arch.ron");

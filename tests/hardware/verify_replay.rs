@@ -287,7 +287,9 @@ fn a_vector_file_shorter_than_the_cycle_count_is_an_error_naming_it() {
     let report = replay(&input(10), &options()).unwrap();
     assert_eq!((report.cycles, report.mismatches), (10, 0));
     let too_many = set.cycles.len() as u64 + 1;
-    let err = replay(&input(too_many), &options()).unwrap_err().to_string();
+    let err = replay(&input(too_many), &options())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains(&format!("s.hex ends before cycle {}", set.cycles.len())),
         "{err}"
