@@ -98,6 +98,15 @@ pub fn load_net_on(
     quant: Option<&Path>,
     data: &DataSource,
 ) -> Result<QNet, FlowError> {
+    if let Some(dir) = crate::qnn::hls4ml::project_dir(model) {
+        if quant.is_some() {
+            return Err(FlowError::Input(format!(
+                "{} is an hls4ml project, already quantized; --quant applies to float models",
+                model.display()
+            )));
+        }
+        return Ok(crate::qnn::hls4ml::load_dir(&dir)?);
+    }
     if crate::qnn::qonnx::is_onnx(model) {
         if quant.is_some() {
             return Err(FlowError::Input(format!(

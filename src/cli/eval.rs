@@ -11,7 +11,8 @@ use std::path::PathBuf;
 /// Arguments of `qforge eval`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A float model (`Model(...)`) or an integer model file.
+    /// A float model (`Model(...)`), an integer model file, a QONNX model (`.onnx`) or an hls4ml
+    /// project (`hls4ml:DIR`).
     #[arg(long)]
     model: PathBuf,
     /// Quantize a float model on the fly with this spec (calibrated on the training set).

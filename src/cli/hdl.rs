@@ -31,7 +31,8 @@ enum HdlCommand {
 
 #[derive(Args, Debug)]
 struct NetArgs {
-    /// Model: a float model (RON, quantized with --quant) or an integer network file.
+    /// Model: a float model (RON, quantized with --quant), an integer network file or a QONNX
+    /// model (`.onnx`).
     #[arg(long)]
     model: PathBuf,
     /// Quantization spec for a float model [default: 4-bit PoT weights, 4-bit activations].

@@ -18,8 +18,12 @@ pub enum AnyModel {
 }
 
 /// Reads a model file, telling float (`Model(`) from integer models by their first token; a
-/// `.onnx` file is imported as QONNX ([`super::qonnx`]).
+/// `.onnx` file is imported as QONNX ([`super::qonnx`]), `hls4ml:DIR` read as an hls4ml project
+/// ([`super::hls4ml`]).
 pub fn load_any(path: &Path) -> Result<AnyModel, QnnError> {
+    if let Some(dir) = super::hls4ml::project_dir(path) {
+        return super::hls4ml::load_dir(&dir).map(AnyModel::Integer);
+    }
     if super::qonnx::is_onnx(path) {
         return super::qonnx::load(path).map(|(net, _)| AnyModel::Integer(net));
     }

@@ -144,6 +144,14 @@ fn cast_all(fmt: FixedFormat, v: &[f64], path: &Path) -> Result<Vec<i64>, QnnErr
         .collect()
 }
 
+/// The project folder a model argument `hls4ml:DIR` names, if it is one.
+pub fn project_dir(model: &Path) -> Option<std::path::PathBuf> {
+    model
+        .to_str()
+        .and_then(|s| s.strip_prefix("hls4ml:"))
+        .map(std::path::PathBuf::from)
+}
+
 /// Builds the network of an hls4ml project folder (Dense and ReLU layers).
 pub fn load_dir(dir: &Path) -> Result<QNet, QnnError> {
     let defines = dir.join("defines.h");

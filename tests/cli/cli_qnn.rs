@@ -334,3 +334,58 @@ fn model_outputs_replace_files_and_refuse_links_and_folders() {
     assert!(r.err.contains("it is a folder, not a file"), "{}", r.err);
     assert_eq!(std::fs::read_to_string(folder.join("mine")).unwrap(), "x");
 }
+
+/// `--model hls4ml:DIR` from the command line: `eval --dump-logits` writes the raw result codes,
+/// and each, read at the fractional bits of the project's `result_t` (by hand from its
+/// `defines.h`: `ap_fixed<38,18>` → 20, `ap_fixed<16,6>` → 10) and rounded to float32 as hls4ml's
+/// `predict()` hands it back, is exactly hls4ml's C-simulation logit. The hardware flow says in one line that these layers have no MVU mapping yet.
+#[test]
+fn hls4ml_projects_evaluate_from_the_command_line_with_exact_logits() {
+    for (config, frac_bits) in [("fixed16", 20), ("fixed8_rnd_sat", 10)] {
+        let dir = scratch!(config);
+        let dump = dir.join("logits.tsv");
+        let model = format!("hls4ml:tests/golden/hls4ml/{config}");
+        let run = qforge(&[
+            "eval",
+            "--model",
+            &model,
+            "--dump-logits",
+            dump.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.err);
+        let got: Vec<f32> = std::fs::read_to_string(&dump)
+            .unwrap()
+            .split_whitespace()
+            .map(|v| (v.parse::<i64>().unwrap() as f64 * 2f64.powi(-frac_bits)) as f32)
+            .collect();
+        let want: Vec<f32> = std::fs::read_to_string(format!(
+            "tests/golden/hls4ml/{config}/expected_logits_test.tsv"
+        ))
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+        assert_eq!(got.len(), 4500, "{config}");
+        let exact = got
+            .iter()
+            .zip(&want)
+            .filter(|(a, b)| a.to_bits() == b.to_bits())
+            .count();
+        assert_eq!(exact, 4500, "{config}: every logit exact");
+        let run = qforge(&[
+            "hdl",
+            "net",
+            "--model",
+            &model,
+            "-o",
+            dir.join("net").to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 2);
+        assert!(
+            run.err
+                .contains("fixed-point (hls4ml-style) layers have no MVU mapping"),
+            "{}",
+            run.err
+        );
+    }
+}
