@@ -21,15 +21,31 @@
 
 use std::collections::BTreeMap;
 
-/// Why bytes are not an ONNX model.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("byte {offset}: {message}")]
+/// Why bytes are not an ONNX model. Shown on one line: control characters of names read from
+/// the file are escaped.
+#[derive(Debug, PartialEq, Eq)]
 pub struct DecodeError {
     /// Offset in the file where decoding failed.
     pub offset: usize,
     /// What was wrong.
     pub message: String,
 }
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "byte {}: ", self.offset)?;
+        for c in self.message.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}
 
 /// ONNX `TensorProto.DataType` values this reader takes.
 const FLOAT: i32 = 1;
