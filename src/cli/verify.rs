@@ -5,7 +5,7 @@ use clap::Args;
 use qforge::flow::TIMING_FILE;
 use qforge::verify::manifest::{DesignKind, Manifest};
 use qforge::verify::tools::{locate, Tool};
-use qforge::verify::vectors::VectorSet;
+use qforge::verify::vectors::VectorScan;
 use qforge::verify::verilator::{self, ReplayInput, ReplayOptions};
 use std::path::{Path, PathBuf};
 
@@ -39,12 +39,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     }
     let stimulus = dir.join(&manifest.stimulus);
     let expected = dir.join(&manifest.expected);
-    let vectors = VectorSet::read(&stimulus, &expected, manifest.in_width, manifest.out_width)?;
-    if vectors.cycles.len() as u64 != manifest.cycles {
+    let vectors = VectorScan::read(&stimulus, &expected, manifest.in_width, manifest.out_width)?;
+    if vectors.checked.len() as u64 != manifest.cycles {
         bail!(
             "{} holds {} cycles but the manifest says {}",
             stimulus.display(),
-            vectors.cycles.len(),
+            vectors.checked.len(),
             manifest.cycles
         );
     }
@@ -78,7 +78,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         ..ReplayOptions::default()
     };
     let mut replay = verilator::replay(&input, &options).context("replay")?;
-    replay.count_checked(&vectors);
+    replay.count_checked_of(&vectors.checked);
 
     println!(
         "design   {} ({}), {} sources, IN_W={} OUT_W={}",
@@ -97,7 +97,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     }
     println!(
         "replay   {} vectors, {} cycles simulated, {} checked, {} mismatches",
-        vectors.cycles.len(),
+        vectors.checked.len(),
         replay.cycles,
         replay.checked,
         replay.mismatches
@@ -144,7 +144,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         });
         let mut summary = serde_json::json!({
             "top": manifest.top,
-            "vectors": vectors.cycles.len(),
+            "vectors": vectors.checked.len(),
             "cycles": replay.cycles,
             "checked": replay.checked,
             "mismatches": replay.mismatches,

@@ -101,6 +101,36 @@ impl VectorSet {
     }
 }
 
+/// What a pair of vector files holds, read a line at a time (nothing else kept, so a file of
+/// any length is checked in constant memory): for each cycle, whether it is checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VectorScan {
+    /// Per cycle, whether its check bit is set.
+    pub checked: Vec<bool>,
+}
+
+impl VectorScan {
+    /// Reads and checks both files: every line a hex value of its width, as many lines in each.
+    pub fn read(stimulus: &Path, expected: &Path, in_width: u32, out_width: u32) -> Result<Self> {
+        let mut inputs = 0usize;
+        for_each_line(stimulus, in_width, |_| inputs += 1)?;
+        let mut checked = Vec::with_capacity(inputs);
+        for_each_line(expected, out_width + 1, |line| {
+            checked.push(line.get(out_width));
+        })?;
+        if inputs != checked.len() {
+            return Err(Error::Invalid(format!(
+                "{} has {} lines but {} has {}",
+                stimulus.display(),
+                inputs,
+                expected.display(),
+                checked.len()
+            )));
+        }
+        Ok(VectorScan { checked })
+    }
+}
+
 fn write_lines(path: &Path, lines: usize, mut emit: impl FnMut(usize, &mut Vec<u8>)) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
@@ -115,9 +145,15 @@ fn write_lines(path: &Path, lines: usize, mut emit: impl FnMut(usize, &mut Vec<u
 }
 
 fn read_lines(path: &Path, width: u32) -> Result<Vec<Bits>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut values = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
+    for_each_line(path, width, |bits| values.push(bits))?;
+    Ok(values)
+}
+
+/// Parses each non-empty line of `path` (`//` comments dropped) as a `width`-bit hex value.
+fn for_each_line(path: &Path, width: u32, mut each: impl FnMut(Bits)) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    for (i, line) in BufReader::with_capacity(1 << 20, file).lines().enumerate() {
         let line = line.map_err(|e| Error::io(path, e))?;
         let text = match line.find("//") {
             Some(at) => &line[..at],
@@ -132,9 +168,9 @@ fn read_lines(path: &Path, width: u32) -> Result<Vec<Bits>> {
             line: i + 1,
             message: e.to_string(),
         })?;
-        values.push(bits);
+        each(bits);
     }
-    Ok(values)
+    Ok(())
 }
 
 #[cfg(test)]

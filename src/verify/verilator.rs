@@ -159,14 +159,15 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// Fills in `checked` after a mismatch: the checked cycles before the failing one.
     pub fn count_checked(&mut self, vectors: &VectorSet) {
+        let flags: Vec<bool> = vectors.cycles.iter().map(|c| c.expect.is_some()).collect();
+        self.count_checked_of(&flags);
+    }
+
+    /// [`ReplayReport::count_checked`] from each cycle's check bit.
+    pub fn count_checked_of(&mut self, checked: &[bool]) {
         if let Some(f) = &self.failure {
             let before = usize::try_from(f.cycle).unwrap_or(usize::MAX);
-            self.checked = vectors
-                .cycles
-                .iter()
-                .take(before)
-                .filter(|c| c.expect.is_some())
-                .count() as u64;
+            self.checked = checked.iter().take(before).filter(|c| **c).count() as u64;
         }
     }
 

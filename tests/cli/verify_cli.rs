@@ -104,6 +104,8 @@ fn verify_fails_on_a_wrong_vector_naming_the_cycle() {
     assert!(!out.ok);
     assert_eq!(json["mismatches"], 1);
     assert_eq!(json["failure"]["cycle"], 77);
+    // Every cycle but the first (no registered sum yet) is checked: 76 of them before cycle 77.
+    assert_eq!(json["checked"], 76);
     let stderr = &out.err;
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("mismatch at cycle 77"), "{stderr}");
