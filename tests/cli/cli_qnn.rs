@@ -222,7 +222,22 @@ fn train_qat_trains_the_cnn_into_a_network_hdl_net_takes() {
     assert!(ok, "{err}");
     assert!(hdl.contains(", 20 images, "), "{hdl}");
     assert!(hdl.contains("plan     l0 p2 s3"), "{hdl}");
-    assert!(net.join("qforge.json").exists());
+    // Proven in Verilator: every output value and cycle of the QAT-trained CNN's accelerator.
+    let cache = crate::common::verilator_cache();
+    let Run {
+        ok, out: v, err, ..
+    } = qforge(&[
+        "verify",
+        net.to_str().unwrap(),
+        "--json",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(ok, "{v}{err}");
+    let json = json_last_line(&v);
+    assert_eq!(json["mismatches"], 0);
+    assert_eq!(json["images"], 20);
+    assert_eq!(json["rtl_cycles"], json["model_cycles"]);
 }
 
 #[test]
