@@ -2,7 +2,7 @@
 //! streamlining) read into the integer network.
 //!
 //! What is read: a chain from the graph input to the graph output of
-//! * `Quant` (the `qonnx.custom_op.general` domain; QONNX IntQuant:
+//! * `Quant` and `BipolarQuant` (the `qonnx.custom_op.general` domain; QONNX IntQuant:
 //!   `q = clamp(round(x / scale + zeropt))`, every rounding mode of
 //!   [`RoundingMode::from_qonnx`], signed or not, narrow or not, zero point 0) on the graph input
 //!   (the input codes), on each weight and bias initializer (folded into integer codes here), and
@@ -23,11 +23,16 @@
 //!   activation `Quant` becomes requantization by `M / 2^S ≈ s_acc / s_act` with a 31-bit `M`
 //!   (exact when the ratio is a power of two). These layers go to hardware like any other.
 //!
-//! Anything else (another op, a non-zero zero point, a 1-bit signed `Quant`, a convolution) is
-//! refused with one line naming the node, its op type and what is supported.
+//! Binary networks: `BipolarQuant`, and a 1-bit signed `Quant` (which QONNX reads as ±1, not
+//! {−1, 0}), make binary weights and sign activations; a float bias before a sign becomes the
+//! exact integer threshold `floor(b / s_acc)`, so `acc · s_acc + b ≥ 0` is decided exactly.
+//!
+//! Anything else (another op, a non-zero zero point, a convolution) is refused with one line
+//! naming the node, its op type and what is supported.
 
 use super::accum::Accumulator;
 use super::dense::Dense;
+use super::dense::SignOutput;
 use super::error::QnnError;
 use super::fixed_dense::FixedDense;
 use super::format::IntFormat;
@@ -81,6 +86,9 @@ pub fn is_onnx(path: &Path) -> bool {
 struct QuantParams {
     /// One scale, or one per output channel.
     scale: Vec<f64>,
+    /// ±1 times the scale (`BipolarQuant`, or a 1-bit signed `Quant`, which QONNX reads so):
+    /// `x ≥ 0 → +1`, else −1.
+    bipolar: bool,
     bits: u32,
     signed: bool,
     narrow: bool,
@@ -141,7 +149,7 @@ fn float_attr(n: &NodeProto, name: &str, default: f32) -> Result<f32, String> {
 }
 
 const SUPPORTED: &str =
-    "supported: Quant, Gemm, MatMul, Add, Relu, Flatten, Reshape, Identity, Constant";
+    "supported: Quant, BipolarQuant, Gemm, MatMul, Add, Relu, Flatten, Reshape, Identity, Constant";
 
 /// The graph's constants: initializers and `Constant` nodes, each followed through `Identity`.
 fn constants(g: &GraphProto) -> Result<BTreeMap<String, TensorProto>, String> {
@@ -198,6 +206,22 @@ fn quant_params(
         ));
     }
     let scale = scalar(consts, n, 1, "scale")?;
+    if n.op_type == "BipolarQuant" {
+        if scale.is_empty() || scale.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(node_error(
+                n,
+                format!("scale {scale:?} must be finite and positive"),
+            ));
+        }
+        return Ok(QuantParams {
+            scale,
+            bipolar: true,
+            bits: 1,
+            signed: true,
+            narrow: false,
+            rounding: RoundingMode::HalfEven,
+        });
+    }
     let zero = scalar(consts, n, 2, "zero point")?;
     let bits = scalar(consts, n, 3, "bit width")?;
     if zero.iter().any(|&z| z != 0.0) {
@@ -223,12 +247,6 @@ fn quant_params(
     };
     let signed = int_attr(n, "signed", 1)? != 0;
     let narrow = int_attr(n, "narrow", 0)? != 0;
-    if bits == 1 && signed {
-        return Err(node_error(
-            n,
-            "a 1-bit signed Quant (bipolar, ±1 in QONNX) is not supported yet; use BipolarQuant-free exports with at least 2 bits",
-        ));
-    }
     let mode = match n.attributes.get("rounding_mode") {
         None => "ROUND".to_string(),
         Some(Attribute::String(s)) => s.clone(),
@@ -242,6 +260,8 @@ fn quant_params(
     })?;
     Ok(QuantParams {
         scale,
+        // QONNX reads a 1-bit signed Quant as bipolar (±1), not as {−1, 0}.
+        bipolar: bits == 1 && signed,
         bits,
         signed,
         narrow,
@@ -270,6 +290,13 @@ fn fold_quant(t: &TensorProto, q: QuantParams, n: &NodeProto) -> Result<QuantCon
         } else {
             q.scale[i / per_row.max(1)]
         };
+        if q.bipolar {
+            if !(v / s).is_finite() {
+                return Err(node_error(n, format!("value {v} is not finite")));
+            }
+            codes.push(if v / s >= 0.0 { 1 } else { -1 });
+            continue;
+        }
         let iq = IntQuant::new(q.bits, q.signed, q.narrow, q.rounding, s, 0)
             .map_err(|e| node_error(n, e))?;
         codes.push(iq.quantize(v).map_err(|e| node_error(n, e))?.code);
@@ -279,6 +306,11 @@ fn fold_quant(t: &TensorProto, q: QuantParams, n: &NodeProto) -> Result<QuantCon
         codes,
         q,
     })
+}
+
+/// A quantizer node: `Quant` (also spelled `IntQuant`) or `BipolarQuant`.
+fn is_quant(n: &NodeProto) -> bool {
+    matches!(n.op_type.as_str(), "Quant" | "IntQuant" | "BipolarQuant")
 }
 
 fn is_pow2(s: f64) -> bool {
@@ -320,7 +352,7 @@ fn import_graph(g: &GraphProto, name: &str) -> Result<(QNet, ImportReport), Stri
     // Constants through their Quant nodes.
     let mut quantized: BTreeMap<String, QuantConst> = BTreeMap::new();
     for n in &g.nodes {
-        if n.op_type == "Quant" || n.op_type == "IntQuant" {
+        if is_quant(n) {
             if let Some(t) = n.inputs.first().and_then(|i| consts.get(i)) {
                 let q = quant_params(&consts, n)?;
                 let folded = fold_quant(t, q, n)?;
@@ -346,8 +378,7 @@ fn import_graph(g: &GraphProto, name: &str) -> Result<(QNet, ImportReport), Stri
     for n in &g.nodes {
         let first = n.inputs.first().map(String::as_str).unwrap_or("");
         let is_const_node = matches!(n.op_type.as_str(), "Constant")
-            || ((n.op_type == "Quant" || n.op_type == "IntQuant" || n.op_type == "Identity")
-                && consts.contains_key(first));
+            || ((is_quant(n) || n.op_type == "Identity") && consts.contains_key(first));
         if is_const_node {
             continue;
         }
@@ -355,7 +386,7 @@ fn import_graph(g: &GraphProto, name: &str) -> Result<(QNet, ImportReport), Stri
             return Err(node_error(n, format!("does not continue the chain from `{cur}`: only a chain of layers (an MLP) is supported")));
         }
         match n.op_type.as_str() {
-            "Quant" | "IntQuant" => {
+            "Quant" | "IntQuant" | "BipolarQuant" => {
                 let q = quant_params(&consts, n)?;
                 if q.scale.len() != 1 {
                     return Err(node_error(
@@ -514,7 +545,14 @@ fn import_graph(g: &GraphProto, name: &str) -> Result<(QNet, ImportReport), Stri
     }
     // The translation: exact fixed point when every scale is a power of two and no bias is
     // quantized; integer otherwise.
-    let all_pow2 = in_q.scale.iter().all(|&s| is_pow2(s))
+    if in_q.bipolar {
+        return Err("a bipolar (1-bit) graph input is not supported".into());
+    }
+    let any_bipolar = done
+        .iter()
+        .any(|(p, a, _)| p.weight.bipolar || a.as_ref().is_some_and(|a| a.bipolar));
+    let all_pow2 = !any_bipolar
+        && in_q.scale.iter().all(|&s| is_pow2(s))
         && done.iter().all(|(p, a, _)| {
             p.weight.scale.len() == 1
                 && is_pow2(p.weight.scale[0])
@@ -540,6 +578,9 @@ fn describe(q: &QuantParams) -> String {
     } else {
         format!("{} per-channel scales", q.scale.len())
     };
+    if q.bipolar {
+        return format!("bipolar ±1, scale {scale}");
+    }
     format!(
         "{} {}-bit{}, scale {scale}, rounding {}",
         if q.signed { "signed" } else { "unsigned" },
@@ -715,6 +756,27 @@ fn integer_net(
                     format!("biases {}-bit at the accumulator scale", b.q.bits),
                 )
             }
+            // Before a sign, `acc·s + b ≥ 0` is `acc + floor(b / s) ≥ 0` for an integer `acc`: the
+            // float bias becomes an exact integer threshold.
+            Some(Operand::Float(t)) if act.as_ref().is_some_and(|a| a.bipolar) => {
+                let codes = t
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &x)| {
+                        let v = (x / channel_scale(c)).floor();
+                        if v.is_finite() && v.abs() < 2f64.powi(62) {
+                            Ok(v as i64)
+                        } else {
+                            Err(format!("node `{}`: bias {c} ({x}) is out of range", p.node))
+                        }
+                    })
+                    .collect::<Result<Vec<i64>, String>>()?;
+                (
+                    codes,
+                    "float biases as exact sign thresholds floor(b / s_acc)".to_string(),
+                )
+            }
             Some(Operand::Float(t)) => {
                 let codes = t
                     .values
@@ -741,8 +803,12 @@ fn integer_net(
                 p.out_features
             ));
         }
-        let scheme = WeightCode::Uniform {
-            bits: p.weight.bits,
+        let scheme = if p.weight.bipolar {
+            WeightCode::Binary
+        } else {
+            WeightCode::Uniform {
+                bits: p.weight.bits,
+            }
         };
         let codes = p
             .codes
@@ -758,6 +824,17 @@ fn integer_net(
             .collect::<Result<Vec<u64>, String>>()?;
         let output = match act {
             None => LayerOutput::Accumulator,
+            Some(a) if a.bipolar => {
+                if p.relu {
+                    return Err(format!(
+                        "node `{}`: a ReLU before a bipolar Quant (every output +1) is not supported",
+                        p.node
+                    ));
+                }
+                LayerOutput::Sign(SignOutput {
+                    output_scale: a.scale[0],
+                })
+            }
             Some(a) => {
                 let s_a = a.scale[0];
                 let (multiplier, shift): (Vec<i64>, Vec<i32>) = acc_scale

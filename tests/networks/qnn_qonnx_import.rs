@@ -112,8 +112,119 @@ fn broken_or_unsupported_files_are_refused_naming_what() {
     std::fs::write(&bad, &tanh).unwrap();
     let err = qonnx::load(&bad).unwrap_err().to_string();
     assert!(
-        err.contains("(Tanh): op `Tanh` is not supported (supported: Quant, Gemm"),
+        err.contains("(Tanh): op `Tanh` is not supported (supported: Quant, BipolarQuant, Gemm"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Protobuf bytes of a hand-made QONNX graph (the writer here is independent of the reader).
+mod onnx_bytes {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    pub fn bytes(field: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint(field << 3 | 2, &mut out);
+        varint(payload.len() as u64, &mut out);
+        out.extend_from_slice(payload);
+        out
+    }
+    fn int(field: u64, v: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint(field << 3, &mut out);
+        varint(v as u64, &mut out);
+        out
+    }
+    pub fn tensor(name: &str, dims: &[i64], values: &[f32]) -> Vec<u8> {
+        let mut t: Vec<u8> = dims.iter().flat_map(|&d| int(1, d)).collect();
+        t.extend(int(2, 1)); // FLOAT
+        t.extend(bytes(8, name.as_bytes()));
+        let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        t.extend(bytes(9, &raw));
+        t
+    }
+    pub fn int_attr(name: &str, v: i64) -> Vec<u8> {
+        [bytes(1, name.as_bytes()), int(3, v), int(20, 2)].concat()
+    }
+    pub fn node(op: &str, inputs: &[&str], outputs: &[&str], attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut n: Vec<u8> = inputs.iter().flat_map(|i| bytes(1, i.as_bytes())).collect();
+        n.extend(outputs.iter().flat_map(|o| bytes(2, o.as_bytes())));
+        n.extend(bytes(4, op.as_bytes()));
+        if op.ends_with("Quant") {
+            n.extend(bytes(7, b"qonnx.custom_op.general"));
+        }
+        n.extend(attrs.iter().flat_map(|a| bytes(5, a)));
+        n
+    }
+}
+
+/// A binary network as QONNX writes one (hand-made, values worked out by hand): a 4-bit input
+/// `Quant` (scale 0.5), weights under `BipolarQuant` (scale 0.25), a float bias, a `BipolarQuant`
+/// activation, then weights under a 1-bit signed `Quant`, which QONNX reads as ±1 (not {−1, 0}).
+/// Accumulator scale 0.125: the bias −0.05 is the threshold floor(−0.4) = −1 (a rounded bias, 0,
+/// would turn image 4's −0.05 into +1), and image 3's first unit sits exactly at 0, which the sign
+/// takes to +1.
+#[test]
+fn bipolar_weights_and_activations_import_as_binary_layers() {
+    use onnx_bytes::*;
+    let nodes = [
+        node(
+            "Quant",
+            &["x", "s_in", "zero", "four"],
+            &["xq"],
+            &[int_attr("signed", 1), int_attr("narrow", 0)],
+        ),
+        node("BipolarQuant", &["w1", "s_w1"], &["w1q"], &[]),
+        node(
+            "Gemm",
+            &["xq", "w1q", "b1"],
+            &["h"],
+            &[int_attr("transB", 1)],
+        ),
+        node("BipolarQuant", &["h", "one"], &["hq"], &[]),
+        node(
+            "Quant",
+            &["w2", "one", "zero", "onebit"],
+            &["w2q"],
+            &[int_attr("signed", 1), int_attr("narrow", 0)],
+        ),
+        node("Gemm", &["hq", "w2q"], &["y"], &[int_attr("transB", 1)]),
+    ];
+    let inits = [
+        tensor("s_in", &[], &[0.5]),
+        tensor("zero", &[], &[0.0]),
+        tensor("four", &[], &[4.0]),
+        tensor("onebit", &[], &[1.0]),
+        tensor("one", &[], &[1.0]),
+        tensor("s_w1", &[], &[0.25]),
+        tensor("w1", &[2, 3], &[0.3, -0.2, 0.1, -0.4, 0.5, -0.6]),
+        tensor("b1", &[2], &[-0.05, -0.25]),
+        tensor("w2", &[2, 2], &[0.7, -0.1, 0.2, 0.9]),
+    ];
+    let mut graph: Vec<u8> = nodes.iter().flat_map(|n| bytes(1, n)).collect();
+    graph.extend(inits.iter().flat_map(|t| bytes(5, t)));
+    graph.extend(bytes(11, &bytes(1, b"x")));
+    graph.extend(bytes(12, &bytes(1, b"y")));
+    let model = bytes(7, &graph);
+    let m = qforge::onnx::ModelProto::decode(&model).unwrap();
+    let (net, report) = qonnx::import(&m.graph, "bnn").unwrap();
+    assert!(report.lines[0].contains("integer"), "{report:?}");
+    let x = [1.0, 0.5, -1.0, -1.0, 1.0, 0.5, 0.5, 0.0, 0.0, 0.5, 0.5, 0.0];
+    let codes = net.quantize_inputs(&x);
+    assert_eq!(codes, [2, 1, -2, -2, 2, 1, 1, 0, 0, 1, 1, 0]);
+    let out = Engine::new(&net).unwrap().infer(&codes).unwrap();
+    // By hand: hidden signs [-,-], [-,+], [+,-], [-,-]; logits h·[[+1,-1],[+1,+1]]ᵀ.
+    assert_eq!(out, [0, -2, -2, 0, 2, 0, 0, -2]);
+    assert!(
+        matches!(&net.layers[0], Layer::Dense(d) if d.weights == qforge::qnn::WeightCode::Binary)
+    );
 }
