@@ -5,8 +5,9 @@
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use qforge::explore::evaluate::CLOCK_MHZ as NOMINAL_CLOCK_MHZ;
 use qforge::verify::harness::fmax_ice40_registered;
-use qforge::verify::manifest::Manifest;
+use qforge::verify::manifest::{DesignKind, Manifest};
 use qforge::verify::tools::{locate, Tool};
 use qforge::verify::yosys::{synth, SynthOptions, Target};
 use qforge::verify::Error;
@@ -117,6 +118,31 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     println!("DSPs     {}", report.dsps);
     println!("BRAMs    {}", report.brams);
     println!("Fmax     {fmax_note}");
+    // A whole network: images per second at the clock the design reaches (nextpnr's Fmax), or at
+    // the sweep's nominal 100 MHz where no place and route measured one, saying which.
+    let interval: Option<u64> = (manifest.kind == DesignKind::Net)
+        .then(|| manifest.parameters.get("initiation_interval"))
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .filter(|&ii| ii > 0);
+    let throughput = interval.map(|ii| {
+        let (mhz, clock) = match fmax {
+            Some(f) => (f, "nextpnr"),
+            None => (NOMINAL_CLOCK_MHZ, "nominal"),
+        };
+        (mhz * 1e6 / ii as f64, mhz, clock, ii)
+    });
+    if let Some((images, mhz, clock, ii)) = throughput {
+        println!(
+            "speed    {:.0} images/s: {ii} cycles per image at {mhz:.1} MHz ({})",
+            images,
+            if clock == "nextpnr" {
+                "the Fmax above"
+            } else {
+                "nominal, no Fmax measured for this target"
+            }
+        );
+    }
     println!(
         "time     synth {:.2} s, harness synth, place and route {:.2} s",
         report.seconds, pnr_seconds
@@ -132,6 +158,9 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
             "brams": report.brams,
             "fmax_mhz": fmax,
             "fmax_method": fmax.map(|_| "registered_harness"),
+            "images_per_second": throughput.map(|t| t.0),
+            "throughput_clock_mhz": throughput.map(|t| t.1),
+            "throughput_clock": throughput.map(|t| t.2),
             "cells": report.cells,
             "synth_seconds": report.seconds,
         });

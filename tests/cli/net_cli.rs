@@ -189,6 +189,42 @@ fn qonnx_model_through_import_hdl_net_and_verify() {
     assert_eq!(json["rtl_cycles"], json["model_cycles"]);
 }
 
+/// `synth` of a whole network gives its speed in images per second at the Fmax nextpnr measured:
+/// the fully folded digits MLP takes 64 · 32 = 2048 cycles per image (by hand), so the figure is
+/// `fmax · 10^6 / 2048`.
+#[test]
+fn synth_of_a_network_reports_images_per_second_at_its_fmax() {
+    let dir = Path::new(ROOT).join("target/net-tests/cli_synth_speed");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_str().unwrap();
+    let (ok, out, err) = qforge(&[
+        "hdl",
+        "net",
+        "--model",
+        "models/digits_mlp.ron",
+        "--arch",
+        "models/arch_folded.ron",
+        "--images",
+        "2",
+        "-o",
+        dir_s,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = qforge(&[
+        "synth", dir_s, "--target", "ice40", "--seeds", "1", "--json",
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("2048 cycles per image at"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let fmax = json["fmax_mhz"].as_f64().unwrap();
+    assert_eq!(json["throughput_clock"], "nextpnr");
+    assert_eq!(json["throughput_clock_mhz"].as_f64().unwrap(), fmax);
+    assert_eq!(
+        json["images_per_second"].as_f64().unwrap(),
+        fmax * 1e6 / 2048.0
+    );
+}
+
 #[test]
 fn bad_architecture_is_one_error_line_and_exit_2() {
     let arch = Path::new(ROOT).join("target/net-tests/bad_arch.ron");
