@@ -222,7 +222,16 @@ impl TensorProto {
                 _ => {}
             }
         }
-        let count: i64 = t.dims.iter().product();
+        let count = t
+            .dims
+            .iter()
+            .try_fold(1i64, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| {
+                r.error(format!(
+                    "tensor `{}` has dimensions {:?}, too many values",
+                    t.name, t.dims
+                ))
+            })?;
         if t.dims.iter().any(|&d| d < 0) {
             return Err(r.error(format!(
                 "tensor `{}` has a negative dimension {:?}",
@@ -560,6 +569,19 @@ mod tests {
         let t = [&[0x08, 3, 0x10, 1][..], &field(9, &[0; 8])].concat();
         let err = TensorProto::decode(&t, 0).unwrap_err();
         assert!(err.message.contains("holds 2 values"), "{err}");
+        // dimensions whose product overflows i64
+        let dims: Vec<u8> = [
+            &[0x08][..],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f],
+            &[0x08],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f],
+            &[0x08],
+            &[0xff, 0xff, 0xff, 0xff, 0x0f],
+        ]
+        .concat();
+        let t = [&dims[..], &[0x10, 1]].concat();
+        let err = TensorProto::decode(&t, 0).unwrap_err();
+        assert!(err.message.contains("too many values"), "{err}");
         // a group (wire type 3)
         assert!(ModelProto::decode(&[0x0b])
             .unwrap_err()

@@ -463,6 +463,12 @@ fn import_graph(g: &GraphProto, name: &str) -> Result<(QNet, ImportReport), Stri
                         format!("weight dimensions {:?}: a matrix is supported", w.dims),
                     ));
                 };
+                if d0 < 1 || d1 < 1 {
+                    return Err(node_error(
+                        n,
+                        format!("weight dimensions {:?}: both must be at least 1", w.dims),
+                    ));
+                }
                 let (d0, d1) = (d0 as usize, d1 as usize);
                 // ONNX MatMul / Gemm without transB: W is [in][out]; with transB: [out][in].
                 let (out_f, in_f) = if trans_b { (d0, d1) } else { (d1, d0) };
