@@ -455,7 +455,7 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
             kind: DesignKind::Net,
             top: &design.top(),
             modules: &modules,
-            trace,
+            vectors: Vectors::Set(trace),
             parameters: &params,
             timing: &timing,
         },
@@ -467,6 +467,41 @@ fn write_net_folder(dir: &Path, design: &NetDesign, force: bool) -> Result<(), F
 /// manifest so that identical runs write identical manifests.
 pub const TIMING_FILE: &str = "timing.json";
 
+/// Writes a design folder's two vector files (`+stim`, `+expect`) and returns the cycles written.
+pub type WriteVectors<'a> = &'a dyn Fn(&Path, &Path) -> Result<u64, FlowError>;
+
+/// The replay vectors of a design folder.
+#[derive(Clone, Copy)]
+pub enum Vectors<'a> {
+    /// A set held in memory.
+    Set(&'a VectorSet),
+    /// Vectors written as they are made, too many to hold: the port widths and the writer.
+    Stream {
+        /// `IN_W`.
+        in_width: u32,
+        /// `OUT_W`.
+        out_width: u32,
+        /// Writes both files.
+        write: WriteVectors<'a>,
+    },
+}
+
+impl std::fmt::Debug for Vectors<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Vectors::Set(set) => write!(f, "Set({} cycles)", set.cycles.len()),
+            Vectors::Stream {
+                in_width,
+                out_width,
+                ..
+            } => write!(
+                f,
+                "Stream {{ in_width: {in_width}, out_width: {out_width} }}"
+            ),
+        }
+    }
+}
+
 /// What a design folder holds.
 #[derive(Clone, Copy, Debug)]
 pub struct DesignFolder<'a> {
@@ -477,7 +512,7 @@ pub struct DesignFolder<'a> {
     /// Every module, the wrapper `qf_tb_dut` last.
     pub modules: &'a [Module],
     /// The replay vectors.
-    pub trace: &'a VectorSet,
+    pub vectors: Vectors<'a>,
     /// The manifest's parameters (deterministic: the same run writes the same values).
     pub parameters: &'a [(String, String)],
     /// Measured figures for [`TIMING_FILE`] (none: no file).
@@ -514,7 +549,7 @@ pub fn write_design_folder(
         kind,
         top,
         modules,
-        trace,
+        vectors,
         parameters: params,
         timing,
     } = *folder;
@@ -531,10 +566,21 @@ pub fn write_design_folder(
             std::fs::write(&path, print_module(m)).map_err(io("writing", &path))?;
             sources.push(rel);
         }
-        trace.write(
-            &tmp.join("vectors/stimulus.hex"),
-            &tmp.join("vectors/expected.hex"),
-        )?;
+        let (stimulus, expected) = (
+            tmp.join("vectors/stimulus.hex"),
+            tmp.join("vectors/expected.hex"),
+        );
+        let (in_width, out_width, cycles) = match vectors {
+            Vectors::Set(trace) => {
+                trace.write(&stimulus, &expected)?;
+                (trace.in_width, trace.out_width, trace.cycles.len() as u64)
+            }
+            Vectors::Stream {
+                in_width,
+                out_width,
+                write,
+            } => (in_width, out_width, write(&stimulus, &expected)?),
+        };
         let tb = tmp.join("tb/qf_replay_tb.sv");
         std::fs::write(&tb, crate::verify::verilator::TESTBENCH).map_err(io("writing", &tb))?;
         let manifest = Manifest {
@@ -542,9 +588,9 @@ pub fn write_design_folder(
             top: top.to_string(),
             sources: sources.iter().map(PathBuf::from).collect(),
             wrapper: PathBuf::from("rtl/qf_tb_dut.v"),
-            in_width: trace.in_width,
-            out_width: trace.out_width,
-            cycles: trace.cycles.len() as u64,
+            in_width,
+            out_width,
+            cycles,
             stimulus: PathBuf::from("vectors/stimulus.hex"),
             expected: PathBuf::from("vectors/expected.hex"),
             parameters: params.iter().cloned().collect::<BTreeMap<_, _>>(),
@@ -560,13 +606,8 @@ pub fn write_design_folder(
             text.push('\n');
             std::fs::write(&path, text).map_err(io("writing", &path))?;
         }
-        let script = crate::verify::verilator::run_script(
-            top,
-            &sources,
-            trace.in_width,
-            trace.out_width,
-            trace.cycles.len() as u64,
-        );
+        let script =
+            crate::verify::verilator::run_script(top, &sources, in_width, out_width, cycles);
         let run = tmp.join("run.sh");
         std::fs::write(&run, script).map_err(io("writing", &run))?;
         #[cfg(unix)]

@@ -105,6 +105,41 @@ impl Part {
     }
 }
 
+/// One design's replay made a cycle at a time, for vectors too many to hold: each cycle's port
+/// values (without `clk`, `rst` first) become the wrapper's `tb_in` line and, from cycle 1 on,
+/// the `tb_out` line the design's model expects — the values [`replay_wrapper`] gives for a
+/// one-part [`Part::from_unit`] of the same cycles.
+pub struct ReplayStream<M: Model> {
+    model: M,
+    cycle: usize,
+}
+
+impl<M: Model> ReplayStream<M> {
+    /// A stream through `unit`'s model; [`replay_wrapper`] of the unit's cycle-less
+    /// [`Part::from_unit`] gives the wrapper and the widths.
+    pub fn new<U: Unit<Model = M>>(unit: &U) -> Self {
+        ReplayStream {
+            model: unit.model(),
+            cycle: 0,
+        }
+    }
+
+    /// The `tb_in` value of one cycle and its expected `tb_out` (`None` in cycle 0).
+    pub fn step(&mut self, ports: &[Bits]) -> Result<(Bits, Option<Bits>), UnitError> {
+        let out = self.model.step(ports)?;
+        let rst = ports.first().is_some_and(|b| b.get(0));
+        let fields = [
+            Bits::from_i128_wrapping(1, i128::from(rst)),
+            Bits::concat_lsb_first(ports.get(1..).unwrap_or(&[])),
+        ];
+        let input = Bits::concat_lsb_first(&fields);
+        let expect =
+            (self.cycle > 0).then(|| Bits::concat_lsb_first(&[Bits::concat_lsb_first(&out)]));
+        self.cycle += 1;
+        Ok((input, expect))
+    }
+}
+
 /// Builds the `qf_tb_dut` wrapper around `parts` (instances `u0`, `u1`, ...) and the vectors that
 /// replay them. Every part must have the same number of cycles and the same `rst` values.
 pub fn replay_wrapper(parts: &[Part]) -> Result<(Module, VectorSet), UnitError> {
@@ -272,6 +307,28 @@ pub fn pe_stimulus_lanes(
     cycles: usize,
     seed: u64,
 ) -> Vec<PeInputs> {
+    let mut out = Vec::with_capacity(cycles);
+    let done: Result<(), std::convert::Infallible> =
+        pe_stimulus_each(pe, weights_per_cycle, cycles, seed, |c| {
+            out.push(c);
+            Ok(())
+        });
+    match done {
+        Ok(()) => out,
+        Err(never) => match never {},
+    }
+}
+
+/// Hands the cycles of [`pe_stimulus_lanes`] to `each` in order, one at a time, without
+/// holding them (the same values: a long stimulus is written as it is made). Stops at the first
+/// error `each` returns.
+pub fn pe_stimulus_each<E>(
+    pe: &PeParams,
+    weights_per_cycle: u32,
+    cycles: usize,
+    seed: u64,
+    each: impl FnMut(PeInputs) -> Result<(), E>,
+) -> Result<(), E> {
     let mut rng = Rng::new(seed);
     let simd = pe.simd() as usize;
     let nw = weights_per_cycle as usize;
@@ -288,19 +345,27 @@ pub fn pe_stimulus_lanes(
             _ => rng.next_u64() & a_mask,
         }
     };
-    let mut out: Vec<PeInputs> = Vec::with_capacity(cycles);
-    let push = |out: &mut Vec<PeInputs>, en: bool, clear: bool, act: Vec<u64>, wgt: Vec<u64>| {
-        if out.len() < cycles {
-            out.push(PeInputs {
-                rst: false,
-                en,
-                clear,
-                act,
-                wgt,
-                init: Vec::new(),
-            })
-        }
+    let mut out = StimulusSink {
+        each,
+        made: 0,
+        cycles,
+        error: None,
+        init: (pe.overflow() == Overflow::SaturateEach).then(|| {
+            // Start values for every row: the extremes (saturation from the first lane on),
+            // zero and random values of the accumulator's range.
+            let w = pe.acc_bits();
+            (
+                Rng::new(seed ^ 0x1417),
+                -(1i64 << (w - 1)),
+                (1i64 << (w - 1)) - 1,
+                nw / simd,
+            )
+        }),
     };
+    let push =
+        |out: &mut StimulusSink<_, E>, en: bool, clear: bool, act: Vec<u64>, wgt: Vec<u64>| {
+            out.push(en, clear, act, wgt)
+        };
     // Two reset cycles first (overwritten by the schedule below).
     for _ in 0..2 {
         push(&mut out, false, false, vec![0; simd], vec![0; nw]);
@@ -392,31 +457,54 @@ pub fn pe_stimulus_lanes(
         let (en, _, act, wgt) = random_cycle(&mut rng, (1, 1), (1, 1));
         push(&mut out, en, false, act, wgt);
     }
-    while out.len() < cycles {
+    while out.made < cycles && out.error.is_none() {
         let (en, clear, act, wgt) = random_cycle(&mut rng, (9, 10), (1, 16));
         push(&mut out, en, clear, act, wgt);
     }
-    if pe.overflow() == Overflow::SaturateEach {
-        // Start values for every row: the extremes (saturation from the first lane on), zero
-        // and random values of the accumulator's range.
-        let w = pe.acc_bits();
-        let (lo, hi) = (-(1i64 << (w - 1)), (1i64 << (w - 1)) - 1);
-        let mut r = Rng::new(seed ^ 0x1417);
-        for c in out.iter_mut() {
-            c.init = (0..nw / simd)
+    out.error.map_or(Ok(()), Err)
+}
+
+/// Where [`pe_stimulus_each`] puts its cycles: each gets its reset (the shared schedule) and,
+/// for saturating rows, its start values, in cycle order; cycles beyond the count are dropped
+/// (their random values are still drawn, so every count sees the same sequence).
+struct StimulusSink<F, E> {
+    each: F,
+    made: usize,
+    cycles: usize,
+    error: Option<E>,
+    /// For [`Overflow::SaturateEach`]: the start values' generator, range and rows.
+    init: Option<(Rng, i64, i64, usize)>,
+}
+
+impl<F: FnMut(PeInputs) -> Result<(), E>, E> StimulusSink<F, E> {
+    fn push(&mut self, en: bool, clear: bool, act: Vec<u64>, wgt: Vec<u64>) {
+        if self.made >= self.cycles || self.error.is_some() {
+            return;
+        }
+        let init = match &mut self.init {
+            None => Vec::new(),
+            Some((r, lo, hi, rows)) => (0..*rows)
                 .map(|_| match r.below(8) {
-                    0 => lo,
-                    1 => hi,
+                    0 => *lo,
+                    1 => *hi,
                     2 => 0,
-                    _ => lo + r.below((hi - lo) as u64 + 1) as i64,
+                    _ => *lo + r.below((*hi - *lo) as u64 + 1) as i64,
                 })
-                .collect();
+                .collect(),
+        };
+        let cycle = PeInputs {
+            rst: reset_at(self.made, self.cycles),
+            en,
+            clear,
+            act,
+            wgt,
+            init,
+        };
+        self.made += 1;
+        if let Err(e) = (self.each)(cycle) {
+            self.error = Some(e);
         }
     }
-    for (t, c) in out.iter_mut().enumerate() {
-        c.rst = reset_at(t, cycles);
-    }
-    out
 }
 
 /// Stimulus for one PE ([`pe_stimulus_lanes`] with SIMD weights per cycle).

@@ -4,15 +4,22 @@ use anyhow::{bail, Context};
 use clap::builder::PossibleValue;
 use clap::{Args, Subcommand, ValueEnum};
 use qforge::accel::lanes::lane_of;
+use qforge::accel::pe::PeInputs;
 use qforge::accel::pe_array::array_ports;
-use qforge::accel::vectors::{pe_stimulus_lanes, replay_sources, replay_wrapper, Part};
+use qforge::accel::vectors::{
+    pe_stimulus_each, replay_sources, replay_wrapper, Part, ReplayStream,
+};
 use qforge::accel::{Overflow, PeArrayParams, PeParams, Unit};
-use qforge::flow::{net_design_folder, write_design_folder, DesignFolder, NetDesignOptions};
+use qforge::flow::{
+    net_design_folder, write_design_folder, DesignFolder, FlowError, NetDesignOptions, Vectors,
+};
+use qforge::hdl::Bits;
 use qforge::nn::data::source::DataSource;
 use qforge::num::weights::{WeightCode, WeightFamily};
 use qforge::outdir::{check, OutputKind};
 use qforge::verify::manifest::DesignKind;
-use std::path::PathBuf;
+use qforge::verify::vectors::VectorWriter;
+use std::path::{Path, PathBuf};
 
 /// Hardware generators.
 #[derive(Args, Debug)]
@@ -198,34 +205,65 @@ fn pe(a: PeArgs) -> anyhow::Result<()> {
     }
     let row = pe_params(&a).context("invalid PE configuration")?;
     check(&a.out, OutputKind::Pe, a.force)?;
-    let (kind, part, top, params) = if a.pe == 1 {
-        let inputs = pe_stimulus_lanes(&row, row.simd(), a.cycles, a.seed);
-        let part = Part::pe(&row, &inputs)?;
-        (DesignKind::Pe, part, row.name(), row.parameters())
+    if a.pe == 1 {
+        write_pe_folder(&a, &row, &row, row.simd(), DesignKind::Pe, |i| {
+            i.to_ports(&row)
+        })
     } else {
         let array = PeArrayParams::new(row.clone(), a.pe)?;
-        let inputs = pe_stimulus_lanes(&row, row.simd() * a.pe, a.cycles, a.seed);
-        let ports = inputs.iter().map(|i| array_ports(&array, i));
-        let part = Part::from_unit(&array, ports)?;
-        (DesignKind::PeGrid, part, array.name(), array.parameters())
-    };
-    let (wrapper, trace) = replay_wrapper(std::slice::from_ref(&part))?;
+        write_pe_folder(
+            &a,
+            &row,
+            &array,
+            row.simd() * a.pe,
+            DesignKind::PeGrid,
+            |i| array_ports(&array, i),
+        )
+    }
+}
+
+/// Writes the design folder of a PE or PE array, `unit`, fed `weights_per_cycle` weight codes a
+/// cycle: the vectors are made and written a cycle at a time, so their length costs no memory.
+fn write_pe_folder<U: Unit>(
+    a: &PeArgs,
+    row: &PeParams,
+    unit: &U,
+    weights_per_cycle: u32,
+    kind: DesignKind,
+    to_ports: impl Fn(&PeInputs) -> Vec<Bits>,
+) -> anyhow::Result<()> {
+    let part = Part::from_unit(unit, std::iter::empty())?;
+    let (wrapper, widths) = replay_wrapper(std::slice::from_ref(&part))?;
     let modules = replay_sources(std::slice::from_ref(&part), &wrapper);
+    let (in_width, out_width) = (widths.in_width, widths.out_width);
+    let write = |stimulus: &Path, expected: &Path| -> Result<u64, FlowError> {
+        let mut writer = VectorWriter::create(stimulus, expected, in_width, out_width)?;
+        let mut stream = ReplayStream::new(unit);
+        pe_stimulus_each(row, weights_per_cycle, a.cycles, a.seed, |c| {
+            let (input, expect) = stream.step(&to_ports(&c))?;
+            writer.push(&input, expect.as_ref())?;
+            Ok::<(), FlowError>(())
+        })?;
+        Ok(writer.finish()?)
+    };
+    let (top, params) = (unit.name(), unit.parameters());
     let folder = DesignFolder {
         kind,
         top: &top,
         modules: &modules,
-        trace: &trace,
+        vectors: Vectors::Stream {
+            in_width,
+            out_width,
+            write: &write,
+        },
         parameters: &params,
         timing: &[],
     };
     write_design_folder(&a.out, &folder, a.force)?;
     println!(
-        "wrote {} ({top}, {} cycles, tb_in {} bits, tb_out {} bits)",
+        "wrote {} ({top}, {} cycles, tb_in {in_width} bits, tb_out {out_width} bits)",
         a.out.display(),
-        trace.cycles.len(),
-        trace.in_width,
-        trace.out_width
+        a.cycles,
     );
     Ok(())
 }

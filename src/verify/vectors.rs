@@ -101,6 +101,85 @@ impl VectorSet {
     }
 }
 
+/// Writes the `+stim` and `+expect` files a cycle at a time, as [`VectorSet::write`] writes a
+/// whole set (the same bytes), for vectors too many to hold.
+pub struct VectorWriter {
+    in_width: u32,
+    out_width: u32,
+    stimulus: (std::path::PathBuf, BufWriter<std::fs::File>),
+    expected: (std::path::PathBuf, BufWriter<std::fs::File>),
+    line: Vec<u8>,
+    cycles: u64,
+}
+
+impl VectorWriter {
+    /// Creates both files for `in_width`- and `out_width`-bit vectors.
+    pub fn create(stimulus: &Path, expected: &Path, in_width: u32, out_width: u32) -> Result<Self> {
+        if in_width == 0 || out_width == 0 {
+            return Err(Error::Invalid(format!(
+                "in_width ({in_width}) and out_width ({out_width}) must be at least 1"
+            )));
+        }
+        let open = |path: &Path| -> Result<(std::path::PathBuf, BufWriter<std::fs::File>)> {
+            let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+            Ok((path.to_path_buf(), BufWriter::with_capacity(1 << 20, file)))
+        };
+        Ok(VectorWriter {
+            in_width,
+            out_width,
+            stimulus: open(stimulus)?,
+            expected: open(expected)?,
+            line: Vec::with_capacity(256),
+            cycles: 0,
+        })
+    }
+
+    /// Appends one cycle after checking its widths.
+    pub fn push(&mut self, input: &Bits, expect: Option<&Bits>) -> Result<()> {
+        if input.width() != self.in_width {
+            return Err(Error::Invalid(format!(
+                "cycle {}: input width ({}) must equal in_width ({})",
+                self.cycles,
+                input.width(),
+                self.in_width
+            )));
+        }
+        self.line.clear();
+        input.push_hex(&mut self.line, None);
+        self.line.push(b'\n');
+        let (path, out) = &mut self.stimulus;
+        out.write_all(&self.line)
+            .map_err(|e| Error::io(path.clone(), e))?;
+        self.line.clear();
+        match expect {
+            Some(e) if e.width() != self.out_width => {
+                return Err(Error::Invalid(format!(
+                    "cycle {}: expected width ({}) must equal out_width ({})",
+                    self.cycles,
+                    e.width(),
+                    self.out_width
+                )))
+            }
+            Some(e) => e.push_hex(&mut self.line, Some(true)),
+            None => Bits::zero(self.out_width).push_hex(&mut self.line, Some(false)),
+        }
+        self.line.push(b'\n');
+        let (path, out) = &mut self.expected;
+        out.write_all(&self.line)
+            .map_err(|e| Error::io(path.clone(), e))?;
+        self.cycles += 1;
+        Ok(())
+    }
+
+    /// Flushes both files; the number of cycles written.
+    pub fn finish(mut self) -> Result<u64> {
+        for (path, out) in [&mut self.stimulus, &mut self.expected] {
+            out.flush().map_err(|e| Error::io(path.clone(), e))?;
+        }
+        Ok(self.cycles)
+    }
+}
+
 /// What a pair of vector files holds, read a line at a time (nothing else kept, so a file of
 /// any length is checked in constant memory): for each cycle, whether it is checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,6 +255,53 @@ fn for_each_line(path: &Path, width: u32, mut each: impl FnMut(Bits)) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PE's replay made a cycle at a time (stimulus, model, writer) gives the bytes of the
+    /// whole-set path (`Part::from_unit`, `replay_wrapper`, `VectorSet::write`).
+    #[test]
+    fn streamed_vectors_equal_the_whole_set_byte_for_byte() {
+        use crate::accel::vectors::{
+            pe_stimulus, pe_stimulus_each, replay_wrapper, Part, ReplayStream,
+        };
+        use crate::accel::{Overflow, PeParams};
+        use crate::num::weights::WeightCode;
+        let dir = std::env::temp_dir().join(format!("qforge-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (kind, overflow) in [
+            (WeightCode::Ternary, Overflow::Saturate),
+            (WeightCode::Uniform { bits: 4 }, Overflow::Wrap),
+        ] {
+            let pe = PeParams::new(kind.clone(), 4, true, 3, 9, overflow).unwrap();
+            let cycles = 700;
+            let part = Part::pe(&pe, &pe_stimulus(&pe, cycles, 5)).unwrap();
+            let (_, set) = replay_wrapper(&[part]).unwrap();
+            set.write(&dir.join("s1"), &dir.join("e1")).unwrap();
+            let mut w = VectorWriter::create(
+                &dir.join("s2"),
+                &dir.join("e2"),
+                set.in_width,
+                set.out_width,
+            )
+            .unwrap();
+            let mut stream = ReplayStream::new(&pe);
+            pe_stimulus_each(&pe, pe.simd(), cycles, 5, |c| {
+                let (input, expect) = stream.step(&c.to_ports(&pe))?;
+                w.push(&input, expect.as_ref()).unwrap();
+                Ok::<(), crate::accel::UnitError>(())
+            })
+            .unwrap();
+            assert_eq!(w.finish().unwrap(), cycles as u64);
+            for (a, b) in [("s1", "s2"), ("e1", "e2")] {
+                let (a, b) = (
+                    std::fs::read(dir.join(a)).unwrap(),
+                    std::fs::read(dir.join(b)).unwrap(),
+                );
+                assert!(!a.is_empty());
+                assert_eq!(a, b, "{kind:?}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn expect_lines_carry_the_check_bit_above_out_width() {
