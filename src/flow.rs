@@ -98,23 +98,15 @@ pub fn load_net_on(
     quant: Option<&Path>,
     data: &DataSource,
 ) -> Result<QNet, FlowError> {
-    if let Some(dir) = crate::qnn::hls4ml::project_dir(model) {
+    if let Some(imported) = crate::qnn::eval::Imported::of(model) {
         if quant.is_some() {
             return Err(FlowError::Input(format!(
-                "{} is an hls4ml project, already quantized; --quant applies to float models",
-                model.display()
+                "{} is {}, already quantized; --quant applies to float models",
+                model.display(),
+                imported.kind()
             )));
         }
-        return Ok(crate::qnn::hls4ml::load_dir(&dir)?);
-    }
-    if crate::qnn::qonnx::is_onnx(model) {
-        if quant.is_some() {
-            return Err(FlowError::Input(format!(
-                "{} is a QONNX model, already quantized; --quant applies to float models",
-                model.display()
-            )));
-        }
-        return Ok(crate::qnn::qonnx::load(model)?.0);
+        return Ok(imported.load(model)?);
     }
     let text = std::fs::read_to_string(model).map_err(|source| FlowError::Io {
         what: "reading",

@@ -133,8 +133,7 @@ impl<M: Model> ReplayStream<M> {
             Bits::concat_lsb_first(ports.get(1..).unwrap_or(&[])),
         ];
         let input = Bits::concat_lsb_first(&fields);
-        let expect =
-            (self.cycle > 0).then(|| Bits::concat_lsb_first(&[Bits::concat_lsb_first(&out)]));
+        let expect = (self.cycle > 0).then(|| Bits::concat_lsb_first(&out));
         self.cycle += 1;
         Ok((input, expect))
     }

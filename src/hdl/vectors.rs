@@ -68,15 +68,21 @@ impl VectorSet {
 
     /// Appends cycle `index`'s `+expect` line (without a line break) to `out`.
     pub fn push_expected_line(&self, index: usize, out: &mut Vec<u8>) {
-        match &self.cycles[index].expect {
-            Some(e) => e.push_hex(out, Some(true)),
-            None => Bits::zero(self.out_width).push_hex(out, Some(false)),
-        }
+        push_expect_line(self.cycles[index].expect.as_ref(), self.out_width, out);
     }
 
     /// The expected value of an `+expect` line read as `OUT_W + 1` bits: `None` unless its check
     /// bit is set.
     pub fn expect_of_line(line: &Bits, out_width: u32) -> Option<Bits> {
         line.get(out_width).then(|| line.resized(out_width))
+    }
+}
+
+/// Appends the `+expect` line (without a line break) of a cycle expecting `expect` on an
+/// `out_width`-bit `tb_out` (`None`: not compared, all zeros) to `out`.
+pub fn push_expect_line(expect: Option<&Bits>, out_width: u32, out: &mut Vec<u8>) {
+    match expect {
+        Some(e) => e.push_hex(out, Some(true)),
+        None => Bits::zero(out_width).push_hex(out, Some(false)),
     }
 }

@@ -17,15 +17,48 @@ pub enum AnyModel {
     Integer(QNet),
 }
 
+/// A model made by another tool: an hls4ml project (`hls4ml:DIR`, [`super::hls4ml`]) or a
+/// QONNX file (`.onnx`, [`super::qonnx`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Imported {
+    /// An hls4ml project folder.
+    Hls4ml(std::path::PathBuf),
+    /// A QONNX file.
+    Qonnx,
+}
+
+impl Imported {
+    /// What `path` names, if it is another tool's model (nothing is read).
+    pub fn of(path: &Path) -> Option<Imported> {
+        if let Some(dir) = super::hls4ml::project_dir(path) {
+            return Some(Imported::Hls4ml(dir));
+        }
+        super::qonnx::is_onnx(path).then_some(Imported::Qonnx)
+    }
+
+    /// The kind, for messages: "an hls4ml project", "a QONNX model".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Imported::Hls4ml(_) => "an hls4ml project",
+            Imported::Qonnx => "a QONNX model",
+        }
+    }
+
+    /// Reads it (`path` as given to [`Imported::of`]) into the integer network.
+    pub fn load(&self, path: &Path) -> Result<QNet, QnnError> {
+        match self {
+            Imported::Hls4ml(dir) => super::hls4ml::load_dir(dir),
+            Imported::Qonnx => super::qonnx::load(path).map(|(net, _)| net),
+        }
+    }
+}
+
 /// Reads a model file, telling float (`Model(`) from integer models by their first token; a
 /// `.onnx` file is imported as QONNX ([`super::qonnx`]), `hls4ml:DIR` read as an hls4ml project
 /// ([`super::hls4ml`]).
 pub fn load_any(path: &Path) -> Result<AnyModel, QnnError> {
-    if let Some(dir) = super::hls4ml::project_dir(path) {
-        return super::hls4ml::load_dir(&dir).map(AnyModel::Integer);
-    }
-    if super::qonnx::is_onnx(path) {
-        return super::qonnx::load(path).map(|(net, _)| AnyModel::Integer(net));
+    if let Some(imported) = Imported::of(path) {
+        return imported.load(path).map(AnyModel::Integer);
     }
     let text = std::fs::read_to_string(path).map_err(|source| QnnError::Io {
         path: path.display().to_string(),

@@ -194,6 +194,45 @@ fn scalar(
     Ok(t.values.clone())
 }
 
+/// A quantizer's scales must all be finite and positive, and there must be one.
+fn check_scale(n: &NodeProto, scale: &[f64]) -> Result<(), String> {
+    if scale.is_empty() || scale.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(node_error(
+            n,
+            format!("scale {scale:?} must be finite and positive"),
+        ));
+    }
+    Ok(())
+}
+
+/// Channel `c`'s entry of per-tensor (one value) or per-channel values.
+fn per_channel(values: &[f64], c: usize) -> f64 {
+    values[if values.len() == 1 { 0 } else { c }]
+}
+
+/// A signed fixed-point type of `int_bits` and `frac_bits`, truncating and saturating (the
+/// bias and accumulator types of a fixed-point layer, which hold their values exactly).
+fn exact_fixed(int_bits: i32, frac_bits: i32) -> Result<FixedFormat, String> {
+    FixedFormat::new(
+        (frac_bits + int_bits) as u32,
+        int_bits,
+        true,
+        RoundingMode::Floor,
+        OverflowMode::Saturate,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The network input a quantizer gives (`fixed`: cast exactly into that type).
+fn input_quant(in_q: &QuantParams, fixed: Option<FixedFormat>) -> Result<InputQuant, String> {
+    Ok(InputQuant {
+        format: IntFormat::new(in_q.bits, in_q.signed).map_err(|e| e.to_string())?,
+        scale: in_q.scale[0],
+        rounding: in_q.rounding,
+        fixed,
+    })
+}
+
 /// The parameters of a `Quant` (or `IntQuant`) node; its inputs 1..=3 must be constants.
 fn quant_params(
     consts: &BTreeMap<String, TensorProto>,
@@ -207,12 +246,7 @@ fn quant_params(
     }
     let scale = scalar(consts, n, 1, "scale")?;
     if n.op_type == "BipolarQuant" {
-        if scale.is_empty() || scale.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(node_error(
-                n,
-                format!("scale {scale:?} must be finite and positive"),
-            ));
-        }
+        check_scale(n, &scale)?;
         return Ok(QuantParams {
             scale,
             bipolar: true,
@@ -230,12 +264,7 @@ fn quant_params(
             "a non-zero zero point is not supported (only 0)",
         ));
     }
-    if scale.is_empty() || scale.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-        return Err(node_error(
-            n,
-            format!("scale {scale:?} must be finite and positive"),
-        ));
-    }
+    check_scale(n, &scale)?;
     let bits = match bits.as_slice() {
         [b] if b.fract() == 0.0 && (1.0..=32.0).contains(b) => *b as u32,
         _ => {
@@ -285,11 +314,7 @@ fn fold_quant(t: &TensorProto, q: QuantParams, n: &NodeProto) -> Result<QuantCon
     let per_row = t.values.len() / rows;
     let mut codes = Vec::with_capacity(t.values.len());
     for (i, &v) in t.values.iter().enumerate() {
-        let s = if q.scale.len() == 1 {
-            q.scale[0]
-        } else {
-            q.scale[i / per_row.max(1)]
-        };
+        let s = per_channel(&q.scale, i / per_row.max(1));
         if q.bipolar {
             if !(v / s).is_finite() {
                 return Err(node_error(n, format!("value {v} is not finite")));
@@ -480,16 +505,9 @@ fn import_graph(g: &GraphProto, name: &str) -> Result<(QNet, ImportReport), Stri
                         .map(|(o, i)| w.codes[i * out_f + o])
                         .collect()
                 };
-                let mut weight = w.q.clone();
-                if weight.scale.len() != 1 {
-                    if trans_b && weight.scale.len() == out_f {
-                        // per output channel already
-                    } else {
-                        return Err(node_error(n, "per-channel weight scales are supported along the output channels of a transB Gemm"));
-                    }
-                }
-                if weight.scale.len() == 1 {
-                    weight.scale = vec![weight.scale[0]];
+                let weight = w.q.clone();
+                if weight.scale.len() != 1 && !(trans_b && weight.scale.len() == out_f) {
+                    return Err(node_error(n, "per-channel weight scales are supported along the output channels of a transB Gemm"));
                 }
                 pending = Some(Pending {
                     node: n.label().to_string(),
@@ -664,14 +682,8 @@ fn fixed_net(
             .ceil()
             .max(0.0) as i32
             + 2;
-        let bias_format = FixedFormat::new(
-            (fb + int_bits) as u32,
-            int_bits,
-            true,
-            RoundingMode::Floor,
-            OverflowMode::Saturate,
-        )
-        .map_err(|e| format!("node `{}`: bias: {e}", p.node))?;
+        let bias_format =
+            exact_fixed(int_bits, fb).map_err(|e| format!("node `{}`: bias: {e}", p.node))?;
         let bias: Vec<i64> = floats.iter().map(|&x| (x * 2f64.powi(fb)) as i64).collect();
         let fa = fb.max(layer_in.frac_bits() + weight.frac_bits());
         // Enough integer bits for any sum of the layer: |x|·|w| per product, in_features products, the bias.
@@ -679,14 +691,8 @@ fn fixed_net(
         let max_w = 2f64.powi(weight.int_bits());
         let bound = max_x * max_w * p.in_features as f64 + 2f64.powi(int_bits);
         let ia = bound.log2().ceil() as i32 + 2;
-        let accum = FixedFormat::new(
-            (fa + ia) as u32,
-            ia,
-            true,
-            RoundingMode::Floor,
-            OverflowMode::Saturate,
-        )
-        .map_err(|e| format!("node `{}`: accumulator: {e}", p.node))?;
+        let accum =
+            exact_fixed(ia, fa).map_err(|e| format!("node `{}`: accumulator: {e}", p.node))?;
         let relu = match act {
             None => None,
             Some(a) => Some(fixed_format(a, OverflowMode::Saturate)?),
@@ -720,12 +726,7 @@ fn fixed_net(
     }
     Ok(QNet {
         name: name.to_string(),
-        input: InputQuant {
-            format: IntFormat::new(in_q.bits, in_q.signed).map_err(|e| e.to_string())?,
-            scale: in_q.scale[0],
-            rounding: in_q.rounding,
-            fixed: Some(input),
-        },
+        input: input_quant(in_q, Some(input))?,
         layers,
     })
 }
@@ -743,12 +744,12 @@ fn integer_net(
     for (k, (p, act, input_q)) in done.iter().enumerate() {
         let s_in = input_q.scale[0];
         let acc_scale: Vec<f64> = p.weight.scale.iter().map(|s_w| s_in * s_w).collect();
-        let channel_scale = |c: usize| acc_scale[if acc_scale.len() == 1 { 0 } else { c }];
+        let channel_scale = |c: usize| per_channel(&acc_scale, c);
         let (bias, bias_note) = match &p.bias {
             None => (vec![0; p.out_features], "no bias".to_string()),
             Some(Operand::Quantized(b)) => {
                 for c in 0..p.out_features {
-                    let s_b = b.q.scale[if b.q.scale.len() == 1 { 0 } else { c }];
+                    let s_b = per_channel(&b.q.scale, c);
                     if (s_b / channel_scale(c) - 1.0).abs() > 1e-6 {
                         return Err(format!(
                             "node `{}`: the bias scale {s_b} is not the accumulator scale {} (input scale x weight scale); only such biases are supported",
@@ -883,12 +884,7 @@ fn integer_net(
     }
     Ok(QNet {
         name: name.to_string(),
-        input: InputQuant {
-            format: IntFormat::new(in_q.bits, in_q.signed).map_err(|e| e.to_string())?,
-            scale: in_q.scale[0],
-            rounding: in_q.rounding,
-            fixed: None,
-        },
+        input: input_quant(in_q, None)?,
         layers,
     })
 }

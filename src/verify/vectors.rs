@@ -19,6 +19,7 @@
 //! ```
 
 use super::error::{Error, Result};
+use crate::hdl::vectors::push_expect_line;
 pub use crate::hdl::vectors::{Cycle, VectorSet};
 pub use crate::hdl::Bits;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -34,23 +35,13 @@ impl VectorSet {
     }
 
     fn check_cycle(&self, index: usize, cycle: &Cycle) -> Result<()> {
-        if cycle.input.width() != self.in_width {
-            return Err(Error::Invalid(format!(
-                "cycle {index}: input width ({}) must equal in_width ({})",
-                cycle.input.width(),
-                self.in_width
-            )));
-        }
-        if let Some(expect) = &cycle.expect {
-            if expect.width() != self.out_width {
-                return Err(Error::Invalid(format!(
-                    "cycle {index}: expected width ({}) must equal out_width ({})",
-                    expect.width(),
-                    self.out_width
-                )));
-            }
-        }
-        Ok(())
+        check_widths(
+            index,
+            &cycle.input,
+            cycle.expect.as_ref(),
+            self.in_width,
+            self.out_width,
+        )
     }
 
     /// Checks the widths (both at least 1) and every cycle.
@@ -70,12 +61,11 @@ impl VectorSet {
     /// Writes the `+stim` and `+expect` files of the contract.
     pub fn write(&self, stimulus: &Path, expected: &Path) -> Result<()> {
         self.validate()?;
-        write_lines(stimulus, self.cycles.len(), |i, line| {
-            self.push_stimulus_line(i, line)
-        })?;
-        write_lines(expected, self.cycles.len(), |i, line| {
-            self.push_expected_line(i, line)
-        })
+        let mut writer = VectorWriter::create(stimulus, expected, self.in_width, self.out_width)?;
+        for c in &self.cycles {
+            writer.push(&c.input, c.expect.as_ref())?;
+        }
+        writer.finish().map(|_| ())
     }
 
     /// Reads the files [`VectorSet::write`] writes (or a generator wrote) back.
@@ -99,6 +89,29 @@ impl VectorSet {
         }
         Ok(set)
     }
+}
+
+/// Checks cycle `index`'s input and expected widths against the ports'.
+fn check_widths(
+    index: usize,
+    input: &Bits,
+    expect: Option<&Bits>,
+    in_width: u32,
+    out_width: u32,
+) -> Result<()> {
+    if input.width() != in_width {
+        return Err(Error::Invalid(format!(
+            "cycle {index}: input width ({}) must equal in_width ({in_width})",
+            input.width()
+        )));
+    }
+    if let Some(e) = expect.filter(|e| e.width() != out_width) {
+        return Err(Error::Invalid(format!(
+            "cycle {index}: expected width ({}) must equal out_width ({out_width})",
+            e.width()
+        )));
+    }
+    Ok(())
 }
 
 /// Writes the `+stim` and `+expect` files a cycle at a time, as [`VectorSet::write`] writes a
@@ -136,14 +149,8 @@ impl VectorWriter {
 
     /// Appends one cycle after checking its widths.
     pub fn push(&mut self, input: &Bits, expect: Option<&Bits>) -> Result<()> {
-        if input.width() != self.in_width {
-            return Err(Error::Invalid(format!(
-                "cycle {}: input width ({}) must equal in_width ({})",
-                self.cycles,
-                input.width(),
-                self.in_width
-            )));
-        }
+        let index = usize::try_from(self.cycles).unwrap_or(usize::MAX);
+        check_widths(index, input, expect, self.in_width, self.out_width)?;
         self.line.clear();
         input.push_hex(&mut self.line, None);
         self.line.push(b'\n');
@@ -151,18 +158,7 @@ impl VectorWriter {
         out.write_all(&self.line)
             .map_err(|e| Error::io(path.clone(), e))?;
         self.line.clear();
-        match expect {
-            Some(e) if e.width() != self.out_width => {
-                return Err(Error::Invalid(format!(
-                    "cycle {}: expected width ({}) must equal out_width ({})",
-                    self.cycles,
-                    e.width(),
-                    self.out_width
-                )))
-            }
-            Some(e) => e.push_hex(&mut self.line, Some(true)),
-            None => Bits::zero(self.out_width).push_hex(&mut self.line, Some(false)),
-        }
+        push_expect_line(expect, self.out_width, &mut self.line);
         self.line.push(b'\n');
         let (path, out) = &mut self.expected;
         out.write_all(&self.line)
@@ -208,19 +204,6 @@ impl VectorScan {
         }
         Ok(VectorScan { checked })
     }
-}
-
-fn write_lines(path: &Path, lines: usize, mut emit: impl FnMut(usize, &mut Vec<u8>)) -> Result<()> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut line = Vec::with_capacity(256);
-    for i in 0..lines {
-        line.clear();
-        emit(i, &mut line);
-        line.push(b'\n');
-        out.write_all(&line).map_err(|e| Error::io(path, e))?;
-    }
-    out.flush().map_err(|e| Error::io(path, e))
 }
 
 fn read_lines(path: &Path, width: u32) -> Result<Vec<Bits>> {

@@ -23,6 +23,20 @@ fn qforge(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `qforge verify DIR --json` with the shared Verilator cache; it must pass. Its JSON summary.
+fn verify_json(dir: &str) -> serde_json::Value {
+    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
+    let (ok, out, err) = qforge(&[
+        "verify",
+        dir,
+        "--json",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    serde_json::from_str(out.lines().last().unwrap()).unwrap()
+}
+
 #[test]
 fn hdl_net_then_verify_passes_with_network_figures() {
     let dir = Path::new(ROOT).join("target/net-tests/cli_default");
@@ -63,16 +77,7 @@ fn hdl_net_then_verify_passes_with_network_figures() {
     );
     let manifest = std::fs::read_to_string(dir.join("qforge.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"net\""), "{manifest}");
-    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
-    let (ok, out, err) = qforge(&[
-        "verify",
-        dir_s,
-        "--json",
-        "--cache-dir",
-        cache.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
-    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let json = verify_json(dir_s);
     assert_eq!(json["images"], 40);
     assert_eq!(json["mismatches"], 0);
     assert_eq!(json["lint_warnings"], 0);
@@ -121,16 +126,7 @@ fn mnist_tfc_w1a1_through_hdl_net_and_verify() {
         manifest["parameters"]["images"],
         images.to_string().as_str()
     );
-    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
-    let (ok, out, err) = qforge(&[
-        "verify",
-        dir_s,
-        "--json",
-        "--cache-dir",
-        cache.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
-    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let json = verify_json(dir_s);
     assert_eq!(json["data"], data.as_str());
     assert_eq!(json["images"], images);
     assert_eq!(json["mismatches"], 0);
@@ -174,16 +170,7 @@ fn qonnx_model_through_import_hdl_net_and_verify() {
         "hdl", "net", "--model", onnx, "--images", "60", "-o", design_s,
     ]);
     assert!(ok, "{out}{err}");
-    let cache = Path::new(ROOT).join("target/qf-verilator-cache");
-    let (ok, out, err) = qforge(&[
-        "verify",
-        design_s,
-        "--json",
-        "--cache-dir",
-        cache.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
-    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let json = verify_json(design_s);
     assert_eq!(json["images"], 60);
     assert_eq!(json["mismatches"], 0);
     assert_eq!(json["rtl_cycles"], json["model_cycles"]);

@@ -124,7 +124,7 @@ fn quant_act(g: &Graph, data: &str, q: &str) -> (f64, u32, bool, bool, RoundingM
     )
 }
 
-fn expected(name: &str) -> Vec<f32> {
+pub(crate) fn expected(name: &str) -> Vec<f32> {
     std::fs::read_to_string(format!(
         "{ROOT}/tests/golden/qonnx/{name}.expected_logits_test.tsv"
     ))
@@ -134,7 +134,7 @@ fn expected(name: &str) -> Vec<f32> {
     .collect()
 }
 
-fn test_x() -> Vec<f32> {
+pub(crate) fn test_x() -> Vec<f32> {
     std::fs::read_to_string(format!("{ROOT}/tests/golden/digits_split/test_x.tsv"))
         .unwrap()
         .split_whitespace()
@@ -142,7 +142,7 @@ fn test_x() -> Vec<f32> {
         .collect()
 }
 
-fn labels_of(logits: &[f32]) -> Vec<usize> {
+pub(crate) fn labels_of(logits: &[f32]) -> Vec<usize> {
     logits
         .chunks(10)
         .map(|r| (0..10).fold(0, |b, i| if r[i] > r[b] { i } else { b }))

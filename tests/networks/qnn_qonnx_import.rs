@@ -2,6 +2,7 @@
 //! the importer (protobuf and all), against the logits the qonnx executor computed for them
 //! (`*.expected_logits_test.tsv`, see `tests/golden/README.md`) on the 450 digits test images.
 
+use super::qnn_qonnx::{expected, labels_of, test_x};
 use qforge::qnn::{qonnx, Engine, Layer, QNet};
 use std::path::Path;
 
@@ -9,25 +10,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn golden(name: &str) -> std::path::PathBuf {
     Path::new(ROOT).join("tests/golden/qonnx").join(name)
-}
-
-fn floats(path: &Path) -> Vec<f32> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .split_whitespace()
-        .map(|v| v.parse().unwrap())
-        .collect()
-}
-
-fn test_x() -> Vec<f32> {
-    floats(&Path::new(ROOT).join("tests/golden/digits_split/test_x.tsv"))
-}
-
-fn labels_of(logits: &[f32]) -> Vec<usize> {
-    logits
-        .chunks(10)
-        .map(|r| (0..10).fold(0, |b, i| if r[i] > r[b] { i } else { b }))
-        .collect()
 }
 
 fn logits(net: &QNet) -> Vec<f64> {
@@ -49,7 +31,7 @@ fn po2_floatbias_imports_exactly() {
     assert!(report.lines[0].contains("exact fixed point"), "{report:?}");
     assert!(net.layers.iter().all(|l| matches!(l, Layer::FixedDense(_))));
     let got: Vec<f32> = logits(&net).iter().map(|&v| v as f32).collect();
-    let want = floats(&golden("mlp_w4a4_po2_floatbias.expected_logits_test.tsv"));
+    let want = expected("mlp_w4a4_po2_floatbias");
     assert_eq!(got.len(), 4500);
     let exact = got
         .iter()
@@ -68,9 +50,7 @@ fn floatscale_int32bias_imports_as_integer_layers() {
     assert!(report.lines[0].contains("integer"), "{report:?}");
     assert!(net.layers.iter().all(|l| matches!(l, Layer::Dense(_))));
     let got: Vec<f32> = logits(&net).iter().map(|&v| v as f32).collect();
-    let want = floats(&golden(
-        "mlp_w4a4_floatscale_int32bias.expected_logits_test.tsv",
-    ));
+    let want = expected("mlp_w4a4_floatscale_int32bias");
     let close = got
         .iter()
         .zip(&want)
