@@ -10,6 +10,7 @@
 //! | [`pe_array`] | PE rows × SIMD lanes sharing the activations |
 //! | [`vectors`] | stimulus, expected outputs and the `qf_tb_dut` wrapper for co-simulation |
 //! | [`stream`] | valid/ready streams: the typed model interface and shared helpers |
+//! | [`memory`] | block-RAM memories: a ROM or a simple dual-port RAM, block counts per family |
 //! | [`mvu`] | the matrix-vector unit: weight ROM, PE array, fold, requantization |
 //! | [`fifo`] | the stream FIFO |
 //! | [`width_converter`] | the stream width converter |
@@ -59,6 +60,7 @@ pub mod fifo;
 pub mod frame_buffer;
 pub mod lane;
 pub mod lanes;
+pub mod memory;
 pub mod mvu;
 pub mod network;
 pub mod pe;

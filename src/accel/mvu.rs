@@ -172,6 +172,23 @@ pub struct MvuParams {
     tag: String,
     row: PeParams,
     vectors: u32,
+    weight_memory: Storage,
+    input_memory: Storage,
+}
+
+/// Where an MVU keeps one of its memories: the weights (a ROM of `NF · SF` words of `PE · SIMD`
+/// codes) or the input buffer (`SF` words of `SIMD` activations, written on a vector's first
+/// pass and read on the others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Storage {
+    /// Logic: the weights a multiplexer tree over constant words, the input buffer registers
+    /// and a read multiplexer; read combinationally.
+    #[default]
+    Fabric,
+    /// Block RAM ([`super::memory`]), read one cycle ahead (at the value the word counter takes
+    /// at the edge) so each word arrives in the same cycle as from logic: the cycle behaviour
+    /// is the same.
+    BlockRam,
 }
 
 /// The inputs of [`MvuParams::new`]: one dense layer's integer description.
@@ -479,6 +496,8 @@ impl MvuParams {
             tag: String::new(),
             row,
             vectors: 1,
+            weight_memory: Storage::Fabric,
+            input_memory: Storage::Fabric,
         };
         if let MvuOutput::Requant(r) = &p.output {
             p.hw = Some(requant_hw(r, mh as usize, l.acc_bits, k)?);
@@ -498,6 +517,76 @@ impl MvuParams {
     pub fn with_vectors(mut self, vectors: u32) -> MvuParams {
         self.vectors = vectors.max(1);
         self
+    }
+
+    /// The same unit with its weights in `memory`. A unit with one weight word (fold 1) keeps it
+    /// as a constant whatever is asked: there is nothing to address.
+    pub fn with_weight_memory(mut self, memory: Storage) -> MvuParams {
+        self.weight_memory = if self.fold() > 1 {
+            memory
+        } else {
+            Storage::Fabric
+        };
+        self
+    }
+
+    /// The same unit with its input buffer in `memory`. Only a unit with an input buffer of two
+    /// or more words (`NF > 1`, `SF > 1`) takes block RAM; one word stays a register.
+    pub fn with_input_memory(mut self, memory: Storage) -> MvuParams {
+        self.input_memory = if self.nf() > 1 && self.sf() > 1 {
+            memory
+        } else {
+            Storage::Fabric
+        };
+        self
+    }
+
+    /// Where the weights are kept.
+    pub fn weight_memory(&self) -> Storage {
+        self.weight_memory
+    }
+
+    /// Where the input buffer is kept.
+    pub fn input_memory(&self) -> Storage {
+        self.input_memory
+    }
+
+    /// The weight memory's words (`NF · SF`) and width (`PE · SIMD` codes).
+    pub fn weight_shape(&self) -> (u32, u32) {
+        (
+            self.sf() * self.nf(),
+            self.pe * self.simd * self.kind.code_bits(),
+        )
+    }
+
+    /// The weight memory's width without the bits every word has equal (a binary weight on
+    /// integer inputs is a ternary code that is never 0, one of whose two bits never changes):
+    /// synthesis keeps no storage for those, so block counts use this width.
+    pub fn weight_varying_bits(&self) -> u32 {
+        let (depth, width) = self.weight_shape();
+        if self.codes.is_empty() {
+            // A description without its weights ([`MvuParams::without_weights`]).
+            return width;
+        }
+        let first = self.rom_word(0);
+        let mut varies = vec![false; width as usize];
+        for a in 1..depth {
+            let w = self.rom_word(a);
+            for (i, v) in varies.iter_mut().enumerate() {
+                *v |= w.get(i as u32) != first.get(i as u32);
+            }
+        }
+        varies.iter().filter(|&&v| v).count().max(1) as u32
+    }
+
+    /// The input buffer's words (`SF`) and width (`SIMD` activations); no words without one
+    /// (`NF = 1`).
+    pub fn input_shape_words(&self) -> (u32, u32) {
+        if self.nf() > 1 {
+            (self.sf(), self.simd * self.input.bits)
+        } else {
+            (0, self.simd * self.input.bits)
+        }
     }
 
     /// Vectors per image (1 for a dense layer).
@@ -719,10 +808,11 @@ impl Unit for MvuParams {
     type Model = MvuModel;
 
     /// `qf_mvu_l<layer>_<kind>_mw<MW>_mh<MH>_p<PE>_s<SIMD>_<hash of weights and constants>`,
-    /// then `_sateach` for saturation after each product.
+    /// then `_sateach` for saturation after each product, `_wbram` for weights and `_ibram` for an
+    /// input buffer in block RAM.
     fn name(&self) -> String {
         format!(
-            "qf_mvu_l{}_{}_mw{}_mh{}_p{}_s{}_{}{}{}",
+            "qf_mvu_l{}_{}_mw{}_mh{}_p{}_s{}_{}{}{}{}",
             self.layer,
             self.kind.name(),
             self.in_features,
@@ -731,6 +821,12 @@ impl Unit for MvuParams {
             self.simd,
             self.tag,
             if self.saturate_each { "_sateach" } else { "" },
+            match (self.weight_memory, self.input_memory) {
+                (Storage::Fabric, Storage::Fabric) => "",
+                (Storage::BlockRam, Storage::Fabric) => "_wbram",
+                (Storage::Fabric, Storage::BlockRam) => "_ibram",
+                (Storage::BlockRam, Storage::BlockRam) => "_wbram_ibram",
+            },
             match self.fault {
                 MvuFault::None => "",
                 MvuFault::FoldCounter => "_fault_fold",
@@ -767,6 +863,14 @@ impl Unit for MvuParams {
             (MvuOutput::Sign, _) => v.push(p("output", "sign".into())),
             _ => v.push(p("output", "accumulator".into())),
         }
+        if self.weight_memory == Storage::BlockRam {
+            let (depth, width) = self.weight_shape();
+            v.push(p("weight_memory", format!("block ram, {depth} x {width}")));
+        }
+        if self.input_memory == Storage::BlockRam {
+            let (depth, width) = self.input_shape_words();
+            v.push(p("input_memory", format!("block ram, {depth} x {width}")));
+        }
         if self.fault != MvuFault::None {
             v.push(p("fault", format!("{:?}", self.fault)));
         }
@@ -792,22 +896,40 @@ impl Unit for MvuParams {
         Ok(modules)
     }
 
-    /// See the module docs: PE array + ROM + input buffer + bias/requant/clamp + registers.
+    /// See the module docs: PE array + ROM + input buffer + bias/requant/clamp + registers. A
+    /// block-RAM ROM costs its iCE40 blocks ([`super::memory::block_rams`]) and a LUT4 per
+    /// address bit for the read-ahead choice, in place of the LUT ROM's `word · depth / 8 + word`.
     fn cost(&self) -> Cost {
         // The PE array's estimate: PE rows of the row PE's.
         let array = self.row.cost() * u64::from(self.pe);
         let depth = self.fold();
         let word = u64::from(self.pe * self.simd * self.kind.code_bits());
-        let rom = if depth > 1 {
-            word * depth / 8 + word
-        } else {
-            0
+        let ice40_blocks =
+            |d: u32, w: u32| super::memory::block_rams(super::memory::RamFamily::Ice40, w, d);
+        let (rom, rom_bram) = match self.weight_memory {
+            _ if depth <= 1 => (0, 0),
+            Storage::Fabric => (word * depth / 8 + word, 0),
+            Storage::BlockRam => (
+                u64::from(counter_bits(depth)),
+                ice40_blocks(self.fold() as u32, self.weight_varying_bits()),
+            ),
         };
-        let ibuf_bits = if self.nf() > 1 {
-            u64::from(self.in_features * self.input.bits)
-        } else {
-            0
+        // The input buffer: registers (and their read multiplexer, a LUT4 per bit), or a
+        // block RAM and its read-ahead choice.
+        let (ibuf_bits, ibuf_luts, ibuf_bram) = match (self.input_memory, self.input_shape_words())
+        {
+            (_, (0, _)) => (0, 0, 0),
+            (Storage::Fabric, _) => {
+                let bits = u64::from(self.in_features * self.input.bits);
+                (bits, bits, 0)
+            }
+            (Storage::BlockRam, (d, w)) => (
+                0,
+                u64::from(counter_bits(u64::from(d))) + 1,
+                ice40_blocks(d, w),
+            ),
         };
+        let bram = rom_bram + ibuf_bram;
         let ab = u64::from(self.acc_bits);
         let ob = u64::from(self.output_shape().lane_bits);
         let pe = u64::from(self.pe);
@@ -822,11 +944,11 @@ impl Unit for MvuParams {
         };
         let counters = 3 * u64::from(counter_bits(depth.max(2)));
         Cost {
-            lut: array.lut + rom + ibuf_bits + pe * per_lane + 2 * counters + 8,
+            lut: array.lut + rom + ibuf_luts + pe * per_lane + 2 * counters + 8,
             ff: array.ff + ibuf_bits + pe * ob + counters + 2,
             carry: array.carry + pe * bias + counters,
             dsp: 0,
-            bram: 0,
+            bram,
         }
     }
 }

@@ -13,6 +13,9 @@
 //!     layers: [(index: 0, pe: 4, simd: 8), (index: 1, pe: 2, simd: 8)],
 //!     // FIFO depth between consecutive layers: auto (measured by simulation) or depth(N)
 //!     fifo_depth: auto,
+//!     // weights in LUT ROMs (lut, the default), block RAM (bram) or where block RAM is well
+//!     // filled (auto); a layer entry may say `memory: bram` for itself
+//!     memory: lut,
 //! )
 //! ```
 //!
@@ -28,7 +31,8 @@
 //!   channel instead of requantization, `out = (acc + bias ≥ 0)` one bit per channel, so the
 //!   next layer's stream is one bit per lane (1 = +1); a padded convolution cannot take such a
 //!   stream (its zero taps have no ±1 code) and is rejected;
-//! * the weights in a ROM inside the MVU, `NF · SF` words of `PE · SIMD` codes;
+//! * the weights in a ROM inside the MVU, `NF · SF` words of `PE · SIMD` codes, of LUTs or of
+//!   block RAM as `memory` says (read one cycle ahead, so the cycles are the same);
 //! * the requantization unit: a multiplier, shift, rounding and clamp, or a pure shift when
 //!   every `M` is 1 (ReLU fused as the clamp at 0); the last layer emits raw accumulators;
 //! * between layers a FIFO (depth chosen by simulation unless given) and, where a layer's PE
@@ -64,7 +68,8 @@
 
 use super::fifo::FifoParams;
 use super::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
-use super::mvu::{MatrixOf, MvuError, MvuFault, MvuLayer, MvuOutput, MvuParams};
+use super::memory::{block_rams, RamFamily};
+use super::mvu::{MatrixOf, MvuError, MvuFault, MvuLayer, MvuOutput, MvuParams, Storage};
 use super::network::{NetworkParams, Stage};
 use super::stream::StreamShape;
 use super::unit::UnitError;
@@ -300,6 +305,43 @@ pub enum FifoDepth {
     Depth(u32),
 }
 
+/// Where an MVU's memories (its weights and its input buffer) go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryChoice {
+    /// Logic: weights in LUT ROMs (a multiplexer tree over constant words), the input buffer
+    /// in registers.
+    #[default]
+    Lut,
+    /// Block RAM ([`super::memory`]) for every memory of two or more words.
+    Bram,
+    /// Block RAM where the memory fills at least half of the iCE40 blocks it takes and at
+    /// least one block's 4 kbit ([`MemoryChoice::resolve`]); LUTs otherwise.
+    Auto,
+}
+
+impl MemoryChoice {
+    /// The storage for `depth` words of `width` bits. `auto` asks for block RAM when the words
+    /// fill at least half the iCE40 blocks they take (an iCE40 block is 4 kbit, at most 16 bits
+    /// wide at 256 words, so a shallow, wide ROM wastes most of each) and at least 4 kbit.
+    pub fn resolve(self, depth: u32, width: u32) -> Storage {
+        match self {
+            MemoryChoice::Lut => Storage::Fabric,
+            MemoryChoice::Bram => Storage::BlockRam,
+            MemoryChoice::Auto => {
+                let bits = u64::from(depth) * u64::from(width);
+                let blocks = block_rams(RamFamily::Ice40, width, depth);
+                if bits >= 4096 && 2 * bits >= blocks * 4096 {
+                    Storage::BlockRam
+                } else {
+                    Storage::Fabric
+                }
+            }
+        }
+    }
+}
+
 /// Choices for one layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -320,6 +362,9 @@ pub struct LayerArch {
     /// become chains of saturating adders).
     #[serde(default)]
     pub overflow: Option<AccOverflow>,
+    /// Where this layer's weights go, overriding the file's `memory`.
+    #[serde(default)]
+    pub memory: Option<MemoryChoice>,
 }
 
 /// An architecture file.
@@ -334,6 +379,10 @@ pub struct ArchSpec {
     /// FIFO depths between layers.
     #[serde(default)]
     pub fifo_depth: FifoDepth,
+    /// Where the MVUs' weights and input buffers go (`lut`, `bram` or `auto`; default `lut`),
+    /// unless a layer entry says otherwise.
+    #[serde(default)]
+    pub memory: MemoryChoice,
 }
 
 impl ArchSpec {
@@ -343,6 +392,7 @@ impl ArchSpec {
             folding,
             layers: Vec::new(),
             fifo_depth: FifoDepth::Auto,
+            memory: MemoryChoice::Lut,
         }
     }
 
@@ -474,6 +524,10 @@ pub struct LayerPlan {
     pub proven_bits: u32,
     /// Whether requantization needs a multiplier (false: a pure shift or logits).
     pub multiplier: bool,
+    /// Where the weights are kept.
+    pub weight_memory: Storage,
+    /// Where the input buffer is kept.
+    pub input_memory: Storage,
 }
 
 impl LayerPlan {
@@ -518,7 +572,8 @@ impl Plan {
     }
 
     /// A one-line description: `l0 p4 s8 f64 | l1 p2 s8 f20 | ii 64`; a convolution's fold
-    /// shows its vectors per image (`f9x64`).
+    /// shows its vectors per image (`f9x64`); `wbram` and `ibram` mark weights and an input
+    /// buffer in block RAM.
     pub fn describe(&self) -> String {
         let mut parts: Vec<String> = self
             .layers
@@ -529,11 +584,40 @@ impl Plan {
                 } else {
                     String::new()
                 };
-                format!("l{} p{} s{} f{}{v}", l.index, l.pe, l.simd, l.fold())
+                let mut bram = String::new();
+                if l.weight_memory == Storage::BlockRam {
+                    bram.push_str(" wbram");
+                }
+                if l.input_memory == Storage::BlockRam {
+                    bram.push_str(" ibram");
+                }
+                format!("l{} p{} s{} f{}{v}{bram}", l.index, l.pe, l.simd, l.fold())
             })
             .collect();
         parts.push(format!("ii {}", self.initiation_interval()));
         parts.join(" | ")
+    }
+
+    /// The block RAMs: per MVU memory in block RAM, its layer, what it holds (`weights` or
+    /// `input`), its words and the width the blocks hold (for weights, the bits that vary).
+    pub fn block_rams(&self) -> Vec<(usize, &'static str, u32, u32)> {
+        let mut out = Vec::new();
+        for s in self.network.stages() {
+            let Stage::Mvu(u) = s else { continue };
+            if u.weight_memory() == Storage::BlockRam {
+                out.push((
+                    u.layer(),
+                    "weights",
+                    u.weight_shape().0,
+                    u.weight_varying_bits(),
+                ));
+            }
+            if u.input_memory() == Storage::BlockRam {
+                let (depth, width) = u.input_shape_words();
+                out.push((u.layer(), "input", depth, width));
+            }
+        }
+        out
     }
 
     /// The same plan with a planted fault in the MVU of `layer` (for replay tests).
@@ -695,7 +779,13 @@ pub fn plan(net: &QNet, spec: &ArchSpec) -> Result<Plan, PlanError> {
     let mut layers = Vec::with_capacity(mvu_dims.len());
     let mut mvus: Vec<Option<MvuParams>> = vec![None; n];
     for (d, &(pe, simd)) in mvu_dims.iter().zip(&folds) {
-        let placed = layer_mvu(&eff, d, pe, simd).map_err(|e| match &e {
+        let memory = spec
+            .layers
+            .iter()
+            .find(|a| a.index == d.layer)
+            .and_then(|a| a.memory)
+            .unwrap_or(spec.memory);
+        let placed = layer_mvu(&eff, d, pe, simd, memory).map_err(|e| match &e {
             PlanError::Mvu(MvuError::PeDivide { .. }) => e.at(spec.choice_path(d.layer, "pe")),
             PlanError::Mvu(MvuError::SimdDivide { .. }) => e.at(spec.choice_path(d.layer, "simd")),
             PlanError::Mvu(MvuError::AccBits { .. }) => match spec.entry_path(d.layer) {
@@ -736,7 +826,11 @@ fn check_entries(spec: &ArchSpec, dims: &[Option<MvuDims>]) -> Result<(), PlanEr
             return Err(PlanError::RepeatedLayer { index: a.index }.at(at.then_field("index")));
         }
         if dims[a.index].is_none()
-            && (a.pe.is_some() || a.simd.is_some() || a.acc_bits.is_some() || a.overflow.is_some())
+            && (a.pe.is_some()
+                || a.simd.is_some()
+                || a.acc_bits.is_some()
+                || a.overflow.is_some()
+                || a.memory.is_some())
         {
             return Err(PlanError::PoolingChoice { index: a.index }.at(at));
         }
@@ -901,6 +995,7 @@ fn layer_mvu(
     d: &MvuDims,
     pe: u32,
     simd: u32,
+    memory: MemoryChoice,
 ) -> Result<Option<(MvuParams, LayerPlan)>, PlanError> {
     let k = d.layer;
     let Some(cert) = net.certificate_of(k) else {
@@ -939,6 +1034,10 @@ fn layer_mvu(
         MatrixOf::Dense => MvuParams::new(layer, pe, simd)?,
         MatrixOf::Conv => MvuParams::conv(layer, pe, simd, d.vectors)?,
     };
+    let weights = memory.resolve(mvu.weight_shape().0, mvu.weight_varying_bits());
+    let mvu = mvu.with_weight_memory(weights);
+    let (depth, width) = mvu.input_shape_words();
+    let mvu = mvu.with_input_memory(memory.resolve(depth, width));
     let row = LayerPlan {
         index: k,
         in_features: d.mw,
@@ -950,6 +1049,8 @@ fn layer_mvu(
         acc_bits: cert.bits,
         proven_bits: cert.proven_bits,
         multiplier: mvu.has_multiplier(),
+        weight_memory: mvu.weight_memory(),
+        input_memory: mvu.input_memory(),
     };
     Ok(Some((mvu, row)))
 }
@@ -1218,6 +1319,31 @@ mod tests {
             error("explicit", "cycles_per_image(0)"),
             "a.ron:2:14: cycles_per_image (0) must be at least 1"
         );
+    }
+
+    #[test]
+    fn memory_choices_parse_and_auto_follows_the_block_fill() {
+        let spec = ArchSpec::from_ron_str(
+            "ArchSpec(folding: fully_folded, memory: auto, layers: [(index: 1, memory: bram)])",
+            "m.ron",
+        )
+        .unwrap();
+        assert_eq!(spec.memory, MemoryChoice::Auto);
+        assert_eq!(spec.layers[0].memory, Some(MemoryChoice::Bram));
+        let e = ArchSpec::from_ron_str("ArchSpec(folding: fully_folded, memory: block)", "m.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("m.ron:1:"), "{e}");
+        // By hand: 256 x 196 bits is 50,176 bits in 13 blocks of 4,096 (more than half full);
+        // 64 x 784 bits is as many bits in 49 blocks (a quarter full); 2048 x 4 is 8 kbit in
+        // two; 160 x 4 is under one block's 4 kbit.
+        let auto = MemoryChoice::Auto;
+        assert_eq!(auto.resolve(256, 196), Storage::BlockRam);
+        assert_eq!(auto.resolve(64, 784), Storage::Fabric);
+        assert_eq!(auto.resolve(2048, 4), Storage::BlockRam);
+        assert_eq!(auto.resolve(160, 4), Storage::Fabric);
+        assert_eq!(MemoryChoice::Bram.resolve(2, 1), Storage::BlockRam);
+        assert_eq!(MemoryChoice::Lut.resolve(2048, 4), Storage::Fabric);
     }
 
     #[test]

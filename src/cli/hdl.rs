@@ -312,6 +312,32 @@ fn net(a: NetArgs) -> anyhow::Result<()> {
         design.run.trace.as_ref().map_or(0, |t| t.out_width),
     );
     println!("plan     {}", design.plan.describe());
+    let memories = design.plan.block_rams();
+    if !memories.is_empty() {
+        use qforge::accel::memory::{block_rams, RamFamily};
+        let total = |f: RamFamily| -> u64 {
+            memories
+                .iter()
+                .map(|&(_, _, d, w)| block_rams(f, w, d))
+                .sum()
+        };
+        let each: Vec<String> = memories
+            .iter()
+            .map(|&(l, what, d, w)| {
+                let n = block_rams(RamFamily::Ice40, w, d);
+                format!(
+                    "l{l} {what} {d} x {w} ({n} block{})",
+                    if n == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        println!(
+            "memory   block RAM: {}; {} iCE40 blocks in all (an HX8K has 32, an UP5K 30), {} of 18 kbit on 7-series or ECP5",
+            each.join(", "),
+            total(RamFamily::Ice40),
+            total(RamFamily::Xilinx),
+        );
+    }
     for l in &r.layers {
         // A convolution folds each of its vectors (output pixels): `fold x vectors`.
         let fold = if l.vectors > 1 {

@@ -34,7 +34,7 @@ pub mod vectors;
 
 pub use bits::Bits;
 pub use expr::{BinOp, Expr, Node, UnOp};
-pub use module::{Dir, Item, Module, ModuleBuilder, Port};
+pub use module::{Dir, Item, MemoryWrite, Module, ModuleBuilder, Port};
 pub use print::{print_module, HEADER_PREFIX};
 
 use std::fmt;

@@ -74,6 +74,23 @@ pub enum Item {
         /// Its value.
         expr: Expr,
     },
+    /// A memory of `init.len()` words of `width` bits with initial contents, one synchronous
+    /// read port and an optional write port, both clocked by `clk`: the word at `read_addr` is
+    /// in the register `<name>_q` after the edge (no reset: a block RAM's output has none), and
+    /// a write lands at the edge (a read of the word being written returns its old value).
+    /// Printed in the form Yosys maps to block RAM on iCE40, Xilinx and ECP5.
+    Memory {
+        /// Memory (array) name; its read register is `<name>_q`.
+        name: String,
+        /// Word width.
+        width: u32,
+        /// Initial contents, one entry per word.
+        init: Vec<Bits>,
+        /// Read address (unsigned).
+        read_addr: Expr,
+        /// The write port, if any.
+        write: Option<MemoryWrite>,
+    },
     /// An instance of another module; output ports connect to wires `<instance>_<port>`.
     Instance {
         /// Instantiated module's name.
@@ -85,6 +102,21 @@ pub enum Item {
         /// Output connections in port order: port name, the wire receiving it (a signal).
         outputs: Vec<(String, Expr)>,
     },
+}
+
+/// The write port of an [`Item::Memory`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryWrite {
+    /// Write enable (1-bit).
+    pub enable: Expr,
+    /// Word address (unsigned).
+    pub addr: Expr,
+    /// The word written.
+    pub data: Expr,
+    /// The unit never reads the word it writes at the same edge: the memory is printed with
+    /// Yosys's `no_rw_check`, so no bypass logic is built for that case (whose result is then
+    /// undefined on iCE40 and ECP5 blocks; simulation still returns the old word).
+    pub never_reads_written_word: bool,
 }
 
 /// A finished, checked module.
@@ -280,6 +312,69 @@ impl ModuleBuilder {
         Ok(r)
     }
 
+    /// Adds a memory ([`Item::Memory`]) holding `init` (at least two words, all of one width)
+    /// read at `read_addr` and, with `write`, written through its port; returns its read
+    /// register `<name>_q`. Addresses are unsigned and wide enough for every word.
+    pub fn memory(
+        &mut self,
+        name: &str,
+        init: Vec<Bits>,
+        read_addr: Expr,
+        write: Option<MemoryWrite>,
+    ) -> Result<Expr, HdlError> {
+        let memory_err = |rule: &'static str| HdlError::Driver {
+            what: "memory",
+            name: name.to_string(),
+            rule,
+        };
+        if !self.has_clock {
+            return Err(memory_err("needs clk and rst: call clock_and_reset first"));
+        }
+        let width = init.first().map_or(0, Bits::width);
+        if init.len() < 2 || init.iter().any(|w| w.width() != width) {
+            return Err(memory_err("needs at least two words of one width"));
+        }
+        let need = u64::BITS - (init.len() as u64 - 1).leading_zeros();
+        let mut addrs = vec![&read_addr];
+        if let Some(w) = &write {
+            if w.enable.ty() != Ty::bit() {
+                return Err(HdlError::BadOperand {
+                    op: "memory write enable",
+                    ty: w.enable.ty(),
+                    rule: "must be 1-bit unsigned",
+                });
+            }
+            if w.data.ty() != Ty::unsigned(width) {
+                return Err(HdlError::Mismatch {
+                    op: "memory write data",
+                    left: Ty::unsigned(width),
+                    right: w.data.ty(),
+                });
+            }
+            addrs.push(&w.addr);
+        }
+        for a in addrs {
+            if a.is_signed() || a.width() < need {
+                return Err(HdlError::BadOperand {
+                    op: "memory address",
+                    ty: a.ty(),
+                    rule: "must be unsigned and wide enough for every word",
+                });
+            }
+        }
+        let q = format!("{name}_q");
+        self.claim(name)?;
+        self.claim(&q)?;
+        self.module.items.push(Item::Memory {
+            name: name.to_string(),
+            width,
+            init,
+            read_addr,
+            write,
+        });
+        Ok(Expr::signal(&q, Ty::unsigned(width)))
+    }
+
     /// Instantiates `module` as `name`, connecting every input port from `inputs` (by port
     /// name, types must match exactly). Returns the output ports as wires `<name>_<port>`, in
     /// port order.
@@ -388,6 +483,16 @@ impl ModuleBuilder {
                 Item::Instance { inputs, .. } => inputs
                     .iter()
                     .for_each(|(_, e)| e.for_each_signal(&mut check)),
+                Item::Memory {
+                    read_addr, write, ..
+                } => {
+                    read_addr.for_each_signal(&mut check);
+                    if let Some(w) = write {
+                        for e in [&w.enable, &w.addr, &w.data] {
+                            e.for_each_signal(&mut check);
+                        }
+                    }
+                }
             }
         }
         if let Some(name) = unknown {

@@ -251,6 +251,10 @@ pub fn print_module(m: &Module) -> String {
                     }
                 }
             }
+            Item::Memory { name, .. } => {
+                used.insert(name.clone());
+                used.insert(format!("{name}_q"));
+            }
             Item::Output { .. } => {}
         }
     }
@@ -300,6 +304,24 @@ pub fn print_module(m: &Module) -> String {
                     .collect(),
                 outputs,
             },
+            Item::Memory {
+                name,
+                width,
+                init,
+                read_addr,
+                write,
+            } => Item::Memory {
+                name,
+                width,
+                init,
+                read_addr: low.lower(read_addr),
+                write: write.map(|w| super::MemoryWrite {
+                    enable: low.lower(w.enable),
+                    addr: low.lower(w.addr),
+                    data: low.lower(w.data),
+                    never_reads_written_word: w.never_reads_written_word,
+                }),
+            },
         })
         .collect();
 
@@ -346,6 +368,35 @@ pub fn print_module(m: &Module) -> String {
                     let _ = writeln!(out, "  {}", decl("wire", &expr(e), e.ty()));
                 }
             }
+            Item::Memory {
+                name,
+                width,
+                init,
+                write,
+                ..
+            } => {
+                // The attribute asks Xilinx mapping for block RAM even for a read-only memory
+                // (Yosys would otherwise build a small ROM from LUTs); iCE40 and ECP5 map
+                // either way.
+                let style = match write {
+                    Some(w) if w.never_reads_written_word => "ram_style = \"block\", no_rw_check",
+                    Some(_) => "ram_style = \"block\"",
+                    None => "rom_style = \"block\"",
+                };
+                let _ = writeln!(out, "  (* {style} *)");
+                let r = range(Ty::unsigned(*width));
+                let words = init.len() - 1;
+                if r.is_empty() {
+                    let _ = writeln!(out, "  reg {name} [0:{words}];");
+                } else {
+                    let _ = writeln!(out, "  reg {r} {name} [0:{words}];");
+                }
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    decl("reg", &format!("{name}_q"), Ty::unsigned(*width))
+                );
+            }
             Item::Output { .. } => {}
         }
     }
@@ -391,6 +442,31 @@ pub fn print_module(m: &Module) -> String {
                     .collect();
                 out.push_str(&conns.join(",\n"));
                 out.push_str("\n  );\n");
+            }
+            Item::Memory {
+                name,
+                init,
+                read_addr,
+                write,
+                ..
+            } => {
+                out.push_str("  initial begin\n");
+                for (i, word) in init.iter().enumerate() {
+                    let _ = writeln!(out, "    {name}[{i}] = {};", constant(word, false));
+                }
+                out.push_str("  end\n");
+                out.push_str("  always @(posedge clk) begin\n");
+                if let Some(w) = write {
+                    let _ = writeln!(
+                        out,
+                        "    if ({}) {name}[{}] <= {};",
+                        expr(&w.enable),
+                        expr(&w.addr),
+                        expr(&w.data)
+                    );
+                }
+                let _ = writeln!(out, "    {name}_q <= {name}[{}];", expr(read_addr));
+                out.push_str("  end\n");
             }
         }
     }

@@ -283,9 +283,11 @@ pub fn narrowed_arch(
                 simd: folds[k].1,
                 acc_bits: (narrowing[k] > 0).then(|| certs[k].proven_bits - narrowing[k]),
                 overflow: (narrowing[k] > 0).then_some(overflow),
+                memory: None,
             })
             .collect(),
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     }
 }
 

@@ -330,6 +330,7 @@ fn small_plan_synthesizes_for_ice40_without_latches() {
                 simd: Some(4),
                 acc_bits: None,
                 overflow: None,
+                memory: None,
             },
             LayerArch {
                 index: 1,
@@ -337,9 +338,11 @@ fn small_plan_synthesizes_for_ice40_without_latches() {
                 simd: Some(4),
                 acc_bits: None,
                 overflow: None,
+                memory: None,
             },
         ],
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     let p = plan(&n, &a).unwrap();
     // A width converter (2 → 4 lanes) sits between the layers.
@@ -391,11 +394,13 @@ fn cnn_arch() -> ArchSpec {
         simd: Some(simd),
         acc_bits: None,
         overflow: None,
+        memory: None,
     };
     ArchSpec {
         folding: Folding::Explicit,
         layers: vec![entry(0, 2, 3), entry(2, 5, 4)],
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     }
 }
 

@@ -277,6 +277,7 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
         folding: Folding::FullyFolded,
         layers,
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     let entry = |index, pe, simd| LayerArch {
         index,
@@ -284,6 +285,7 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
         simd,
         acc_bits: None,
         overflow: None,
+        memory: None,
     };
     assert_eq!(
         rule(plan(&n, &explicit(vec![entry(0, Some(3), None)]))),
@@ -301,6 +303,7 @@ fn illegal_plans_are_rejected_with_the_value_and_the_rule() {
         folding: Folding::Explicit,
         layers: vec![entry(0, Some(1), Some(1))],
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     assert_eq!(
         rule(plan(&n, &no_fold)),
@@ -645,6 +648,7 @@ fn cnn_simulator_logits_equal_golden_on_all_digits_test_images() {
                     simd: Some(3),
                     acc_bits: None,
                     overflow: None,
+                    memory: None,
                 },
                 LayerArch {
                     index: 2,
@@ -652,9 +656,11 @@ fn cnn_simulator_logits_equal_golden_on_all_digits_test_images() {
                     simd: Some(4),
                     acc_bits: None,
                     overflow: None,
+                    memory: None,
                 },
             ],
             fifo_depth: FifoDepth::Auto,
+            memory: Default::default(),
         };
         for a in [
             explicit,
@@ -770,11 +776,13 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
         simd,
         acc_bits: None,
         overflow: None,
+        memory: None,
     };
     let with = |layers| ArchSpec {
         folding: Folding::FullyFolded,
         layers,
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     assert_eq!(
         rule(plan(&n, &with(vec![entry(0, Some(3), None)]))),
@@ -792,6 +800,7 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
         folding: Folding::Explicit,
         layers: vec![entry(0, Some(1), Some(1))],
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     assert_eq!(
         rule(plan(&n, &explicit)),
@@ -850,6 +859,7 @@ fn illegal_conv_plans_are_rejected_with_the_value_and_the_rule() {
         folding: Folding::FullyFolded,
         layers: vec![entry(0, Some(2), None)],
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     assert_eq!(
         rule(plan(&skip, &two_lanes)),
@@ -883,8 +893,10 @@ fn narrow_conv_accumulators_match_the_narrowed_golden_network() {
                     simd: Some(simd),
                     acc_bits: Some(proven - 3),
                     overflow: Some(overflow),
+                    memory: None,
                 }],
                 fifo_depth: FifoDepth::Auto,
+                memory: Default::default(),
             };
             let p = plan(&n, &a).unwrap();
             let golden = Engine::new(&p.net).unwrap().infer(&codes).unwrap();
@@ -945,6 +957,7 @@ fn cycles_per_image_counts_the_stream_that_feeds_a_dense_layer() {
         simd: Some(2),
         acc_bits: None,
         overflow: None,
+        memory: None,
     }];
     let p = plan(&n, &two_lanes).unwrap();
     let run = simulate(&p.network, &codes, &SimOptions::default()).unwrap();

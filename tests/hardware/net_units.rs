@@ -7,7 +7,8 @@
 
 use qforge::accel::fifo::FifoParams;
 use qforge::accel::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
-use qforge::accel::mvu::{MvuLayer, MvuOutput, MvuParams};
+use qforge::accel::memory::{MemoryKind, MemoryParams};
+use qforge::accel::mvu::{MvuLayer, MvuOutput, MvuParams, Storage};
 use qforge::accel::stream::{pack_lanes, StreamShape};
 use qforge::accel::unit::Unit;
 use qforge::accel::vectors::{replay_sources, replay_wrapper, Part, Rng};
@@ -233,6 +234,35 @@ fn random_codes(rng: &mut Rng, scheme: &WeightCode, n: usize) -> Vec<u64> {
 /// negative), signed and unsigned inputs, ReLU and plain clamps, raw accumulator outputs.
 #[test]
 fn mvus_match_their_verilog() {
+    run("units_mvu", mvu_parts(Storage::Fabric));
+}
+
+/// The same MVUs with their weights and input buffers in block RAM, each read a cycle ahead:
+/// the same behaviour model (which knows nothing of the memories) holds every cycle, through
+/// stalls and the reset in the middle of the run.
+#[test]
+fn mvus_with_block_ram_match_their_verilog() {
+    let parts = mvu_parts(Storage::BlockRam);
+    for p in &parts {
+        let text: String = p.modules.iter().map(print_module).collect();
+        let name = &p.top.name;
+        // (6, 12) is one word of weights and needs no input buffer: a constant and the stream.
+        let one_word = name.contains("_p6_s12_");
+        assert_eq!(
+            text.contains("(* rom_style = \"block\" *)"),
+            !one_word,
+            "{name}"
+        );
+        assert_eq!(
+            text.contains("(* ram_style = \"block\", no_rw_check *)"),
+            !one_word,
+            "{name}"
+        );
+    }
+    run("units_mvu_bram", parts);
+}
+
+fn mvu_parts(memory: Storage) -> Vec<Part> {
     let mut rng = Rng::new(5);
     let mut parts = Vec::new();
     let kinds = [
@@ -285,7 +315,9 @@ fn mvus_match_their_verilog() {
             pe,
             simd,
         )
-        .unwrap();
+        .unwrap()
+        .with_weight_memory(memory)
+        .with_input_memory(memory);
         let stim = stimulus(
             &u,
             100 + k as u64,
@@ -294,7 +326,68 @@ fn mvus_match_their_verilog() {
         );
         parts.push(Part::from_unit(&u, stim).unwrap());
     }
-    run("units_mvu", parts);
+    parts
+}
+
+/// ROMs and RAMs of several shapes (one-bit words to 70-bit words, 2 to 512 words, depths that
+/// are not powers of two) against their Verilog: random read addresses within the words,
+/// random writes, writes to the word being read (the read returns the old word) and resets
+/// (word 0 is read, writes are ignored, the words are kept).
+#[test]
+fn memories_match_their_verilog() {
+    let mut rng = Rng::new(41);
+    let mut parts = Vec::new();
+    for (k, (kind, width, depth)) in [
+        (MemoryKind::Rom, 1, 2u32),
+        (MemoryKind::Rom, 7, 5),
+        (MemoryKind::Rom, 24, 256),
+        (MemoryKind::Rom, 70, 160),
+        (MemoryKind::Ram, 8, 4),
+        (MemoryKind::Ram, 5, 33),
+        (MemoryKind::Ram, 16, 512),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let init: Vec<Bits> = (0..depth).map(|_| random_bits(&mut rng, width)).collect();
+        let mem = MemoryParams::new(kind, width, init).unwrap();
+        let aw = mem.addr_bits();
+        let stim: Vec<Vec<Bits>> = (0..CYCLES)
+            .map(|t| {
+                let rst = t < 2 || t == CYCLES / 2;
+                let raddr = rng.below(u64::from(depth));
+                let mut v = vec![
+                    bit(rst),
+                    Bits::from_unsigned(aw, u128::from(raddr)).unwrap(),
+                ];
+                if kind == MemoryKind::Ram {
+                    // One write in three at the word being read: the read sees the old word.
+                    let waddr = if rng.chance(1, 3) {
+                        raddr
+                    } else {
+                        rng.below(u64::from(depth))
+                    };
+                    v.push(bit(rng.chance(k as u64 * 10 + 20, 100)));
+                    v.push(Bits::from_unsigned(aw, u128::from(waddr)).unwrap());
+                    v.push(random_bits(&mut rng, width));
+                }
+                v
+            })
+            .collect();
+        parts.push(Part::from_unit(&mem, stim).unwrap());
+    }
+    run("units_memory", parts);
+}
+
+fn bit(b: bool) -> Bits {
+    Bits::from_i128_wrapping(1, i128::from(b))
+}
+
+fn random_bits(rng: &mut Rng, width: u32) -> Bits {
+    let limbs: Vec<i64> = (0..width.div_ceil(16))
+        .map(|_| rng.next_u64() as i64 & 0xffff)
+        .collect();
+    pack_lanes(&limbs, 16).field(0, width)
 }
 
 /// MVUs whose saturating accumulators are narrower than the proven width: each PE row is a
@@ -521,4 +614,68 @@ fn binary_network_mvus_match_the_golden_sums_and_their_verilog() {
         parts.push(Part::from_unit(&u, stim).unwrap());
     }
     run("units_mvu_binary", parts);
+}
+
+/// Yosys maps each generated memory to block RAM cells, not LUTs, on all three families, and
+/// takes exactly the blocks [`MemoryParams::blocks`] counts (a Xilinx RAMB36 counts as two
+/// 18 kbit blocks).
+#[test]
+fn memories_map_to_block_ram_on_each_family() {
+    use qforge::accel::memory::RamFamily;
+    use qforge::verify::yosys::{synth, SynthOptions, Target};
+    let mut rng = Rng::new(43);
+    let dir = scratch!("units_memory_synth");
+    for (kind, width, depth) in [
+        (MemoryKind::Rom, 24, 256u32),
+        (MemoryKind::Rom, 4, 2048),
+        (MemoryKind::Rom, 70, 160),
+        (MemoryKind::Ram, 16, 512),
+    ] {
+        let init: Vec<Bits> = (0..depth).map(|_| random_bits(&mut rng, width)).collect();
+        let mem = MemoryParams::new(kind, width, init).unwrap();
+        let m = &mem.verilog().unwrap()[0];
+        let file = dir.join(format!("{}.v", m.name));
+        std::fs::write(&file, print_module(m)).unwrap();
+        for (target, family) in [
+            (Target::Ice40, RamFamily::Ice40),
+            (Target::Xilinx, RamFamily::Xilinx),
+            (Target::Ecp5, RamFamily::Ecp5),
+        ] {
+            let r = synth(
+                std::slice::from_ref(&file),
+                &m.name,
+                target,
+                &SynthOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let cell = |name: &str| r.cells.get(name).copied().unwrap_or(0);
+            let blocks = match family {
+                RamFamily::Xilinx => cell("RAMB18E1") + 2 * cell("RAMB36E1"),
+                _ => cell(family.primitive()),
+            };
+            assert_eq!(
+                blocks,
+                mem.blocks(family),
+                "{} on {target}: {:?}",
+                m.name,
+                r.cells
+            );
+            // Only the address choice (and a RAM's write enable) is left in LUTs; a RAM on
+            // iCE40 and ECP5 also has the bypass that returns the old word when the word read
+            // is the one being written (the blocks' own result there is undefined): a register
+            // of the word, the addresses' compare and a multiplexer.
+            let bypass = match (kind, family) {
+                (MemoryKind::Ram, RamFamily::Ice40 | RamFamily::Ecp5) => {
+                    2 * u64::from(width) + u64::from(mem.addr_bits()) + 2
+                }
+                _ => 0,
+            };
+            assert!(
+                r.luts <= u64::from(mem.addr_bits()) + 2 + bypass,
+                "{} on {target}: {:?}",
+                m.name,
+                r.cells
+            );
+        }
+    }
 }

@@ -83,11 +83,13 @@ fn network_top_verilog_matches_snapshot() {
         simd: Some(simd),
         acc_bits: None,
         overflow: None,
+        memory: None,
     };
     let arch = ArchSpec {
         folding: Folding::Explicit,
         layers: vec![fold(0, 2, 4), fold(1, 1, 4)],
         fifo_depth: FifoDepth::Auto,
+        memory: Default::default(),
     };
     let network = plan(&net, &arch).unwrap().network;
     let kinds: Vec<&str> = network.stages().iter().map(|s| s.kind()).collect();

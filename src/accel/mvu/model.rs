@@ -78,6 +78,8 @@ impl MvuParams {
             tag: self.tag.clone(),
             row: self.row.clone(),
             vectors: self.vectors,
+            weight_memory: self.weight_memory,
+            input_memory: self.input_memory,
         }
     }
 }

@@ -1,16 +1,16 @@
 //! The MVU's Verilog: the weight ROM, the tile's wiring, the bias, requantization and clamp
 //! of each lane, the output register and the counters (see the parent module's diagram).
 
-use super::{MvuFault, MvuOutput, MvuParams, RequantHw};
+use super::{MvuFault, MvuOutput, MvuParams, RequantHw, Storage};
 use crate::accel::stream::{counter_bits, header, select, uconst};
 use crate::accel::unit::Unit;
-use crate::hdl::{Bits, Expr, HdlError, Module, ModuleBuilder, Ty};
+use crate::hdl::{Bits, Expr, HdlError, MemoryWrite, Module, ModuleBuilder, Ty};
 use crate::num::rounding::RoundingMode;
 use crate::qnn::format::wrap;
 
 impl MvuParams {
     /// The ROM word at `addr = nf · SF + sf`: row `r`'s SIMD codes in bits `r·SIMD·W ..`.
-    fn rom_word(&self, addr: u32) -> Bits {
+    pub(super) fn rom_word(&self, addr: u32) -> Bits {
         let (sf, nf) = (addr % self.sf(), addr / self.sf());
         let w = self.kind.code_bits();
         let mut fields = Vec::with_capacity((self.pe * self.simd) as usize);
@@ -87,19 +87,23 @@ impl MvuParams {
         let transfer = m.wire("transfer", done.and(&b_free)?)?;
 
         // Counters.
+        let mut sf_next = None;
         if let Some(sf) = &sf {
             let next = Expr::mux(&last_sf, &uconst(sfw, 0)?, &sf.add(&uconst(sfw, 1)?)?)?;
-            m.drive_reg("sf_r", next, Some(fire.clone()))?;
+            m.drive_reg("sf_r", next.clone(), Some(fire.clone()))?;
+            sf_next = Some(next);
         }
         if let Some(nf) = &nf {
             let last = nf.eq(&uconst(nfw, u64::from(nf_n - 1))?)?;
             let next = Expr::mux(&last, &uconst(nfw, 0)?, &nf.add(&uconst(nfw, 1)?)?)?;
             m.drive_reg("nf_r", next, Some(fire_last.clone()))?;
         }
+        let mut waddr_next = None;
         if let Some(wa) = &waddr {
             let last = wa.eq(&uconst(aw, u64::from(depth - 1))?)?;
             let next = Expr::mux(&last, &uconst(aw, 0)?, &wa.add(&uconst(aw, 1)?)?)?;
-            m.drive_reg("waddr_r", next, Some(fire.clone()))?;
+            m.drive_reg("waddr_r", next.clone(), Some(fire.clone()))?;
+            waddr_next = Some(next);
         }
         m.drive_reg("done_r", fire_last.or(&done.and(&b_free.not())?)?, None)?;
         m.drive_reg(
@@ -110,6 +114,22 @@ impl MvuParams {
 
         // Activations: the stream on the first pass, the input buffer after.
         let x = match (&nf, &sf) {
+            (Some(_), Some(sf)) if self.input_memory == Storage::BlockRam => {
+                // Written at `sf` on the first pass, read at the value `sf` takes at the edge:
+                // when both happen (a fire) the two differ, as `sf` moves on every fire.
+                let next = sf_next.as_ref().unwrap_or(sf);
+                let ahead = Expr::mux(&fire, next, sf)?;
+                let raddr = m.wire("ibuf_raddr", Expr::mux(&rst, &uconst(sfw, 0)?, &ahead)?)?;
+                let write = MemoryWrite {
+                    enable: m.wire("ibuf_we", fire.and(&first)?.and(&rst.not())?)?,
+                    addr: sf.clone(),
+                    data: in_data.clone(),
+                    never_reads_written_word: true,
+                };
+                let words = vec![Bits::zero(self.simd * a); sf_n as usize];
+                let stored = m.memory("ibuf", words, raddr, Some(write))?;
+                m.wire("x", Expr::mux(&first, &in_data, &stored)?)?
+            }
             (Some(_), Some(sf)) => {
                 let mut entries = Vec::new();
                 for i in 0..sf_n {
@@ -131,13 +151,24 @@ impl MvuParams {
             (None, _) => in_data.clone(),
         };
 
-        // Weights.
-        let words: Vec<Expr> = (0..depth)
-            .map(|a| Expr::constant(self.rom_word(a), false))
-            .collect();
-        let wgt = match &waddr {
-            Some(wa) => select(&mut m, "rom", wa, words)?,
-            None => words[0].clone(),
+        // Weights: a LUT ROM read at the counter, or a block RAM read at the value the counter
+        // takes at the edge (its register's own next value), so the word is there one edge
+        // later, when the counter holds that address.
+        let wgt = match (&waddr, &waddr_next, self.weight_memory) {
+            (Some(wa), Some(next), Storage::BlockRam) => {
+                let ahead = Expr::mux(&fire, next, wa)?;
+                let ahead = Expr::mux(&rst, &uconst(aw, 0)?, &ahead)?;
+                let raddr = m.wire("rom_raddr", ahead)?;
+                let words = (0..depth).map(|a| self.rom_word(a)).collect();
+                m.memory("rom", words, raddr, None)?
+            }
+            (Some(wa), _, _) => {
+                let words = (0..depth)
+                    .map(|a| Expr::constant(self.rom_word(a), false))
+                    .collect();
+                select(&mut m, "rom", wa, words)?
+            }
+            (None, _, _) => Expr::constant(self.rom_word(0), false),
         };
         let clear = match &sf {
             Some(sf) => sf.eq(&uconst(sfw, 0)?)?,
