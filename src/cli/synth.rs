@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use qforge::explore::evaluate::CLOCK_MHZ as NOMINAL_CLOCK_MHZ;
 use qforge::verify::harness::fmax_ice40_registered;
 use qforge::verify::manifest::{DesignKind, Manifest};
+use qforge::verify::parts::Part;
 use qforge::verify::tools::{locate, Tool};
 use qforge::verify::yosys::{synth, SynthOptions, Target};
 use qforge::verify::Error;
@@ -41,7 +42,9 @@ pub struct SynthArgs {
     /// Place-and-route seeds for the Fmax median (iCE40 only).
     #[arg(long, default_value_t = 1)]
     seeds: u64,
-    /// iCE40 device for place and route.
+    /// iCE40 device for place and route, and whose capacity the design is checked against
+    /// (hx1k, hx4k, hx8k, up5k, ...); 7-series designs are checked against the xc7z020, ECP5
+    /// designs against the LFE5U-25F.
     #[arg(long, default_value = "hx8k")]
     device: String,
     /// iCE40 package for place and route.
@@ -73,10 +76,22 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     // Area is that of the bare design; the harness below only serves timing.
     let report = synth(&sources, &manifest.top, target, &options)?;
 
+    // The part the design is meant for: an iCE40 design that exceeds it is not placed (nextpnr
+    // would only say it ran out of cells); its area is still reported.
+    let fit = Part::for_target(target, &args.device).map(|p| p.fit(&report));
     let mut fmax = None;
     let mut fmax_note = String::from("n/a (no place and route for this target)");
     let mut pnr_seconds = 0.0;
-    if target == Target::Ice40 {
+    if let Some(f) = fit
+        .as_ref()
+        .filter(|f| target == Target::Ice40 && !f.fits())
+    {
+        fmax_note = format!(
+            "n/a (does not fit {}: {}; a deeper folding, or `memory: bram` for LUT-built weight ROMs, needs less)",
+            f.part.name,
+            f.over.join(", ")
+        );
+    } else if target == Target::Ice40 {
         // Always on the harness, whether or not the ports would fit the package: one method
         // for every design keeps figures comparable across a sweep, and pad placement never
         // stretches the design's paths.
@@ -117,6 +132,13 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     println!("carries  {}", report.carries);
     println!("DSPs     {}", report.dsps);
     println!("BRAMs    {}", report.brams);
+    match &fit {
+        Some(f) => println!("part     {}", f.describe()),
+        None => println!(
+            "part     n/a (no capacity table for device {})",
+            args.device
+        ),
+    }
     println!("Fmax     {fmax_note}");
     // A whole network: images per second at the clock the design reaches (nextpnr's Fmax), or at
     // the sweep's nominal 100 MHz where no place and route measured one, saying which.
@@ -156,6 +178,9 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
             "carries": report.carries,
             "dsps": report.dsps,
             "brams": report.brams,
+            "part": fit.as_ref().map(|f| f.part.name),
+            "fits": fit.as_ref().map(|f| f.fits()),
+            "over": fit.as_ref().map(|f| f.over.clone()),
             "fmax_mhz": fmax,
             "fmax_method": fmax.map(|_| "registered_harness"),
             "images_per_second": throughput.map(|t| t.0),

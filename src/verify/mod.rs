@@ -28,6 +28,7 @@ mod error;
 pub mod harness;
 pub mod manifest;
 pub mod nextpnr;
+pub mod parts;
 pub mod tools;
 pub mod vectors;
 pub mod verilator;

@@ -141,6 +141,81 @@ fn mnist_tfc_w1a1_through_hdl_net_and_verify() {
     );
 }
 
+/// TFC W1A1 for an iCE40 HX8K, its memories in block RAM (`models/arch_tfc_bram.ron`: explicit
+/// folding, `memory: auto`), on 200 MNIST test images. By hand, the auto rule (block RAM when
+/// at least 4 kbit fill at least half the iCE40 blocks they take) gives: layer 0's 784-word
+/// weight ROM of 64 varying bits (50,176 bits, 16 blocks) and its input buffer of 196 words of
+/// 4 pixels (6,272 bits, 2 blocks), layers 1 and 2's 256 x 16-bit ROMs (one block each) in
+/// block RAM; layer 1 and 2's 64-bit input buffers and layer 3's 640 weight bits in logic. The
+/// memories read a cycle ahead, so Verilator agrees with the golden engine on every output and
+/// cycle, one image per 784 cycles; Yosys maps exactly those 20 blocks, infers no latch, and
+/// the design fits an HX8K (32 blocks, 7,680 LUT4).
+#[test]
+fn mnist_tfc_w1a1_in_block_ram_is_proven_and_fits_an_hx8k() {
+    use qforge::verify::manifest::Manifest;
+    use qforge::verify::parts::Part;
+    use qforge::verify::yosys::{synth, SynthOptions, Target};
+    let data = format!(
+        "mnist:{}",
+        Path::new(ROOT).join("../shared/data/mnist").display()
+    );
+    let dir = Path::new(ROOT).join("target/net-tests/cli_tfc_bram");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_str().unwrap();
+    let images = 200;
+    let (ok, out, err) = qforge(&[
+        "hdl",
+        "net",
+        "--model",
+        "models/tfc_w1a1.ron",
+        "--arch",
+        "models/arch_tfc_bram.ron",
+        "--data",
+        &data,
+        "--images",
+        &images.to_string(),
+        "-o",
+        dir_s,
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(
+            "plan     l0 p16 s4 f784 wbram ibram | l1 p1 s16 f256 wbram | l2 p1 s16 f256 wbram | l3 p1 s1 f640 | ii 784"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("20 iCE40 blocks in all"), "{out}");
+    let json = verify_json(dir_s);
+    assert_eq!(json["images"], images);
+    assert_eq!(json["mismatches"], 0);
+    assert_eq!(json["lint_warnings"], 0);
+    assert_eq!(json["rtl_cycles"], json["model_cycles"]);
+    let cycles = json["rtl_cycles"].as_u64().unwrap();
+    let steady = 784 * images as u64;
+    assert!(
+        (steady..steady + 2000).contains(&cycles),
+        "{cycles} cycles for {images} images"
+    );
+    let manifest = Manifest::load(&dir).unwrap();
+    let report = synth(
+        &manifest.design_sources(&dir),
+        &manifest.top,
+        Target::Ice40,
+        &SynthOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        report.cells.get("SB_RAM40_4K"),
+        Some(&20),
+        "{:?}",
+        report.cells
+    );
+    let fit = Part::for_target(Target::Ice40, "hx8k")
+        .unwrap()
+        .fit(&report);
+    assert!(fit.fits(), "{}", fit.describe());
+}
+
 /// A user's QONNX model (Brevitas export, float scales, 32-bit biases) through `import`, then
 /// `hdl net` on the `.onnx` file itself and `verify`: the RON file `import` writes is the network
 /// `eval` measures on the `.onnx` (same accuracy line), and Verilator agrees with the golden
