@@ -19,6 +19,8 @@ mod net_units;
 mod pe_hardware;
 #[path = "hardware/pe_model_reference.rs"]
 mod pe_model_reference;
+#[path = "hardware/pe_prove.rs"]
+mod pe_prove;
 #[path = "hardware/pe_snapshot.rs"]
 mod pe_snapshot;
 #[path = "hardware/unit_snapshot.rs"]

@@ -7,6 +7,7 @@
 //! | [`pe`] | the processing element: lanes of one kind, adder tree, accumulator |
 //! | [`lane`] | the [`Lane`](lane::Lane) trait: everything a PE asks of its weight kind |
 //! | [`lanes`] | one file per weight kind implementing it, and the registry [`lanes::lane_of`] |
+//! | [`pe_reference`] | the reference PE of a formal proof: multipliers and level tables |
 //! | [`pe_array`] | PE rows × SIMD lanes sharing the activations |
 //! | [`vectors`] | stimulus, expected outputs and the `qf_tb_dut` wrapper for co-simulation |
 //! | [`stream`] | valid/ready streams: the typed model interface and shared helpers |
@@ -65,6 +66,7 @@ pub mod mvu;
 pub mod network;
 pub mod pe;
 pub mod pe_array;
+pub mod pe_reference;
 pub mod plan;
 pub mod sim;
 pub mod stream;

@@ -7,6 +7,7 @@ mod demo;
 mod eval;
 mod hdl;
 mod import;
+mod prove;
 mod qat;
 mod quantize;
 mod sweep;
@@ -49,6 +50,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
     Synth(synth::SynthArgs),
+    /// Prove a generated PE equal to its multiplier reference for all inputs and cycles (Yosys SAT).
+    Prove(prove::ProveArgs),
 }
 
 /// Runs one parsed command line.
@@ -65,5 +68,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Sweep(a) => sweep::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Prove(a) => prove::run(a),
     }
 }

@@ -29,6 +29,7 @@ pub mod harness;
 pub mod manifest;
 pub mod nextpnr;
 pub mod parts;
+pub mod prove;
 pub mod tools;
 pub mod vectors;
 pub mod verilator;

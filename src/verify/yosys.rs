@@ -179,7 +179,7 @@ impl SynthReport {
     }
 }
 
-fn quote(path: &Path) -> Result<String> {
+pub(super) fn quote(path: &Path) -> Result<String> {
     let text = std::path::absolute(path)
         .map_err(|e| Error::io(path, e))?
         .to_string_lossy()
@@ -273,7 +273,7 @@ pub fn synth(
     Ok(SynthReport::from_cells(target, cells, out.seconds))
 }
 
-fn check_top(top: &str) -> Result<()> {
+pub(super) fn check_top(top: &str) -> Result<()> {
     if top.is_empty()
         || !top
             .chars()
@@ -421,7 +421,7 @@ fn parse_stat(text: &str, top: &str) -> std::result::Result<BTreeMap<String, u64
 /// Runs a Yosys script in `dir`, logging to `log`, and returns the log's text with the run's
 /// output. A failed run is a
 /// [`Error::ToolFailed`] carrying Yosys's first `ERROR` lines (or the tail of its output).
-fn run_script(
+pub(super) fn run_script(
     yosys: &super::tools::ToolPath,
     dir: &Path,
     script: &Path,

@@ -420,3 +420,99 @@ fn killed_runs_leave_the_old_or_the_new_design_and_no_temp_folder() {
     assert_eq!(entries(&dir), ["net"], "sleeps {sleeps:?}");
     assert!(files(&out) == want[1]);
 }
+
+/// `prove` on an `hdl pe` folder: the PoT PE equals its multiplier reference for all inputs and
+/// cycles; with the folder's Verilog edited (an arithmetic right shift where the weight's left
+/// shift belongs), the proof fails, prints Yosys's counterexample and exits 2. A PE grid and a
+/// folder whose top does not match its parameters are refused with the reason.
+#[test]
+fn prove_checks_a_pe_folder_and_catches_an_edited_verilog() {
+    let dir = Path::new(ROOT).join("target/net-tests/cli_prove");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_str().unwrap();
+    let (ok, out, err) = qforge(&[
+        "hdl",
+        "pe",
+        "--kind",
+        "pot",
+        "--a-bits",
+        "8",
+        "--exp-bits",
+        "3",
+        "--simd",
+        "1",
+        "--acc-bits",
+        "20",
+        "--cycles",
+        "10",
+        "-o",
+        dir_s,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = qforge(&["prove", dir_s, "--json"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("equal for all inputs and all cycles"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(json["proven"], true);
+    assert_eq!(json["reference"], "qf_ref_pe_pot_a8_e3_s1_acc20_wrap");
+
+    let rtl = dir.join("rtl/qf_pe_pot_a8_e3_s1_acc20_wrap.v");
+    let text = std::fs::read_to_string(&rtl).unwrap();
+    assert!(text.contains("<<<"), "{text}");
+    std::fs::write(&rtl, text.replacen("<<<", ">>>", 1)).unwrap();
+    let (ok, out, err) = qforge(&["prove", dir_s]);
+    assert!(!ok, "{out}{err}");
+    assert!(out.contains("proof    FAILED"), "{out}");
+    assert!(
+        out.contains("\\in_act") && out.contains("\\gate.acc_r"),
+        "{out}"
+    );
+    assert!(
+        err.starts_with("error: qf_pe_pot_a8_e3_s1_acc20_wrap is not equal to its reference PE"),
+        "{err}"
+    );
+
+    let grid = Path::new(ROOT).join("target/net-tests/cli_prove_grid");
+    let _ = std::fs::remove_dir_all(&grid);
+    let grid_s = grid.to_str().unwrap();
+    let (ok, out, err) = qforge(&[
+        "hdl",
+        "pe",
+        "--kind",
+        "ternary",
+        "--a-bits",
+        "4",
+        "--simd",
+        "2",
+        "--pe",
+        "2",
+        "--acc-bits",
+        "12",
+        "--cycles",
+        "10",
+        "-o",
+        grid_s,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = qforge(&["prove", grid_s]);
+    assert!(!ok);
+    assert!(
+        err.contains("holds a pe_grid design; prove takes one PE"),
+        "{err}"
+    );
+
+    let manifest = dir.join("qforge.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"a_bits\": \"8\""), "{text}");
+    std::fs::write(
+        &manifest,
+        text.replace("\"a_bits\": \"8\"", "\"a_bits\": \"4\""),
+    )
+    .unwrap();
+    let (ok, _, err) = qforge(&["prove", dir_s]);
+    assert!(!ok);
+    assert!(
+        err.contains("its parameters describe qf_pe_pot_a4_e3_s1_acc20_wrap, but its top module is qf_pe_pot_a8_e3_s1_acc20_wrap"),
+        "{err}"
+    );
+}
