@@ -1034,7 +1034,12 @@ fn layer_mvu(
         MatrixOf::Dense => MvuParams::new(layer, pe, simd)?,
         MatrixOf::Conv => MvuParams::conv(layer, pe, simd, d.vectors)?,
     };
-    let weights = memory.resolve(mvu.weight_shape().0, mvu.weight_varying_bits());
+    // Only `auto` looks at the width, and counting the bits that vary reads every word.
+    let width = match memory {
+        MemoryChoice::Auto => mvu.weight_varying_bits(),
+        _ => mvu.weight_shape().1,
+    };
+    let weights = memory.resolve(mvu.weight_shape().0, width);
     let mvu = mvu.with_weight_memory(weights);
     let (depth, width) = mvu.input_shape_words();
     let mvu = mvu.with_input_memory(memory.resolve(depth, width));
