@@ -1,5 +1,5 @@
 //! Matrix-vector unit (MVU): one dense layer as a folded PE × SIMD tile with its weights in a
-//! ROM, accumulation over the fold, bias, requantization (or raw logits) and an output stream.
+//! ROM (logic or block RAM), accumulation over the fold, bias, requantization (or raw logits) and an output stream.
 //!
 //! ```text
 //!                 ┌──────────────────────────────────────────────────────────────────────────┐
@@ -20,6 +20,11 @@
 //!   channel `nf·PE + p`; input chunk `sf` holds inputs `sf·SIMD .. sf·SIMD + SIMD − 1`.
 //! * The first pass (`nf = 0`) reads the input stream and keeps each chunk in `ibuf`; the other
 //!   passes read `ibuf`, so the input is read once (`in_ready` is low while `nf > 0`).
+//! * The ROM and `ibuf` are logic (a multiplexer tree, registers) or block RAM ([`Storage`]).
+//!   A block RAM is read at the address its counter takes at the clock edge (`waddr`'s next
+//!   value for the ROM, `sf`'s for `ibuf`; 0 in reset), so each word is on the block's output
+//!   in the cycle the counter holds its address: the same cycles as logic. `ibuf` writes word
+//!   `sf` while reading ahead at `sf`'s next value, which differs whenever both happen.
 //! * A fire needs an input (stream on the first pass) and a free accumulator: `done` marks
 //!   accumulators holding a finished group that has not yet moved to the output register. The
 //!   move (`transfer`) happens when `done` and the output register is empty or being read.
@@ -56,7 +61,7 @@
 //! **Cost** ([`MvuParams::cost`]): the PE array's estimate ([`super::pe_array`]); the ROM as
 //! logic, about one LUT4 per 8 weight bits per word bit beyond the first (a mux tree Yosys packs
 //! into LUT4s, constant leaves folded); the input buffer `SF · SIMD · A` flip-flops when
-//! `NF > 1` plus a read mux of as many LUT4; per lane the bias adder (`ACC` LUT4 and carries;
+//! `NF > 1` plus a read mux of as many LUT4 (in block RAM: its blocks instead); per lane the bias adder (`ACC` LUT4 and carries;
 //! none for chains of saturating adders, whose rows' estimate has the start value's mux),
 //! the requantization multiplier (`4.5 · ACC · MB` LUT4 as for uniform PEs, none for pure
 //! shifts) and clamp (`2 · QW` LUT4), for a sign output the bias adder alone (its inverted
