@@ -18,7 +18,7 @@
 //! assert_eq!(reference.ports, pe.ports());
 //! ```
 
-use super::pe::{Overflow, PeParams};
+use super::pe::{signed_bits, Overflow, PeParams};
 use super::stream::header;
 use super::unit::{Unit, UnitError};
 use crate::hdl::{Dir, Expr, Module, ModuleBuilder, Ty};
@@ -86,20 +86,14 @@ pub fn reference_pe(pe: &PeParams) -> Result<Module, UnitError> {
         .fold((0, 0), |(lo, hi), l| (lo.min(l), hi.max(l)));
     let corners = [alo * llo, alo * lhi, ahi * llo, ahi * lhi];
     let big = corners.iter().map(|v| v.unsigned_abs()).max().unwrap_or(1);
-    let sum_bits = 66 - (big.max(1) * u64::from(pe.simd())).leading_zeros();
-    let signed_bits = |lo: i64, hi: i64| -> u32 {
-        // The narrowest two's complement width holding lo..=hi (at least 2).
-        (1..64)
-            .find(|&b| lo >= -(1i64 << (b - 1)) && hi < (1i64 << (b - 1)))
-            .unwrap_or(64)
-            .max(2)
-    };
+    let most = i128::from(big.max(1)) * i128::from(pe.simd());
+    let sum_bits = signed_bits(-most, most) + 1;
     let ab = pe.act_bits();
     let bipolar = pe.lane().bipolar_activations();
     // Operands as narrow as their values: the activation with one bit more than its code (so an
     // unsigned code is a non-negative signed value), the level at its range's width.
     let xt = Ty::signed(if bipolar { 2 } else { ab + 1 });
-    let lt = Ty::signed(signed_bits(llo, lhi));
+    let lt = Ty::signed(signed_bits(llo.into(), lhi.into()).max(2));
     let acc_bits = pe.acc_bits();
     let w = sum_bits.max(acc_bits).max(xt.width + lt.width) + 2;
     let sw = Ty::signed(w);

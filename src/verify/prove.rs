@@ -20,7 +20,7 @@
 use super::error::{Error, Result};
 use super::tools::{locate, Tool};
 use super::verilator::ScratchDir;
-use super::yosys::{check_top, quote, run_script};
+use super::yosys::{check_top, read_sources, run_script};
 use crate::hdl::{print_module, Module};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,10 +74,7 @@ pub fn prove_equal(
     let log = dir.path.join("yosys.log");
     let gold_file = dir.path.join(format!("{}.v", gold.name));
     std::fs::write(&gold_file, print_module(gold)).map_err(|e| Error::io(&gold_file, e))?;
-    let mut script = String::new();
-    for s in sources.iter().chain(std::iter::once(&gold_file)) {
-        script += &format!("read_verilog -sv {}\n", quote(s)?);
-    }
+    let mut script = read_sources(sources.iter().chain(std::iter::once(&gold_file)))?;
     let gold = gold.name.as_str();
     // Tables written as case statements become ROMs, which the SAT import does not take:
     // `memory` maps them to logic first.

@@ -179,7 +179,16 @@ impl SynthReport {
     }
 }
 
-pub(super) fn quote(path: &Path) -> Result<String> {
+/// The script lines reading every file of `sources` (`read_verilog -sv "<absolute path>"`).
+pub(super) fn read_sources<'a>(sources: impl IntoIterator<Item = &'a PathBuf>) -> Result<String> {
+    let mut script = String::new();
+    for s in sources {
+        script += &format!("read_verilog -sv {}\n", quote(s)?);
+    }
+    Ok(script)
+}
+
+fn quote(path: &Path) -> Result<String> {
     let text = std::path::absolute(path)
         .map_err(|e| Error::io(path, e))?
         .to_string_lossy()
@@ -208,10 +217,7 @@ pub fn synth(
     let stat = dir.path.join("stat.json");
     let log = dir.path.join("yosys.log");
 
-    let mut script = String::new();
-    for s in sources {
-        script += &format!("read_verilog -sv {}\n", quote(s)?);
-    }
+    let mut script = read_sources(sources)?;
     script += &format!("hierarchy -check -top {top}\nproc\n");
     // `tee -o` takes its file name literally (quotes included), so the outputs are named
     // relative to the scratch folder Yosys runs in.
@@ -295,10 +301,7 @@ pub fn ports(sources: &[PathBuf], top: &str) -> Result<Vec<Port>> {
     let yosys = locate(Tool::Yosys)?;
     let dir = ScratchDir::new("ports")?;
     let log = dir.path.join("yosys.log");
-    let mut script = String::new();
-    for s in sources {
-        script += &format!("read_verilog -sv {}\n", quote(s)?);
-    }
+    let mut script = read_sources(sources)?;
     // `proc` because the JSON back end refuses processes; nothing is optimised, so every
     // port is kept even when nothing reads it.
     script += &format!("hierarchy -check -top {top}\nproc\nwrite_json ports.json\n");
