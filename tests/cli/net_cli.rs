@@ -92,32 +92,8 @@ fn hdl_net_then_verify_passes_with_network_figures() {
 /// initiation interval of `models/arch_tfc.ron`: 784/784 · 64, 64/64 · 64, 64/64 · 64, 10/10 · 64).
 #[test]
 fn mnist_tfc_w1a1_through_hdl_net_and_verify() {
-    let mnist = Path::new(ROOT).join("../shared/data/mnist");
-    assert!(
-        mnist.is_dir(),
-        "the MNIST folder {} is missing",
-        mnist.display()
-    );
-    let data = format!("mnist:{}", mnist.display());
-    let dir = Path::new(ROOT).join("target/net-tests/cli_tfc");
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_s = dir.to_str().unwrap();
     let images = 120;
-    let (ok, out, err) = qforge(&[
-        "hdl",
-        "net",
-        "--model",
-        "models/tfc_w1a1.ron",
-        "--arch",
-        "models/arch_tfc.ron",
-        "--data",
-        &data,
-        "--images",
-        &images.to_string(),
-        "-o",
-        dir_s,
-    ]);
-    assert!(ok, "{out}{err}");
+    let (dir, data, out) = tfc_on_mnist("models/arch_tfc.ron", "cli_tfc", images);
     assert!(out.contains(&format!("{images} images of {data}")), "{out}");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("qforge.json")).unwrap()).unwrap();
@@ -126,17 +102,54 @@ fn mnist_tfc_w1a1_through_hdl_net_and_verify() {
         manifest["parameters"]["images"],
         images.to_string().as_str()
     );
-    let json = verify_json(dir_s);
+    let json = verify_json(dir.to_str().unwrap());
     assert_eq!(json["data"], data.as_str());
+    // One image every 64 cycles, plus the pipeline's fill (a few hundred cycles at most).
+    assert_proven(&json, images, 64, 300);
+}
+
+/// `hdl net` of the bundled TFC W1A1 with the architecture file `arch` on the first `images`
+/// MNIST test images, into a fresh `target/net-tests/<name>`: the folder, the `--data` value
+/// and the command's output.
+fn tfc_on_mnist(arch: &str, name: &str, images: u64) -> (PathBuf, String, String) {
+    let mnist = Path::new(ROOT).join("../shared/data/mnist");
+    assert!(
+        mnist.is_dir(),
+        "the MNIST folder {} is missing",
+        mnist.display()
+    );
+    let data = format!("mnist:{}", mnist.display());
+    let dir = Path::new(ROOT).join("target/net-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, out, err) = qforge(&[
+        "hdl",
+        "net",
+        "--model",
+        "models/tfc_w1a1.ron",
+        "--arch",
+        arch,
+        "--data",
+        &data,
+        "--images",
+        &images.to_string(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    (dir, data, out)
+}
+
+/// `verify --json` found every output of `images` images and every cycle equal, lint clean, in
+/// one image per `interval` cycles plus at most `fill` cycles of pipeline fill.
+fn assert_proven(json: &serde_json::Value, images: u64, interval: u64, fill: u64) {
     assert_eq!(json["images"], images);
     assert_eq!(json["mismatches"], 0);
     assert_eq!(json["lint_warnings"], 0);
     assert_eq!(json["rtl_cycles"], json["model_cycles"]);
-    // One image every 64 cycles, plus the pipeline's fill (a few hundred cycles at most).
     let cycles = json["rtl_cycles"].as_u64().unwrap();
-    let steady = 64 * images as u64;
+    let steady = interval * images;
     assert!(
-        (steady..steady + 300).contains(&cycles),
+        (steady..steady + fill).contains(&cycles),
         "{cycles} cycles for {images} images"
     );
 }
@@ -155,29 +168,8 @@ fn mnist_tfc_w1a1_in_block_ram_is_proven_and_fits_an_hx8k() {
     use qforge::verify::manifest::Manifest;
     use qforge::verify::parts::Part;
     use qforge::verify::yosys::{synth, SynthOptions, Target};
-    let data = format!(
-        "mnist:{}",
-        Path::new(ROOT).join("../shared/data/mnist").display()
-    );
-    let dir = Path::new(ROOT).join("target/net-tests/cli_tfc_bram");
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_s = dir.to_str().unwrap();
     let images = 200;
-    let (ok, out, err) = qforge(&[
-        "hdl",
-        "net",
-        "--model",
-        "models/tfc_w1a1.ron",
-        "--arch",
-        "models/arch_tfc_bram.ron",
-        "--data",
-        &data,
-        "--images",
-        &images.to_string(),
-        "-o",
-        dir_s,
-    ]);
-    assert!(ok, "{out}{err}");
+    let (dir, _, out) = tfc_on_mnist("models/arch_tfc_bram.ron", "cli_tfc_bram", images);
     assert!(
         out.contains(
             "plan     l0 p16 s4 f784 wbram ibram | l1 p1 s16 f256 wbram | l2 p1 s16 f256 wbram | l3 p1 s1 f640 | ii 784"
@@ -185,17 +177,7 @@ fn mnist_tfc_w1a1_in_block_ram_is_proven_and_fits_an_hx8k() {
         "{out}"
     );
     assert!(out.contains("20 iCE40 blocks in all"), "{out}");
-    let json = verify_json(dir_s);
-    assert_eq!(json["images"], images);
-    assert_eq!(json["mismatches"], 0);
-    assert_eq!(json["lint_warnings"], 0);
-    assert_eq!(json["rtl_cycles"], json["model_cycles"]);
-    let cycles = json["rtl_cycles"].as_u64().unwrap();
-    let steady = 784 * images as u64;
-    assert!(
-        (steady..steady + 2000).contains(&cycles),
-        "{cycles} cycles for {images} images"
-    );
+    assert_proven(&verify_json(dir.to_str().unwrap()), images, 784, 2000);
     let manifest = Manifest::load(&dir).unwrap();
     let report = synth(
         &manifest.design_sources(&dir),
