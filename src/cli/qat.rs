@@ -8,6 +8,7 @@ use qforge::nn::{Dataset, Model};
 use qforge::qat::{agreement, train_qat, QatError, QatNet};
 use qforge::qnn::eval::eval_integer;
 use qforge::qnn::quantize::QuantSpec;
+use qforge::qnn::{Layer, QNet};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -102,6 +103,7 @@ pub(super) fn run(
         a.codes,
         a.code_fraction()
     );
+    print_pruning(&net, &qnet);
     qnet.save(&args.output)?;
     println!("wrote {}", args.output.display());
     if let Some(path) = &args.float_out {
@@ -115,6 +117,54 @@ pub(super) fn run(
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// One line per layer that pruning touched: its pruned weights (and how many of them were
+/// already at level 0), the zero weights of the integer layer, its kept channels.
+fn print_pruning(net: &QatNet, qnet: &QNet) {
+    let t = &net.training;
+    if t.prune.is_none() && t.channels.is_none() {
+        return;
+    }
+    let zeros: Vec<(usize, usize)> = qnet
+        .layers
+        .iter()
+        .filter_map(|l| match l {
+            Layer::Dense(d) => Some(d.levels()),
+            Layer::Conv2d(c) => Some(c.levels()),
+            _ => None,
+        })
+        .map(|levels| (levels.iter().filter(|&&v| v == 0).count(), levels.len()))
+        .collect();
+    let percent = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    for (p, &(zero, total)) in net.pruning().iter().zip(&zeros) {
+        let mut line = format!("layer {}:", p.layer);
+        if t.prune.is_some() {
+            line += &format!(
+                " {}/{} weights pruned ({:.1}%, {:.1}% of them already at level 0);",
+                p.pruned,
+                p.weights,
+                percent(p.pruned, p.weights),
+                percent(p.pruned_at_zero, p.pruned)
+            );
+        }
+        if let Some(c) = t
+            .channels
+            .filter(|_| p.kept < p.channels || p.layer + 1 < zeros.len())
+        {
+            line += &format!(
+                " {}/{} channels kept ({});",
+                p.kept,
+                p.channels,
+                c.method.name()
+            );
+        }
+        line += &format!(
+            " {zero}/{total} integer weights zero ({:.1}%)",
+            percent(zero, total)
+        );
+        println!("{line}");
+    }
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

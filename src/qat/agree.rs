@@ -4,6 +4,7 @@
 //! scale is a power of two.
 
 use super::net::QatNet;
+use super::prune::kept_planes;
 use super::QatError;
 use crate::nn::{self, Dataset};
 use crate::qnn::engine::Engine;
@@ -57,11 +58,19 @@ pub fn agreement(net: &QatNet, exported: &QNet, data: &Dataset) -> Result<Agreem
         integer_accuracy: 0.0,
     };
     // the fake-quantized codes of each integer layer but the last: a layer's, then its pool's
-    let mut fake_layers: Vec<&[f64]> = Vec::new();
+    // (of the kept channels only, when channel pruning removed some from the export)
+    let mut fake_layers: Vec<Vec<f64>> = Vec::new();
     for l in 0..net.layers.len() - 1 {
-        fake_layers.push(trace.codes(l));
-        if net.layers[l].pool.is_some() {
-            fake_layers.push(&trace.inputs[l + 1]);
+        let layer = &net.layers[l];
+        let mut outputs = vec![(trace.codes(l), layer.out_len())];
+        if layer.pool.is_some() {
+            outputs.push((&trace.inputs[l + 1], layer.pooled_len()));
+        }
+        for (codes, sample_len) in outputs {
+            fake_layers.push(match net.kept_channels(l) {
+                Some(keep) => kept_planes(codes, sample_len, &keep),
+                None => codes.to_vec(),
+            });
         }
     }
     if fake_layers.len() + 1 != exported.layers.len() {
@@ -81,7 +90,7 @@ pub fn agreement(net: &QatNet, exported: &QNet, data: &Dataset) -> Result<Agreem
         out.codes += integer.len();
         out.same_codes += integer
             .iter()
-            .zip(fake)
+            .zip(&fake)
             .filter(|(&i, &f)| i as f64 == f)
             .count();
     }

@@ -40,6 +40,8 @@ pub(crate) struct LayerGrad {
     pub w_threshold: Vec<f64>,
     /// Output activation threshold.
     pub a_threshold: f64,
+    /// Channel gate scores (empty unless the gates learn).
+    pub gates: Vec<f64>,
 }
 
 /// Loss and correct predictions of a batch.
@@ -106,6 +108,7 @@ pub(crate) fn backward(
         dw_hat.iter_mut().for_each(|v| *v *= s_in);
         let mut g = LayerGrad {
             a_threshold: grads[l].a_threshold,
+            gates: std::mem::take(&mut grads[l].gates),
             bias: (0..out_f)
                 .map(|o| (0..rows).map(|r| grad[r * out_f + o]).sum())
                 .collect(),
@@ -205,6 +208,23 @@ pub(crate) fn backward(
         let z = &trace.pre[l - 1];
         let codes = trace.codes(l - 1);
         let lsq_scale = lsq_grad_scale(prev.out_len(), act.high);
+        if !prev.gates.is_empty() {
+            // y = g · a per channel: ∂L/∂g = Σ ∂L/∂ŷ · â, and a closed gate passes nothing back
+            let (out_len, positions) = (prev.out_len(), prev.positions());
+            let channel = |i: usize| (i % out_len) / positions;
+            if let Some(ungated) = &trace.ungated[l - 1] {
+                let mut dg = vec![0.0f64; prev.out_f];
+                for (i, (&d, &a)) in dx.iter().zip(ungated).enumerate() {
+                    dg[channel(i)] += f64::from(d) * f64::from(a) * s;
+                }
+                grads[l - 1].gates = dg;
+            }
+            for (i, d) in dx.iter_mut().enumerate() {
+                if prev.gates[channel(i)] < 0.0 {
+                    *d = 0.0;
+                }
+            }
+        }
         let mut dt = 0.0f64;
         for ((d, &zv), &c) in dx.iter_mut().zip(z).zip(codes) {
             let (zv, dv) = (f64::from(zv), f64::from(*d));

@@ -39,10 +39,12 @@ mod backward;
 mod conv;
 pub mod gemm;
 mod net;
+mod prune;
 mod train;
 
 pub use agree::{agreement, Agreement};
 pub use net::QatNet;
+pub use prune::LayerPruning;
 pub use train::{train_qat, QatEpoch};
 
 use crate::nn::NnError;

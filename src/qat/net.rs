@@ -58,6 +58,14 @@ pub(crate) struct QatLayer {
     /// Incremental quantization: which weights are quantized and frozen (empty: no INQ, every
     /// weight quantized); the others are used unquantized.
     pub frozen: Vec<bool>,
+    /// Unstructured pruning: which weights are pruned, held at 0 (empty: none).
+    pub pruned: Vec<bool>,
+    /// Of the pruned weights, how many the quantizer had already put at level 0 when they
+    /// were pruned.
+    pub pruned_at_zero: usize,
+    /// Channel pruning of a hidden layer: one gate score per output channel, the channel
+    /// open (kept) at a score ≥ 0 (empty: every channel kept).
+    pub gates: Vec<f64>,
 }
 
 impl QatLayer {
@@ -121,6 +129,9 @@ pub(crate) struct Trace<T> {
     /// Of each layer with a max pool: its output codes before the pool, and the batch index of
     /// the code each pooled code was taken from.
     pub pooled: Vec<Option<(Vec<T>, Vec<usize>)>>,
+    /// Of each hidden layer whose channel gates learn: its output codes before the gates
+    /// (and before its pool), for the gates' gradient.
+    pub ungated: Vec<Option<Vec<T>>>,
 }
 
 impl<T> Trace<T> {
@@ -242,6 +253,9 @@ impl QatNet {
                         a_threshold: thresholds.activations[index],
                         level_hi: code.level_range().1.max(1),
                         frozen: Vec::new(),
+                        pruned: Vec::new(),
+                        pruned_at_zero: 0,
+                        gates: Vec::new(),
                         wq,
                         aq,
                     });
@@ -290,14 +304,16 @@ impl QatNet {
             ));
         }
         let exported = quantize_at(&model, spec, calibration, &thresholds)?;
-        Ok(QatNet {
+        let mut net = QatNet {
             model,
             spec: spec.clone(),
             training,
             layers,
             input: exported.input.clone(),
             rounding: spec.rounding,
-        })
+        };
+        net.init_channels();
+        Ok(net)
     }
 
     /// The current clipping thresholds, as [`quantize_at`] takes them.
@@ -309,14 +325,11 @@ impl QatNet {
     }
 
     /// The integer network of the current parameters (the same function post-training
-    /// quantization uses, with the learned thresholds).
+    /// quantization uses, with the learned thresholds), without the channels channel pruning
+    /// closed.
     pub fn export(&self, calibration: &[f32]) -> Result<QNet, QatError> {
-        Ok(quantize_at(
-            &self.model,
-            &self.spec,
-            calibration,
-            &self.thresholds(),
-        )?)
+        let net = quantize_at(&self.model, &self.spec, calibration, &self.thresholds())?;
+        self.without_closed_channels(net)
     }
 
     /// Input codes of `inputs` (`in_features` per sample), by the integer network's input coding.
@@ -482,6 +495,20 @@ impl QatNet {
                     }
                 }
             }
+            let mut ungated = None;
+            if q.act.is_some() && layer.gates.iter().any(|&g| g < 0.0 || self.learns_gates()) {
+                if self.learns_gates() {
+                    ungated = Some(codes_out.clone());
+                }
+                // a closed channel outputs code 0, as if removed
+                for sample in codes_out.chunks_exact_mut(out_len) {
+                    for (plane, &g) in sample.chunks_exact_mut(positions).zip(&layer.gates) {
+                        if g < 0.0 {
+                            plane.fill(T::default());
+                        }
+                    }
+                }
+            }
             let pooled = layer.pool.map(|p| {
                 let (mut out, mut argmax) = (Vec::new(), Vec::new());
                 for (s, sample) in codes_out.chunks_exact(p.in_len()).enumerate() {
@@ -493,6 +520,7 @@ impl QatNet {
             trace.cols.push(cols);
             trace.pre.push(pre);
             trace.pooled.push(pooled);
+            trace.ungated.push(ungated);
             x = codes_out;
         }
         trace

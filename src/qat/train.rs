@@ -12,7 +12,7 @@ use super::backward::{backward, softmax_cross_entropy, LayerGrad};
 use super::net::{centre, QatNet};
 use super::QatError;
 use crate::nn::{Dataset, SplitMix64};
-use crate::quant::training::{stage, ActClipping};
+use crate::quant::training::{gradual_sparsity, stage, ActClipping, PruneSchedule};
 
 /// What one epoch did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,6 +90,7 @@ struct LayerState {
     bias: Moments,
     w_threshold: Moments,
     a_threshold: Moments,
+    gates: Moments,
 }
 
 /// Trains `net` for `epochs` passes over `data`, calling `on_epoch` after each.
@@ -132,7 +133,19 @@ pub fn train_qat(
     let progressive = net.training.progressive.clone();
     let inq = net.training.inq.clone();
     let mut inq_stage = None;
+    let prune = net.training.prune;
+    // the gates' penalty factor of each layer, doubled after an epoch that ends above target
+    let mut penalty = vec![1.0f64; net.layers.len()];
+    // the gates learn in the first half of the epochs; the second half fine-tunes the rest
+    let gate_epochs = epochs.div_ceil(2);
     for epoch in 1..=epochs {
+        if let Some(p) = prune {
+            let sparsity = match p.schedule {
+                PruneSchedule::OneShot => p.sparsity,
+                PruneSchedule::Gradual => gradual_sparsity(p.sparsity, epoch, epochs),
+            };
+            net.prune_to(sparsity)?;
+        }
         if !progressive.is_empty() {
             let k = stage(epoch, epochs, progressive.len() + 1);
             net.set_width(progressive.get(k).copied())?;
@@ -170,7 +183,20 @@ pub fn train_qat(
                 &grads,
                 (lr * f, clip_lr * f),
                 (1.0 - b1t, 1.0 - b2t),
+                (epoch <= gate_epochs).then_some(&penalty[..]),
             );
+            net.zero_pruned();
+            net.reopen_to_target();
+        }
+        if net.learns_gates() && epoch <= gate_epochs {
+            for (l, factor) in penalty.iter_mut().enumerate() {
+                if net.pruning()[l].kept > net.channel_target(l) {
+                    *factor *= 2.0;
+                }
+            }
+            if epoch == gate_epochs {
+                net.close_to_target();
+            }
         }
         let report = QatEpoch {
             epoch,
@@ -189,8 +215,14 @@ fn apply(
     grads: &[LayerGrad],
     (lr, clip_lr): (f64, f64),
     corrections: (f64, f64),
+    gate_penalty: Option<&[f64]>,
 ) {
     let hidden = net.layers.len() - 1;
+    let gate_spec = net
+        .training
+        .channels
+        .filter(|_| net.learns_gates())
+        .zip(gate_penalty);
     let learn_act = net.training.activation_clipping != ActClipping::Fixed;
     let normalize = net.training.weight_normalization;
     for (l, (g, st)) in grads.iter().zip(state.iter_mut()).enumerate() {
@@ -257,6 +289,30 @@ fn apply(
                 |v| v.max(MIN_THRESHOLD),
             );
             layer.a_threshold = t[0];
+        }
+        if let Some((c, penalty)) = gate_spec.filter(|_| g.gates.len() == layer.gates.len()) {
+            // the penalty on open gates while more than the target are open
+            let target = c.kept_of(layer.out_f);
+            let open = layer.gates.iter().filter(|&&v| v >= 0.0).count();
+            let push = if open > target {
+                c.penalty * penalty[l]
+            } else {
+                0.0
+            };
+            let grad: Vec<f64> = g
+                .gates
+                .iter()
+                .zip(&layer.gates)
+                .map(|(&d, &v)| d + if v >= 0.0 { push } else { 0.0 })
+                .collect();
+            st.gates.step(
+                &mut layer.gates,
+                grad.into_iter(),
+                c.gate_lr,
+                corrections,
+                |p| p,
+                |v| v.clamp(-1.0, 1.0),
+            );
         }
     }
 }

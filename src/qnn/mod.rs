@@ -12,6 +12,7 @@
 //! | [`net`] | [`QNet`], [`Layer`], input quantization, validation, RON files |
 //! | [`dense`], [`conv`] | integer Dense, Conv2d and MaxPool2d layers |
 //! | [`fixed_dense`], [`hls4ml`] | hls4ml-style ap_fixed layers and their import from an hls4ml project |
+//! | [`channels`] | structured pruning: output channels removed from a hidden layer |
 //! | [`accum`] | accumulator width, overflow, proven bounds and certificates |
 //! | [`requant`] | `clamp(round((acc · M) >> S))` |
 //! | [`exact`], [`engine`], [`kernels`] | the step-by-step semantics and the fast engine |
@@ -43,6 +44,7 @@
 //! ```
 
 pub mod accum;
+pub mod channels;
 pub mod conv;
 pub mod dense;
 pub mod engine;

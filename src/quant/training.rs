@@ -159,6 +159,108 @@ pub struct TrainingSpec {
     /// the centred weights. Not with `inq` (frozen weights cannot move with the mean).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub weight_normalization: bool,
+    /// Unstructured magnitude pruning of every Dense and Conv2d layer ([`PruneSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneSpec>,
+    /// Structured pruning of the hidden layers' output channels ([`ChannelSpec`]); the
+    /// exported network has the kept channels only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<ChannelSpec>,
+}
+
+/// When unstructured pruning removes weights.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PruneSchedule {
+    /// All at once, before the first epoch; the training fine-tunes the rest.
+    OneShot,
+    /// Zhu and Gupta's (2017) cubic ramp: at the start of epoch `e` of `E` the sparsity is
+    /// `s · (1 − (1 − min(1, e / R))³)` with `R = ⌈E / 2⌉`, so the target is reached halfway
+    /// and the second half fine-tunes ([`gradual_sparsity`]).
+    #[default]
+    Gradual,
+}
+
+/// Unstructured magnitude pruning: in every Dense and Conv2d layer, the fraction `sparsity`
+/// of the weights with the smallest magnitudes (ties by position) is set to zero and held
+/// there. A pruned weight stays pruned; the weight scheme must have a zero level (not binary).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PruneSpec {
+    /// Fraction of each layer's weights pruned at the end of the schedule, in `[0, 1)`.
+    pub sparsity: f64,
+    /// When they are pruned.
+    #[serde(default)]
+    pub schedule: PruneSchedule,
+}
+
+/// How the kept output channels of a hidden layer are chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelMethod {
+    /// The channels whose weights have the largest L2 norm, chosen once before training (the
+    /// baseline); the training fine-tunes the kept ones.
+    Magnitude,
+    /// A binary gate per channel, `g = [θ ≥ 0]`, trained with the network through the STE
+    /// (`∂g/∂θ = 1`, `θ` kept in `[−1, 1]`) under a penalty on open gates while more than the
+    /// target are open; the penalty doubles after every epoch that ends above the target, and
+    /// when fewer are open the closed gates of highest score reopen. The gates learn in the
+    /// first `⌈E / 2⌉` epochs; then, if more than the target are still open, those of highest
+    /// score stay open, and the gates are fixed while the rest of the epochs fine-tune.
+    #[default]
+    Gate,
+}
+
+impl ChannelMethod {
+    /// The name a spec file uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelMethod::Magnitude => "magnitude",
+            ChannelMethod::Gate => "gate",
+        }
+    }
+}
+
+/// Structured channel pruning of every hidden layer: `keep` of its output channels (at least
+/// one) stay, the others output 0 in training and are removed from the exported network.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    /// Fraction of each hidden layer's output channels kept, in `(0, 1]` (rounded to the
+    /// nearest count, at least 1).
+    pub keep: f64,
+    /// How they are chosen.
+    #[serde(default)]
+    pub method: ChannelMethod,
+    /// Gate method: the penalty's gradient on each open gate while more than the target are
+    /// open.
+    #[serde(default = "default_penalty")]
+    pub penalty: f64,
+    /// Gate method: Adam's learning rate for the gate scores.
+    #[serde(default = "default_gate_lr")]
+    pub gate_lr: f64,
+}
+
+impl ChannelSpec {
+    /// The channels kept of `channels`: `keep · channels` rounded, at least 1.
+    pub fn kept_of(&self, channels: usize) -> usize {
+        ((self.keep * channels as f64).round() as usize).clamp(1, channels.max(1))
+    }
+}
+
+fn default_penalty() -> f64 {
+    1e-3
+}
+
+fn default_gate_lr() -> f64 {
+    0.02
+}
+
+/// The sparsity of [`PruneSchedule::Gradual`] at the start of 1-based `epoch` of `epochs`.
+pub fn gradual_sparsity(sparsity: f64, epoch: usize, epochs: usize) -> f64 {
+    let ramp = epochs.div_ceil(2).max(1);
+    let t = (epoch as f64 / ramp as f64).min(1.0);
+    sparsity * (1.0 - (1.0 - t).powi(3))
 }
 
 fn default_true() -> bool {
@@ -186,6 +288,8 @@ impl Default for TrainingSpec {
             progressive: Vec::new(),
             inq: Vec::new(),
             weight_normalization: false,
+            prune: None,
+            channels: None,
         }
     }
 }
@@ -261,6 +365,54 @@ impl TrainingSpec {
                  cannot follow the layer's mean)"
                     .into(),
             ));
+        }
+        if let Some(p) = &self.prune {
+            if !(p.sparsity >= 0.0 && p.sparsity < 1.0) {
+                return Err((
+                    "prune",
+                    format!(
+                        "training prune sparsity ({}) must be at least 0 and below 1",
+                        p.sparsity
+                    ),
+                ));
+            }
+            if !self.inq.is_empty() {
+                return Err((
+                    "prune",
+                    "training prune cannot be combined with inq (a frozen weight cannot be \
+                     pruned)"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(c) = &self.channels {
+            if !(c.keep > 0.0 && c.keep <= 1.0) {
+                return Err((
+                    "channels",
+                    format!(
+                        "training channels keep ({}) must be above 0 and at most 1",
+                        c.keep
+                    ),
+                ));
+            }
+            if !(c.penalty.is_finite() && c.penalty >= 0.0) {
+                return Err((
+                    "channels",
+                    format!(
+                        "training channels penalty ({}) must be finite and at least 0",
+                        c.penalty
+                    ),
+                ));
+            }
+            if !(c.gate_lr.is_finite() && c.gate_lr > 0.0 && c.gate_lr <= 1.0) {
+                return Err((
+                    "channels",
+                    format!(
+                        "training channels gate_lr ({}) must be finite, positive and at most 1",
+                        c.gate_lr
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -400,6 +552,46 @@ mod tests {
         assert!(!ron::to_string(&TrainingSpec::default())
             .unwrap()
             .contains("progressive"));
+    }
+
+    #[test]
+    fn pruning_knobs_parse_check_and_ramp() {
+        // as in a quantization spec file, optional sections written as themselves
+        let parse = |text: &str| {
+            ron::Options::default()
+                .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+                .from_str::<TrainingSpec>(text)
+        };
+        let t =
+            parse("(prune: (sparsity: 0.5), channels: (keep: 0.25, method: magnitude))").unwrap();
+        t.check().unwrap();
+        let p = t.prune.unwrap();
+        assert_eq!((p.sparsity, p.schedule), (0.5, PruneSchedule::Gradual));
+        let c = t.channels.unwrap();
+        assert_eq!(
+            (c.keep, c.method, c.penalty),
+            (0.25, ChannelMethod::Magnitude, 1e-3)
+        );
+        assert_eq!(c.kept_of(32), 8);
+        assert_eq!(c.kept_of(3), 1);
+        let bad = |text: &str| parse(text).unwrap().check().unwrap_err().1;
+        assert_eq!(
+            bad("(prune: (sparsity: 1.0))"),
+            "training prune sparsity (1) must be at least 0 and below 1"
+        );
+        assert_eq!(
+            bad("(channels: (keep: 0.0))"),
+            "training channels keep (0) must be above 0 and at most 1"
+        );
+        assert!(bad("(prune: (sparsity: 0.5), inq: [1.0])").contains("cannot be combined"));
+        assert!(
+            ron::from_str::<TrainingSpec>("(prune: (sparsity: 0.5, shedule: one_shot))").is_err()
+        );
+        // the cubic ramp by hand over 10 epochs (R = 5): 1 − (1 − e/5)³
+        let s: Vec<f64> = (1..=10).map(|e| gradual_sparsity(0.8, e, 10)).collect();
+        assert!((s[0] - 0.8 * (1.0 - 0.8f64.powi(3))).abs() < 1e-12);
+        assert!((s[1] - 0.8 * (1.0 - 0.6f64.powi(3))).abs() < 1e-12);
+        assert!(s[4..].iter().all(|&v| v == 0.8));
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! Structured pruning of an integer network: output channels of a hidden layer removed, with
+//! the inputs of the next weighted layer that read them.
+//!
+//! Removing channel `c` of layer `k` deletes its weight row (Dense) or filter (Conv2d), its
+//! bias, and its per-channel accumulator scale and requantization parameters; a max pool
+//! after the layer loses the channel's plane; the next Dense loses the columns of the channel
+//! (all its pixels, after a flatten), the next Conv2d its input channel. Every other code is
+//! unchanged, so the pruned network computes exactly what the original computes when the
+//! removed channels' outputs are forced to code 0: their products no longer enter any sum.
+//! Accumulator widths stay as they were (the bounds of a sum can only narrow when terms go).
+//!
+//! ```
+//! use qforge::num::rounding::RoundingMode;
+//! use qforge::qnn::channels::remove_channels;
+//! use qforge::qnn::{Dense, Engine, InputQuant, IntFormat, Layer, LayerOutput, QNet, Requant, WeightCode};
+//! let dense = |inputs, outputs, codes: Vec<u64>, output| Layer::Dense(Dense {
+//!     in_features: inputs, out_features: outputs, weights: WeightCode::Uniform { bits: 4 },
+//!     codes, bias: vec![0; outputs], accumulator: Default::default(), output, acc_scale: vec![1.0],
+//! });
+//! let relu = LayerOutput::Requant(Requant {
+//!     multiplier: vec![1], shift: vec![0], scale_bits: 1, rounding: RoundingMode::HalfEven,
+//!     relu: true, output: IntFormat::new(4, false).unwrap(), output_scale: 1.0,
+//! });
+//! let net = QNet {
+//!     name: "two".into(),
+//!     input: InputQuant { format: IntFormat::new(4, false).unwrap(), scale: 1.0, rounding: RoundingMode::HalfEven, fixed: None },
+//!     // hidden = relu(x0, 2·x0); out = hidden0 + 3·hidden1
+//!     layers: vec![dense(1, 2, vec![1, 2], relu), dense(2, 1, vec![1, 3], LayerOutput::Accumulator)],
+//! };
+//! let pruned = remove_channels(&net, 0, &[true, false]).unwrap();
+//! assert_eq!(Engine::new(&net).unwrap().infer(&[2]).unwrap(), [2 + 3 * 4]);
+//! assert_eq!(Engine::new(&pruned).unwrap().infer(&[2]).unwrap(), [2]); // hidden1 forced to 0
+//! ```
+
+use super::conv::Conv2d;
+use super::dense::LayerOutput;
+use super::error::{layer_err, QnnError};
+use super::net::{Layer, QNet};
+
+/// `net` without the output channels of layer `layer` whose `keep` entry is false (one entry
+/// per output channel, at least one true); see the module docs for what changes.
+pub fn remove_channels(net: &QNet, layer: usize, keep: &[bool]) -> Result<QNet, QnnError> {
+    let e = |m: String| layer_err(layer, m);
+    let channels = match net.layers.get(layer) {
+        Some(Layer::Dense(d)) => d.out_features,
+        Some(Layer::Conv2d(c)) => c.out_channels,
+        Some(_) => {
+            return Err(e(
+                "only the output channels of a Dense or Conv2d layer can be removed".into(),
+            ))
+        }
+        None => {
+            return Err(QnnError::Net(format!(
+                "layer {layer} does not exist (the network has {} layers)",
+                net.layers.len()
+            )))
+        }
+    };
+    if keep.len() != channels {
+        return Err(e(format!(
+            "the channel mask has {} entries, the layer has {channels} output channels",
+            keep.len()
+        )));
+    }
+    if !keep.contains(&true) {
+        return Err(e("at least one output channel must be kept".into()));
+    }
+    let mut out = net.clone();
+    if !keep.contains(&false) {
+        return Ok(out);
+    }
+    let next = (layer + 1..net.layers.len())
+        .find(|&k| !matches!(net.layers[k], Layer::MaxPool2d(_)))
+        .ok_or_else(|| {
+            e("the last layer's outputs are the network's; its channels cannot be removed".into())
+        })?;
+    match &mut out.layers[layer] {
+        Layer::Dense(d) => {
+            let in_f = d.in_features;
+            d.codes = filter_blocks(&d.codes, in_f, keep);
+            shrink_outputs(&mut d.bias, &mut d.acc_scale, &mut d.output, keep);
+            d.out_features = d.bias.len();
+        }
+        Layer::Conv2d(c) => {
+            let filter = c.in_channels * c.kernel_h * c.kernel_w;
+            c.codes = filter_blocks(&c.codes, filter, keep);
+            shrink_outputs(&mut c.bias, &mut c.acc_scale, &mut c.output, keep);
+            c.out_channels = c.bias.len();
+        }
+        _ => unreachable!("checked above"),
+    }
+    let kept = keep.iter().filter(|&&k| k).count();
+    for l in &mut out.layers[layer + 1..next] {
+        if let Layer::MaxPool2d(p) = l {
+            p.channels = kept;
+        }
+    }
+    let ne = |m: String| layer_err(next, m);
+    match &mut out.layers[next] {
+        Layer::Dense(d) => {
+            if d.in_features % channels != 0 {
+                return Err(ne(format!(
+                    "its {} inputs are not a whole number of pixels of the {channels} channels \
+                     of layer {layer}",
+                    d.in_features
+                )));
+            }
+            // CHW: channel c's pixels are inputs c·hw .. (c+1)·hw
+            let pixel_keep: Vec<bool> = keep
+                .iter()
+                .flat_map(|&k| std::iter::repeat_n(k, d.in_features / channels))
+                .collect();
+            let rows: Vec<u64> = d
+                .codes
+                .chunks_exact(d.in_features)
+                .flat_map(|row| filter_blocks(row, 1, &pixel_keep))
+                .collect();
+            d.codes = rows;
+            d.in_features = pixel_keep.iter().filter(|&&k| k).count();
+        }
+        Layer::Conv2d(c) => shrink_conv_inputs(c, keep).map_err(ne)?,
+        _ => {
+            return Err(ne(
+                "only a Dense or Conv2d layer can follow a layer whose channels are removed".into(),
+            ))
+        }
+    }
+    out.validate()?;
+    Ok(out)
+}
+
+/// The blocks of `block` consecutive values of `values` whose `keep` entry is true.
+fn filter_blocks(values: &[u64], block: usize, keep: &[bool]) -> Vec<u64> {
+    values
+        .chunks_exact(block)
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .flat_map(|(b, _)| b.iter().copied())
+        .collect()
+}
+
+/// The per-output-channel fields of a layer, reduced to the kept channels (a per-tensor entry
+/// stays: `keep` has at least two entries, one false).
+fn shrink_outputs(
+    bias: &mut Vec<i64>,
+    acc_scale: &mut Vec<f64>,
+    output: &mut LayerOutput,
+    keep: &[bool],
+) {
+    fn retain<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+        if v.len() == keep.len() {
+            *v = v
+                .iter()
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .map(|(&x, _)| x)
+                .collect();
+        }
+    }
+    retain(bias, keep);
+    retain(acc_scale, keep);
+    if let LayerOutput::Requant(r) = output {
+        retain(&mut r.multiplier, keep);
+        retain(&mut r.shift, keep);
+    }
+}
+
+/// A convolution without the input channels whose `keep` entry is false.
+fn shrink_conv_inputs(c: &mut Conv2d, keep: &[bool]) -> Result<(), String> {
+    if c.in_channels != keep.len() {
+        return Err(format!(
+            "it reads {} channels, the layer before it has {}",
+            c.in_channels,
+            keep.len()
+        ));
+    }
+    let taps = c.kernel_h * c.kernel_w;
+    let codes: Vec<u64> = c
+        .codes
+        .chunks_exact(c.in_channels * taps)
+        .flat_map(|filter| filter_blocks(filter, taps, keep))
+        .collect();
+    c.codes = codes;
+    c.in_channels = keep.iter().filter(|&&k| k).count();
+    Ok(())
+}
