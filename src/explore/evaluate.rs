@@ -67,10 +67,8 @@ use crate::nn::{Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
 use crate::position::{locate_nearest, ValuePath};
-use crate::qat::{train_qat, QatNet};
-use crate::qnn::quantize::{
-    quantize_at, quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec, Thresholds,
-};
+use crate::qat::{train_qat, QatError, QatNet};
+use crate::qnn::quantize::{quantize_model, AccPolicy, ActSpec, LayerOverride, QuantSpec};
 use crate::qnn::{AccOverflow, Engine, QNet};
 use crate::quant::calibrate::Clipping;
 use crate::quant::pot::{ExponentRange, PotConfig, PotDomain};
@@ -135,13 +133,12 @@ struct Quantized {
 
 type Shared = Arc<OnceLock<std::result::Result<Arc<Quantized>, SkipReason>>>;
 
-/// A model trained with quantization-aware training: the float weights (batch norm folded) and
-/// the learned clipping thresholds, shared by the points that differ only in how the network
-/// is exported (multiplier width, accumulator) or built (folding, FPGA family).
+/// A model trained with quantization-aware training (float weights with batch norm folded,
+/// learned clipping thresholds, pruning), shared by the points that differ only in how the
+/// network is exported (multiplier width, accumulator) or built (folding, FPGA family).
 #[derive(Debug)]
 struct Trained {
-    model: Model,
-    thresholds: Thresholds,
+    net: QatNet,
 }
 
 type SharedTraining = Arc<OnceLock<std::result::Result<Arc<Trained>, SkipReason>>>;
@@ -315,18 +312,19 @@ impl NetworkEvaluator {
         cell.get_or_init(|| {
             let weighted = self.model.weight_layer_count();
             let spec = quant_spec(point, weighted)?;
+            let quantizer = |e| SkipReason::Quantizer(Arc::new(e));
             let net = if point.training.is_qat() {
                 let trained = self.trained_model(point, &spec)?;
-                quantize_at(
-                    &trained.model,
-                    &spec,
-                    &self.calibration,
-                    &trained.thresholds,
-                )
+                trained
+                    .net
+                    .export_as(&spec, &self.calibration)
+                    .map_err(|e| match e {
+                        QatError::Qnn(e) => quantizer(e),
+                        e => SkipReason::Training(Arc::new(e)),
+                    })?
             } else {
-                quantize_model(&self.model, &spec, &self.calibration)
-            }
-            .map_err(|e| SkipReason::Quantizer(Arc::new(e)))?;
+                quantize_model(&self.model, &spec, &self.calibration).map_err(quantizer)?
+            };
             let engine_err = |e| SkipReason::Engine(Arc::new(e));
             let engine = Engine::new(&net).map_err(engine_err)?;
             let codes = net.quantize_inputs(&self.test.inputs);
@@ -366,10 +364,7 @@ impl NetworkEvaluator {
                 |_, _| Ok(()),
             )
             .map_err(failed)?;
-            Ok(Arc::new(Trained {
-                thresholds: net.thresholds(),
-                model: net.model,
-            }))
+            Ok(Arc::new(Trained { net }))
         })
         .clone()
     }

@@ -6,7 +6,10 @@
 //! - `accuracy_vs_luts`: accuracy against LUTs, one colour per scheme, the accuracy/LUT Pareto
 //!   front drawn as a line through its points;
 //! - in a sweep with quantization-aware training points, each scheme has two series: `PTQ`
-//!   (hollow markers, thin lines) and `QAT` (filled markers), in every plot;
+//!   (hollow markers, thin lines) and `QAT` (filled markers), in every plot; QAT points with
+//!   weight pruning (`prune:`) or channel pruning (`channel_keep:`) are series of their own,
+//!   `QAT pruned` (a black dot in the marker) and `QAT channels` (a black ring around it), so
+//!   a reader sees which technique forms the front;
 //! - `accuracy_vs_weight_bits`: the best accuracy reached at each weight width, per scheme;
 //! - `throughput_vs_luts`: throughput against LUTs with the throughput/area front;
 //! - `layer_area`: a chosen point's per-layer breakdown, one stacked bar per resource kind.
@@ -52,25 +55,37 @@ enum Mark {
     All,
     /// Post-training quantization: hollow markers, thin line, `scheme PTQ`.
     Ptq,
-    /// Quantization-aware training: filled markers, `scheme QAT`.
+    /// Quantization-aware training without pruning: filled markers, `scheme QAT`.
     Qat,
+    /// QAT with unstructured weight pruning (and no channel pruning): filled markers with a
+    /// black dot, `scheme QAT pruned`.
+    Pruned,
+    /// QAT with channel pruning: filled markers in a black ring, `scheme QAT channels`.
+    Channels,
 }
 
 impl Mark {
-    /// The marks a plot draws: `[All]` without QAT rows, `[Ptq, Qat]` with them.
-    fn of(rows: &[CsvRecord]) -> &'static [Mark] {
-        if rows.iter().any(|r| r.training != "ptq") {
-            &[Mark::Ptq, Mark::Qat]
-        } else {
-            &[Mark::All]
+    /// The marks a plot draws: `[All]` without QAT rows, `[Ptq, Qat]` with them, and the
+    /// pruning marks whose rows the sweep has.
+    fn of(rows: &[CsvRecord]) -> Vec<Mark> {
+        if !rows.iter().any(|r| r.training != "ptq") {
+            return vec![Mark::All];
         }
+        [Mark::Ptq, Mark::Qat, Mark::Pruned, Mark::Channels]
+            .into_iter()
+            .filter(|m| matches!(m, Mark::Ptq | Mark::Qat) || rows.iter().any(|r| m.holds(r)))
+            .collect()
     }
 
     fn holds(self, r: &CsvRecord) -> bool {
+        let channels = r.training.contains("channel_keep:");
+        let pruned = r.training.contains("prune:");
         match self {
             Mark::All => true,
             Mark::Ptq => r.training == "ptq",
-            Mark::Qat => r.training != "ptq",
+            Mark::Qat => r.training != "ptq" && !pruned && !channels,
+            Mark::Pruned => pruned && !channels,
+            Mark::Channels => channels,
         }
     }
 }
@@ -93,12 +108,26 @@ where
     let colour = scheme_colour(scheme);
     let (style, line_width, cross_width) = match mark {
         Mark::Ptq => (colour.stroke_width(2), 1, 1),
-        Mark::All | Mark::Qat => (colour.filled(), 2, 3),
+        Mark::All | Mark::Qat | Mark::Pruned | Mark::Channels => (colour.filled(), 2, 3),
     };
     let label = match mark {
         Mark::All => scheme.name().to_string(),
         Mark::Ptq => format!("{} PTQ", scheme.name()),
         Mark::Qat => format!("{} QAT", scheme.name()),
+        Mark::Pruned => format!("{} QAT pruned", scheme.name()),
+        Mark::Channels => format!("{} QAT channels", scheme.name()),
+    };
+    // the pruning marks' overlays: a dot inside, a ring around (invisible otherwise)
+    let none = RGBAColor(0, 0, 0, 0.0);
+    let dot = if mark == Mark::Pruned {
+        BLACK.filled()
+    } else {
+        none.filled()
+    };
+    let ring = if mark == Mark::Channels {
+        BLACK.stroke_width(2)
+    } else {
+        none.stroke_width(1)
     };
     let legend_line = if with_line {
         vec![(-10, 0), (10, 0)]
@@ -117,13 +146,20 @@ where
     macro_rules! series {
         ($($shape:expr),+) => {
             chart
-                .draw_series(pts.iter().map(|&p| EmptyElement::at(p) $(+ $shape)+))
+                .draw_series(pts.iter().map(|&p| {
+                    EmptyElement::at(p)
+                        $(+ $shape)+
+                        + Circle::new((0, 0), 2, dot)
+                        + Circle::new((0, 0), 9, ring)
+                }))
                 .map_err(to_string_err)?
                 .label(label)
                 .legend(move |(x, y)| {
                     EmptyElement::at((x + 10, y))
                         + PathElement::new(legend_line.clone(), colour.stroke_width(line_width))
                         $(+ $shape)+
+                        + Circle::new((0, 0), 2, dot)
+                        + Circle::new((0, 0), 9, ring)
                 })
         };
     }
@@ -392,7 +428,7 @@ fn scatter_with_front<DB: DrawingBackend>(
                 .draw()
                 .map_err(to_string_err)?;
             for scheme in WeightFamily::ALL {
-                for &mark in Mark::of(rows) {
+                for mark in Mark::of(rows) {
                     let pts: Vec<(f64, f64)> = ok_rows(rows)
                         .filter(|(r, _)| r.weight_scheme == scheme && mark.holds(r))
                         .map(|(_, m)| ((m.luts as f64).max(1.0), y(m)))
@@ -554,7 +590,7 @@ impl Figure for AccuracyVsWeightBits<'_> {
             .draw()
             .map_err(to_string_err)?;
         for scheme in WeightFamily::ALL {
-            for &mark in Mark::of(self.rows) {
+            for mark in Mark::of(self.rows) {
                 let mut best: Vec<(u32, f64)> = Vec::new();
                 for (r, m) in
                     ok_rows(self.rows).filter(|(r, _)| r.weight_scheme == scheme && mark.holds(r))

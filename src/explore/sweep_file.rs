@@ -21,7 +21,8 @@
 //!         weight_bits: (from: 1, to: 8),
 //!         activation_bits: [4, 8],
 //!         layer_overrides: [[], [(layer: 0, weight_bits: 8, activation_bits: 8)]],
-//!         training: [ptq, qat(epochs: 30), qat(epochs: 30, activation_clipping: pact)],
+//!         training: [ptq, qat(epochs: 30), qat(epochs: 30, activation_clipping: pact),
+//!                    qat(epochs: 30, prune: 0.5), qat(epochs: 30, channel_keep: 0.5, channel_method: magnitude)],
 //!         calibration: [minmax, percentile, mse],
 //!         scale_bits: [8, 16],
 //!         accumulator: [proven, explicit(bits: 16, overflow: sat), explicit(bits: 12, overflow: wrap)],
@@ -48,7 +49,10 @@
 use crate::explore::error::{ExploreError, Result};
 use crate::nn::data::source::DataSource;
 use crate::position::{locate_nearest, ValuePath};
-use crate::quant::training::{ActClipping, LrSchedule, Ste, TrainingSpec};
+use crate::quant::training::{
+    ActClipping, ChannelMethod, ChannelSpec, LrSchedule, PruneSchedule, PruneSpec, Ste,
+    TrainingSpec,
+};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -230,6 +234,20 @@ pub enum Training {
         /// APoT-style weight normalisation ([`TrainingSpec::weight_normalization`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         weight_normalization: Option<bool>,
+        /// Unstructured magnitude pruning: the fraction of each layer's weights held at zero
+        /// ([`TrainingSpec::prune`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prune: Option<Fraction>,
+        /// When the weights are pruned (default gradual).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prune_schedule: Option<PruneSchedule>,
+        /// Channel pruning: the fraction of each hidden layer's output channels kept
+        /// ([`TrainingSpec::channels`]); the point's network has only those.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel_keep: Option<Fraction>,
+        /// How the kept channels are chosen (default learned gates).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel_method: Option<ChannelMethod>,
     },
 }
 
@@ -311,6 +329,10 @@ impl Training {
             ref progressive,
             ref inq,
             weight_normalization,
+            prune,
+            prune_schedule,
+            channel_keep,
+            channel_method,
         } = *self
         else {
             return Ok(spec);
@@ -348,7 +370,34 @@ impl Training {
         if let Some(v) = weight_normalization {
             spec.weight_normalization = v;
         }
-        spec.check()?;
+        if let Some(sparsity) = prune {
+            spec.prune = Some(PruneSpec {
+                sparsity: sparsity.0,
+                schedule: prune_schedule.unwrap_or_default(),
+            });
+        } else if prune_schedule.is_some() {
+            return Err((
+                "prune_schedule",
+                "qat prune_schedule needs prune (the fraction of weights pruned)".into(),
+            ));
+        }
+        if let Some(keep) = channel_keep {
+            spec.channels = Some(ChannelSpec {
+                keep: keep.0,
+                method: channel_method.unwrap_or_default(),
+                ..ChannelSpec::default()
+            });
+        } else if channel_method.is_some() {
+            return Err((
+                "channel_method",
+                "qat channel_method needs channel_keep (the fraction of channels kept)".into(),
+            ));
+        }
+        // the section's `channels` is this entry's `channel_keep`
+        spec.check().map_err(|(field, m)| match field {
+            "channels" => ("channel_keep", m),
+            field => (field, m),
+        })?;
         Ok(spec)
     }
 }
@@ -368,6 +417,10 @@ impl fmt::Display for Training {
             progressive,
             inq,
             weight_normalization,
+            prune,
+            prune_schedule,
+            channel_keep,
+            channel_method,
         } = self
         else {
             return write!(f, "ptq");
@@ -405,6 +458,18 @@ impl fmt::Display for Training {
         }
         if let Some(v) = weight_normalization {
             parts.push(format!("weight_normalization: {v}"));
+        }
+        if let Some(v) = prune {
+            parts.push(format!("prune: {:?}", v.0));
+        }
+        if let Some(v) = prune_schedule {
+            parts.push(format!("prune_schedule: {}", v.name()));
+        }
+        if let Some(v) = channel_keep {
+            parts.push(format!("channel_keep: {:?}", v.0));
+        }
+        if let Some(v) = channel_method {
+            parts.push(format!("channel_method: {}", v.name()));
         }
         write!(f, "qat({})", parts.join(", "))
     }

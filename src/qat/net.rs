@@ -328,7 +328,13 @@ impl QatNet {
     /// quantization uses, with the learned thresholds), without the channels channel pruning
     /// closed.
     pub fn export(&self, calibration: &[f32]) -> Result<QNet, QatError> {
-        let net = quantize_at(&self.model, &self.spec, calibration, &self.thresholds())?;
+        self.export_as(&self.spec, calibration)
+    }
+
+    /// [`QatNet::export`] with `spec` in place of the training's spec: the same quantizers,
+    /// with another requantization multiplier width or accumulator policy.
+    pub fn export_as(&self, spec: &QuantSpec, calibration: &[f32]) -> Result<QNet, QatError> {
+        let net = quantize_at(&self.model, spec, calibration, &self.thresholds())?;
         self.without_closed_channels(net)
     }
 

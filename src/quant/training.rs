@@ -211,6 +211,16 @@ pub enum ChannelMethod {
     Gate,
 }
 
+impl PruneSchedule {
+    /// The name a spec file uses.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PruneSchedule::OneShot => "one_shot",
+            PruneSchedule::Gradual => "gradual",
+        }
+    }
+}
+
 impl ChannelMethod {
     /// The name a spec file uses.
     pub fn name(&self) -> &'static str {
@@ -239,6 +249,18 @@ pub struct ChannelSpec {
     /// Gate method: Adam's learning rate for the gate scores.
     #[serde(default = "default_gate_lr")]
     pub gate_lr: f64,
+}
+
+impl Default for ChannelSpec {
+    /// Every channel kept, learned gates, the default penalty and rate.
+    fn default() -> Self {
+        ChannelSpec {
+            keep: 1.0,
+            method: ChannelMethod::default(),
+            penalty: default_penalty(),
+            gate_lr: default_gate_lr(),
+        }
+    }
 }
 
 impl ChannelSpec {

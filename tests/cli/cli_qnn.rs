@@ -404,3 +404,75 @@ fn hls4ml_projects_evaluate_from_the_command_line_with_exact_logits() {
         );
     }
 }
+
+/// `train --qat` with pruning in the spec's training section: the report names each layer's
+/// pruned weights and kept channels, the written network has only the kept channels, and a
+/// pruning value out of range is refused at its place in the file.
+#[test]
+fn train_qat_prunes_weights_and_channels_and_reports_them() {
+    let dir = scratch!("train_qat_prune");
+    let spec_text = std::fs::read_to_string("models/qat_uniform4_a4.ron").unwrap().replace(
+        "batch_size: 32)",
+        "batch_size: 32, prune: (sparsity: 0.5, schedule: one_shot), channels: (keep: 0.5, method: magnitude))",
+    );
+    assert!(spec_text.contains("channels: (keep: 0.5"));
+    let spec = dir.join("prune.ron");
+    std::fs::write(&spec, &spec_text).unwrap();
+    let out = dir.join("pruned.ron");
+    let Run {
+        ok,
+        out: stdout,
+        err,
+        ..
+    } = qforge(&[
+        "train",
+        "--qat",
+        spec.to_str().unwrap(),
+        "--init",
+        "models/digits_mlp.ron",
+        "--epochs",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("layer 0: 1024/2048 weights pruned (50.0%"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("16/32 channels kept (magnitude)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("layer 1: 160/320 weights pruned"),
+        "{stdout}"
+    );
+    let net = qforge::qnn::QNet::load(&out).unwrap();
+    assert_eq!(net.layers[0].out_features(), 16);
+    assert_eq!(net.layers[1].in_features(), 16);
+    // a value out of range, named at its line and column
+    let bad = spec_text.replace("sparsity: 0.5", "sparsity: 1.5");
+    std::fs::write(&spec, &bad).unwrap();
+    let line = bad
+        .lines()
+        .position(|l| l.contains("sparsity: 1.5"))
+        .unwrap()
+        + 1;
+    let Run { ok, code, err, .. } = qforge(&[
+        "train",
+        "--qat",
+        spec.to_str().unwrap(),
+        "--init",
+        "models/digits_mlp.ron",
+        "-o",
+        dir.join("never.ron").to_str().unwrap(),
+    ]);
+    assert!(!ok && code == 2, "{err}");
+    assert!(
+        err.contains(&format!("prune.ron:{line}:"))
+            && err.contains("training prune sparsity (1.5) must be at least 0 and below 1"),
+        "{err}"
+    );
+    assert!(!dir.join("never.ron").exists());
+}

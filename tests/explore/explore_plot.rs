@@ -327,3 +327,23 @@ fn sweeps_with_qat_points_draw_ptq_and_qat_series_for_each_scheme() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn pruning_points_are_series_of_their_own() {
+    let with_pruning = SWEEP.replace(
+        "activation_bits: [4, 8],",
+        "activation_bits: [4, 8], training: [ptq, qat(epochs: 2), qat(epochs: 2, prune: 0.5), \
+         qat(epochs: 2, channel_keep: 0.5, channel_method: magnitude)],",
+    );
+    let dir = sweep_dir_of("pruning", &with_pruning);
+    draw_all(&dir, None).unwrap();
+    let legends = [
+        "uniform PTQ",
+        "uniform QAT",
+        "uniform QAT pruned",
+        "uniform QAT channels",
+    ];
+    for stem in ["accuracy_vs_luts", "throughput_vs_luts"] {
+        check_svg(&dir.join(format!("{stem}.svg")), &legends);
+    }
+}

@@ -326,6 +326,21 @@ fn training_knobs_out_of_range_are_errors_at_their_place() {
             "inq: ",
             "inq must end with 1",
         ),
+        (
+            "qat(epochs: 3, prune: 1.0)",
+            "prune: ",
+            "prune sparsity (1) must be at least 0 and below 1",
+        ),
+        (
+            "qat(epochs: 3, channel_keep: 1.5)",
+            "channel_keep: ",
+            "channels keep (1.5) must be above 0 and at most 1",
+        ),
+        (
+            "qat(epochs: 3, channel_method: magnitude)",
+            "channel_method: ",
+            "channel_method needs channel_keep",
+        ),
     ];
     for (entry, at, message) in cases {
         let text = with(entry);

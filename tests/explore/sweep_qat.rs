@@ -246,3 +246,104 @@ fn schedule_and_normalisation_knobs_of_a_qat_point_train_what_the_spec_section_t
     assert_eq!(ev.models_trained(), 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pruning knobs of a QAT point train what the spec section trains, and reach the hardware:
+/// channel pruning halves the hidden layer, so a fully folded design takes fewer cycles and
+/// less weight memory; weight pruning leaves at least its fraction of zero weights.
+#[test]
+fn pruning_knobs_of_a_qat_point_train_what_the_spec_section_trains_and_shrink_the_design() {
+    let dir = scratch!("qat_pruning");
+    let path = dir.join("sweep.ron");
+    std::fs::write(
+        &path,
+        format!(
+            "(name: \"p\", model: \"{}\", axes: (weight_scheme: [uniform], weight_bits: [2], \
+             activation_bits: [4], training: [qat(epochs: 4), \
+             qat(epochs: 4, channel_keep: 0.5, channel_method: magnitude), \
+             qat(epochs: 4, channel_keep: 0.25), qat(epochs: 4, prune: 0.5, prune_schedule: one_shot)], \
+             calibration: [minmax], scale_bits: [16], \
+             accumulator: [proven], folding: [fully_folded], fpga: [ice40]))",
+            root().join("models/digits_mlp.ron").display()
+        ),
+    )
+    .unwrap();
+    let sweep = SweepFile::load(&path).unwrap();
+    let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
+    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let labels: Vec<&str> = grid.points().iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(grid.points().len(), 4, "{labels:?}");
+    assert!(
+        labels[1].contains("qat(epochs: 4, channel_keep: 0.5, channel_method: magnitude)"),
+        "{labels:?}"
+    );
+    let section = |s: &str| UNIFORM_W2A4_SPEC.replace("\n)", &format!("\n    training: ({s}),\n)"));
+    let cases = [
+        ("plain", UNIFORM_W2A4_SPEC.to_string()),
+        (
+            "magnitude",
+            section("channels: (keep: 0.5, method: magnitude)"),
+        ),
+        ("gate", section("channels: (keep: 0.25)")),
+        (
+            "pruned",
+            section("prune: (sparsity: 0.5, schedule: one_shot)"),
+        ),
+    ];
+    let mut nets = Vec::new();
+    for (point, (name, spec_text)) in grid.points().iter().zip(&cases) {
+        let swept = ev.quantized_net(&point.config).unwrap();
+        let trained = trained_by_cli(&dir, name, spec_text, 4);
+        let renamed = QNet {
+            name: trained.name.clone(),
+            ..swept
+        };
+        assert!(
+            renamed == trained,
+            "{name}: the sweep's network is the trained file's"
+        );
+        nets.push(trained);
+    }
+    let hidden = |n: &QNet| n.layers[0].out_features();
+    assert_eq!(nets.iter().map(hidden).collect::<Vec<_>>(), [32, 16, 8, 32]);
+    let zeros = |n: &QNet| match &n.layers[0] {
+        qforge::qnn::Layer::Dense(d) => d.levels().iter().filter(|&&v| v == 0).count(),
+        _ => panic!("dense"),
+    };
+    assert!(zeros(&nets[3]) >= 1024, "{}", zeros(&nets[3]));
+    let metrics: Vec<_> = grid
+        .points()
+        .iter()
+        .map(|p| match ev.evaluate(&p.config).unwrap() {
+            Outcome::Done(m) => m,
+            Outcome::Skipped(r) => panic!("{} skipped: {r}", p.label),
+        })
+        .collect();
+    // fully folded: one weight per cycle, so the cycles follow the weights of the widest layer
+    assert_eq!(metrics[0].cycles_per_image, 64 * 32);
+    assert_eq!(metrics[1].cycles_per_image, 64 * 16);
+    assert_eq!(metrics[2].cycles_per_image, 64 * 8);
+    assert_eq!(metrics[1].weight_memory_bits, 2 * (64 * 16 + 16 * 10));
+    assert!(metrics[1].luts < metrics[0].luts);
+    // binary weights have no zero level: a pruning point of theirs is skipped with the reason
+    let binary = path.with_file_name("binary.ron");
+    std::fs::write(
+        &binary,
+        std::fs::read_to_string(&path).unwrap().replace(
+            "weight_scheme: [uniform], weight_bits: [2]",
+            "weight_scheme: [binary], weight_bits: [1]",
+        ),
+    )
+    .unwrap();
+    let sweep = SweepFile::load(&binary).unwrap();
+    let ev = NetworkEvaluator::new(&sweep, &binary, EvaluatorOptions::default()).unwrap();
+    let grid = Grid::new(&sweep, "binary.ron").unwrap();
+    match ev.evaluate(&grid.points()[3].config).unwrap() {
+        Outcome::Skipped(r) => assert!(
+            r.to_string()
+                .contains("training prune needs weights with a zero level"),
+            "{r}"
+        ),
+        Outcome::Done(_) => panic!("binary weights pruned"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
