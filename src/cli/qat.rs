@@ -1,7 +1,7 @@
 //! `qforge train --qat QUANT.ron`: quantization-aware training into an integer network.
 
 use super::eval::calibration;
-use super::train::{architecture, TrainArgs};
+use super::train::{architecture, widened, TrainArgs};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qforge::nn::{Dataset, Model};
@@ -41,7 +41,8 @@ pub(super) fn run(
         Some(path) => Model::load(path)?,
         None => {
             let (arch, shape) = architecture(&args.arch, &train)?;
-            arch.build(&shape, args.seed)
+            widened(arch, args.width)?
+                .build(&shape, args.seed)
                 .context("cannot build the architecture")?
         }
     };

@@ -16,6 +16,10 @@ pub struct TrainArgs {
     /// flatten, dense 10) or a RON file `Architecture(name: .., layers: [Dense(out_features: 10), ..])`.
     #[arg(long, default_value = "mlp:64-32-10")]
     pub(super) arch: String,
+    /// Widening: every hidden layer of --arch gets W times its outputs (rounded, at least 1;
+    /// the last layer keeps its classes), trained from fresh weights.
+    #[arg(long, value_name = "W", conflicts_with = "init")]
+    pub(super) width: Option<f64>,
     /// Passes over the training set.
     #[arg(long, default_value_t = 40)]
     pub(super) epochs: usize,
@@ -74,6 +78,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         return super::qat::run(&args, spec, train_set, test_set);
     }
     let (arch, shape) = architecture(&args.arch, &train_set)?;
+    let arch = widened(arch, args.width)?;
     let train_set = train_set.reshaped(shape.clone())?;
     let test_set = test_set.reshaped(shape.clone())?;
     let mut model = arch
@@ -136,6 +141,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     model.save(&args.output, &header)?;
     println!("wrote {}", args.output.display());
     Ok(())
+}
+
+/// `arch` widened by `width` (`--width`), or as it is.
+pub(super) fn widened(arch: Architecture, width: Option<f64>) -> anyhow::Result<Architecture> {
+    match width {
+        Some(w) => arch
+            .widened(w)
+            .map_err(|_| anyhow::anyhow!("--width ({w}) must be a number above 0")),
+        None => Ok(arch),
+    }
 }
 
 /// The largest learning rate accepted: far above any rate that trains, far below one that

@@ -63,6 +63,7 @@ use crate::explore::sweep_file::{
 };
 use crate::explore::synth_cache::SynthCache;
 use crate::nn::data::source::DataSource;
+use crate::nn::Architecture;
 use crate::nn::{Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::num::weights::WeightCode;
@@ -354,7 +355,18 @@ impl NetworkEvaluator {
         };
         cell.get_or_init(|| {
             let failed = |e| SkipReason::Training(Arc::new(e));
-            let mut net = QatNet::new(&self.model, spec, &self.calibration).map_err(failed)?;
+            let widened;
+            let model = match point.training.width() {
+                Some(width) => {
+                    widened = Architecture::of_model(&self.model)
+                        .and_then(|a| a.widened(width))
+                        .and_then(|a| a.build(&self.model.input_shape, point.training.seed()))
+                        .map_err(|e| failed(QatError::Nn(e)))?;
+                    &widened
+                }
+                None => &self.model,
+            };
+            let mut net = QatNet::new(model, spec, &self.calibration).map_err(failed)?;
             let epochs = point.training.epochs() as usize;
             train_qat(
                 &mut net,

@@ -248,6 +248,12 @@ pub enum Training {
         /// How the kept channels are chosen (default learned gates).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         channel_method: Option<ChannelMethod>,
+        /// Widening: the point trains from fresh weights (seeded by `seed`) an architecture
+        /// whose hidden layers have `width` times the sweep model's outputs
+        /// ([`crate::nn::Architecture::widened`]); `width: 1.0` trains the model's own shape
+        /// from scratch. Without it, the point fine-tunes the sweep's model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        width: Option<Fraction>,
     },
 }
 
@@ -291,7 +297,18 @@ impl std::hash::Hash for LearningRate {
     }
 }
 
+/// The widest widening a sweep point may ask for.
+pub const MAX_WIDTH: f64 = 16.0;
+
 impl Training {
+    /// The widening of a QAT point trained from scratch (`None`: it fine-tunes the model).
+    pub fn width(&self) -> Option<f64> {
+        match self {
+            Training::Qat { width, .. } => width.map(|w| w.0),
+            Training::Ptq => None,
+        }
+    }
+
     /// Whether the point is trained (quantization-aware training).
     pub fn is_qat(&self) -> bool {
         matches!(self, Training::Qat { .. })
@@ -333,10 +350,20 @@ impl Training {
             prune_schedule,
             channel_keep,
             channel_method,
+            width,
         } = *self
         else {
             return Ok(spec);
         };
+        if let Some(w) = width.filter(|w| !(w.0.is_finite() && w.0 > 0.0 && w.0 <= MAX_WIDTH)) {
+            return Err((
+                "width",
+                format!(
+                    "qat width ({}) must be above 0 and at most {MAX_WIDTH}",
+                    w.0
+                ),
+            ));
+        }
         if epochs == 0 {
             return Err((
                 "epochs",
@@ -421,6 +448,7 @@ impl fmt::Display for Training {
             prune_schedule,
             channel_keep,
             channel_method,
+            width,
         } = self
         else {
             return write!(f, "ptq");
@@ -470,6 +498,9 @@ impl fmt::Display for Training {
         }
         if let Some(v) = channel_method {
             parts.push(format!("channel_method: {}", v.name()));
+        }
+        if let Some(v) = width {
+            parts.push(format!("width: {:?}", v.0));
         }
         write!(f, "qat({})", parts.join(", "))
     }

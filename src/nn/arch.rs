@@ -92,6 +92,87 @@ impl Architecture {
         })
     }
 
+    /// The architecture of `model`: its layers without their weights. A batch norm has no
+    /// architecture layer (the trainers fold it away), so a model with one is refused.
+    pub fn of_model(model: &Model) -> Result<Self, NnError> {
+        let layers = model
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, layer)| match *layer {
+                Layer::Dense { out_features, .. } => Ok(LayerSpec::Dense { out_features }),
+                Layer::Conv2d {
+                    out_channels,
+                    kernel_h,
+                    kernel_w,
+                    stride,
+                    padding,
+                    ..
+                } if kernel_h == kernel_w => Ok(LayerSpec::Conv2d {
+                    out_channels,
+                    kernel: kernel_h,
+                    stride,
+                    padding,
+                }),
+                Layer::Conv2d { .. } => Err(NnError::Input(format!(
+                    "layer {k}: an architecture has square kernels only"
+                ))),
+                Layer::Relu => Ok(LayerSpec::Relu),
+                Layer::MaxPool2d { kernel, stride } => Ok(LayerSpec::MaxPool2d { kernel, stride }),
+                Layer::Flatten => Ok(LayerSpec::Flatten),
+                Layer::BatchNorm { .. } => Err(NnError::Input(format!(
+                    "layer {k}: a batch norm has no architecture layer (train the model without it)"
+                ))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Architecture {
+            name: model.name.clone(),
+            layers,
+        })
+    }
+
+    /// Widening: every Dense and Conv2d layer but the last has `width` times its outputs,
+    /// rounded to the nearest whole number (at least 1); the name gets `_x{width}`. `width`
+    /// must be finite and positive.
+    pub fn widened(&self, width: f64) -> Result<Self, NnError> {
+        if !(width.is_finite() && width > 0.0) {
+            return Err(NnError::Input(format!(
+                "width ({width}) must be a positive number"
+            )));
+        }
+        let last = self
+            .layers
+            .iter()
+            .rposition(|l| matches!(l, LayerSpec::Dense { .. } | LayerSpec::Conv2d { .. }));
+        let scaled = |n: usize| ((n as f64 * width).round() as usize).max(1);
+        let layers = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, l)| match *l {
+                LayerSpec::Dense { out_features } if Some(k) != last => LayerSpec::Dense {
+                    out_features: scaled(out_features),
+                },
+                LayerSpec::Conv2d {
+                    out_channels,
+                    kernel,
+                    stride,
+                    padding,
+                } if Some(k) != last => LayerSpec::Conv2d {
+                    out_channels: scaled(out_channels),
+                    kernel,
+                    stride,
+                    padding,
+                },
+                ref other => other.clone(),
+            })
+            .collect();
+        Ok(Architecture {
+            name: format!("{}_x{width}", self.name),
+            layers,
+        })
+    }
+
     /// The small CNN: conv 8@3×3 → ReLU → maxpool 2 → conv 16@3×3 → ReLU → maxpool 2 → flatten → dense `classes`.
     /// The convolutions are unpadded for images of 16 rows or more (MNIST: 28 → 26 → 13 → 11 → 5) and padded
     /// by 1 for smaller ones (digits: 8 → 8 → 4 → 4 → 2).
@@ -180,4 +261,58 @@ fn he_uniform(rng: &mut SplitMix64, fan_in: usize, count: usize) -> Vec<f32> {
     (0..count)
         .map(|_| ((rng.next_f64() * 2.0 - 1.0) * limit) as f32)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widening_scales_the_hidden_layers_and_keeps_the_outputs() {
+        let arch = Architecture::mlp(&[64, 32, 16, 10], &[64]).unwrap();
+        let wide = arch.widened(1.5).unwrap();
+        let model = wide.build(&[64], 1).unwrap();
+        let outs: Vec<usize> = model
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Dense { out_features, .. } => Some(*out_features),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(outs, [48, 24, 10]);
+        assert_eq!(wide.name, "mlp_64-32-16-10_x1.5");
+        // 8 · 0.3 = 2.4 → 2; never below 1
+        let cnn = Architecture::small_cnn(10, &[1, 8, 8]);
+        let narrow = cnn.widened(0.3).unwrap();
+        let channels: Vec<usize> = narrow
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                LayerSpec::Conv2d { out_channels, .. } => Some(*out_channels),
+                LayerSpec::Dense { out_features } => Some(*out_features),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(channels, [2, 5, 10]);
+        assert_eq!(
+            cnn.widened(0.01).unwrap().layers[0],
+            LayerSpec::Conv2d {
+                out_channels: 1,
+                kernel: 3,
+                stride: 1,
+                padding: 1
+            }
+        );
+        assert!(arch.widened(0.0).is_err() && arch.widened(f64::NAN).is_err());
+        // a model's own architecture builds a model of its shapes
+        let m = arch.build(&[64], 3).unwrap();
+        assert_eq!(
+            Architecture::of_model(&m).unwrap(),
+            Architecture {
+                name: m.name.clone(),
+                ..arch
+            }
+        );
+    }
 }

@@ -347,3 +347,77 @@ fn pruning_knobs_of_a_qat_point_train_what_the_spec_section_trains_and_shrink_th
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A widened QAT point trains from fresh weights the architecture whose hidden layer has
+/// `width` times the model's outputs: the network `qforge train --qat --arch .. --width`
+/// writes, with the layer shapes in its plan (a fully folded design: one cycle per weight of
+/// the widest layer).
+#[test]
+fn widened_qat_points_train_the_wider_architecture_from_scratch() {
+    let dir = scratch!("qat_width");
+    let path = dir.join("sweep.ron");
+    std::fs::write(
+        &path,
+        format!(
+            "(name: \"w\", model: \"{}\", axes: (weight_scheme: [uniform], weight_bits: [2], \
+             activation_bits: [4], training: [qat(epochs: 2, width: 1.0), qat(epochs: 2, width: 1.5), \
+             qat(epochs: 2, width: 2.0, seed: 4)], calibration: [minmax], scale_bits: [16], \
+             accumulator: [proven], folding: [fully_folded], fpga: [ice40]))",
+            root().join("models/digits_mlp.ron").display()
+        ),
+    )
+    .unwrap();
+    let sweep = SweepFile::load(&path).unwrap();
+    let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
+    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let spec = dir.join("w2a4.ron");
+    std::fs::write(&spec, UNIFORM_W2A4_SPEC).unwrap();
+    for (point, (width, seed, hidden)) in
+        grid.points()
+            .iter()
+            .zip([("1.0", "1", 32), ("1.5", "1", 48), ("2.0", "4", 64)])
+    {
+        let swept = ev.quantized_net(&point.config).unwrap();
+        let out = dir.join(format!("w{width}.ron"));
+        let run = qforge(&[
+            "train",
+            "--qat",
+            spec.to_str().unwrap(),
+            "--arch",
+            "mlp:64-32-10",
+            "--width",
+            width,
+            "--epochs",
+            "2",
+            "--seed",
+            seed,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(run.ok, "{}", run.err);
+        let trained = QNet::load(&out).unwrap();
+        let renamed = QNet {
+            name: trained.name.clone(),
+            ..swept
+        };
+        assert!(
+            renamed == trained,
+            "width {width}: the sweep's network is the trained file's"
+        );
+        assert_eq!(trained.layers[0].out_features(), hidden);
+        assert_eq!(trained.layers[1].in_features(), hidden);
+        match ev.evaluate(&point.config).unwrap() {
+            Outcome::Done(m) => {
+                assert_eq!(m.cycles_per_image, 64 * hidden as u64, "width {width}");
+                assert_eq!(
+                    m.weight_memory_bits,
+                    2 * (64 * hidden as u64 + hidden as u64 * 10)
+                );
+            }
+            Outcome::Skipped(r) => panic!("width {width} skipped: {r}"),
+        }
+    }
+    // one training per width
+    assert_eq!(ev.models_trained(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
