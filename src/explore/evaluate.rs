@@ -693,6 +693,7 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
         layers: overrides,
         rounding: RoundingMode::HalfEven,
         scale_bits: p.scale_bits,
+        bias_bits: None,
         accumulator,
         calibration_samples: CALIBRATION_SAMPLES,
         training: p

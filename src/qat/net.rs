@@ -3,7 +3,7 @@
 //!
 //! Every quantity of the forward pass comes from the code the integer network is built with:
 //! weights are quantized by [`qnn::quantize::quantize_weights`] (the quantizers' own exact
-//! rounding), biases by [`qnn::quantize::bias_code`], activation scales by
+//! rounding), biases by [`qnn::quantize::bias_codes`], activation scales by
 //! [`qnn::quantize::activation_scale_at`], input codes by the exported network's
 //! [`InputQuant`]. Accumulators are sums of integer levels times integer codes. Only the
 //! requantization differs: the forward divides by the real scale ratio `s_in · s_w / s_out`,
@@ -22,7 +22,7 @@ use crate::nn::{self, Dataset, Model};
 use crate::num::rounding::RoundingMode;
 use crate::qnn::net::{round_f64, InputQuant};
 use crate::qnn::quantize::{
-    activation_scale_at, bias_code, calibrated_thresholds, layer_quantizers, quantize_at,
+    activation_scale_at, bias_codes, calibrated_thresholds, layer_quantizers, quantize_at,
     quantize_weights, ActSpec, QuantSpec, Thresholds,
 };
 use crate::qnn::QNet;
@@ -404,8 +404,9 @@ impl QatNet {
                     }
                 }
             }
-            let bias = (0..layer.out_f)
-                .map(|o| bias_code(b[o], s_in * w_scale[o]) as f64)
+            let bias = bias_codes(b, |o| s_in * w_scale[o], self.spec.bias_bits)
+                .into_iter()
+                .map(|v| v as f64)
                 .collect();
             let act = if l == last {
                 None

@@ -463,6 +463,39 @@ mod tests {
         );
     }
 
+    /// Narrow biases are trained as they are exported: with `bias_bits: 4` the fake-quantized
+    /// forward pass still equals the integer network code for code (power-of-two scales), and
+    /// every exported bias is a 4-bit value shifted by its layer's step.
+    #[test]
+    fn narrow_biases_train_as_they_export() {
+        let (model, train) = small();
+        let mut s = spec("models/qat_uniform4_a4.ron");
+        s.bias_bits = Some(4);
+        let mut net = QatNet::new(&model, &s, &train.inputs).unwrap();
+        train_qat(&mut net, &train, 2, 1, |_, _| Ok(())).unwrap();
+        let q = net.export(&train.inputs).unwrap();
+        let a = crate::qat::agreement(&net, &q, &train).unwrap();
+        assert_eq!((a.same_codes, a.same_class), (a.codes, a.samples));
+        for layer in &q.layers {
+            let Layer::Dense(d) = layer else { continue };
+            let step = d
+                .bias
+                .iter()
+                .map(|b| b.trailing_zeros())
+                .min()
+                .unwrap_or(0)
+                .min(62);
+            assert!(
+                d.bias.iter().all(|b| (b >> step).abs() <= 7),
+                "{:?}",
+                d.bias
+            );
+        }
+        // the same trained network with every bias bit kept is another network
+        let wide = spec("models/qat_uniform4_a4.ron");
+        assert_ne!(net.export_as(&wide, &train.inputs).unwrap(), q);
+    }
+
     /// A width above the spec's never lowers a layer that is already wider (an 8-bit override
     /// stays at 8 bits while the others train at 6).
     #[test]

@@ -107,6 +107,10 @@ pub struct QuantSpec {
     pub rounding: RoundingMode,
     /// Width of the requantization multiplier `M`.
     pub scale_bits: u32,
+    /// Width of the stored biases (signed, 2..=48; [`bias_codes`]); absent: a bias keeps
+    /// every bit of its accumulator-unit value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias_bits: Option<u32>,
     /// Accumulator widths.
     #[serde(default)]
     pub accumulator: AccPolicy,
@@ -192,6 +196,12 @@ impl QuantSpec {
             ));
         }
         act(ValuePath::field("input"), &self.input)?;
+        if let Some(b) = self.bias_bits.filter(|b| !(2..=48).contains(b)) {
+            return Err(spec(
+                ValuePath::field("bias_bits"),
+                q_err(format!("bias_bits ({b}) must be between 2 and 48")),
+            ));
+        }
         if !(1..=32).contains(&self.scale_bits) {
             return Err(spec(
                 ValuePath::field("scale_bits"),
@@ -592,6 +602,40 @@ pub fn bias_code(b: f32, acc_scale: f64) -> i64 {
     v.clamp(-(2f64.powi(47)), 2f64.powi(47)) as i64
 }
 
+/// The biases of one layer in accumulator units (`acc_scale(j)` is output `j`'s), stored in
+/// `bits` signed bits: with `u_j = b_j / acc_scale(j)` and `k ≥ 0` the smallest shift for which
+/// `round(max |u_j| / 2^k) ≤ 2^(bits−1) − 1`, each bias is
+/// `clamp(round_half_even(u_j / 2^k), ±(2^(bits−1) − 1)) · 2^k`: a `bits`-wide constant shifted
+/// left by the layer's `k`. `None`: [`bias_code`] of each (every bit kept).
+///
+/// ```
+/// use qforge::qnn::quantize::bias_codes;
+/// // 300 and −21 accumulator units in 8 bits: 300/4 = 75 fits ±127 at k = 2 (150 at k = 1 does not)
+/// assert_eq!(bias_codes(&[300.0, -21.0], |_| 1.0, Some(8)), [300, -20]);
+/// assert_eq!(bias_codes(&[300.0, -21.0], |_| 1.0, None), [300, -21]);
+/// ```
+pub fn bias_codes(bias: &[f32], acc_scale: impl Fn(usize) -> f64, bits: Option<u32>) -> Vec<i64> {
+    let Some(bits) = bits else {
+        return (0..bias.len())
+            .map(|j| bias_code(bias[j], acc_scale(j)))
+            .collect();
+    };
+    let units: Vec<f64> = (0..bias.len())
+        .map(|j| f64::from(bias[j]) / acc_scale(j))
+        .collect();
+    let limit = ((1i64 << (bits - 1)) - 1) as f64;
+    let largest = units.iter().fold(0.0f64, |m, u| m.max(u.abs()));
+    let round = |v: f64| round_f64(v, RoundingMode::HalfEven);
+    let k = (0..48)
+        .find(|&k| round(largest / 2f64.powi(k)) <= limit)
+        .unwrap_or(47);
+    let step = 2f64.powi(k);
+    units
+        .iter()
+        .map(|&u| (round(u / step).clamp(-limit, limit) * step) as i64)
+        .collect()
+}
+
 /// The weights, bias and weight shape of a Dense or Conv2d layer.
 fn linear_parts(l: &nn::Layer) -> (&[f32], &[f32], Vec<usize>) {
     match l {
@@ -736,9 +780,7 @@ fn assemble(
                     }
                 };
                 let acc_scale: Vec<f64> = w_scales.iter().map(|s| s_in * s).collect();
-                let bias: Vec<i64> = (0..shape[0])
-                    .map(|j| bias_code(bias_f[j], s_in * w_scale(j)))
-                    .collect();
+                let bias = bias_codes(bias_f, |j| s_in * w_scale(j), spec.bias_bits);
                 let output = if k == last_block {
                     LayerOutput::Accumulator
                 } else {
@@ -892,6 +934,49 @@ mod tests {
             error("(index: 0,", "(index: 0), (index: 0,"),
             "q.ron:7:34: layer 0 is overridden more than once"
         );
+        assert_eq!(
+            error("scale_bits: 16,", "scale_bits: 16, bias_bits: 1,"),
+            "q.ron:6:32: bias_bits (1) must be between 2 and 48"
+        );
+    }
+
+    /// Against a brute-force search: the stored value fits `bits`, is a multiple of the
+    /// layer's step `2^k` with `k` the smallest that fits the largest bias, and is the nearest
+    /// such multiple (half-even); 48 bits keep every bias as `bias_code` has it.
+    #[test]
+    fn bias_codes_keep_bits_significant_bits_at_the_smallest_shift() {
+        let mut rng = crate::nn::SplitMix64::new(9);
+        for case in 0..200 {
+            let n = 1 + case % 7;
+            let spread = [1.0, 30.0, 3000.0, 1e6][case % 4];
+            let bias: Vec<f32> = (0..n)
+                .map(|_| ((rng.next_f64() * 2.0 - 1.0) * spread) as f32)
+                .collect();
+            let scale = |j: usize| 0.5 + j as f64 * 0.25;
+            let bits = 2 + (case % 11) as u32;
+            let got = bias_codes(&bias, scale, Some(bits));
+            let limit = (1i64 << (bits - 1)) - 1;
+            let units: Vec<f64> = (0..n).map(|j| f64::from(bias[j]) / scale(j)).collect();
+            let fits = |k: i32| {
+                units
+                    .iter()
+                    .all(|u| (u / 2f64.powi(k)).round_ties_even().abs() <= limit as f64)
+            };
+            let k = (0..48).find(|&k| fits(k)).unwrap();
+            for (j, &g) in got.iter().enumerate() {
+                let step = 1i64 << k;
+                assert_eq!(g % step, 0, "case {case}: {g} not a multiple of 2^{k}");
+                assert!((g / step).abs() <= limit, "case {case}");
+                assert_eq!(
+                    g / step,
+                    (units[j] / step as f64).round_ties_even() as i64,
+                    "case {case}"
+                );
+            }
+            let full: Vec<i64> = (0..n).map(|j| bias_code(bias[j], scale(j))).collect();
+            assert_eq!(bias_codes(&bias, scale, Some(48)), full);
+            assert_eq!(bias_codes(&bias, scale, None), full);
+        }
     }
 
     #[test]

@@ -87,6 +87,7 @@ fn uniform8_spec() -> QuantSpec {
         layers: vec![],
         rounding: RoundingMode::HalfEven,
         scale_bits: 16,
+        bias_bits: None,
         accumulator: AccPolicy::Proven,
         calibration_samples: 512,
         training: Default::default(),
