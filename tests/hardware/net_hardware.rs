@@ -211,6 +211,38 @@ fn qat_trained_w1a1_network_matches_cycle_for_cycle() {
     assert!(r.luts > 0 && r.ffs > 0, "{:?}", r.cells);
 }
 
+/// A network pruned in training (half the hidden channels by learned gates, half the weights
+/// at zero) is built with the kept channels only and matches in Verilator on all 450 images,
+/// every cycle equal; fully folded, the removed channels' weights are cycles no longer spent.
+#[test]
+fn pruned_qat_network_matches_cycle_for_cycle() {
+    let (train, _) = qforge::nn::data::digits::train_test().unwrap();
+    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
+    let mut spec = QuantSpec::load(&Path::new(ROOT).join("models/qat_channels50_u4.ron")).unwrap();
+    spec.training.prune = Some(qforge::quant::training::PruneSpec {
+        sparsity: 0.5,
+        schedule: qforge::quant::training::PruneSchedule::OneShot,
+    });
+    let cal = &train.inputs[..spec.calibration_samples * train.sample_size()];
+    let mut qat = qforge::qat::QatNet::new(&model, &spec, cal).unwrap();
+    qforge::qat::train_qat(&mut qat, &train, 4, 1, |_, _| Ok(())).unwrap();
+    let n = qat.export(cal).unwrap();
+    assert_eq!(n.layers[0].out_features(), 16);
+    let (codes, _) = digits_test_codes(&n, None).unwrap();
+    let d = build_net_design(
+        &n,
+        &arch("arch_folded.ron"),
+        &codes,
+        &NetDesignOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(d.run.outputs, d.golden);
+    assert_eq!(d.images, 450);
+    // one weight a cycle: 64 × 16 for the widest layer instead of 64 × 32
+    assert_eq!(d.plan.initiation_interval(), 64 * 16);
+    prove_exact("pruned_qat_folded", &d);
+}
+
 #[test]
 fn backpressure_matches_cycle_for_cycle() {
     let n = net("quant_pot4_a4.ron");
