@@ -184,3 +184,83 @@ fn shrink_conv_inputs(c: &mut Conv2d, keep: &[bool]) -> Result<(), String> {
     c.in_channels = keep.iter().filter(|&&k| k).count();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::num::rounding::RoundingMode;
+    use crate::qnn::{Dense, InputQuant, IntFormat, Requant, WeightCode};
+
+    fn two_layers() -> QNet {
+        let dense = |inputs, outputs, output| {
+            Layer::Dense(Dense {
+                in_features: inputs,
+                out_features: outputs,
+                weights: WeightCode::Uniform { bits: 4 },
+                codes: vec![1; inputs * outputs],
+                bias: vec![0; outputs],
+                accumulator: Default::default(),
+                output,
+                acc_scale: vec![1.0],
+            })
+        };
+        let relu = LayerOutput::Requant(Requant {
+            multiplier: vec![1, 1, 1],
+            shift: vec![0, 1, 2],
+            scale_bits: 1,
+            rounding: RoundingMode::HalfEven,
+            relu: true,
+            output: IntFormat::new(4, false).unwrap(),
+            output_scale: 1.0,
+        });
+        QNet {
+            name: "t".into(),
+            input: InputQuant {
+                format: IntFormat::new(4, false).unwrap(),
+                scale: 1.0,
+                rounding: RoundingMode::HalfEven,
+                fixed: None,
+            },
+            layers: vec![dense(2, 3, relu), dense(3, 1, LayerOutput::Accumulator)],
+        }
+    }
+
+    #[test]
+    fn masks_that_cannot_apply_are_refused_with_the_reason() {
+        let net = two_layers();
+        let err =
+            |layer, keep: &[bool]| remove_channels(&net, layer, keep).unwrap_err().to_string();
+        assert!(err(0, &[true, false]).contains("the channel mask has 2 entries, the layer has 3"));
+        assert!(err(0, &[false; 3]).contains("at least one output channel must be kept"));
+        assert!(err(1, &[false]).contains("at least one"));
+        // the last layer's outputs are the network's
+        let two = QNet {
+            layers: vec![net.layers[0].clone(), {
+                let Layer::Dense(mut d) = net.layers[1].clone() else {
+                    panic!("dense")
+                };
+                d.out_features = 2;
+                d.codes = vec![1; 6];
+                d.bias = vec![0; 2];
+                Layer::Dense(d)
+            }],
+            ..net.clone()
+        };
+        assert!(remove_channels(&two, 1, &[true, false])
+            .unwrap_err()
+            .to_string()
+            .contains("the last layer's outputs are the network's"));
+        assert!(err(2, &[true]).contains("layer 2 does not exist"));
+        // keeping every channel changes nothing; removing one shrinks the per-channel shifts
+        assert_eq!(remove_channels(&net, 0, &[true; 3]).unwrap(), net);
+        let pruned = remove_channels(&net, 0, &[true, false, true]).unwrap();
+        let Layer::Dense(d) = &pruned.layers[0] else {
+            panic!("dense")
+        };
+        let LayerOutput::Requant(r) = &d.output else {
+            panic!("requant")
+        };
+        assert_eq!(r.shift, [0, 2]);
+        assert_eq!(pruned.layers[1].in_features(), 2);
+    }
+}
