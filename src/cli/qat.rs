@@ -78,9 +78,20 @@ pub(super) fn run(
             .0
             .accuracy;
         last = acc;
+        // with channel pruning, the open channels of each hidden layer
+        let channels = if net.training.channels.is_some() {
+            let p = net.pruning();
+            let open: Vec<String> = p[..p.len() - 1]
+                .iter()
+                .map(|l| format!("{}/{}", l.kept, l.channels))
+                .collect();
+            format!("  channels {}", open.join(" "))
+        } else {
+            String::new()
+        };
         bar.suspend(|| {
             println!(
-                "epoch {:>3}  loss {:.4}  fake-quant train acc {:.4}  integer test acc {acc:.4}  ({:.1} s)",
+                "epoch {:>3}  loss {:.4}  fake-quant train acc {:.4}  integer test acc {acc:.4}{channels}  ({:.1} s)",
                 report.epoch,
                 report.loss,
                 report.train_accuracy,
