@@ -16,6 +16,12 @@
 
 use std::fmt;
 
+/// The RON options files with optional values are read with: RON's implicit `Some`, so an
+/// optional value is written as itself (`pe: 4`, `prune: (sparsity: 0.5)`) or as `Some(..)`.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
 /// One step into a RON value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {

@@ -406,15 +406,15 @@ impl ArchSpec {
     /// names it in messages, which point at the faulty value.
     pub fn from_ron_str(text: &str, path: &str) -> Result<ArchSpec, PlanError> {
         // Optional per-layer values are written plainly (`pe: 4`, not `pe: Some(4)`).
-        let spec: ArchSpec = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-            .from_str(text)
-            .map_err(|e| PlanError::Parse {
-                path: path.to_string(),
-                line: e.span.start.line,
-                col: e.span.start.col,
-                message: e.code.to_string(),
-            })?;
+        let spec: ArchSpec =
+            crate::position::ron_options()
+                .from_str(text)
+                .map_err(|e| PlanError::Parse {
+                    path: path.to_string(),
+                    line: e.span.start.line,
+                    col: e.span.start.col,
+                    message: e.code.to_string(),
+                })?;
         spec.check()
             .map_err(|e| e.in_file(&Source::new(path, text)))?;
         Ok(spec)

@@ -186,9 +186,7 @@ impl FpgaTarget {
 /// ```
 /// use qforge::explore::sweep_file::Training;
 /// // Sweep files are read with RON's implicit `Some`, so optional fields take plain values.
-/// let ron = ron::Options::default()
-///     .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-/// let t: Training = ron.from_str("qat(epochs: 30, activation_clipping: pact)").unwrap();
+/// let t: Training = qforge::position::ron_options().from_str("qat(epochs: 30, activation_clipping: pact)").unwrap();
 /// assert_eq!(t.to_string(), "qat(epochs: 30, activation_clipping: pact)");
 /// assert_eq!(t.spec().unwrap().lr, 1e-3);
 /// ```
@@ -794,16 +792,15 @@ pub struct SweepFile {
 impl SweepFile {
     /// Parses sweep text; `file` names it in error messages (`file:line:col: message`).
     pub fn parse(text: &str, file: &str) -> Result<SweepFile> {
-        let options = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-        let sweep: SweepFile = options
-            .from_str(text)
-            .map_err(|e| ExploreError::SweepFile {
-                file: file.to_string(),
-                line: e.span.start.line,
-                col: e.span.start.col,
-                message: e.code.to_string(),
-            })?;
+        let sweep: SweepFile =
+            crate::position::ron_options()
+                .from_str(text)
+                .map_err(|e| ExploreError::SweepFile {
+                    file: file.to_string(),
+                    line: e.span.start.line,
+                    col: e.span.start.col,
+                    message: e.code.to_string(),
+                })?;
         let at_field = |field: &'static str, message: String| {
             let (line, col) = locate_nearest(text, &ValuePath::field(field));
             ExploreError::SweepFile {

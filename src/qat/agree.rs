@@ -4,9 +4,9 @@
 //! scale is a power of two.
 
 use super::net::QatNet;
-use super::prune::kept_planes;
 use super::QatError;
 use crate::nn::{self, Dataset};
+use crate::qnn::channels::kept_blocks;
 use crate::qnn::engine::Engine;
 use crate::qnn::QNet;
 
@@ -68,7 +68,7 @@ pub fn agreement(net: &QatNet, exported: &QNet, data: &Dataset) -> Result<Agreem
         }
         for (codes, sample_len) in outputs {
             fake_layers.push(match net.kept_channels(l) {
-                Some(keep) => kept_planes(codes, sample_len, &keep),
+                Some(keep) => kept_blocks(codes, sample_len, &keep),
                 None => codes.to_vec(),
             });
         }

@@ -502,12 +502,10 @@ impl QatNet {
                     }
                 }
             }
-            let mut ungated = None;
-            if q.act.is_some() && layer.gates.iter().any(|&g| g < 0.0 || self.learns_gates()) {
-                if self.learns_gates() {
-                    ungated = Some(codes_out.clone());
-                }
-                // a closed channel outputs code 0, as if removed
+            // learned gates need the codes before them; a closed channel outputs code 0
+            let ungated =
+                (!layer.gates.is_empty() && self.learns_gates()).then(|| codes_out.clone());
+            if layer.gates.iter().any(|&g| g < 0.0) {
                 for sample in codes_out.chunks_exact_mut(out_len) {
                     for (plane, &g) in sample.chunks_exact_mut(positions).zip(&layer.gates) {
                         if g < 0.0 {

@@ -167,9 +167,8 @@ impl QatNet {
     }
 
     /// Learned gates at the end of training: a layer with more open than its target keeps the
-    /// target's count of highest scores open. Returns the layers that needed it.
-    pub(crate) fn close_to_target(&mut self) -> Vec<usize> {
-        let mut cut = Vec::new();
+    /// target's count of highest scores open.
+    pub(crate) fn close_to_target(&mut self) {
         for l in 0..self.layers.len() {
             let target = self.channel_target(l);
             let gates = &mut self.layers[l].gates;
@@ -180,9 +179,7 @@ impl QatNet {
             for &o in &keep[target..] {
                 gates[o] = gates[o].min(-f64::MIN_POSITIVE);
             }
-            cut.push(l);
         }
-        cut
     }
 
     /// `net` (this network's export) without the channels the gates closed.
@@ -203,22 +200,6 @@ fn by_score(scores: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     order
-}
-
-/// `codes` (samples of `sample_len` values, `keep.len()` equal planes each, CHW) without the
-/// planes whose `keep` entry is false.
-pub(crate) fn kept_planes<T: Copy>(codes: &[T], sample_len: usize, keep: &[bool]) -> Vec<T> {
-    let plane = sample_len / keep.len().max(1);
-    codes
-        .chunks_exact(sample_len.max(1))
-        .flat_map(|sample| {
-            sample
-                .chunks_exact(plane.max(1))
-                .zip(keep)
-                .filter(|(_, &k)| k)
-                .flat_map(|(p, _)| p.iter().copied())
-        })
-        .collect()
 }
 
 #[cfg(test)]

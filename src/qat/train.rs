@@ -189,8 +189,8 @@ pub fn train_qat(
             net.reopen_to_target();
         }
         if net.learns_gates() && epoch <= gate_epochs {
-            for (l, factor) in penalty.iter_mut().enumerate() {
-                if net.pruning()[l].kept > net.channel_target(l) {
+            for (p, factor) in net.pruning().iter().zip(&mut penalty) {
+                if p.kept > net.channel_target(p.layer) {
                     *factor *= 2.0;
                 }
             }

@@ -76,14 +76,12 @@ pub fn remove_channels(net: &QNet, layer: usize, keep: &[bool]) -> Result<QNet, 
         })?;
     match &mut out.layers[layer] {
         Layer::Dense(d) => {
-            let in_f = d.in_features;
-            d.codes = filter_blocks(&d.codes, in_f, keep);
+            d.codes = kept_blocks(&d.codes, d.codes.len(), keep);
             shrink_outputs(&mut d.bias, &mut d.acc_scale, &mut d.output, keep);
             d.out_features = d.bias.len();
         }
         Layer::Conv2d(c) => {
-            let filter = c.in_channels * c.kernel_h * c.kernel_w;
-            c.codes = filter_blocks(&c.codes, filter, keep);
+            c.codes = kept_blocks(&c.codes, c.codes.len(), keep);
             shrink_outputs(&mut c.bias, &mut c.acc_scale, &mut c.output, keep);
             c.out_channels = c.bias.len();
         }
@@ -106,17 +104,8 @@ pub fn remove_channels(net: &QNet, layer: usize, keep: &[bool]) -> Result<QNet, 
                 )));
             }
             // CHW: channel c's pixels are inputs c·hw .. (c+1)·hw
-            let pixel_keep: Vec<bool> = keep
-                .iter()
-                .flat_map(|&k| std::iter::repeat_n(k, d.in_features / channels))
-                .collect();
-            let rows: Vec<u64> = d
-                .codes
-                .chunks_exact(d.in_features)
-                .flat_map(|row| filter_blocks(row, 1, &pixel_keep))
-                .collect();
-            d.codes = rows;
-            d.in_features = pixel_keep.iter().filter(|&&k| k).count();
+            d.codes = kept_blocks(&d.codes, d.in_features, keep);
+            d.in_features = d.in_features / channels * kept;
         }
         Layer::Conv2d(c) => shrink_conv_inputs(c, keep).map_err(ne)?,
         _ => {
@@ -129,13 +118,19 @@ pub fn remove_channels(net: &QNet, layer: usize, keep: &[bool]) -> Result<QNet, 
     Ok(out)
 }
 
-/// The blocks of `block` consecutive values of `values` whose `keep` entry is true.
-fn filter_blocks(values: &[u64], block: usize, keep: &[bool]) -> Vec<u64> {
+/// Of every run of `group` consecutive values of `values`, split into `keep.len()` equal
+/// blocks, the blocks whose `keep` entry is true: a layer's rows (one run, the whole tensor),
+/// the columns of a channel in each row of the next layer, a channel's plane of each sample.
+pub(crate) fn kept_blocks<T: Copy>(values: &[T], group: usize, keep: &[bool]) -> Vec<T> {
+    let block = (group / keep.len().max(1)).max(1);
     values
-        .chunks_exact(block)
-        .zip(keep)
-        .filter(|(_, &k)| k)
-        .flat_map(|(b, _)| b.iter().copied())
+        .chunks_exact(group.max(1))
+        .flat_map(|run| {
+            run.chunks_exact(block)
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .flat_map(|(b, _)| b.iter().copied())
+        })
         .collect()
 }
 
@@ -174,13 +169,7 @@ fn shrink_conv_inputs(c: &mut Conv2d, keep: &[bool]) -> Result<(), String> {
             keep.len()
         ));
     }
-    let taps = c.kernel_h * c.kernel_w;
-    let codes: Vec<u64> = c
-        .codes
-        .chunks_exact(c.in_channels * taps)
-        .flat_map(|filter| filter_blocks(filter, taps, keep))
-        .collect();
-    c.codes = codes;
+    c.codes = kept_blocks(&c.codes, c.in_channels * c.kernel_h * c.kernel_w, keep);
     c.in_channels = keep.iter().filter(|&&k| k).count();
     Ok(())
 }

@@ -132,15 +132,15 @@ impl QuantSpec {
     /// `path:line:col` messages, which point at the faulty value. An optional value is
     /// written as itself (`prune: (sparsity: 0.5)`) or as `Some(..)`.
     pub fn from_ron_str(text: &str, path: &str) -> Result<QuantSpec, QnnError> {
-        let spec: QuantSpec = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-            .from_str(text)
-            .map_err(|e| QnnError::Parse {
-                path: path.to_string(),
-                line: e.span.start.line,
-                col: e.span.start.col,
-                message: e.code.to_string(),
-            })?;
+        let spec: QuantSpec =
+            crate::position::ron_options()
+                .from_str(text)
+                .map_err(|e| QnnError::Parse {
+                    path: path.to_string(),
+                    line: e.span.start.line,
+                    col: e.span.start.col,
+                    message: e.code.to_string(),
+                })?;
         spec.check()
             .map_err(|e| e.in_file(&Source::new(path, text)))?;
         Ok(spec)

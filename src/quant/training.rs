@@ -579,11 +579,7 @@ mod tests {
     #[test]
     fn pruning_knobs_parse_check_and_ramp() {
         // as in a quantization spec file, optional sections written as themselves
-        let parse = |text: &str| {
-            ron::Options::default()
-                .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-                .from_str::<TrainingSpec>(text)
-        };
+        let parse = |text: &str| crate::position::ron_options().from_str::<TrainingSpec>(text);
         let t =
             parse("(prune: (sparsity: 0.5), channels: (keep: 0.25, method: magnitude))").unwrap();
         t.check().unwrap();
