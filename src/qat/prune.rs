@@ -269,8 +269,8 @@ mod tests {
         s.training.channels = Some(ChannelSpec {
             keep: 0.5,
             method: ChannelMethod::Gate,
-            penalty: 1e-3,
             gate_lr: 0.05,
+            ..ChannelSpec::default()
         });
         let mut net = QatNet::new(&model, &s, &train.inputs).unwrap();
         let mut kept = Vec::new();
@@ -314,8 +314,7 @@ mod tests {
         s.training.channels = Some(ChannelSpec {
             keep: 0.25,
             method: ChannelMethod::Magnitude,
-            penalty: 1e-3,
-            gate_lr: 0.02,
+            ..ChannelSpec::default()
         });
         let mut net = QatNet::new(&model, &s, &train.inputs).unwrap();
         // the two filters of layer 0 with the largest L2 norm are the kept ones

@@ -184,18 +184,19 @@ fn trained_by_cli(dir: &std::path::Path, name: &str, spec_text: &str, epochs: u3
     QNet::load(&out).unwrap()
 }
 
-#[test]
-fn schedule_and_normalisation_knobs_of_a_qat_point_train_what_the_spec_section_trains() {
-    let dir = scratch!("qat_schedules");
+/// `spec` (a spec text ending in `\n)`) with the training section `(section)`.
+fn with_training(spec: &str, section: &str) -> String {
+    spec.replace("\n)", &format!("\n    training: ({section}),\n)"))
+}
+
+/// A sweep of the bundled float model over `axes` (the text inside `axes: (..)`), written
+/// into `dir`: its path, evaluator and grid.
+fn mlp_sweep(dir: &std::path::Path, axes: &str) -> (PathBuf, NetworkEvaluator, Grid) {
     let path = dir.join("sweep.ron");
     std::fs::write(
         &path,
         format!(
-            "(name: \"s\", model: \"{}\", axes: (weight_scheme: [pot], weight_bits: [4], \
-             activation_bits: [4], training: [qat(epochs: 4), qat(epochs: 4, progressive: [6, 5]), \
-             qat(epochs: 4, inq: [0.5, 1.0]), qat(epochs: 4, weight_normalization: true)], \
-             calibration: [minmax], scale_bits: [16], \
-             accumulator: [proven], folding: [fully_folded], fpga: [ice40]))",
+            "(name: \"s\", model: \"{}\", axes: ({axes}))",
             root().join("models/digits_mlp.ron").display()
         ),
     )
@@ -203,6 +204,46 @@ fn schedule_and_normalisation_knobs_of_a_qat_point_train_what_the_spec_section_t
     let sweep = SweepFile::load(&path).unwrap();
     let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
     let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    (path, ev, grid)
+}
+
+/// Checks each point's network equal (but for its name) to what `qforge train --qat` writes
+/// for its case's spec text after `epochs`, and returns the trained networks.
+fn assert_points_train_as_the_cli(
+    dir: &std::path::Path,
+    ev: &NetworkEvaluator,
+    grid: &Grid,
+    cases: &[(&str, String)],
+    epochs: u32,
+) -> Vec<QNet> {
+    let mut nets = Vec::new();
+    for (point, (name, spec_text)) in grid.points().iter().zip(cases) {
+        let swept = ev.quantized_net(&point.config).unwrap();
+        let trained = trained_by_cli(dir, name, spec_text, epochs);
+        let renamed = QNet {
+            name: trained.name.clone(),
+            ..swept
+        };
+        assert!(
+            renamed == trained,
+            "{name}: the sweep's network is the trained file's"
+        );
+        nets.push(trained);
+    }
+    nets
+}
+
+#[test]
+fn schedule_and_normalisation_knobs_of_a_qat_point_train_what_the_spec_section_trains() {
+    let dir = scratch!("qat_schedules");
+    let (_, ev, grid) = mlp_sweep(
+        &dir,
+        "weight_scheme: [pot], weight_bits: [4], activation_bits: [4], \
+         training: [qat(epochs: 4), qat(epochs: 4, progressive: [6, 5]), \
+         qat(epochs: 4, inq: [0.5, 1.0]), qat(epochs: 4, weight_normalization: true)], \
+         calibration: [minmax], scale_bits: [16], accumulator: [proven], \
+         folding: [fully_folded], fpga: [ice40]",
+    );
     let labels: Vec<&str> = grid.points().iter().map(|p| p.label.as_str()).collect();
     assert_eq!(grid.points().len(), 4, "{labels:?}");
     assert!(
@@ -220,27 +261,14 @@ fn schedule_and_normalisation_knobs_of_a_qat_point_train_what_the_spec_section_t
         "pot((format: (exp_bits: 3, signed: true, zero_code: true), domain: linear, exponents: from_threshold, alpha: 1.0))",
     );
     assert_ne!(pot4, UNIFORM_W2A4_SPEC);
-    let section = |s: &str| pot4.replace("\n)", &format!("\n    training: ({s}),\n)"));
+    let section = |s: &str| with_training(&pot4, s);
     let cases = [
         ("plain", pot4.clone()),
         ("progressive", section("progressive: [6, 5]")),
         ("inq", section("inq: [0.5, 1.0]")),
         ("normalised", section("weight_normalization: true")),
     ];
-    let mut nets = Vec::new();
-    for (point, (name, spec_text)) in grid.points().iter().zip(&cases) {
-        let swept = ev.quantized_net(&point.config).unwrap();
-        let trained = trained_by_cli(&dir, name, spec_text, 4);
-        let renamed = QNet {
-            name: trained.name.clone(),
-            ..swept
-        };
-        assert!(
-            renamed == trained,
-            "{name}: the sweep's network is the trained file's"
-        );
-        nets.push(trained);
-    }
+    let nets = assert_points_train_as_the_cli(&dir, &ev, &grid, &cases, 4);
     // The schedules change what is trained (a knob dropped on the way would give `plain`).
     assert!(nets[1..].iter().all(|n| *n != nets[0]));
     assert_eq!(ev.models_trained(), 4);
@@ -253,30 +281,21 @@ fn schedule_and_normalisation_knobs_of_a_qat_point_train_what_the_spec_section_t
 #[test]
 fn pruning_knobs_of_a_qat_point_train_what_the_spec_section_trains_and_shrink_the_design() {
     let dir = scratch!("qat_pruning");
-    let path = dir.join("sweep.ron");
-    std::fs::write(
-        &path,
-        format!(
-            "(name: \"p\", model: \"{}\", axes: (weight_scheme: [uniform], weight_bits: [2], \
-             activation_bits: [4], training: [qat(epochs: 4), \
-             qat(epochs: 4, channel_keep: 0.5, channel_method: magnitude), \
-             qat(epochs: 4, channel_keep: 0.25), qat(epochs: 4, prune: 0.5, prune_schedule: one_shot)], \
-             calibration: [minmax], scale_bits: [16], \
-             accumulator: [proven], folding: [fully_folded], fpga: [ice40]))",
-            root().join("models/digits_mlp.ron").display()
-        ),
-    )
-    .unwrap();
-    let sweep = SweepFile::load(&path).unwrap();
-    let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
-    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let (path, ev, grid) = mlp_sweep(
+        &dir,
+        "weight_scheme: [uniform], weight_bits: [2], activation_bits: [4], \
+         training: [qat(epochs: 4), qat(epochs: 4, channel_keep: 0.5, channel_method: magnitude), \
+         qat(epochs: 4, channel_keep: 0.25), qat(epochs: 4, prune: 0.5, prune_schedule: one_shot)], \
+         calibration: [minmax], scale_bits: [16], accumulator: [proven], \
+         folding: [fully_folded], fpga: [ice40]",
+    );
     let labels: Vec<&str> = grid.points().iter().map(|p| p.label.as_str()).collect();
     assert_eq!(grid.points().len(), 4, "{labels:?}");
     assert!(
         labels[1].contains("qat(epochs: 4, channel_keep: 0.5, channel_method: magnitude)"),
         "{labels:?}"
     );
-    let section = |s: &str| UNIFORM_W2A4_SPEC.replace("\n)", &format!("\n    training: ({s}),\n)"));
+    let section = |s: &str| with_training(UNIFORM_W2A4_SPEC, s);
     let cases = [
         ("plain", UNIFORM_W2A4_SPEC.to_string()),
         (
@@ -289,20 +308,7 @@ fn pruning_knobs_of_a_qat_point_train_what_the_spec_section_trains_and_shrink_th
             section("prune: (sparsity: 0.5, schedule: one_shot)"),
         ),
     ];
-    let mut nets = Vec::new();
-    for (point, (name, spec_text)) in grid.points().iter().zip(&cases) {
-        let swept = ev.quantized_net(&point.config).unwrap();
-        let trained = trained_by_cli(&dir, name, spec_text, 4);
-        let renamed = QNet {
-            name: trained.name.clone(),
-            ..swept
-        };
-        assert!(
-            renamed == trained,
-            "{name}: the sweep's network is the trained file's"
-        );
-        nets.push(trained);
-    }
+    let nets = assert_points_train_as_the_cli(&dir, &ev, &grid, &cases, 4);
     let hidden = |n: &QNet| n.layers[0].out_features();
     assert_eq!(nets.iter().map(hidden).collect::<Vec<_>>(), [32, 16, 8, 32]);
     let zeros = |n: &QNet| match &n.layers[0] {
@@ -355,21 +361,13 @@ fn pruning_knobs_of_a_qat_point_train_what_the_spec_section_trains_and_shrink_th
 #[test]
 fn widened_qat_points_train_the_wider_architecture_from_scratch() {
     let dir = scratch!("qat_width");
-    let path = dir.join("sweep.ron");
-    std::fs::write(
-        &path,
-        format!(
-            "(name: \"w\", model: \"{}\", axes: (weight_scheme: [uniform], weight_bits: [2], \
-             activation_bits: [4], training: [qat(epochs: 2, width: 1.0), qat(epochs: 2, width: 1.5), \
-             qat(epochs: 2, width: 2.0, seed: 4)], calibration: [minmax], scale_bits: [16], \
-             accumulator: [proven], folding: [fully_folded], fpga: [ice40]))",
-            root().join("models/digits_mlp.ron").display()
-        ),
-    )
-    .unwrap();
-    let sweep = SweepFile::load(&path).unwrap();
-    let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
-    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let (_, ev, grid) = mlp_sweep(
+        &dir,
+        "weight_scheme: [uniform], weight_bits: [2], activation_bits: [4], \
+         training: [qat(epochs: 2, width: 1.0), qat(epochs: 2, width: 1.5), \
+         qat(epochs: 2, width: 2.0, seed: 4)], calibration: [minmax], scale_bits: [16], \
+         accumulator: [proven], folding: [fully_folded], fpga: [ice40]",
+    );
     let spec = dir.join("w2a4.ron");
     std::fs::write(&spec, UNIFORM_W2A4_SPEC).unwrap();
     for (point, (width, seed, hidden)) in

@@ -26,9 +26,25 @@ use std::path::{Path, PathBuf};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn net(spec: &str) -> QNet {
-    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
-    let spec = QuantSpec::load(&Path::new(ROOT).join("models").join(spec)).unwrap();
-    quantize_float(&model, &spec).unwrap()
+    quantize_float(&float_model(), &quant_spec(spec)).unwrap()
+}
+
+fn float_model() -> Model {
+    Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap()
+}
+
+fn quant_spec(file: &str) -> QuantSpec {
+    QuantSpec::load(&Path::new(ROOT).join("models").join(file)).unwrap()
+}
+
+/// The bundled float model fine-tuned under `spec` by QAT on the digits training images for
+/// `epochs` (seed 1), exported.
+fn qat_trained(spec: &QuantSpec, epochs: usize) -> QNet {
+    let (train, _) = qforge::nn::data::digits::train_test().unwrap();
+    let cal = &train.inputs[..spec.calibration_samples * train.sample_size()];
+    let mut qat = qforge::qat::QatNet::new(&float_model(), spec, cal).unwrap();
+    qforge::qat::train_qat(&mut qat, &train, epochs, 1, |_, _| Ok(())).unwrap();
+    qat.export(cal).unwrap()
 }
 
 fn arch(file: &str) -> ArchSpec {
@@ -158,13 +174,7 @@ fn apot2_a4_mixed_folding_matches_cycle_for_cycle() {
 /// cycle simulator in Verilator on all 450 test images, cycle for cycle.
 #[test]
 fn qat_trained_pot4_a4_network_matches_cycle_for_cycle() {
-    let (train, _) = qforge::nn::data::digits::train_test().unwrap();
-    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
-    let spec = QuantSpec::load(&Path::new(ROOT).join("models/quant_pot4_a4.ron")).unwrap();
-    let cal = &train.inputs[..spec.calibration_samples * train.sample_size()];
-    let mut qat = qforge::qat::QatNet::new(&model, &spec, cal).unwrap();
-    qforge::qat::train_qat(&mut qat, &train, 10, 1, |_, _| Ok(())).unwrap();
-    let n = qat.export(cal).unwrap();
+    let n = qat_trained(&quant_spec("quant_pot4_a4.ron"), 10);
     assert_ne!(n, net("quant_pot4_a4.ron"), "training changed the network");
     let (codes, _) = digits_test_codes(&n, None).unwrap();
     let d = build_net_design(
@@ -186,13 +196,7 @@ fn qat_trained_pot4_a4_network_matches_cycle_for_cycle() {
 /// 1-bit lanes, every output at its predicted cycle; and synthesizable by Yosys.
 #[test]
 fn qat_trained_w1a1_network_matches_cycle_for_cycle() {
-    let (train, _) = qforge::nn::data::digits::train_test().unwrap();
-    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
-    let spec = QuantSpec::load(&Path::new(ROOT).join("models/qat_binary_a1.ron")).unwrap();
-    let cal = &train.inputs[..spec.calibration_samples * train.sample_size()];
-    let mut qat = qforge::qat::QatNet::new(&model, &spec, cal).unwrap();
-    qforge::qat::train_qat(&mut qat, &train, 10, 1, |_, _| Ok(())).unwrap();
-    let n = qat.export(cal).unwrap();
+    let n = qat_trained(&quant_spec("qat_binary_a1.ron"), 10);
     let (codes, _) = digits_test_codes(&n, None).unwrap();
     let d = build_net_design(
         &n,
@@ -216,17 +220,12 @@ fn qat_trained_w1a1_network_matches_cycle_for_cycle() {
 /// every cycle equal; fully folded, the removed channels' weights are cycles no longer spent.
 #[test]
 fn pruned_qat_network_matches_cycle_for_cycle() {
-    let (train, _) = qforge::nn::data::digits::train_test().unwrap();
-    let model = Model::load(Path::new(ROOT).join("models/digits_mlp.ron")).unwrap();
-    let mut spec = QuantSpec::load(&Path::new(ROOT).join("models/qat_channels50_u4.ron")).unwrap();
+    let mut spec = quant_spec("qat_channels50_u4.ron");
     spec.training.prune = Some(qforge::quant::training::PruneSpec {
         sparsity: 0.5,
         schedule: qforge::quant::training::PruneSchedule::OneShot,
     });
-    let cal = &train.inputs[..spec.calibration_samples * train.sample_size()];
-    let mut qat = qforge::qat::QatNet::new(&model, &spec, cal).unwrap();
-    qforge::qat::train_qat(&mut qat, &train, 4, 1, |_, _| Ok(())).unwrap();
-    let n = qat.export(cal).unwrap();
+    let n = qat_trained(&spec, 4);
     assert_eq!(n.layers[0].out_features(), 16);
     let (codes, _) = digits_test_codes(&n, None).unwrap();
     let d = build_net_design(
