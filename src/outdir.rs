@@ -52,15 +52,18 @@ pub enum OutputKind {
     Net,
     /// `qforge sweep` and `qforge sweep merge` (a results folder).
     Sweep,
+    /// `qforge search` (a mixed-precision search's results).
+    Search,
 }
 
 impl OutputKind {
-    /// The name written in the marker (`pe`, `net`, `sweep`).
+    /// The name written in the marker (`pe`, `net`, `sweep`, `search`).
     pub fn name(self) -> &'static str {
         match self {
             OutputKind::Pe => "pe",
             OutputKind::Net => "net",
             OutputKind::Sweep => "sweep",
+            OutputKind::Search => "search",
         }
     }
 }

@@ -20,6 +20,8 @@ mod explore_results;
 mod explore_runner;
 #[path = "explore/explore_sweep_file.rs"]
 mod explore_sweep_file;
+#[path = "explore/search.rs"]
+mod search;
 #[path = "explore/sweep_qat.rs"]
 mod sweep_qat;
 #[path = "explore/sweep_real.rs"]

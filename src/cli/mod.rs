@@ -10,6 +10,7 @@ mod import;
 mod prove;
 mod qat;
 mod quantize;
+mod search;
 mod sweep;
 mod synth;
 mod train;
@@ -46,6 +47,8 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Run a bit-width sweep file, merge its shards or redraw its plots.
     Sweep(sweep::SweepArgs),
+    /// Choose a weight width per layer under a hardware budget (mixed precision).
+    Search(search::SearchArgs),
     /// Lint a generated design and replay its vectors under Verilator.
     Verify(verify::VerifyArgs),
     /// Synthesize a generated design with Yosys (and nextpnr for iCE40 Fmax).
@@ -66,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Hdl(a) => hdl::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Sweep(a) => sweep::run(a),
+        Command::Search(a) => search::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Prove(a) => prove::run(a),

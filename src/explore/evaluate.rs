@@ -184,33 +184,11 @@ impl NetworkEvaluator {
     ) -> Result<NetworkEvaluator> {
         let folder = sweep_path.parent().unwrap_or_else(|| Path::new(""));
         let model_path = folder.join(&sweep.model);
-        // The model's own error names its file.
-        let model = Model::load(&model_path)
-            .map_err(|e| ExploreError::NoEvaluator(format!("the sweep's model: {e}")))?;
         let data = sweep_data(sweep, folder)?;
-        let (train, mut test) = data
-            .load()
-            .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the {data} data: {e}")))?;
-        if model.input_size() != train.sample_size() {
-            return Err(ExploreError::NoEvaluator(format!(
-                "the model {} takes {} inputs; {data} images have {}",
-                model_path.display(),
-                model.input_size(),
-                train.sample_size()
-            )));
-        }
-        if let Some(n) = sweep.images {
-            if n > test.len() {
-                return Err(ExploreError::NoEvaluator(format!(
-                    "images ({n}) must be at most the {} test images of {data}",
-                    test.len()
-                )));
-            }
-            test = test.truncated(n);
-        }
+        let ev = NetworkEvaluator::for_model(&model_path, data, sweep.images, folder, options)?;
         // An override of a layer the model does not have is a mistake in the sweep file, not
         // a point to skip: every point carrying it would be skipped.
-        let weighted = model.weight_layer_count();
+        let weighted = ev.model.weight_layer_count();
         for (i, set) in sweep.axes.layer_overrides.values().iter().enumerate() {
             if let Some(j) = set.iter().position(|o| o.layer >= weighted) {
                 let at = ValuePath::field("axes")
@@ -232,12 +210,48 @@ impl NetworkEvaluator {
                 });
             }
         }
+        Ok(ev)
+    }
+
+    /// The evaluator of a float model file on a data set (the first `images` test images, or
+    /// all), with the coefficients files from `options.coefficients_dir` or else from
+    /// `default_coefficients`.
+    pub fn for_model(
+        model_path: &Path,
+        data: DataSource,
+        images: Option<usize>,
+        default_coefficients: &Path,
+        options: EvaluatorOptions,
+    ) -> Result<NetworkEvaluator> {
+        // The model's own error names its file.
+        let model = Model::load(model_path)
+            .map_err(|e| ExploreError::NoEvaluator(format!("the model: {e}")))?;
+        let (train, mut test) = data
+            .load()
+            .map_err(|e| ExploreError::NoEvaluator(format!("cannot load the {data} data: {e}")))?;
+        if model.input_size() != train.sample_size() {
+            return Err(ExploreError::NoEvaluator(format!(
+                "the model {} takes {} inputs; {data} images have {}",
+                model_path.display(),
+                model.input_size(),
+                train.sample_size()
+            )));
+        }
+        if let Some(n) = images {
+            if n > test.len() {
+                return Err(ExploreError::NoEvaluator(format!(
+                    "images ({n}) must be at most the {} test images of {data}",
+                    test.len()
+                )));
+            }
+            test = test.truncated(n);
+        }
         let n = CALIBRATION_SAMPLES.min(train.len());
         let calibration = train.inputs[..n * train.sample_size()].to_vec();
         let dir = options
             .coefficients_dir
             .clone()
-            .unwrap_or_else(|| folder.to_path_buf());
+            .unwrap_or_else(|| default_coefficients.to_path_buf());
         // A folder given explicitly must exist (one without a family's file gives that
         // family the units' analytic costs, as the sweep's summary says).
         if options.coefficients_dir.is_some() && !dir.is_dir() {
@@ -274,6 +288,11 @@ impl NetworkEvaluator {
             trained: Mutex::new(HashMap::new()),
             synth,
         })
+    }
+
+    /// The float model the points are quantized from.
+    pub fn model(&self) -> &Model {
+        &self.model
     }
 
     /// The coefficients file used for an FPGA family, if any.

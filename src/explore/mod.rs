@@ -17,6 +17,8 @@
 //!   the FINN-R baseline;
 //! - [`calibrate`]: Yosys runs over a grid of PEs, the fit and its error report (`qforge
 //!   calibrate`);
+//! - [`search`]: mixed precision, per-layer weight widths chosen under a budget by per-layer
+//!   sensitivity and an exact knapsack (`qforge search`);
 //! - [`wiring`]: where the command takes its evaluator from.
 //!
 //! ```
@@ -42,6 +44,7 @@ pub mod plot;
 pub mod png;
 pub mod results;
 pub mod runner;
+pub mod search;
 pub mod sweep_file;
 pub mod synth_cache;
 pub mod wiring;
