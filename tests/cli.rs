@@ -21,6 +21,8 @@ mod explore_cli;
 mod fuzz_inputs;
 #[path = "cli/net_cli.rs"]
 mod net_cli;
+#[path = "cli/search_cli.rs"]
+mod search_cli;
 #[path = "cli/sweep_exact_cli.rs"]
 mod sweep_exact_cli;
 #[path = "cli/verify_cli.rs"]

@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qforge::explore::evaluate::{quant_spec, AreaMode, EvaluatorOptions, NetworkEvaluator};
 use qforge::explore::evaluator::Metrics;
 use qforge::explore::grid::PointConfig;
+use qforge::explore::results::csv_line;
 use qforge::explore::search::{search, Budget, BudgetMetric, Role, Row, SearchReport, SearchSpace};
 use qforge::explore::sweep_file::{AccumulatorPolicy, Calibration, Folding, FpgaTarget, Training};
 use qforge::nn::data::source::DataSource;
@@ -147,16 +148,20 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let chosen = report.chosen_row();
     let spec = quant_spec(&chosen.point, layers)
         .map_err(|e| anyhow::anyhow!("the chosen configuration's spec: {e}"))?;
-    let net = ev
+    let mut net = ev
         .quantized_net(&chosen.point)
         .map_err(|e| anyhow::anyhow!("the chosen configuration's network: {e}"))?;
+    if chosen.point.training.is_qat() {
+        // Named as `qforge train --qat` names it, so the two files are equal byte for byte.
+        net.name.push_str(" qat");
+    }
     let summary = summary(&args, &ev, &space, &report);
     let staging = Staging::begin(&args.out, OutputKind::Search, args.force)?;
     let write = |name: &str, text: &str| -> Result<(), OutputError> {
         let path = staging.path().join(name);
         std::fs::write(&path, text).map_err(|e| OutputError::io("writing", &path, e))
     };
-    write("search.csv", &csv(&report, layers))?;
+    write("search.csv", &csv(&report))?;
     let spec_text = format!(
         "// The per-layer spec `qforge search` chose: {}\n{}\n",
         chosen.point.label(),
@@ -402,56 +407,68 @@ fn summary(
     s
 }
 
-/// The CSV of every measured configuration.
-fn csv(report: &SearchReport, layers: usize) -> String {
-    let mut s = String::from(
-        "role,scheme,layer_bits,training,predicted_drop,predicted_luts,predicted_weight_bits,predicted_cycles,accuracy,luts,ffs,carries,dsps,bram_bits,weight_memory_bits,cycles_per_image,within_budget,skipped\n",
-    );
+/// The columns of `search.csv`.
+const CSV_COLUMNS: [&str; 18] = [
+    "role",
+    "scheme",
+    "layer_bits",
+    "training",
+    "predicted_drop",
+    "predicted_luts",
+    "predicted_weight_bits",
+    "predicted_cycles",
+    "accuracy",
+    "luts",
+    "ffs",
+    "carries",
+    "dsps",
+    "bram_bits",
+    "weight_memory_bits",
+    "cycles_per_image",
+    "within_budget",
+    "skipped",
+];
+
+/// The CSV of every measured configuration, one row each in the order measured.
+fn csv(report: &SearchReport) -> String {
+    let mut s = csv_line(&CSV_COLUMNS);
+    s.push('\n');
     for r in &report.rows {
-        debug_assert_eq!(r.bits.len(), layers);
-        let (drop, costs) = match r.predicted {
-            Some((d, c)) => (
-                format!("{d:.6}"),
-                c.iter().map(i128::to_string).collect::<Vec<_>>(),
-            ),
-            None => (String::new(), vec![String::new(); 3]),
-        };
-        let (figures, skipped) = match &r.result {
-            Ok(m) => (
-                format!(
-                    "{:.6},{},{},{},{},{},{},{}",
-                    m.accuracy,
-                    m.luts,
-                    m.ffs,
-                    m.carries,
-                    m.dsps,
-                    m.bram_bits,
-                    m.weight_memory_bits,
-                    m.cycles_per_image
-                ),
-                String::new(),
-            ),
-            Err(reason) => (",,,,,,,".to_string(), quoted(reason)),
-        };
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{drop},{},{figures},{},{skipped}",
-            r.role.name(),
-            r.scheme.name(),
+        let mut cells = vec![
+            r.role.name().to_string(),
+            r.scheme.name().to_string(),
             bits_text(&r.bits),
-            quoted(&r.point.training.to_string()),
-            costs.join(","),
-            r.fits(&report.budgets),
-        );
+            r.point.training.to_string(),
+        ];
+        match r.predicted {
+            Some((drop, cost)) => {
+                cells.push(drop.to_string());
+                cells.extend(cost.iter().map(i128::to_string));
+            }
+            None => cells.extend(std::iter::repeat_n(String::new(), 4)),
+        }
+        match &r.result {
+            Ok(m) => {
+                cells.push(m.accuracy.to_string());
+                cells.extend(
+                    [
+                        m.luts,
+                        m.ffs,
+                        m.carries,
+                        m.dsps,
+                        m.bram_bits,
+                        m.weight_memory_bits,
+                        m.cycles_per_image,
+                    ]
+                    .map(|v| v.to_string()),
+                );
+            }
+            Err(_) => cells.extend(std::iter::repeat_n(String::new(), 8)),
+        }
+        cells.push(r.fits(&report.budgets).to_string());
+        cells.push(r.result.as_ref().err().cloned().unwrap_or_default());
+        s.push_str(&csv_line(&cells));
+        s.push('\n');
     }
     s
-}
-
-/// A CSV field, quoted when it holds a comma or a quote.
-fn quoted(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
