@@ -61,6 +61,9 @@ pub struct SearchArgs {
     /// Width of the requantization multiplier.
     #[arg(long, default_value_t = 16)]
     scale_bits: u32,
+    /// Width of the stored biases, 2 to 48 [default: every bit].
+    #[arg(long)]
+    bias_bits: Option<u32>,
     /// Folding target, as in a sweep file: `fully_parallel`, `fully_folded`,
     /// `cycles_per_image(N)` or `pe_budget(N)`.
     #[arg(long, default_value = "fully_parallel")]
@@ -211,6 +214,9 @@ fn space(args: &SearchArgs) -> anyhow::Result<SearchSpace> {
     if args.scale_bits == 0 || args.scale_bits > 32 {
         bail!("--scale-bits ({}) must be 1 to 32", args.scale_bits);
     }
+    if let Some(b) = args.bias_bits.filter(|b| !(2..=48).contains(b)) {
+        bail!("--bias-bits ({b}) must be between 2 and 48");
+    }
     let widest = args.bits.iter().copied().max().unwrap_or(8);
     Ok(SearchSpace {
         base: PointConfig {
@@ -221,6 +227,7 @@ fn space(args: &SearchArgs) -> anyhow::Result<SearchSpace> {
             training,
             calibration,
             scale_bits: args.scale_bits,
+            bias_bits: args.bias_bits,
             accumulator: AccumulatorPolicy::Proven,
             folding,
             fpga,

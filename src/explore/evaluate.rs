@@ -3,7 +3,7 @@
 //! For one sweep point [`NetworkEvaluator`]:
 //!
 //! 1. quantizes the sweep's float model with the point's weight scheme and widths, calibration,
-//!    requantization multiplier width, accumulator policy and per-layer overrides
+//!    requantization multiplier width, bias width, accumulator policy and per-layer overrides
 //!    ([`crate::qnn::quantize`], see [`quant_spec`]);
 //! 2. measures the integer network's top-1 accuracy on the digits test split (450 images) with
 //!    the golden engine ([`crate::qnn::Engine`]) and counts its weight memory bits;
@@ -574,16 +574,18 @@ fn quant_key(p: &PointConfig) -> String {
 
 /// Everything training depends on: the points that share a QAT-trained model. Training does
 /// not see the multiplier width or the accumulator (its forward divides by the real scale
-/// ratio and never overflows); the export for each point applies them.
+/// ratio and never overflows); the export for each point applies them. It does see the bias
+/// width (narrow biases are fake-quantized as they are exported).
 fn training_key(p: &PointConfig) -> String {
     format!(
-        "{};{};{};{};{};{}",
+        "{};{};{};{};{};{};{:?}",
         p.weight_scheme.name(),
         p.weight_bits,
         p.activation_bits,
         p.overrides_text(),
         p.calibration.name(),
-        p.training
+        p.training,
+        p.bias_bits
     )
 }
 
@@ -712,7 +714,7 @@ pub fn quant_spec(p: &PointConfig, layers: usize) -> std::result::Result<QuantSp
         layers: overrides,
         rounding: RoundingMode::HalfEven,
         scale_bits: p.scale_bits,
-        bias_bits: None,
+        bias_bits: p.bias_bits,
         accumulator,
         calibration_samples: CALIBRATION_SAMPLES,
         training: p

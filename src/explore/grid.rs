@@ -46,6 +46,10 @@ pub struct PointConfig {
     pub calibration: Calibration,
     /// Width of the requantization multiplier.
     pub scale_bits: u32,
+    /// Width of the stored biases (`None`: every bit; absent in the results of sweeps before
+    /// the axis existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias_bits: Option<u32>,
     /// Accumulator policy.
     pub accumulator: AccumulatorPolicy,
     /// Folding target.
@@ -60,15 +64,19 @@ fn is_ptq(t: &Training) -> bool {
 
 impl PointConfig {
     /// The canonical key the id is hashed from; it spells out every axis value (a `ptq` point
-    /// has no training entry, so its id is the one it had before the training axis existed).
+    /// has no training entry and a point with full-width biases no bias entry, so their ids
+    /// are the ones they had before those axes existed).
     pub fn key(&self) -> String {
         let training = if self.training.is_qat() {
             format!(";train={}", self.training)
         } else {
             String::new()
         };
+        let bias = self
+            .bias_bits
+            .map_or(String::new(), |b| format!(";bias={b}"));
         format!(
-            "scheme={};wb={};ab={};ovr={}{training};cal={};sb={};acc={};fold={};fpga={}",
+            "scheme={};wb={};ab={};ovr={}{training};cal={};sb={}{bias};acc={};fold={};fpga={}",
             self.weight_scheme.name(),
             self.weight_bits,
             self.activation_bits,
@@ -105,8 +113,9 @@ impl PointConfig {
         } else {
             String::new()
         };
+        let bias = self.bias_bits.map_or(String::new(), |b| format!(" b{b}"));
         format!(
-            "{} W{}A{}{}{} {} s{} acc:{} {} {}",
+            "{} W{}A{}{}{} {} s{}{} acc:{} {} {}",
             self.weight_scheme.name(),
             self.weight_bits,
             self.activation_bits,
@@ -114,6 +123,7 @@ impl PointConfig {
             training,
             self.calibration.name(),
             self.scale_bits,
+            bias,
             self.accumulator,
             self.folding,
             self.fpga.name()
@@ -260,19 +270,22 @@ fn rest_of_axes<'a>(
 ) -> impl Iterator<Item = PointConfig> + 'a {
     a.calibration.values().iter().flat_map(move |&calibration| {
         a.scale_bits.values().iter().flat_map(move |&scale_bits| {
-            a.accumulator.values().iter().flat_map(move |&accumulator| {
-                a.folding.values().iter().flat_map(move |&folding| {
-                    a.fpga.values().iter().map(move |&fpga| PointConfig {
-                        weight_scheme,
-                        weight_bits,
-                        activation_bits,
-                        layer_overrides: overrides.to_vec(),
-                        training: training.clone(),
-                        calibration,
-                        scale_bits,
-                        accumulator,
-                        folding,
-                        fpga,
+            a.bias_bits.values().iter().flat_map(move |&bias_bits| {
+                a.accumulator.values().iter().flat_map(move |&accumulator| {
+                    a.folding.values().iter().flat_map(move |&folding| {
+                        a.fpga.values().iter().map(move |&fpga| PointConfig {
+                            weight_scheme,
+                            weight_bits,
+                            activation_bits,
+                            layer_overrides: overrides.to_vec(),
+                            training: training.clone(),
+                            calibration,
+                            scale_bits,
+                            bias_bits,
+                            accumulator,
+                            folding,
+                            fpga,
+                        })
                     })
                 })
             })

@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 27] = [
+pub const CSV_COLUMNS: [&str; 28] = [
     "index",
     "id",
     "label",
@@ -41,6 +41,7 @@ pub const CSV_COLUMNS: [&str; 27] = [
     "training",
     "calibration",
     "scale_bits",
+    "bias_bits",
     "accumulator",
     "folding",
     "fpga",
@@ -111,6 +112,7 @@ impl ResultRow {
             c.training.to_string(),
             c.calibration.name().to_string(),
             c.scale_bits.to_string(),
+            c.bias_bits.map_or(String::new(), |b| b.to_string()),
             c.accumulator.to_string(),
             c.folding.to_string(),
             c.fpga.name().to_string(),
@@ -368,6 +370,8 @@ pub struct CsvRecord {
     pub training: String,
     /// FPGA family name.
     pub fpga: String,
+    /// Width of the stored biases (`None`: every bit, also for files before the column).
+    pub bias_bits: Option<u32>,
     /// The reason, for a skipped point.
     pub skip_reason: Option<String>,
     /// The metrics, for an evaluated point.
@@ -375,7 +379,8 @@ pub struct CsvRecord {
 }
 
 /// Reads a `results.csv` written by this module (columns checked by name). A file written
-/// before the `training` column existed (the same columns without it) reads as `ptq` rows.
+/// before the `bias_bits` column existed reads as full-width biases, and one written before
+/// the `training` column too as `ptq` rows.
 pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
     let text = std::fs::read_to_string(path).map_err(|e| ExploreError::io(path, e))?;
     let err = |line: usize, message: String| ExploreError::Results {
@@ -388,12 +393,17 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
         Some((_, h)) => parse_csv_line(h).map_err(|m| err(1, m))?,
         None => return Err(err(0, "empty file: expected a header line".into())),
     };
-    let without_training: Vec<&str> = CSV_COLUMNS
-        .iter()
-        .copied()
-        .filter(|&c| c != "training")
-        .collect();
-    if header != CSV_COLUMNS && header != without_training {
+    let without = |missing: &[&str]| -> Vec<&str> {
+        CSV_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !missing.contains(c))
+            .collect()
+    };
+    if header != CSV_COLUMNS
+        && header != without(&["bias_bits"])
+        && header != without(&["training", "bias_bits"])
+    {
         return Err(err(1, format!("header is not `{}`", CSV_COLUMNS.join(","))));
     }
     let mut records = Vec::new();
@@ -469,6 +479,14 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
             weight_bits: int("weight_bits")? as u32,
             activation_bits: int("activation_bits")? as u32,
             training: cell("training").to_string(),
+            bias_bits: match header.iter().position(|c| c == "bias_bits") {
+                Some(k) if !cells[k].is_empty() => {
+                    Some(cells[k].parse::<u32>().map_err(|_| {
+                        err(n, format!("bias_bits `{}` is not an integer", cells[k]))
+                    })?)
+                }
+                _ => None,
+            },
             fpga: cell("fpga").to_string(),
             skip_reason,
             metrics,

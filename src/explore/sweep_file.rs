@@ -2,7 +2,9 @@
 //!
 //! A sweep file is RON. Every axis is required (a sweep says what it sweeps), except
 //! `layer_overrides`, which defaults to `[[]]` (no override), `training`, which defaults to `[ptq]`
-//! (see [`Training`]), and `constraints`, which defaults to
+//! (see [`Training`]), `bias_bits`, which defaults to `[None]` (every bias keeps every bit of its
+//! accumulator-unit value; `8` stores 8-bit biases, see
+//! [`crate::qnn::quantize::QuantSpec::bias_bits`]), and `constraints`, which defaults to
 //! `[scheme_bits]`. Integer axes are a list `[2, 3, 4]` or an inclusive range
 //! `(from: 2, to: 8)` with an optional `step: 2`; the other axes are lists. Axes may not be empty
 //! and may not repeat a value. Optional fields of a layer override are written without `Some(..)`.
@@ -25,6 +27,7 @@
 //!                    qat(epochs: 30, prune: 0.5), qat(epochs: 30, channel_keep: 0.5, channel_method: magnitude)],
 //!         calibration: [minmax, percentile, mse],
 //!         scale_bits: [8, 16],
+//!         bias_bits: [None, 8, 16],          // None: every bit
 //!         accumulator: [proven, explicit(bits: 16, overflow: sat), explicit(bits: 12, overflow: wrap)],
 //!         folding: [fully_parallel, fully_folded, cycles_per_image(1000), pe_budget(64)],
 //!         fpga: [ice40, xilinx, ecp5],
@@ -713,6 +716,10 @@ fn ptq_only() -> ListAxis<Training> {
     ListAxis(vec![Training::Ptq])
 }
 
+fn full_biases() -> ListAxis<Option<u32>> {
+    ListAxis(vec![None])
+}
+
 fn default_constraints() -> Vec<Constraint> {
     vec![Constraint::SchemeBits]
 }
@@ -737,6 +744,9 @@ pub struct Axes {
     pub calibration: ListAxis<Calibration>,
     /// Widths of the requantization multiplier M.
     pub scale_bits: IntAxis,
+    /// Widths of the stored biases (`None`: every bit; default `[None]`).
+    #[serde(default = "full_biases")]
+    pub bias_bits: ListAxis<Option<u32>>,
     /// Accumulator policies.
     pub accumulator: ListAxis<AccumulatorPolicy>,
     /// Folding targets.
@@ -757,6 +767,7 @@ impl Axes {
             self.training.values().len(),
             self.calibration.values().len(),
             self.scale_bits.values().len(),
+            self.bias_bits.values().len(),
             self.accumulator.values().len(),
             self.folding.values().len(),
             self.fpga.values().len(),
@@ -816,6 +827,18 @@ impl SweepFile {
         }
         if sweep.images == Some(0) {
             return Err(at_field("images", "images (0) must be at least 1".into()));
+        }
+        for (i, bits) in sweep.axes.bias_bits.values().iter().enumerate() {
+            if let Some(b) = bits.filter(|b| !(2..=48).contains(b)) {
+                let at = ValuePath::field("axes").then_field("bias_bits").index(i);
+                let (line, col) = locate_nearest(text, &at);
+                return Err(ExploreError::SweepFile {
+                    file: file.to_string(),
+                    line,
+                    col,
+                    message: format!("bias_bits ({b}) must be between 2 and 48"),
+                });
+            }
         }
         for (i, training) in sweep.axes.training.values().iter().enumerate() {
             if let Err((field, message)) = training.spec() {

@@ -162,6 +162,7 @@ fn results_without_a_training_column_read_as_ptq_and_qat_rows_round_trip() {
     let text = csv_text(&rows[..1]);
     let cells = parse_csv_line(text.lines().nth(1).unwrap()).unwrap();
     let mut old_cells = cells.clone();
+    old_cells.remove(12); // the bias_bits cell, after scale_bits
     old_cells.remove(9); // the training cell, between layer_overrides and calibration
     std::fs::write(
         dir.join("results.csv"),
@@ -172,5 +173,60 @@ fn results_without_a_training_column_read_as_ptq_and_qat_rows_round_trip() {
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].training, "ptq");
     assert_eq!(old[0].metrics, csv[0].metrics);
+    assert_eq!(old[0].bias_bits, None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `bias_bits` axis: a point with full-width biases keeps the id it had before the axis
+/// existed and writes no field; narrow biases go through both files and the label; a file
+/// written before the column reads as full-width biases.
+#[test]
+fn the_bias_bits_axis_round_trips_and_keeps_the_ids_of_full_width_points() {
+    let dir = scratch!("bias_column");
+    let sweep = |bias: &str| {
+        let text = format!(
+            r#"(name: "r", model: "m.ron", axes: (weight_scheme: [uniform], weight_bits: [4],
+            activation_bits: [8], calibration: [minmax], scale_bits: [8], {bias}
+            accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#
+        );
+        Grid::new(&SweepFile::parse(&text, "r.ron").unwrap(), "r.ron").unwrap()
+    };
+    let before = sweep("");
+    let grid = sweep("bias_bits: [None, 8],");
+    assert_eq!(grid.points().len(), 2);
+    assert_eq!(grid.points()[0].id, before.points()[0].id);
+    assert_eq!(grid.points()[0].label, before.points()[0].label);
+    assert_eq!(grid.points()[1].config.bias_bits, Some(8));
+    assert!(
+        grid.points()[1].label.contains(" s8 b8 "),
+        "{}",
+        grid.points()[1].label
+    );
+    assert_ne!(grid.points()[1].id, grid.points()[0].id);
+    let mut rows: Vec<ResultRow> = grid
+        .points()
+        .iter()
+        .map(|p| {
+            let mut row = row_with_accuracy(&grid, p.index, 0.5);
+            row.id = p.id.clone();
+            row.label = p.label.clone();
+            row.config = p.config.clone();
+            row
+        })
+        .collect();
+    write_results(&dir, &mut rows).unwrap();
+    let csv = read_csv(&dir.join("results.csv")).unwrap();
+    assert_eq!((csv[0].bias_bits, csv[1].bias_bits), (None, Some(8)));
+    assert_eq!(read_json(&dir).unwrap(), rows);
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    assert!(!json.lines().next().unwrap().contains("bias_bits"));
+    assert!(json.lines().nth(1).unwrap().contains("\"bias_bits\":8"));
+
+    // A bias width the quantizer cannot store is refused at its place in the file.
+    let text = r#"(name: "r", model: "m.ron", axes: (weight_scheme: [uniform], weight_bits: [4],
+        activation_bits: [8], calibration: [minmax], scale_bits: [8], bias_bits: [8, 1],
+        accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
+    let e = SweepFile::parse(text, "r.ron").unwrap_err().to_string();
+    assert_eq!(e, "r.ron:2:86: bias_bits (1) must be between 2 and 48");
     let _ = std::fs::remove_dir_all(&dir);
 }

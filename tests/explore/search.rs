@@ -134,6 +134,7 @@ fn space(layers: usize) -> SearchSpace {
             training: Training::Ptq,
             calibration: Calibration::Mse,
             scale_bits: 16,
+            bias_bits: None,
             accumulator: AccumulatorPolicy::Proven,
             folding: Folding::FullyFolded,
             fpga: FpgaTarget::Ice40,

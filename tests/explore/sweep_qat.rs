@@ -419,3 +419,90 @@ fn widened_qat_points_train_the_wider_architecture_from_scratch() {
     assert_eq!(ev.models_trained(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `bias_bits` point stores narrow biases in post-training quantization and in QAT alike:
+/// its network is the one `qforge quantize` and `qforge train --qat` write for the spec with
+/// `bias_bits: 2` (this network's biases already fit 4 bits), and the bias width is part of what is
+/// trained (two trainings, not one).
+#[test]
+fn bias_bits_points_export_what_quantize_and_train_qat_write() {
+    let dir = scratch!("bias_points");
+    let model = root().join("models/digits_mlp.ron");
+    let path = dir.join("sweep.ron");
+    std::fs::write(
+        &path,
+        format!(
+            "(name: \"b\", model: \"{}\", axes: (weight_scheme: [uniform], weight_bits: [2], \
+             activation_bits: [4], training: [ptq, qat(epochs: 2)], calibration: [minmax], \
+             scale_bits: [16], bias_bits: [None, 2], accumulator: [proven], \
+             folding: [fully_folded], fpga: [ice40]))",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let sweep = SweepFile::load(&path).unwrap();
+    let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
+    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let point = |qat: bool, bias: Option<u32>| {
+        let p = grid
+            .points()
+            .iter()
+            .find(|p| p.config.training.is_qat() == qat && p.config.bias_bits == bias)
+            .unwrap();
+        ev.quantized_net(&p.config).unwrap()
+    };
+    let spec = dir.join("w2a4_b2.ron");
+    std::fs::write(
+        &spec,
+        UNIFORM_W2A4_SPEC.replace("scale_bits: 16,", "scale_bits: 16, bias_bits: 2,"),
+    )
+    .unwrap();
+    let spec = spec.to_str().unwrap();
+
+    let quantized = dir.join("quantized.ron");
+    let run = qforge(&[
+        "quantize",
+        "--model",
+        model.to_str().unwrap(),
+        "--spec",
+        spec,
+        "-o",
+        quantized.to_str().unwrap(),
+    ]);
+    assert!(run.ok, "{}", run.err);
+    let ptq = point(false, Some(2));
+    assert!(
+        QNet::load(&quantized).unwrap() == ptq,
+        "the sweep's 2-bit-bias network is the one quantize writes"
+    );
+    assert!(ptq != point(false, None), "2-bit biases change the network");
+
+    let trained = dir.join("trained.ron");
+    let run = qforge(&[
+        "train",
+        "--qat",
+        spec,
+        "--init",
+        model.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+        "-o",
+        trained.to_str().unwrap(),
+    ]);
+    assert!(run.ok, "{}", run.err);
+    let trained = QNet::load(&trained).unwrap();
+    let swept = point(true, Some(2));
+    let renamed = QNet {
+        name: trained.name.clone(),
+        ..swept
+    };
+    assert!(
+        renamed == trained,
+        "the sweep's QAT network is the trained file's"
+    );
+    point(true, None);
+    assert_eq!(ev.models_trained(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
