@@ -8,7 +8,10 @@
 //!
 //! Writes `DIR/search.csv` (every configuration measured, with its role), `DIR/spec.ron` (the
 //! chosen per-layer quantization spec, with its training section), `DIR/net.ron` (the chosen
-//! integer network) and `DIR/summary.txt` (what is printed), atomically.
+//! integer network), `DIR/summary.txt` (what is printed) and `DIR/sweep_<scheme>_mixed.ron`,
+//! `DIR/sweep_<scheme>_uniform.ron` (the configurations measured, as sweep files for `qforge
+//! sweep`, with the `area_<fpga>.ron` coefficients the figures came from beside them),
+//! atomically.
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -18,7 +21,9 @@ use qforge::explore::evaluator::Metrics;
 use qforge::explore::grid::PointConfig;
 use qforge::explore::results::csv_line;
 use qforge::explore::search::{search, Budget, BudgetMetric, Role, Row, SearchReport, SearchSpace};
-use qforge::explore::sweep_file::{AccumulatorPolicy, Calibration, Folding, FpgaTarget, Training};
+use qforge::explore::sweep_file::{
+    AccumulatorPolicy, Calibration, Folding, FpgaTarget, SweepFile, Training,
+};
 use qforge::nn::data::source::DataSource;
 use qforge::num::weights::WeightFamily;
 use qforge::outdir::{check, OutputError, OutputKind, Staging};
@@ -174,9 +179,136 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     write("spec.ron", &spec_text)?;
     write("net.ron", &net.to_ron_string())?;
     write("summary.txt", &summary)?;
+    for (name, text) in sweep_files(&args, &space, &report)? {
+        write(&format!("sweep_{name}.ron"), &text)?;
+    }
+    // The coefficients the area figures came from, beside the sweep files that find them.
+    if let Some((path, _)) = ev.coefficients(space.base.fpga) {
+        let name = format!("area_{}.ron", space.base.fpga.name());
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        write(&name, &text)?;
+    }
     staging.commit()?;
     print!("{summary}");
     Ok(())
+}
+
+/// Per searched scheme, the configurations measured with the final training as sweep files,
+/// so that `qforge sweep` can measure them again (with Yosys, for instance) and draw them:
+/// `<scheme>_mixed` holds the front's and the chosen configurations whose layers differ in
+/// width (as per-layer overrides of the widest width, drawn as mixed precision), and
+/// `<scheme>_uniform` every uniform width. Paths in them are absolute, so they run from
+/// anywhere.
+fn sweep_files(
+    args: &SearchArgs,
+    space: &SearchSpace,
+    report: &SearchReport,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let absolute =
+        |p: &Path| std::fs::canonicalize(p).with_context(|| format!("resolving {}", p.display()));
+    let model = absolute(&args.model)?;
+    let data = match &args.data {
+        DataSource::Digits => String::new(),
+        DataSource::Mnist(dir) => format!(
+            "    data: \"{}\",\n",
+            DataSource::Mnist(absolute(dir)?)
+                .to_string()
+                .escape_default()
+        ),
+    };
+    let images = args
+        .images
+        .map_or(String::new(), |n| format!("    images: {n},\n"));
+    let base = &space.base;
+    let bias = base
+        .bias_bits
+        .map_or(String::new(), |b| format!("        bias_bits: [{b}],\n"));
+    let file = |name: &str, what: &str, scheme: WeightFamily, widths: &str, sets: &[String]| {
+        let text = format!(
+            "// {what} `qforge search` measured for {scheme} weights, as a sweep:\n\
+             // qforge sweep FILE -o DIR [--area yosys]\n\
+             (\n    name: \"{name}\",\n    model: \"{model}\",\n{data}{images}    axes: (\n\
+             \x20       weight_scheme: [{scheme}],\n\
+             \x20       weight_bits: [{widths}],\n\
+             \x20       activation_bits: [{act}],\n\
+             \x20       layer_overrides: [\n{sets}        ],\n\
+             \x20       training: [{training}],\n\
+             \x20       calibration: [{calibration}],\n\
+             \x20       scale_bits: [{scale}],\n{bias}\
+             \x20       accumulator: [proven],\n\
+             \x20       folding: [{folding}],\n\
+             \x20       fpga: [{fpga}],\n    ),\n    constraints: [scheme_bits],\n)\n",
+            scheme = scheme.name(),
+            model = model.display().to_string().escape_default(),
+            act = base.activation_bits,
+            sets = sets
+                .iter()
+                .map(|s| format!("            {s},\n"))
+                .collect::<String>(),
+            training = base.training,
+            calibration = base.calibration.name(),
+            scale = base.scale_bits,
+            folding = base.folding,
+            fpga = base.fpga.name(),
+        );
+        // What is written must read back as the sweep it describes.
+        SweepFile::parse(&text, name)
+            .context("the search's sweep file does not read back (a bug in qforge)")?;
+        anyhow::Ok((name.to_string(), text))
+    };
+    let mut files = Vec::new();
+    for &scheme in &space.schemes {
+        let widths = space.widths_of(scheme);
+        let Some(&widest) = widths.last() else {
+            continue;
+        };
+        if !report
+            .rows
+            .iter()
+            .any(|r| r.scheme == scheme && r.role == Role::Uniform)
+        {
+            continue;
+        }
+        let mut sets: Vec<String> = Vec::new();
+        for r in report.rows.iter().filter(|r| {
+            r.scheme == scheme
+                && matches!(r.role, Role::Front | Role::Chosen)
+                && r.bits.iter().any(|&b| b != r.bits[0])
+        }) {
+            let set: Vec<String> = r
+                .bits
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b != widest)
+                .map(|(l, b)| format!("(layer: {l}, weight_bits: {b})"))
+                .collect();
+            let set = format!("[{}]", set.join(", "));
+            if !sets.contains(&set) {
+                sets.push(set);
+            }
+        }
+        let name = format!("{}_uniform", scheme.name());
+        let list: Vec<String> = widths.iter().map(u32::to_string).collect();
+        files.push(file(
+            &name,
+            "The uniform widths",
+            scheme,
+            &list.join(", "),
+            &["[]".to_string()],
+        )?);
+        if !sets.is_empty() {
+            let name = format!("{}_mixed", scheme.name());
+            files.push(file(
+                &name,
+                "The mixed-precision configurations (front and chosen)",
+                scheme,
+                &widest.to_string(),
+                &sets,
+            )?);
+        }
+    }
+    Ok(files)
 }
 
 /// The search space the flags describe (its layer count filled in once the model is read).

@@ -62,30 +62,46 @@ enum Mark {
     Pruned,
     /// QAT with channel pruning: filled markers in a black ring, `scheme QAT channels`.
     Channels,
+    /// Mixed precision, a weight width per layer (`qforge search`'s configurations), however
+    /// trained: filled markers in a black square, `scheme mixed`.
+    Mixed,
 }
 
 impl Mark {
-    /// The marks a plot draws: `[All]` without QAT rows, `[Ptq, Qat]` with them, and the
-    /// pruning marks whose rows the sweep has.
+    /// The marks a plot draws: `[All]` without QAT rows, `[Ptq, Qat]` with them, the
+    /// pruning marks whose rows the sweep has, and `Mixed` when some rows have per-layer
+    /// weight widths.
     fn of(rows: &[CsvRecord]) -> Vec<Mark> {
-        if !rows.iter().any(|r| r.training != "ptq") {
-            return vec![Mark::All];
+        let uniform = rows.iter().filter(|r| !r.mixed_weights);
+        let mut marks = if uniform.clone().any(|r| r.training != "ptq") {
+            [Mark::Ptq, Mark::Qat, Mark::Pruned, Mark::Channels]
+                .into_iter()
+                .filter(|m| matches!(m, Mark::Ptq | Mark::Qat) || rows.iter().any(|r| m.holds(r)))
+                .collect()
+        } else if uniform.clone().next().is_some() || rows.is_empty() {
+            vec![Mark::All]
+        } else {
+            Vec::new()
+        };
+        if rows.iter().any(|r| r.mixed_weights) {
+            marks.push(Mark::Mixed);
         }
-        [Mark::Ptq, Mark::Qat, Mark::Pruned, Mark::Channels]
-            .into_iter()
-            .filter(|m| matches!(m, Mark::Ptq | Mark::Qat) || rows.iter().any(|r| m.holds(r)))
-            .collect()
+        marks
     }
 
     fn holds(self, r: &CsvRecord) -> bool {
         let channels = r.training.contains("channel_keep:");
         let pruned = r.training.contains("prune:");
+        if self == Mark::Mixed || r.mixed_weights {
+            return self == Mark::Mixed && r.mixed_weights;
+        }
         match self {
             Mark::All => true,
             Mark::Ptq => r.training == "ptq",
             Mark::Qat => r.training != "ptq" && !pruned && !channels,
             Mark::Pruned => pruned && !channels,
             Mark::Channels => channels,
+            Mark::Mixed => false,
         }
     }
 }
@@ -108,7 +124,9 @@ where
     let colour = scheme_colour(scheme);
     let (style, line_width, cross_width) = match mark {
         Mark::Ptq => (colour.stroke_width(2), 1, 1),
-        Mark::All | Mark::Qat | Mark::Pruned | Mark::Channels => (colour.filled(), 2, 3),
+        Mark::All | Mark::Qat | Mark::Pruned | Mark::Channels | Mark::Mixed => {
+            (colour.filled(), 2, 3)
+        }
     };
     let label = match mark {
         Mark::All => scheme.name().to_string(),
@@ -116,6 +134,7 @@ where
         Mark::Qat => format!("{} QAT", scheme.name()),
         Mark::Pruned => format!("{} QAT pruned", scheme.name()),
         Mark::Channels => format!("{} QAT channels", scheme.name()),
+        Mark::Mixed => format!("{} mixed", scheme.name()),
     };
     // the pruning marks' overlays: a dot inside, a ring around (invisible otherwise)
     let none = RGBAColor(0, 0, 0, 0.0);
@@ -125,6 +144,11 @@ where
         none.filled()
     };
     let ring = if mark == Mark::Channels {
+        BLACK.stroke_width(2)
+    } else {
+        none.stroke_width(1)
+    };
+    let square = if mark == Mark::Mixed {
         BLACK.stroke_width(2)
     } else {
         none.stroke_width(1)
@@ -151,6 +175,7 @@ where
                         $(+ $shape)+
                         + Circle::new((0, 0), 2, dot)
                         + Circle::new((0, 0), 9, ring)
+                        + Rectangle::new([(-9, -9), (9, 9)], square)
                 }))
                 .map_err(to_string_err)?
                 .label(label)
@@ -160,6 +185,7 @@ where
                         $(+ $shape)+
                         + Circle::new((0, 0), 2, dot)
                         + Circle::new((0, 0), 9, ring)
+                        + Rectangle::new([(-9, -9), (9, 9)], square)
                 })
         };
     }

@@ -372,6 +372,8 @@ pub struct CsvRecord {
     pub fpga: String,
     /// Width of the stored biases (`None`: every bit, also for files before the column).
     pub bias_bits: Option<u32>,
+    /// Whether some layer has its own weight width (mixed precision).
+    pub mixed_weights: bool,
     /// The reason, for a skipped point.
     pub skip_reason: Option<String>,
     /// The metrics, for an evaluated point.
@@ -488,6 +490,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<CsvRecord>> {
                 _ => None,
             },
             fpga: cell("fpga").to_string(),
+            mixed_weights: cell("layer_overrides").contains('W'),
             skip_reason,
             metrics,
         });

@@ -154,6 +154,50 @@ fn the_chosen_widths_fit_the_budget_as_a_sweep_measures_them_and_train_qat_rebui
         "{} differs from the search's net.ron",
         net.display()
     );
+    // The sweep files the search wrote measure every configuration again, to the same figures.
+    let mut swept = Vec::new();
+    for kind in ["mixed", "uniform"] {
+        let again = dir.join(format!("again_{kind}"));
+        let file = out.join(format!("sweep_uniform_{kind}.ron"));
+        let r = qforge(&[
+            "sweep",
+            file.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ]);
+        assert!(r.ok, "{}", r.err);
+        swept.extend(csv_rows(&again.join("results.csv")));
+    }
+    let measured: Vec<_> = rows
+        .iter()
+        .filter(|r| matches!(r["role"].as_str(), "front" | "uniform" | "chosen"))
+        .collect();
+    assert!(measured.len() >= 4);
+    for row in measured {
+        let bits: Vec<&str> = row["layer_bits"].split(' ').collect();
+        let same = if bits.iter().all(|&b| b == bits[0]) {
+            swept
+                .iter()
+                .find(|s| s["weight_bits"] == bits[0] && s["layer_overrides"].is_empty())
+        } else {
+            let overrides: Vec<String> = bits
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b != "8")
+                .map(|(l, b)| format!("L{l}:W{b}"))
+                .collect();
+            swept
+                .iter()
+                .find(|s| s["weight_bits"] == "8" && s["layer_overrides"] == overrides.join(" "))
+        }
+        .unwrap_or_else(|| panic!("no swept point for {}", row["layer_bits"]));
+        assert_eq!(
+            (&same["accuracy"], &same["luts"]),
+            (&row["accuracy"], &row["luts"]),
+            "widths {}",
+            row["layer_bits"]
+        );
+    }
     let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
     assert!(summary.contains("qforge train --qat"), "{summary}");
 }

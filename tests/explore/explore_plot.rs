@@ -347,3 +347,30 @@ fn pruning_points_are_series_of_their_own() {
         check_svg(&dir.join(format!("{stem}.svg")), &legends);
     }
 }
+
+#[test]
+fn mixed_precision_points_are_a_series_of_their_own() {
+    let with_mixed = SWEEP.replace(
+        "activation_bits: [4, 8],",
+        "activation_bits: [4, 8], layer_overrides: [[], [(layer: 0, weight_bits: 2)]],",
+    );
+    let dir = sweep_dir_of("mixed", &with_mixed);
+    draw_all(&dir, None).unwrap();
+    for stem in ["accuracy_vs_luts", "throughput_vs_luts"] {
+        check_svg(
+            &dir.join(format!("{stem}.svg")),
+            &["uniform", "uniform mixed", "pot", "pot mixed"],
+        );
+    }
+    // A sweep of mixed points only (as `qforge search` writes) has no empty uniform series.
+    let only_mixed = SWEEP.replace(
+        "activation_bits: [4, 8],",
+        "activation_bits: [4, 8], layer_overrides: [[(layer: 0, weight_bits: 2)]],",
+    );
+    let dir = sweep_dir_of("only_mixed", &only_mixed);
+    draw_all(&dir, None).unwrap();
+    let svg = std::fs::read_to_string(dir.join("accuracy_vs_luts.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    assert!(texts.iter().any(|t| t == "uniform mixed"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t == "uniform"), "{texts:?}");
+}
