@@ -522,7 +522,7 @@ fn summary(
     let out = args.out.display();
     let _ = writeln!(
         s,
-        "wrote {out}/search.csv, {out}/spec.ron, {out}/net.ron, {out}/summary.txt"
+        "wrote {out}/search.csv, {out}/spec.ron, {out}/net.ron, {out}/summary.txt and the sweep files {out}/sweep_*.ron"
     );
     let model = args.model.display();
     let data = if matches!(args.data, DataSource::Digits) {
