@@ -6,6 +6,8 @@
 
 #[path = "networks/bipolar.rs"]
 mod bipolar;
+#[path = "networks/ensemble.rs"]
+mod ensemble;
 #[path = "networks/nn.rs"]
 mod nn;
 #[path = "networks/qat.rs"]

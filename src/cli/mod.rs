@@ -4,6 +4,7 @@
 mod calibrate;
 mod cast;
 mod demo;
+mod ensemble;
 mod eval;
 mod hdl;
 mod import;
@@ -37,6 +38,8 @@ enum Command {
     Quantize(quantize::QuantizeArgs),
     /// Evaluate a float or integer model: accuracy, MACs, throughput.
     Eval(eval::EvalArgs),
+    /// Accuracy of several integer networks combined by vote or summed logits.
+    Ensemble(ensemble::EnsembleArgs),
     /// Read a QONNX model (.onnx) into an integer network and write it as RON.
     Import(import::ImportArgs),
     /// Quantize the bundled digits MLP three ways and compare accuracy and weight memory.
@@ -65,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Quantize(a) => quantize::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Import(a) => import::run(a),
+        Command::Ensemble(a) => ensemble::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Hdl(a) => hdl::run(a),
         Command::Calibrate(a) => calibrate::run(a),

@@ -48,6 +48,7 @@ pub mod channels;
 pub mod conv;
 pub mod dense;
 pub mod engine;
+pub mod ensemble;
 pub mod error;
 pub mod eval;
 pub mod exact;

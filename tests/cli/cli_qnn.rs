@@ -1,6 +1,7 @@
 //! The `quantize`, `eval`, `train --qat` and `demo` commands end to end.
 
 use crate::common::{qforge, Run};
+use std::path::Path;
 
 fn json_last_line(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
@@ -475,4 +476,51 @@ fn train_qat_prunes_weights_and_channels_and_reports_them() {
         "{err}"
     );
     assert!(!dir.join("never.ron").exists());
+}
+
+#[test]
+fn ensemble_reports_each_member_and_both_combines() {
+    let dir = scratch!("ensemble_cli");
+    let spec3 = dir.join("uniform3.ron");
+    let text =
+        std::fs::read_to_string(Path::new(crate::common::ROOT).join("models/quant_uniform4.ron"))
+            .unwrap()
+            .replace("bits: 4, signed", "bits: 3, signed");
+    std::fs::write(&spec3, text).unwrap();
+    let (a, b) = (dir.join("a.ron"), dir.join("b.ron"));
+    for (spec, out) in [
+        ("models/quant_uniform4.ron", &a),
+        (spec3.to_str().unwrap(), &b),
+    ] {
+        let r = qforge(&[
+            "quantize",
+            "--model",
+            "models/digits_mlp.ron",
+            "--spec",
+            spec,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(r.ok, "{}", r.err);
+    }
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let r = qforge(&["ensemble", "--model", a, "--model", b, "--model", a]);
+    assert!(r.ok, "{}", r.err);
+    assert_eq!(
+        r.out.lines().filter(|l| l.starts_with("member ")).count(),
+        3
+    );
+    assert!(
+        r.out.contains("ensemble vote of 3  accuracy 0."),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("ensemble sum  of 3  accuracy 0."),
+        "{}",
+        r.out
+    );
+    let r = qforge(&["ensemble", "--model", a]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("at least two --model"), "{}", r.err);
 }
