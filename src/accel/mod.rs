@@ -57,6 +57,7 @@
 //! checks the lane's levels against the code's for every code; `tests/hardware/pe_hardware.rs` is where
 //! the Verilator proof of the new PE goes.
 
+pub mod combine;
 pub mod fifo;
 pub mod frame_buffer;
 pub mod lane;

@@ -4,8 +4,10 @@
 use super::eval::load_data;
 use anyhow::{bail, Context};
 use clap::Args;
+use qforge::accel::combine::CombineParams;
+use qforge::accel::Unit;
 use qforge::qnn::ensemble::{Combine, Ensemble};
-use qforge::qnn::{Engine, QNet};
+use qforge::qnn::{Engine, Layer, QNet};
 use std::path::PathBuf;
 
 /// Arguments of `qforge ensemble`.
@@ -76,12 +78,39 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<()> {
             })
             .count();
         println!(
-            "ensemble {:<4} of {}  accuracy {:.4}  ({n} test images of {})",
+            "ensemble {:<4} of {}  accuracy {:.4}  ({n} test images of {}){}",
             combine.name(),
             args.models.len(),
             accuracy(hits),
-            args.data
+            args.data,
+            unit_cost(&ensemble, combine)
         );
     }
     Ok(())
+}
+
+/// The combine unit's estimated cost, when the members' output code widths are known (the
+/// last layer's accumulator width) and the unit can be built for them.
+fn unit_cost(ensemble: &Ensemble, combine: Combine) -> String {
+    let widths: Option<Vec<u32>> = ensemble
+        .members()
+        .iter()
+        .map(|m| match m.layers.last() {
+            Some(Layer::Dense(d)) => d.accumulator.bits,
+            _ => None,
+        })
+        .collect();
+    let Some(bits) = widths.and_then(|w| w.into_iter().max()) else {
+        return String::new();
+    };
+    match CombineParams::new(combine, bits, ensemble.constants().to_vec()) {
+        Ok(unit) => {
+            let c = unit.cost();
+            format!(
+                "; combine unit ({bits}-bit codes): about {} LUT4, {} FF",
+                c.lut, c.ff
+            )
+        }
+        Err(_) => String::new(),
+    }
 }

@@ -5,6 +5,7 @@
 //!
 //! Needs Verilator: without it these tests fail with the one-line "... not found" error.
 
+use qforge::accel::combine::CombineParams;
 use qforge::accel::fifo::FifoParams;
 use qforge::accel::frame_buffer::{FrameBufferParams, FrameShape, Layout, ReadSequence};
 use qforge::accel::memory::{MemoryKind, MemoryParams};
@@ -17,6 +18,7 @@ use qforge::accel::{Overflow, PeParams};
 use qforge::hdl::{print_module, Bits, Dir};
 use qforge::num::codes::{ApotFormat, PotFormat};
 use qforge::num::rounding::RoundingMode;
+use qforge::qnn::ensemble::Combine;
 use qforge::qnn::{AccOverflow, IntFormat, Requant, WeightCode};
 use qforge::verify::verilator::{lint, replay, ReplayInput, ReplayOptions};
 
@@ -678,4 +680,129 @@ fn memories_map_to_block_ram_on_each_family() {
             );
         }
     }
+}
+
+/// Codes for a combine unit from a narrow range (so members tie within themselves and votes
+/// tie between classes often), with random valid/ready; also counts the transfers whose votes
+/// tie, so the test knows the ties were there.
+fn combine_stimulus(
+    unit: &CombineParams,
+    lanes: usize,
+    bits: u32,
+    seed: u64,
+    range: i64,
+) -> (Vec<Vec<Bits>>, usize) {
+    let mut rng = Rng::new(seed);
+    let mut ties = 0;
+    let inputs = (0..CYCLES)
+        .map(|t| {
+            let rst = t < 2 || t == CYCLES / 2;
+            let codes: Vec<i64> = (0..lanes)
+                .map(|_| (rng.next_u64() % (2 * range as u64 + 1)) as i64 - range)
+                .collect();
+            if unit_has_vote_tie(unit, &codes) {
+                ties += 1;
+            }
+            vec![
+                Bits::from_i128_wrapping(1, i128::from(rst)),
+                pack_lanes(&codes, bits),
+                Bits::from_i128_wrapping(1, i128::from(rng.chance(80, 100))),
+                Bits::from_i128_wrapping(1, i128::from(rng.chance(70, 100))),
+            ]
+        })
+        .collect();
+    (inputs, ties)
+}
+
+/// Whether two classes share the most votes (by the raw member argmaxes of scaled codes).
+fn unit_has_vote_tie(unit: &CombineParams, codes: &[i64]) -> bool {
+    let params = unit.parameters();
+    let classes: usize = params
+        .iter()
+        .find(|(k, _)| k == "classes")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let members = codes.len() / classes;
+    let mut votes = vec![0; classes];
+    for k in 0..members {
+        let row = &codes[k * classes..(k + 1) * classes];
+        let best = (0..classes).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+        votes[best] += 1;
+    }
+    let top = *votes.iter().max().unwrap();
+    votes.iter().filter(|&&v| v == top).count() > 1
+}
+
+#[test]
+fn combine_units_match_their_verilog_through_ties() {
+    let mut parts = Vec::new();
+    let mut tied = 0;
+    for (k, (combine, classes, bits, constants, range)) in [
+        // equal constants: scaled ties are code ties
+        (
+            Combine::Vote,
+            3usize,
+            3u32,
+            vec![vec![1, 1, 1], vec![1, 1, 1]],
+            2i64,
+        ),
+        (
+            Combine::Vote,
+            4,
+            4,
+            vec![
+                vec![3, 1, 2, 5],
+                vec![1, 1, 1, 1],
+                vec![7, 2, 2, 1],
+                vec![1, 4, 1, 2],
+            ],
+            3,
+        ),
+        (
+            Combine::Vote,
+            10,
+            6,
+            (0..3)
+                .map(|m| (0..10).map(|j| 1 + ((m * 7 + j * 3) % 5) as i128).collect())
+                .collect(),
+            20,
+        ),
+        (Combine::Sum, 3, 3, vec![vec![1, 1, 1], vec![1, 1, 1]], 2),
+        (
+            Combine::Sum,
+            4,
+            5,
+            vec![vec![3, 1, 2, 5], vec![9, 1, 1, 4], vec![1, 2, 2, 1]],
+            9,
+        ),
+        (
+            Combine::Sum,
+            10,
+            8,
+            (0..2)
+                .map(|m| {
+                    (0..10)
+                        .map(|j| 1000 + ((m * 13 + j * 29) % 17) as i128)
+                        .collect()
+                })
+                .collect(),
+            100,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let lanes = constants.len() * classes;
+        let unit = CombineParams::new(combine, bits, constants).unwrap();
+        let (stim, ties) = combine_stimulus(&unit, lanes, bits, 40 + k as u64, range);
+        if combine == Combine::Vote {
+            tied += ties;
+        }
+        parts.push(Part::from_unit(&unit, stim).unwrap());
+    }
+    // Ties in the vote were exercised (by the raw codes; the scaled ones tie less).
+    assert!(tied > 1000, "{tied}");
+    run("units_combine", parts);
 }
