@@ -140,7 +140,7 @@ impl CombineParams {
             .map(|(k, row)| {
                 row.iter()
                     .enumerate()
-                    .map(|(j, &m)| i128::from(codes[k * c + j]) * m)
+                    .map(|(j, &m)| i128::from(codes[k * c + j]).saturating_mul(m))
                     .collect()
             })
             .collect();

@@ -172,7 +172,12 @@ impl Ensemble {
         outputs
             .iter()
             .zip(&self.constants)
-            .map(|(o, c)| o.iter().zip(c).map(|(&v, &k)| i128::from(v) * k).collect())
+            .map(|(o, c)| {
+                o.iter()
+                    .zip(c)
+                    .map(|(&v, &k)| i128::from(v).saturating_mul(k))
+                    .collect()
+            })
             .collect()
     }
 
