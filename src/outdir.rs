@@ -54,16 +54,19 @@ pub enum OutputKind {
     Sweep,
     /// `qforge search` (a mixed-precision search's results).
     Search,
+    /// `qforge ensemble --verilog` (an ensemble's combine unit).
+    Ensemble,
 }
 
 impl OutputKind {
-    /// The name written in the marker (`pe`, `net`, `sweep`, `search`).
+    /// The name written in the marker (`pe`, `net`, `sweep`, `search`, `ensemble`).
     pub fn name(self) -> &'static str {
         match self {
             OutputKind::Pe => "pe",
             OutputKind::Net => "net",
             OutputKind::Sweep => "sweep",
             OutputKind::Search => "search",
+            OutputKind::Ensemble => "ensemble",
         }
     }
 }

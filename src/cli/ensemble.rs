@@ -6,6 +6,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use qforge::accel::combine::CombineParams;
 use qforge::accel::Unit;
+use qforge::hdl::print_module;
+use qforge::outdir::{check, OutputError, OutputKind, Staging};
 use qforge::qnn::ensemble::{Combine, Ensemble};
 use qforge::qnn::{Engine, Layer, QNet};
 use std::path::PathBuf;
@@ -23,6 +25,25 @@ pub struct EnsembleArgs {
     /// Width of the multipliers that bring the members' class scales to one scale.
     #[arg(long, default_value_t = 16)]
     scale_bits: u32,
+    /// Also write the combine unit's Verilog (for --combine) into this folder: absent, empty,
+    /// or one qforge wrote.
+    #[arg(long, value_name = "DIR")]
+    verilog: Option<PathBuf>,
+    /// The combine unit --verilog writes.
+    #[arg(long, value_enum, default_value_t = CombineArg::Sum)]
+    combine: CombineArg,
+    /// Replace a qforge output folder of another kind at --verilog.
+    #[arg(long)]
+    force: bool,
+}
+
+/// The combine rule on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CombineArg {
+    /// Summed scaled logits.
+    Sum,
+    /// Majority vote.
+    Vote,
 }
 
 /// Runs `qforge ensemble`.
@@ -35,6 +56,10 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<()> {
     }
     if !(1..=32).contains(&args.scale_bits) {
         bail!("--scale-bits ({}) must be 1 to 32", args.scale_bits);
+    }
+    if let Some(dir) = &args.verilog {
+        // Refused before anything is read.
+        check(dir, OutputKind::Ensemble, args.force)?;
     }
     let members = args
         .models
@@ -86,12 +111,36 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<()> {
             unit_cost(&ensemble, combine)
         );
     }
+    if let Some(dir) = &args.verilog {
+        let combine = match args.combine {
+            CombineArg::Sum => Combine::Sum,
+            CombineArg::Vote => Combine::Vote,
+        };
+        let bits = code_bits(&ensemble).context(
+            "the members' output code widths are not known (a last layer that is not dense, or an accumulator without a width)",
+        )?;
+        let unit = CombineParams::new(combine, bits, ensemble.constants().to_vec())?;
+        let staging = Staging::begin(dir, OutputKind::Ensemble, args.force)?;
+        for m in unit.verilog()? {
+            let path = staging.path().join(format!("{}.v", m.name));
+            std::fs::write(&path, print_module(&m))
+                .map_err(|e| OutputError::io("writing", &path, e))?;
+        }
+        staging.commit()?;
+        println!(
+            "wrote {}/{}.v (synthesize with: yosys -p \"read_verilog {}/{}.v; synth_ice40 -top {}; stat\")",
+            dir.display(),
+            unit.name(),
+            dir.display(),
+            unit.name(),
+            unit.name()
+        );
+    }
     Ok(())
 }
 
-/// The combine unit's estimated cost, when the members' output code widths are known (the
-/// last layer's accumulator width) and the unit can be built for them.
-fn unit_cost(ensemble: &Ensemble, combine: Combine) -> String {
+/// The widest last-layer accumulator of the members: the width of their output codes.
+fn code_bits(ensemble: &Ensemble) -> Option<u32> {
     let widths: Option<Vec<u32>> = ensemble
         .members()
         .iter()
@@ -100,7 +149,13 @@ fn unit_cost(ensemble: &Ensemble, combine: Combine) -> String {
             _ => None,
         })
         .collect();
-    let Some(bits) = widths.and_then(|w| w.into_iter().max()) else {
+    widths.and_then(|w| w.into_iter().max())
+}
+
+/// The combine unit's estimated cost, when the members' output code widths are known (the
+/// last layer's accumulator width) and the unit can be built for them.
+fn unit_cost(ensemble: &Ensemble, combine: Combine) -> String {
+    let Some(bits) = code_bits(ensemble) else {
         return String::new();
     };
     match CombineParams::new(combine, bits, ensemble.constants().to_vec()) {

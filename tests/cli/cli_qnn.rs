@@ -523,4 +523,44 @@ fn ensemble_reports_each_member_and_both_combines() {
     let r = qforge(&["ensemble", "--model", a]);
     assert_eq!(r.code, 2);
     assert!(r.err.contains("at least two --model"), "{}", r.err);
+
+    // The combine unit's Verilog, into a folder of its own; never into a user's folder.
+    let v = dir.join("verilog");
+    let vs = v.to_str().unwrap();
+    let r = qforge(&[
+        "ensemble",
+        "--model",
+        a,
+        "--model",
+        b,
+        "--verilog",
+        vs,
+        "--combine",
+        "vote",
+    ]);
+    assert!(r.ok, "{}", r.err);
+    let files: Vec<String> = std::fs::read_dir(&v)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".v"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("qf_combine_vote_m2_c10_"), "{files:?}");
+    let text = std::fs::read_to_string(v.join(&files[0])).unwrap();
+    assert!(text.contains("unit: combine"), "{text}");
+    let mine = dir.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("keep.txt"), "mine").unwrap();
+    let r = qforge(&[
+        "ensemble",
+        "--model",
+        a,
+        "--model",
+        b,
+        "--verilog",
+        mine.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("qforge did not create"), "{}", r.err);
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1);
 }
