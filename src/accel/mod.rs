@@ -16,6 +16,7 @@
 //! | [`fifo`] | the stream FIFO |
 //! | [`width_converter`] | the stream width converter |
 //! | [`frame_buffer`] | the frame buffer: sliding windows (im2col), max pooling, layout changes |
+//! | [`combine`] | the ensemble combine unit: members' codes to one class, by vote or summed logits |
 //! | [`network`] | the network top: a chain of MVUs, FIFOs, width converters and frame buffers |
 //! | [`plan`] | architecture files and plans: folding, PE kinds, FIFO depths |
 //! | [`sim`] | the cycle-exact simulator of a whole network |

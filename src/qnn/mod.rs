@@ -17,6 +17,7 @@
 //! | [`requant`] | `clamp(round((acc · M) >> S))` |
 //! | [`exact`], [`engine`], [`kernels`] | the step-by-step semantics and the fast engine |
 //! | [`quantize`], [`eval`] | float model + spec → [`QNet`]; accuracy and throughput |
+//! | [`ensemble`] | several networks combined by vote or summed logits, in integers |
 //!
 //! ```
 //! use qforge::num::rounding::RoundingMode;
