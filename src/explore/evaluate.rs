@@ -27,7 +27,7 @@
 //! from the sweep's float model, thresholds initialised by the point's calibration, with the
 //! point's training knobs and seed ([`crate::qat::train_qat`]); training does not depend on the
 //! multiplier width or the accumulator, so the points that differ only in those share one
-//! trained model too, and each exports it with its own spec ([`quantize_at`]), exactly as
+//! trained model too, and each exports it with its own spec ([`QatNet::export_as`]), exactly as
 //! `qforge train --qat` does. A point the quantizer or the planner rejects (a width a scheme cannot have, binary
 //! weights with integer activations, an accumulator narrower than one lane's product) is
 //! [`Outcome::Skipped`] with its [`SkipReason`]; only a failure of the machinery (a simulation
