@@ -13,20 +13,22 @@
 //! sweep`, with the `area_<fpga>.ron` coefficients the figures came from beside them),
 //! atomically.
 
+use super::sweep::AreaArg;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qforge::explore::evaluate::{quant_spec, AreaMode, EvaluatorOptions, NetworkEvaluator};
+use qforge::explore::evaluate::{quant_spec, EvaluatorOptions, NetworkEvaluator};
 use qforge::explore::evaluator::Metrics;
 use qforge::explore::grid::PointConfig;
 use qforge::explore::results::csv_line;
-use qforge::explore::search::{search, Budget, BudgetMetric, Role, Row, SearchReport, SearchSpace};
+use qforge::explore::search::{search, Budget, Role, Row, SearchReport, SearchSpace};
 use qforge::explore::sweep_file::{
     AccumulatorPolicy, Calibration, Folding, FpgaTarget, SweepFile, Training,
 };
 use qforge::nn::data::source::DataSource;
 use qforge::num::weights::WeightFamily;
 use qforge::outdir::{check, OutputError, OutputKind, Staging};
+use qforge::qnn::quantize::BIAS_BITS;
 use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -105,15 +107,6 @@ enum SensitivityArg {
     Ptq,
 }
 
-/// The area source on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum AreaArg {
-    /// The per-unit cost model (fitted coefficients where a file exists).
-    Model,
-    /// Yosys synthesis of each configuration's network, cached by design hash.
-    Yosys,
-}
-
 /// A value written as in a sweep file, from a flag.
 fn ron_value<T: DeserializeOwned>(flag: &str, text: &str) -> anyhow::Result<T> {
     qforge::position::ron_options()
@@ -136,10 +129,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         args.images,
         folder,
         EvaluatorOptions {
-            area: match args.area {
-                AreaArg::Model => AreaMode::Model,
-                AreaArg::Yosys => AreaMode::Yosys,
-            },
+            area: args.area.mode(),
             coefficients_dir: args.coefficients.clone(),
             cache_dir: args.cache.clone(),
         },
@@ -334,19 +324,13 @@ fn space(args: &SearchArgs) -> anyhow::Result<SearchSpace> {
     if let Err((field, message)) = training.spec() {
         bail!("--training `{}`: {field}: {message}", args.training);
     }
-    if training.is_qat() && training.epochs() == 0 {
-        bail!(
-            "--training `{}`: epochs (0) must be at least 1",
-            args.training
-        );
-    }
     let calibration: Calibration = ron_value("--calibration", &args.calibration)?;
     let folding: Folding = ron_value("--folding", &args.folding)?;
     let fpga: FpgaTarget = ron_value("--fpga", &args.fpga)?;
     if args.scale_bits == 0 || args.scale_bits > 32 {
         bail!("--scale-bits ({}) must be 1 to 32", args.scale_bits);
     }
-    if let Some(b) = args.bias_bits.filter(|b| !(2..=48).contains(b)) {
+    if let Some(b) = args.bias_bits.filter(|b| !BIAS_BITS.contains(b)) {
         bail!("--bias-bits ({b}) must be between 2 and 48");
     }
     let widest = args.bits.iter().copied().max().unwrap_or(8);
@@ -448,17 +432,7 @@ fn summary(
         for (l, cands) in layers.iter().enumerate() {
             let parts: Vec<String> = cands
                 .iter()
-                .map(|c| {
-                    format!(
-                        "W{} {:.4} {:+}",
-                        c.bits,
-                        c.drop,
-                        c.delta[BudgetMetric::ALL
-                            .iter()
-                            .position(|&m| m == metric)
-                            .unwrap_or(0)]
-                    )
-                })
+                .map(|c| format!("W{} {:.4} {:+}", c.bits, c.drop, c.delta[metric.index()]))
                 .collect();
             let _ = writeln!(s, "  {} L{l}: {}", scheme.name(), parts.join(" | "));
         }
@@ -467,14 +441,10 @@ fn summary(
     let predicted = chosen
         .predicted
         .map(|(drop, cost)| {
-            let slot = BudgetMetric::ALL
-                .iter()
-                .position(|&m| m == metric)
-                .unwrap_or(0);
             format!(
                 " (predicted drop {drop:.4}, {} {})",
                 metric.name(),
-                cost[slot]
+                cost[metric.index()]
             )
         })
         .unwrap_or_default();

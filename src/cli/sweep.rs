@@ -72,13 +72,23 @@ pub struct SweepArgs {
     images: Option<usize>,
 }
 
-/// The area source on the command line.
+/// The area source on the command line (`sweep` and `search`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum AreaArg {
+pub(super) enum AreaArg {
     /// The per-unit cost model (fitted coefficients where a file exists).
     Model,
     /// Yosys synthesis of each point's network, cached by design hash.
     Yosys,
+}
+
+impl AreaArg {
+    /// The evaluator's area mode.
+    pub(super) fn mode(self) -> AreaMode {
+        match self {
+            AreaArg::Model => AreaMode::Model,
+            AreaArg::Yosys => AreaMode::Yosys,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,10 +197,7 @@ fn run_file(args: SweepArgs) -> anyhow::Result<()> {
         jobs: args.jobs,
         progress: true,
     };
-    let area = match args.area {
-        AreaArg::Model => AreaMode::Model,
-        AreaArg::Yosys => AreaMode::Yosys,
-    };
+    let area = args.area.mode();
     let evaluator = evaluator_for_sweep(
         &sweep,
         &file,

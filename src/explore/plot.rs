@@ -92,8 +92,9 @@ impl Mark {
     fn holds(self, r: &CsvRecord) -> bool {
         let channels = r.training.contains("channel_keep:");
         let pruned = r.training.contains("prune:");
-        if self == Mark::Mixed || r.mixed_weights {
-            return self == Mark::Mixed && r.mixed_weights;
+        // A row with per-layer weight widths belongs to the mixed series only.
+        if r.mixed_weights {
+            return self == Mark::Mixed;
         }
         match self {
             Mark::All => true,

@@ -83,7 +83,8 @@ impl BudgetMetric {
         }
     }
 
-    fn slot(self) -> usize {
+    /// Its place in [`Costs`] (and in [`BudgetMetric::ALL`]).
+    pub fn index(self) -> usize {
         match self {
             BudgetMetric::Luts => 0,
             BudgetMetric::WeightBits => 1,
@@ -341,7 +342,9 @@ struct State {
 const DROP_EPS: f64 = 1e-9;
 
 fn beats(a: &State, b: &State, metrics: &[BudgetMetric]) -> bool {
-    metrics.iter().all(|m| a.cost[m.slot()] <= b.cost[m.slot()])
+    metrics
+        .iter()
+        .all(|m| a.cost[m.index()] <= b.cost[m.index()])
         && a.drop <= b.drop + DROP_EPS
         && a.width >= b.width
 }
@@ -583,7 +586,7 @@ pub fn search<E: Evaluator>(
     let fits_predicted = |c: &Costs| {
         budgets
             .iter()
-            .all(|b| c[b.metric.slot()] <= i128::from(b.limit))
+            .all(|b| c[b.metric.index()] <= i128::from(b.limit))
     };
     let mut chosen = None;
     for (scheme, p) in all.iter().filter(|(_, p)| fits_predicted(&p.cost)) {
@@ -612,11 +615,11 @@ pub fn search<E: Evaluator>(
     let Some(chosen) = chosen else {
         let smallest = all
             .iter()
-            .min_by_key(|(_, p)| p.cost[metrics[0].slot()])
+            .min_by_key(|(_, p)| p.cost[metrics[0].index()])
             .expect("a state");
         let costs: Vec<String> = budgets
             .iter()
-            .map(|b| format!("{} {}", b.metric.name(), smallest.1.cost[b.metric.slot()]))
+            .map(|b| format!("{} {}", b.metric.name(), smallest.1.cost[b.metric.index()]))
             .collect();
         return Err(SearchError::Infeasible {
             budgets: budgets
@@ -644,7 +647,7 @@ pub fn search<E: Evaluator>(
         result: Err(String::new()),
     };
     for (scheme, widths, states) in &fronts {
-        let first = metrics[0].slot();
+        let first = metrics[0].index();
         let mut front: Vec<&Prediction> = Vec::new();
         let mut by_cost: Vec<&Prediction> = states.iter().collect();
         by_cost.sort_by(|a, b| a.cost[first].cmp(&b.cost[first]).then(choice_order(a, b)));

@@ -829,7 +829,7 @@ impl SweepFile {
             return Err(at_field("images", "images (0) must be at least 1".into()));
         }
         for (i, bits) in sweep.axes.bias_bits.values().iter().enumerate() {
-            if let Some(b) = bits.filter(|b| !(2..=48).contains(b)) {
+            if let Some(b) = bits.filter(|b| !crate::qnn::quantize::BIAS_BITS.contains(b)) {
                 let at = ValuePath::field("axes").then_field("bias_bits").index(i);
                 let (line, col) = locate_nearest(text, &at);
                 return Err(ExploreError::SweepFile {

@@ -89,6 +89,9 @@ pub struct LayerOverride {
     pub activations: Option<ActSpec>,
 }
 
+/// The widths a stored bias may have ([`QuantSpec::bias_bits`]).
+pub const BIAS_BITS: std::ops::RangeInclusive<u32> = 2..=48;
+
 /// A quantization spec (RON): schemes and bits for weights and activations, calibration,
 /// requantization and accumulator policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,7 +199,7 @@ impl QuantSpec {
             ));
         }
         act(ValuePath::field("input"), &self.input)?;
-        if let Some(b) = self.bias_bits.filter(|b| !(2..=48).contains(b)) {
+        if let Some(b) = self.bias_bits.filter(|b| !BIAS_BITS.contains(b)) {
             return Err(spec(
                 ValuePath::field("bias_bits"),
                 q_err(format!("bias_bits ({b}) must be between 2 and 48")),
