@@ -33,6 +33,20 @@ fn a_skip_reason_with_line_breaks_stays_one_record() {
     assert_eq!(cells[4], "line one, \"line\" two");
 }
 
+/// Every point of the grid as a row (accuracy 0.5) with the point's own id, label and config.
+fn rows_of_points(grid: &Grid) -> Vec<ResultRow> {
+    grid.points()
+        .iter()
+        .map(|p| {
+            let mut row = row_with_accuracy(grid, p.index, 0.5);
+            row.id = p.id.clone();
+            row.label = p.label.clone();
+            row.config = p.config.clone();
+            row
+        })
+        .collect()
+}
+
 /// A row of the one-point grid above with `accuracy`; every other figure fixed.
 fn row_with_accuracy(grid: &Grid, index: usize, accuracy: f64) -> ResultRow {
     let mut row = ResultRow::new(
@@ -131,17 +145,7 @@ fn results_without_a_training_column_read_as_ptq_and_qat_rows_round_trip() {
         activation_bits: [8], training: [ptq, qat(epochs: 3, lr: 0.002)], calibration: [minmax],
         scale_bits: [8], accumulator: [proven], folding: [fully_parallel], fpga: [ice40]))"#;
     let grid = Grid::new(&SweepFile::parse(text, "r.ron").unwrap(), "r.ron").unwrap();
-    let mut rows: Vec<ResultRow> = grid
-        .points()
-        .iter()
-        .map(|p| {
-            let mut row = row_with_accuracy(&grid, p.index, 0.5);
-            row.id = p.id.clone();
-            row.label = p.label.clone();
-            row.config = p.config.clone();
-            row
-        })
-        .collect();
+    let mut rows = rows_of_points(&grid);
     write_results(&dir, &mut rows).unwrap();
     let csv = read_csv(&dir.join("results.csv")).unwrap();
     assert_eq!(csv[0].training, "ptq");
@@ -203,17 +207,7 @@ fn the_bias_bits_axis_round_trips_and_keeps_the_ids_of_full_width_points() {
         grid.points()[1].label
     );
     assert_ne!(grid.points()[1].id, grid.points()[0].id);
-    let mut rows: Vec<ResultRow> = grid
-        .points()
-        .iter()
-        .map(|p| {
-            let mut row = row_with_accuracy(&grid, p.index, 0.5);
-            row.id = p.id.clone();
-            row.label = p.label.clone();
-            row.config = p.config.clone();
-            row
-        })
-        .collect();
+    let mut rows = rows_of_points(&grid);
     write_results(&dir, &mut rows).unwrap();
     let csv = read_csv(&dir.join("results.csv")).unwrap();
     assert_eq!((csv[0].bias_bits, csv[1].bias_bits), (None, Some(8)));

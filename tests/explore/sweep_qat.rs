@@ -428,21 +428,12 @@ fn widened_qat_points_train_the_wider_architecture_from_scratch() {
 fn bias_bits_points_export_what_quantize_and_train_qat_write() {
     let dir = scratch!("bias_points");
     let model = root().join("models/digits_mlp.ron");
-    let path = dir.join("sweep.ron");
-    std::fs::write(
-        &path,
-        format!(
-            "(name: \"b\", model: \"{}\", axes: (weight_scheme: [uniform], weight_bits: [2], \
-             activation_bits: [4], training: [ptq, qat(epochs: 2)], calibration: [minmax], \
-             scale_bits: [16], bias_bits: [None, 2], accumulator: [proven], \
-             folding: [fully_folded], fpga: [ice40]))",
-            model.display()
-        ),
-    )
-    .unwrap();
-    let sweep = SweepFile::load(&path).unwrap();
-    let ev = NetworkEvaluator::new(&sweep, &path, EvaluatorOptions::default()).unwrap();
-    let grid = Grid::new(&sweep, "sweep.ron").unwrap();
+    let (_, ev, grid) = mlp_sweep(
+        &dir,
+        "weight_scheme: [uniform], weight_bits: [2], activation_bits: [4], \
+         training: [ptq, qat(epochs: 2)], calibration: [minmax], scale_bits: [16], \
+         bias_bits: [None, 2], accumulator: [proven], folding: [fully_folded], fpga: [ice40]",
+    );
     let point = |qat: bool, bias: Option<u32>| {
         let p = grid
             .points()
@@ -451,13 +442,9 @@ fn bias_bits_points_export_what_quantize_and_train_qat_write() {
             .unwrap();
         ev.quantized_net(&p.config).unwrap()
     };
+    let spec_text = UNIFORM_W2A4_SPEC.replace("scale_bits: 16,", "scale_bits: 16, bias_bits: 2,");
     let spec = dir.join("w2a4_b2.ron");
-    std::fs::write(
-        &spec,
-        UNIFORM_W2A4_SPEC.replace("scale_bits: 16,", "scale_bits: 16, bias_bits: 2,"),
-    )
-    .unwrap();
-    let spec = spec.to_str().unwrap();
+    std::fs::write(&spec, &spec_text).unwrap();
 
     let quantized = dir.join("quantized.ron");
     let run = qforge(&[
@@ -465,7 +452,7 @@ fn bias_bits_points_export_what_quantize_and_train_qat_write() {
         "--model",
         model.to_str().unwrap(),
         "--spec",
-        spec,
+        spec.to_str().unwrap(),
         "-o",
         quantized.to_str().unwrap(),
     ]);
@@ -477,26 +464,10 @@ fn bias_bits_points_export_what_quantize_and_train_qat_write() {
     );
     assert!(ptq != point(false, None), "2-bit biases change the network");
 
-    let trained = dir.join("trained.ron");
-    let run = qforge(&[
-        "train",
-        "--qat",
-        spec,
-        "--init",
-        model.to_str().unwrap(),
-        "--epochs",
-        "2",
-        "--seed",
-        "1",
-        "-o",
-        trained.to_str().unwrap(),
-    ]);
-    assert!(run.ok, "{}", run.err);
-    let trained = QNet::load(&trained).unwrap();
-    let swept = point(true, Some(2));
+    let trained = trained_by_cli(&dir, "w2a4_b2_qat", &spec_text, 2);
     let renamed = QNet {
         name: trained.name.clone(),
-        ..swept
+        ..point(true, Some(2))
     };
     assert!(
         renamed == trained,
